@@ -1,0 +1,52 @@
+# The two commands: `make run` brings the platform up on the embedded stack, `make test` runs the suite.
+# Both install what they need into .venv from the pinned requirements.lock first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install run test test-unit test-integration test-e2e test-fault demo lock schemas docs-events bench token lint clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## Start embedded PostgreSQL + tansu, migrate, run all five services. Ctrl-C stops everything.
+run: install
+	$(BIN)/python -m shared.devstack run
+
+## The whole suite against real PostgreSQL and a real Kafka-protocol broker (started by the tests on free ports).
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+demo: install
+	$(BIN)/python -m tools.demo
+
+## Regenerate the pinned lock file from pyproject.toml.
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11 -q
+
+## Regenerate the committed JSON Schemas and the event catalogue from the Pydantic models.
+schemas: install
+	$(BIN)/python -m shared.cli schemas --write
+
+bench: install
+	$(BIN)/python -m bench
+
+## Mint a development token: make token ROLES=ward_official WARD=phu-son
+token: install
+	@$(BIN)/python -m shared.cli token --roles $(or $(ROLES),ward_official) --ward $(or $(WARD),phu-son) --sub $(or $(SUB),dev-user)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf .data $(VENV)
