@@ -1,0 +1,95 @@
+"""Running a state-changing HTTP command: one transaction for the change, its events (outbox), its audit
+row and its idempotency record.
+
+``Idempotency-Key`` (optional on every POST): the first response is stored with the change, in the same
+transaction; a repeat with the same key and body returns that response and changes nothing; the same key
+with a different body is refused (422). Concurrent repeats are serialised on the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from shared import audit
+from shared.auth import Principal
+from shared.errors import InvalidInput
+from shared.jsonutil import dumps
+
+
+@dataclass
+class Outcome:
+    """What a command handler returns: the response body and what it changed (for the audit trail)."""
+
+    body: Any
+    target_type: str
+    target_id: str
+    ward_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+
+
+async def _request_hash(request: Request) -> str:
+    body = await request.body()
+    return hashlib.sha256(request.method.encode() + request.url.path.encode() + b"\n" + body).hexdigest()
+
+
+def _replay(row: asyncpg.Record) -> Response:
+    return Response(
+        content=bytes(row["response_body"]),
+        status_code=row["status_code"],
+        media_type=row["content_type"],
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+async def execute(
+    pool: asyncpg.Pool,
+    request: Request,
+    principal: Principal,
+    command: str,
+    handler: Callable[[asyncpg.Connection], Awaitable[Outcome]],
+) -> Response:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 200):
+        raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
+    request_hash = await _request_hash(request) if key else ""
+    async with pool.acquire() as conn, conn.transaction():
+        if key:
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"idem:{principal.subject}:{key}")
+            row = await conn.fetchrow(
+                "SELECT * FROM idempotency_keys WHERE principal = $1 AND key = $2", principal.subject, key
+            )
+            if row is not None:
+                if row["request_hash"] != request_hash:
+                    raise InvalidInput("this Idempotency-Key was already used for a different request")
+                return _replay(row)
+        outcome = await handler(conn)
+        await audit.record(
+            conn,
+            actor=principal.subject,
+            actor_roles=[str(r) for r in principal.roles],
+            ward_id=outcome.ward_id or principal.ward_id,
+            command=command,
+            target_type=outcome.target_type,
+            target_id=str(outcome.target_id),
+            details=outcome.details,
+        )
+        body = dumps(outcome.body).encode()
+        if key:
+            await conn.execute(
+                "INSERT INTO idempotency_keys (principal, key, method, path, request_hash, status_code, response_body, content_type) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, 'application/json')",
+                principal.subject, key, request.method, request.url.path, request_hash, outcome.status, body,
+            )
+    return Response(content=body, status_code=outcome.status, media_type="application/json")
+
+
+def json_response(body: Any, status: int = 200) -> JSONResponse:
+    return Response(content=dumps(body).encode(), status_code=status, media_type="application/json")  # type: ignore[return-value]

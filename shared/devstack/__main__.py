@@ -1,0 +1,113 @@
+"""``python -m shared.devstack run``: the whole platform on one machine (``make run``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from shared.devstack.stack import (
+    ROOT,
+    EmbeddedPostgres,
+    ServiceProcess,
+    TansuBroker,
+    create_topics,
+    owner_url,
+    port_is_free,
+    service_env,
+)
+from shared.migrations import migrate, provision
+from shared.settings import SERVICE_PORTS, SERVICES
+
+
+def _say(msg: str) -> None:
+    print(f"[ward] {msg}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    data = ROOT / ".data"
+    logs = data / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    pg: EmbeddedPostgres | None = None
+    broker: TansuBroker | None = None
+    procs: list[ServiceProcess] = []
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        admin_url = os.environ.get("DATABASE_URL")
+        if admin_url:
+            _say("using PostgreSQL from DATABASE_URL")
+        else:
+            port = 55432 if port_is_free(55432) else None
+            pg = EmbeddedPostgres(data / "postgres", port).start()
+            admin_url = pg.admin_url
+            _say(f"embedded PostgreSQL on 127.0.0.1:{pg.port} (data in .data/postgres)")
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if bootstrap:
+            _say(f"using Kafka at {bootstrap}")
+        else:
+            broker = TansuBroker(19092 if port_is_free(19092) else None, logs / "tansu.log").start()
+            bootstrap = broker.bootstrap
+            _say(f"embedded tansu broker on {bootstrap} (memory only: its log is lost on restart; "
+                 "`wardctl republish` refills it from the outboxes)")
+        asyncio.run(create_topics(bootstrap))
+
+        async def _migrate() -> None:
+            await provision(admin_url)
+            for svc in SERVICES:
+                applied = await migrate(owner_url(admin_url, svc), svc)
+                _say(f"{svc}: schema ready ({len(applied)} migrations applied)")
+
+        asyncio.run(_migrate())
+        for svc in SERVICES:
+            if not port_is_free(SERVICE_PORTS[svc]):
+                _say(f"port {SERVICE_PORTS[svc]} for {svc} is taken: stop whatever uses it first")
+                return 1
+            procs.append(ServiceProcess(svc, service_env(svc, admin_url, bootstrap), logs / f"{svc}.log").start())
+        for p in procs:
+            p.wait_ready(90)
+        _say(f"all five services ready in {time.monotonic() - started:.1f}s:")
+        for p in procs:
+            _say(f"  {p.service:<10} {p.base_url}/docs   (OpenAPI {p.base_url}/openapi.json, "
+                 f"AsyncAPI {p.base_url}/asyncapi.json)")
+        _say("logs in .data/logs/; a development token: `make token ROLES=ward_official WARD=phu-son`")
+        _say("Ctrl-C stops everything")
+        while not stopping:
+            for p in procs:
+                if p.proc and p.proc.poll() is not None:
+                    _say(f"{p.service} exited with {p.proc.returncode}; see .data/logs/{p.service}.log")
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        _say("stopping")
+        for p in procs:
+            p.stop()
+        if broker:
+            broker.stop()
+        if pg:
+            pg.stop()
+        _say("stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.devstack")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("run", help="start PostgreSQL, the broker and the five services")
+    args = parser.parse_args(argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

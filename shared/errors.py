@@ -1,0 +1,42 @@
+"""Errors that become RFC 9457 problem details over HTTP. Domain code raises these, never HTTPException."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ProblemError(Exception):
+    status: int = 400
+    title: str = "Bad request"
+    type_suffix: str = "bad-request"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+
+
+class InvalidInput(ProblemError):
+    status, title, type_suffix = 422, "Invalid input", "invalid-input"
+
+
+class Unauthorized(ProblemError):
+    status, title, type_suffix = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(ProblemError):
+    status, title, type_suffix = 403, "Forbidden", "forbidden"
+
+
+class NotFound(ProblemError):
+    status, title, type_suffix = 404, "Not found", "not-found"
+
+
+class Conflict(ProblemError):
+    status, title, type_suffix = 409, "Conflict", "conflict"
+
+
+class RuleViolation(ProblemError):
+    """A request that is well-formed but breaks a domain rule (an illegal transition, a limit)."""
+
+    status, title, type_suffix = 422, "Rule violated", "rule-violated"

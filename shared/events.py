@@ -1,0 +1,162 @@
+"""The event base: immutable, versioned, documented Pydantic models, and their CloudEvents form on Kafka.
+
+An integration event is a past-tense fact one service publishes for others. Each concrete event class names
+
+* ``event_type`` - the versioned CloudEvents type, e.g. ``registry.team.formed.v1``; a change that would break
+  a consumer is a new class with a new version, never an edit (``tests/unit/test_event_schemas.py`` holds
+  the committed JSON Schemas to that);
+* ``topic`` - the Kafka topic, one per service and aggregate (``registry.teams``);
+* optionally ``to_public()`` - the event for other wards, a different model (``PublicEvent``) whose fields
+  are copied one by one, so that personal data cannot reach the public topic by construction.
+
+On Kafka an event travels in CloudEvents 1.0 binary mode: attributes in ``ce_*`` headers, the JSON body in
+the value, the aggregate id (``subject``) as the message key, plus the W3C ``traceparent``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self
+from uuid import UUID, uuid4, uuid5
+
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.jsonutil import dumps
+
+PUBLIC_TOPIC = "public.ward-events"
+CE_SOURCE_PREFIX = "urn:ward-platform:"
+CONTENT_TYPE = "application/json"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Base of every integration event. Subclasses set ``event_type`` and ``topic``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_max_length=10_000)
+
+    event_type: ClassVar[str] = ""
+    topic: ClassVar[str] = ""
+    source_service: ClassVar[str] = ""
+
+    id: UUID = Field(default_factory=uuid4, description="Unique event id (CloudEvents `id`); the inbox key")
+    occurred_at: datetime = Field(default_factory=utcnow, description="When the fact happened (`time`)")
+    ward_id: str = Field(min_length=1, max_length=64, description="The ward (phường) the fact belongs to")
+    subject: str = Field(
+        min_length=1, max_length=200, description="The aggregate id; also the Kafka message key (`subject`)"
+    )
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.__dict__.get("event_type"):
+            if not cls.topic:
+                raise TypeError(f"{cls.__name__} sets event_type but no topic")
+            if not cls.event_type.rsplit(".", 1)[-1].startswith("v"):
+                raise TypeError(f"{cls.__name__}.event_type must end with a version, e.g. '.v1'")
+            existing = EVENT_TYPES.get(cls.event_type)
+            if existing is not None and existing.__qualname__ != cls.__qualname__:
+                raise TypeError(f"event type {cls.event_type} defined twice ({existing.__name__}, {cls.__name__})")
+            EVENT_TYPES[cls.event_type] = cls
+            if not cls.__dict__.get("source_service"):
+                parts = cls.event_type.split(".")
+                # public.<service>.<...>.vN comes from <service>
+                cls.source_service = parts[1] if parts[0] == "public" else parts[0]
+
+    def to_public(self) -> PublicEvent | None:
+        """The public counterpart for other wards, or None when this event is not public."""
+        return None
+
+    def envelope_fields(self) -> dict[str, Any]:
+        return {"id": self.id, "occurred_at": self.occurred_at, "ward_id": self.ward_id, "subject": self.subject}
+
+
+class PublicEvent(Event):
+    """An event published to other wards on the public topic. Only what is safe to share may be a field."""
+
+    topic: ClassVar[str] = PUBLIC_TOPIC
+
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+class EventDecodeError(ValueError):
+    """A message that cannot become an event: bad headers, unknown type, invalid JSON or schema."""
+
+
+def to_kafka(event: Event) -> tuple[str, bytes, dict[str, bytes]]:
+    """(key, value, headers) of the event in CloudEvents binary mode."""
+    ce = CloudEvent(
+        attributes={
+            "id": str(event.id),
+            "source": f"{CE_SOURCE_PREFIX}{event.source_service}",
+            "type": event.event_type,
+            "specversion": "1.0",
+            "time": event.occurred_at,
+            "subject": event.subject,
+            "datacontenttype": CONTENT_TYPE,
+        },
+        data=dumps(event.model_dump(mode="json")).encode(),
+    )
+    msg = ce_kafka.to_binary(ce, JSONFormat(), key_mapper=lambda _: event.subject)
+    return event.subject, msg.value, dict(msg.headers)
+
+
+def from_kafka(value: bytes | None, headers: dict[str, bytes], *, max_bytes: int = 256_000) -> Event:
+    """Decode and strictly validate a Kafka message into its event class, or raise ``EventDecodeError``."""
+    if value is None:
+        raise EventDecodeError("empty message value")
+    if len(value) > max_bytes:
+        raise EventDecodeError(f"message of {len(value)} bytes exceeds the limit of {max_bytes}")
+    try:
+        ce = ce_kafka.from_binary(ce_kafka.KafkaMessage(headers=headers, key=None, value=value), JSONFormat())
+    except Exception as exc:  # the SDK raises several types for bad attributes or bodies
+        raise EventDecodeError(f"not a CloudEvents binary-mode message: {exc}") from exc
+    event_type = ce.get_type()
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise EventDecodeError(f"unknown event type {event_type!r}")
+    data = ce.get_data()
+    if isinstance(data, bytes | str):
+        raise EventDecodeError("event body is not a JSON object")
+    try:
+        event = cls.model_validate(data)
+    except ValidationError as exc:
+        raise EventDecodeError(f"{event_type} failed validation: {exc.errors(include_url=False)}") from exc
+    if str(event.id) != ce.get_id():
+        raise EventDecodeError("ce_id header and body id differ")
+    return event
+
+
+def schema_of(cls: type[Event]) -> dict[str, Any]:
+    schema = cls.model_json_schema(mode="serialization")
+    schema["$id"] = f"urn:ward-platform:event:{cls.event_type}"
+    schema["x-event-type"] = cls.event_type
+    schema["x-topic"] = cls.topic
+    return schema
+
+
+def load_all_contracts() -> dict[str, type[Event]]:
+    """Import every service's contracts module so that EVENT_TYPES is complete."""
+    import importlib
+    import pkgutil
+
+    import shared.contracts as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    return dict(sorted(EVENT_TYPES.items()))
+
+
+def copy_fields(target: type[Self], source: Event, **extra: Any) -> Self:  # type: ignore[misc]
+    """Build ``target`` from the fields of ``source`` it declares (used by ``to_public``)."""
+    values = {k: getattr(source, k) for k in target.model_fields if hasattr(source, k)}
+    values.update(extra)
+    # A distinct, deterministic id: the public copy is another message, and republishing yields the same id.
+    values["id"] = extra.get("id", uuid5(source.id, target.event_type))
+    return target(**values)

@@ -1,0 +1,120 @@
+"""The HTTP application of every service: FastAPI with the runtime in its lifespan, health, metrics, the
+AsyncAPI document, and RFC 9457 problem details for every error."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from faststream.specification import AsyncAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared import metrics
+from shared.errors import ProblemError
+from shared.runtime import ServiceRuntime
+from shared.telemetry import tracer_provider
+
+log = logging.getLogger(__name__)
+PROBLEM_TYPE_BASE = "https://ward-platform.example/problems/"
+
+
+def problem(status: int, title: str, detail: str, type_suffix: str, instance: str, **extra: Any) -> JSONResponse:
+    body = {"type": PROBLEM_TYPE_BASE + type_suffix, "title": title, "status": status, "detail": detail,
+            "instance": instance, **extra}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _domain(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, exc.type_suffix, request.url.path, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return problem(422, "Invalid input", "the request does not match the schema", "invalid-input",
+                       request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}", request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", extra={"path_template": _route(request), "error_type": type(exc).__name__})
+        return problem(500, "Internal error", "an unexpected error occurred; nothing was changed", "internal",
+                       request.url.path)
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")
+
+
+def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: str, version: str = "1") -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=title,
+        version=version,
+        description=runtime.description,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.runtime = runtime
+    _install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        metrics.HTTP_REQUESTS.labels(runtime.service, request.method, _route(request), str(response.status_code)).inc()
+        return response
+
+    ops = APIRouter(tags=["operations"])
+
+    @ops.get("/health/live", summary="The process is up")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @ops.get("/health/ready", summary="The database and the broker answer")
+    async def ready() -> JSONResponse:
+        checks = await runtime.readiness()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    @ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus() -> Response:
+        if runtime.relay is not None:
+            try:
+                await runtime.relay.housekeeping()
+            except Exception:
+                pass
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @ops.get("/asyncapi.json", summary="AsyncAPI 3 document of this service's topics")
+    async def asyncapi() -> JSONResponse:
+        spec = AsyncAPI(runtime.broker, title=f"{title} events", version=version, description=runtime.description)
+        return JSONResponse(spec.to_specification().to_jsonable())
+
+    app.include_router(ops)
+    for router in routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider(), excluded_urls="health,metrics", exclude_spans=["receive", "send"])
+    return app

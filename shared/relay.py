@@ -1,0 +1,263 @@
+"""The outbox relay: publishes committed outbox rows to Kafka in batches, then marks them published.
+
+* Claims rows with ``FOR UPDATE SKIP LOCKED`` and a lease, so several replicas share one outbox without two
+  publishing the same row at once; a replica that dies leaves its lease to expire and another takes over.
+* Keeps one aggregate's events in order: a row is not claimed while an earlier row with the same key is
+  leased to someone else (claims are serialised by a transaction-level advisory lock, so that check is exact).
+* Publishes with ``acks=all`` and keeps trying through a broker outage (backoff, no row given up).
+* Restores the trace context stored with each row, so a trace goes on through the outbox.
+* Deletes published rows past the retention period (kept meanwhile for ``wardctl republish``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from shared import metrics
+from shared.telemetry import context_from_carrier, tracer
+
+log = logging.getLogger(__name__)
+
+CLAIM_SQL = """
+WITH candidates AS (
+    SELECT o.seq FROM outbox o
+    WHERE o.published_at IS NULL
+      AND (o.lease_until IS NULL OR o.lease_until < now())
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox p
+          WHERE p.message_key = o.message_key AND p.published_at IS NULL AND p.seq < o.seq
+            AND p.lease_until >= now())
+    ORDER BY o.seq
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE outbox o SET lease_owner = $2, lease_until = now() + make_interval(secs => $3), attempts = o.attempts + 1
+FROM candidates c WHERE o.seq = c.seq
+RETURNING o.seq, o.event_id, o.topic, o.message_key, o.event_type, o.headers, o.payload, o.trace_context
+"""
+
+
+def make_producer(bootstrap_servers: str, *, enable_idempotence: bool = False, **overrides: Any) -> AIOKafkaProducer:
+    """The producer every relay uses: acks=all always; idempotence where the broker supports it."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "acks": "all",
+        "enable_idempotence": enable_idempotence,
+        "linger_ms": 5,
+        "request_timeout_ms": 10_000,
+        "retry_backoff_ms": 200,
+        "max_request_size": 1_048_576,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        service: str,
+        producer_factory: Callable[[], AIOKafkaProducer],
+        *,
+        batch_size: int = 500,
+        lease_s: float = 30.0,
+        idle_wait_s: float = 1.0,
+        retention_days: int = 30,
+    ) -> None:
+        self.pool = pool
+        self.service = service
+        self.producer_factory = producer_factory
+        self.batch_size = batch_size
+        self.lease_s = lease_s
+        self.idle_wait_s = idle_wait_s
+        self.retention_days = retention_days
+        self.owner = f"{service}-{uuid.uuid4().hex[:12]}"
+        self._producer: AIOKafkaProducer | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._listen_conn: asyncpg.Connection | None = None
+        self.broker_ok = False
+        self._tracer = tracer("ward.outbox")
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Publish until stopped. Never raises for broker or database outages: it waits and tries again."""
+        backoff = 0.1
+        last_housekeeping = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            try:
+                await self._ensure_listening()
+                published = await self.publish_once()
+                backoff = 0.1
+                if loop.time() - last_housekeeping > 5:
+                    await self.housekeeping()
+                    last_housekeeping = loop.time()
+                if published == 0:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self.idle_wait_s)
+                    except TimeoutError:
+                        pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker or database unavailable: wait, then try again
+                metrics.OUTBOX_PUBLISH_ERRORS.labels(self.service).inc()
+                log.warning("outbox relay cycle failed; retrying", extra={"error": type(exc).__name__, "retry_in_s": backoff})
+                await self._drop_producer()
+                await self._drop_listener()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        await self._drop_producer()
+        await self._drop_listener()
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self.producer_factory()
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                self.broker_ok = False
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        self.broker_ok = False
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception:
+                log.debug("producer stop failed", exc_info=True)
+
+    async def _ensure_listening(self) -> None:
+        if self._listen_conn is None or self._listen_conn.is_closed():
+            conn = await self.pool.acquire()
+            schema = await conn.fetchval("SELECT current_schema()")
+            self._channel = f"{schema}_outbox"
+            await conn.add_listener(self._channel, self._on_notify)
+            self._listen_conn = conn
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _drop_listener(self) -> None:
+        conn, self._listen_conn = self._listen_conn, None
+        if conn is not None:
+            try:
+                if not conn.is_closed():
+                    await conn.remove_listener(self._channel, self._on_notify)
+                await self.pool.release(conn)
+            except Exception:
+                log.debug("listener release failed", exc_info=True)
+
+    # -- one cycle -----------------------------------------------------------------------------------
+    async def claim(self) -> list[asyncpg.Record]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':outbox-claim'))")
+            return await conn.fetch(CLAIM_SQL, self.batch_size, self.owner, self.lease_s)
+
+    async def publish_once(self) -> int:
+        """Claim one batch, publish it, mark what the broker acknowledged. Returns how many were published."""
+        producer = await self._ensure_producer()
+        rows = await self.claim()
+        if not rows:
+            self.broker_ok = True
+            return 0
+        sent: list[tuple[asyncpg.Record, asyncio.Future[Any], trace.Span]] = []
+        for row in rows:
+            span = self._tracer.start_span(
+                f"{row['topic']} publish",
+                context=context_from_carrier(row["trace_context"]),
+                kind=SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.operation.type": "publish",
+                    "messaging.destination.name": row["topic"],
+                    "messaging.message.id": str(row["event_id"]),
+                    "ward.event_type": row["event_type"],
+                },
+            )
+            carrier: dict[str, str] = {}
+            from opentelemetry import propagate
+
+            propagate.inject(carrier, context=trace.set_span_in_context(span))
+            headers = [(k, str(v).encode()) for k, v in row["headers"].items() if k not in ("traceparent", "tracestate")]
+            headers += [(k, v.encode()) for k, v in carrier.items()]
+            try:
+                fut = await producer.send(row["topic"], value=bytes(row["payload"]), key=row["message_key"].encode(), headers=headers)
+            except Exception as exc:
+                span.record_exception(exc)
+                span.end()
+                await self._release([r for r in rows if r["seq"] not in {s[0]["seq"] for s in sent}], exc)
+                await self._settle(sent)
+                raise
+            sent.append((row, fut, span))
+        return await self._settle(sent)
+
+    async def _settle(self, sent: list[tuple[asyncpg.Record, asyncio.Future[Any], trace.Span]]) -> int:
+        results = await asyncio.gather(*(f for _, f, _ in sent), return_exceptions=True)
+        ok = [row["seq"] for (row, _, _), res in zip(sent, results, strict=True) if not isinstance(res, BaseException)]
+        failed = [(row, res) for (row, _, _), res in zip(sent, results, strict=True) if isinstance(res, BaseException)]
+        for (_, _, span), res in zip(sent, results, strict=True):
+            if isinstance(res, BaseException):
+                span.set_status(trace.Status(trace.StatusCode.ERROR))
+                span.set_attribute("error.type", type(res).__name__)
+            span.end()
+        if ok:
+            async with self.pool.acquire() as conn:
+                await conn.execute(
+                    "UPDATE outbox SET published_at = now(), lease_owner = NULL, lease_until = NULL, last_error = NULL "
+                    "WHERE seq = ANY($1::bigint[])",
+                    ok,
+                )
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(ok))
+            self.broker_ok = True
+        if failed:
+            await self._release([row for row, _ in failed], failed[0][1])
+            raise ConnectionError(f"{len(failed)} outbox rows not acknowledged: {failed[0][1]!r}")
+        return len(ok)
+
+    async def _release(self, rows: list[asyncpg.Record], exc: BaseException) -> None:
+        if not rows:
+            return
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, last_error = $2 "
+                "WHERE seq = ANY($1::bigint[]) AND lease_owner = $3 AND published_at IS NULL",
+                [r["seq"] for r in rows],
+                type(exc).__name__,
+                self.owner,
+            )
+
+    async def housekeeping(self) -> None:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age "
+                "FROM outbox WHERE published_at IS NULL"
+            )
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(row["n"])
+            metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(float(row["age"]))
+            await conn.execute(
+                "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < now() - make_interval(days => $1)",
+                self.retention_days,
+            )
+
+    async def backlog(self) -> int:
+        async with self.pool.acquire() as conn:
+            return await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")

@@ -1,0 +1,255 @@
+"""The composition root every service uses: ``ServiceRuntime``.
+
+A service's ``bootstrap.py`` builds one runtime from its settings, registers its handlers, scheduled jobs and
+HTTP routers, and asks for the FastAPI app. The runtime owns the connections and background tasks and starts
+and stops them in the application's lifespan (never at import time):
+
+* the asyncpg pool (its own login role, its schema on the search_path); migrations when a
+  ``MIGRATION_DATABASE_URL`` is configured (the container deployment);
+* the faststream ``KafkaBroker`` with ``KafkaTelemetryMiddleware``, whose batch subscriber feeds the
+  ``EventConsumer`` with ``AckPolicy.MANUAL`` (offsets are committed after the database transaction);
+* the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock).
+
+The broker may be down when a service starts: HTTP commands are accepted meanwhile (their events wait in
+the outbox) and the runtime keeps connecting in the background; readiness reports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+
+from shared import migrations
+from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
+from shared.db import create_pool
+from shared.events import Event
+from shared.relay import OutboxRelay, make_producer
+from shared.settings import ServiceSettings
+from shared.telemetry import setup_telemetry, tracer_provider
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[asyncpg.Connection], Awaitable[Any]]
+
+
+@dataclass
+class ScheduledJob:
+    name: str
+    interval_s: float
+    run: Job
+
+
+async def _no_decode(msg: Any) -> None:
+    return None
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        publishes: Sequence[type[Event]] = (),
+        description: str = "",
+    ) -> None:
+        self.settings = settings
+        self.service = settings.service_name
+        self.description = description
+        self.publishes = list(publishes)
+        self.handlers: dict[type[Event], Handler] = {}
+        self.jobs: list[ScheduledJob] = []
+        self.pool: asyncpg.Pool | None = None
+        self.relay: OutboxRelay | None = None
+        self.consumer: EventConsumer | None = None
+        self.broker_connected = False
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._started = False
+        setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            acks="all",
+            enable_idempotence=settings.kafka_enable_idempotence,
+            middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider())],
+            logger=logging.getLogger(f"faststream.{self.service}"),
+            client_id=f"{self.service}-service",
+        )
+        for cls in self.publishes:
+            # Declared for the AsyncAPI document; the relay publishes the outbox rows.
+            self.broker.publisher(cls.topic, title=f"{cls.topic}:{cls.event_type}", schema=cls,
+                                  description=(cls.__doc__ or "").strip(), include_in_schema=True)
+
+    # -- registration ----------------------------------------------------------------------------------
+    def consume(self, handlers: dict[type[Event], Handler]) -> None:
+        """Handle these event types (each handler runs inside the inbox transaction)."""
+        if self._started:
+            raise RuntimeError("register handlers before the runtime starts")
+        self.handlers.update(handlers)
+
+    def every(self, name: str, interval_s: float, job: Job) -> None:
+        self.jobs.append(ScheduledJob(name, interval_s, job))
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        s = self.settings
+        if s.migration_database_url:
+            await migrations.migrate(s.migration_database_url, self.service)
+        self.pool = await create_pool(s.database_url, self.service, min_size=s.db_pool_min, max_size=s.db_pool_max)
+        self.relay = OutboxRelay(
+            self.pool,
+            self.service,
+            lambda: make_producer(s.kafka_bootstrap_servers, enable_idempotence=s.kafka_enable_idempotence),
+            batch_size=s.relay_batch_size,
+            lease_s=s.relay_lease_s,
+            retention_days=s.outbox_retention_days,
+        )
+        if self.handlers:
+            self.consumer = EventConsumer(
+                self.service,
+                self.pool,
+                self.handlers,
+                dead_letter_topic=s.dead_letter_topic,
+                max_attempts=s.consumer_max_attempts,
+                retry_backoff_s=s.consumer_retry_backoff_s,
+                max_payload_bytes=s.consumer_max_payload_bytes,
+            )
+            self._subscribe(self.consumer)
+        self._started = True
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        self._tasks.append(asyncio.create_task(self._connect_broker(), name=f"{self.service}-broker"))
+        for job in self.jobs:
+            self._tasks.append(asyncio.create_task(self._run_job(job), name=f"{self.service}-job-{job.name}"))
+
+    async def stop(self) -> None:
+        if self.relay is not None:
+            await self.relay.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        try:
+            await self.broker.stop()
+        except Exception:
+            log.debug("broker stop failed", exc_info=True)
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+
+    def _subscribe(self, consumer: EventConsumer) -> None:
+        s = self.settings
+        subscriber = self.broker.subscriber(
+            *consumer.topics,
+            group_id=s.consumer_group,
+            batch=True,
+            max_records=s.consumer_batch_max_records,
+            batch_timeout_ms=50,
+            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            # Our consumer decodes and validates each record itself; faststream's JSON decoding of the batch
+            # would fail the whole batch on one malformed message before the handler could dead-letter it.
+            decoder=_no_decode,
+            title=f"{self.service}-service consumer",
+            description="Events this service handles: " + ", ".join(sorted(consumer.handlers)),
+        )
+
+        @subscriber
+        async def on_batch(msg: KafkaMessage) -> None:
+            records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+            record_lag(self.service, msg.consumer, records)
+            raw = [RawMessage.from_record(r) for r in records]
+            delay = 0.2
+            for _ in range(8):  # ride out a short database outage without giving the batch up
+                try:
+                    await consumer.handle_batch(raw)
+                except INFRASTRUCTURE_ERRORS as exc:
+                    log.warning("batch not handled; database unavailable", extra={"error": type(exc).__name__})
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                except Exception:
+                    # A fault of the plumbing itself (handler faults are dead-lettered inside handle_batch):
+                    # never acknowledge past it; take the batch again after a pause.
+                    log.exception("batch failed unexpectedly; it will be redelivered")
+                    await asyncio.sleep(delay)
+                    break
+                await msg.ack()  # commit offsets only now, after the transaction
+                return
+            await msg.nack()  # seek back: the same batch is fetched again, nothing is skipped
+
+        self._subscriber = subscriber
+
+    async def wait_until_assigned(self, timeout: float = 30.0) -> None:
+        """Wait until the consumer group has given this replica its partitions (tansu takes ~5 s)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            consumer = getattr(getattr(self, "_subscriber", None), "consumer", None)
+            if consumer is not None and consumer.assignment():
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"{self.service}: no partitions assigned after {timeout}s")
+
+    async def _connect_broker(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.start()
+                self.broker_connected = True
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("broker not reachable; retrying", extra={"error": type(exc).__name__, "retry_in_s": delay})
+                try:
+                    await self.broker.stop()
+                except Exception:
+                    pass
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _run_job(self, job: ScheduledJob) -> None:
+        while True:
+            try:
+                await self.run_job_once(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduled job failed", extra={"job": job.name})
+            await asyncio.sleep(job.interval_s)
+
+    async def run_job_once(self, job: ScheduledJob) -> Any:
+        assert self.pool is not None
+        async with self.pool.acquire() as conn, conn.transaction():
+            got = await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':job:' || $1))", job.name)
+            if not got:
+                return None  # another replica is running it
+            return await job.run(conn)
+
+    async def run_job(self, name: str) -> Any:
+        """Run a scheduled job now (operators, tests)."""
+        return await self.run_job_once(next(j for j in self.jobs if j.name == name))
+
+    # -- health ----------------------------------------------------------------------------------------
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            assert self.pool is not None
+            async with self.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        try:
+            ok = self.broker_connected and await self.broker.ping(timeout=2)
+            checks["broker"] = "ok" if ok else "unavailable"
+        except Exception as exc:
+            checks["broker"] = f"unavailable: {type(exc).__name__}"
+        return checks

@@ -1,0 +1,123 @@
+"""Fixtures shared by the whole suite: a real PostgreSQL (embedded, free port, once per session), a real
+tansu broker (a fresh one per test that asks, so tests share no log or consumer group), a fresh database per
+test with every service's roles, schemas and migrations, and token minting."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from shared.auth import mint_token
+from shared.devstack.stack import EmbeddedPostgres, TansuBroker, create_topics, owner_url, role_url
+from shared.migrations import app_role, migrate, provision
+from shared.settings import DEV_JWT_SECRET, SERVICES, ServiceSettings
+
+os.environ.setdefault("OTEL_SDK_DISABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[EmbeddedPostgres]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:  # an external server, for people who have one
+        class External:  # noqa: D401 - tiny adapter
+            admin_url = url
+        yield External()  # type: ignore[misc]
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="ward-test-pg-"))
+    os.chmod(tmp, 0o755)
+    server = EmbeddedPostgres(tmp / "data").start()
+    try:
+        yield server
+    finally:
+        server.stop("immediate")
+
+
+class Database:
+    """A fresh database on the test server, provisioned and migrated for every service."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def app_url(self, service: str) -> str:
+        return role_url(self.admin_url, app_role(service))
+
+    def owner_url(self, service: str) -> str:
+        return owner_url(self.admin_url, service)
+
+    async def connect(self, service: str) -> asyncpg.Connection:
+        conn = await asyncpg.connect(self.app_url(service))
+        await conn.execute(f'SET search_path TO "{service}"')
+        return conn
+
+    async def fetch(self, service: str, sql: str, *args: object) -> list[asyncpg.Record]:
+        conn = await self.connect(service)
+        try:
+            return await conn.fetch(sql, *args)
+        finally:
+            await conn.close()
+
+    async def fetchval(self, service: str, sql: str, *args: object) -> object:
+        conn = await self.connect(service)
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
+
+
+async def make_database(server_admin_url: str, services: tuple[str, ...] = SERVICES) -> Database:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    base = server_admin_url.rsplit("/", 1)[0]
+    conn = await asyncpg.connect(base + "/postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    db = Database(f"{base}/{name}")
+    await provision(db.admin_url, services)
+    await asyncio.gather(*(migrate(db.owner_url(s), s) for s in services))
+    return db
+
+
+@pytest.fixture
+async def db(pg_server: EmbeddedPostgres) -> Database:
+    return await make_database(pg_server.admin_url)
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[TansuBroker]:
+    b = TansuBroker().start()
+    try:
+        await create_topics(b.bootstrap)
+        yield b
+    finally:
+        b.stop()
+
+
+def settings_for(service: str, db: Database, broker: TansuBroker | None, **overrides: object) -> ServiceSettings:
+    values: dict[str, object] = {
+        "service_name": service,
+        "environment": "test",
+        "database_url": db.app_url(service),
+        "kafka_bootstrap_servers": broker.bootstrap if broker else "127.0.0.1:1",
+        "consumer_retry_backoff_s": 0.01,
+        "relay_lease_s": 5.0,
+        "db_pool_max": 5,
+    }
+    values.update(overrides)
+    return ServiceSettings(**values)  # type: ignore[arg-type]
+
+
+def token(roles: list[str] | str, ward: str = "phu-son", sub: str | None = None, **claims: object) -> str:
+    roles = [roles] if isinstance(roles, str) else roles
+    return mint_token(DEV_JWT_SECRET, subject=sub or f"user-{uuid.uuid4().hex[:8]}", roles=roles, ward=ward, **claims)
+
+
+def auth(roles: list[str] | str, ward: str = "phu-son", **claims: object) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(roles, ward, **claims)}"}
