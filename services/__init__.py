@@ -1,0 +1,1 @@
+"""The five services: registry, incidents, mediation, donations, awards. Each imports only ``shared``."""

@@ -1,0 +1,1 @@
+"""The awards service. See docs/services/awards.md."""

@@ -1,0 +1,1 @@
+"""The donations service. See docs/services/donations.md."""

@@ -1,0 +1,1 @@
+"""The incidents service. See docs/services/incidents.md."""

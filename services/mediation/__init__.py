@@ -1,0 +1,1 @@
+"""The mediation service. See docs/services/mediation.md."""

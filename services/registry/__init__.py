@@ -1,0 +1,1 @@
+"""The registry service. See docs/services/registry.md."""
