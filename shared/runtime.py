@@ -30,6 +30,7 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
 from shared import migrations
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
+from shared.crypto import PersonalDataProtector
 from shared.db import create_pool
 from shared.events import Event
 from shared.relay import OutboxRelay, make_producer
@@ -72,6 +73,7 @@ class ServiceRuntime:
         self.broker_connected = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._started = False
+        self.pii = PersonalDataProtector(settings.pii_key.get_secret_value())
         setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
