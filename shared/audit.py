@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import asyncpg
@@ -46,13 +47,15 @@ async def record(
 async def verify_chain(conn: asyncpg.Connection) -> int | None:
     """The seq of the first row whose hash does not match, or None when the chain is intact."""
     prev = GENESIS
-    async for row in conn.cursor("SELECT * FROM audit_log ORDER BY seq"):
-        fields = {
-            "at": row["at"].isoformat(), "actor": row["actor"], "actor_roles": sorted(row["actor_roles"]),
-            "ward_id": row["ward_id"], "command": row["command"], "target_type": row["target_type"],
-            "target_id": row["target_id"], "details": row["details"],
-        }
-        if row["prev_hash"] != prev or row["hash"] != _hash(prev, fields):
-            return row["seq"]
-        prev = row["hash"]
+    async with conn.transaction(readonly=True, isolation="repeatable_read"):
+        async for row in conn.cursor("SELECT * FROM audit_log ORDER BY seq"):
+            details = row["details"]
+            fields = {
+                "at": row["at"].isoformat(), "actor": row["actor"], "actor_roles": sorted(row["actor_roles"]),
+                "ward_id": row["ward_id"], "command": row["command"], "target_type": row["target_type"],
+                "target_id": row["target_id"], "details": json.loads(details) if isinstance(details, str) else details,
+            }
+            if row["prev_hash"] != prev or row["hash"] != _hash(prev, fields):
+                return row["seq"]
+            prev = row["hash"]
     return None

@@ -1,0 +1,179 @@
+"""HTTP behaviour every service shares, and the isolation between services and wards."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import asyncpg
+import httpx
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from shared import audit
+from shared.auth import mint_token
+from shared.settings import DEV_JWT_SECRET
+from shared.telemetry import add_exporter
+from tests.conftest import auth, settings_for
+from tests.integration.conftest import eventually
+from tests.integration.probe import consumer_runtime, publisher_app
+
+pytestmark = pytest.mark.integration
+
+
+def _client(app) -> httpx.AsyncClient:  # noqa: ANN001
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t")
+
+
+async def test_idempotency_key_replays_the_first_response_and_changes_nothing(probe_db, started):
+    app, runtime = publisher_app(settings_for("registry", probe_db, None))
+    await started(runtime)
+    headers = {**auth("ward_official", sub="official-1"), "Idempotency-Key": "abc-1"}
+    async with _client(app) as client:
+        first = await client.post("/probe", json={"id": "x1", "value": 5}, headers=headers)
+        again = await asyncio.gather(*(client.post("/probe", json={"id": "x1", "value": 5}, headers=headers) for _ in range(5)))
+        other_body = await client.post("/probe", json={"id": "x2", "value": 6}, headers=headers)
+        no_key = await client.post("/probe", json={"id": "x1", "value": 5}, headers=auth("ward_official"))
+    assert first.status_code == 201
+    assert all(r.status_code == 201 and r.json() == first.json() for r in again)
+    assert all(r.headers.get("idempotent-replayed") == "true" for r in again)
+    assert other_body.status_code == 422 and other_body.headers["content-type"] == "application/problem+json"
+    assert await probe_db.fetchval("registry", "SELECT count(*) FROM probe_state") == 1
+    assert await probe_db.fetchval("registry", "SELECT count(*) FROM outbox WHERE event_type = 'registry.probe.recorded.v1'") == 1
+    assert await probe_db.fetchval("registry", "SELECT count(*) FROM audit_log") == 1
+    # the same id again without a key is a real second command, refused by the database as a duplicate (500
+    # here because the probe does not translate it; real services map it to 409), and leaves nothing behind
+    assert no_key.status_code == 500 and "nothing was changed" in no_key.json()["detail"]
+    assert await probe_db.fetchval("registry", "SELECT count(*) FROM audit_log") == 1
+
+
+async def test_problem_details_auth_and_ward_checks(probe_db, started):
+    app, runtime = publisher_app(settings_for("registry", probe_db, None))
+    await started(runtime)
+    async with _client(app) as client:
+        invalid = await client.post("/probe", json={"id": "v", "value": "many"}, headers=auth("ward_official"))
+        missing = await client.post("/probe", json={"id": "v", "value": 1})
+        wrong_sig = await client.post("/probe", json={"id": "v", "value": 1},
+                                      headers={"Authorization": "Bearer " + mint_token("another-secret-of-32-chars-or-more!!", subject="s", roles=["admin"], ward="phu-son")})
+        expired = await client.post("/probe", json={"id": "v", "value": 1}, headers={
+            "Authorization": "Bearer " + mint_token(DEV_JWT_SECRET, subject="s", roles=["ward_official"], ward="phu-son", ttl=timedelta(seconds=-5))})
+        other_ward = await client.post("/probe", json={"id": "v", "value": 1}, headers=auth("ward_official", ward="dong-son"))
+        star_resident = await client.post("/probe", json={"id": "v", "value": 1}, headers=auth("resident", ward="*"))
+    assert invalid.status_code == 422
+    body = invalid.json()
+    assert invalid.headers["content-type"] == "application/problem+json"
+    assert body["status"] == 422 and body["type"].endswith("/invalid-input") and body["errors"][0]["loc"][-1] == "value"
+    assert missing.status_code == 401 and missing.json()["title"] == "Unauthorized"
+    assert wrong_sig.status_code == 401
+    assert expired.status_code == 401
+    assert other_ward.status_code == 403
+    assert star_resident.status_code == 401
+    assert await probe_db.fetchval("registry", "SELECT count(*) FROM probe_state") == 0
+
+
+async def test_each_service_role_is_confined_to_its_own_schema(db):
+    conn = await asyncpg.connect(db.app_url("registry"))
+    try:
+        for other in ("incidents", "mediation", "donations", "awards"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.fetch(f'SELECT * FROM "{other}".outbox LIMIT 1')
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(f'INSERT INTO "{other}".audit_log (actor, actor_roles, command, target_type, target_id, prev_hash, hash) VALUES (1,2,3,4,5,6,7)')
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE public.sneaky (id int)")
+        # its own schema works
+        assert await conn.fetchval("SELECT count(*) FROM registry.outbox") == 0
+    finally:
+        await conn.close()
+    owner = await asyncpg.connect(db.owner_url("incidents"))
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await owner.fetch("SELECT * FROM registry.inbox LIMIT 1")
+    finally:
+        await owner.close()
+
+
+async def test_audit_trail_is_insert_only_and_hash_chained(probe_db, started):
+    app, runtime = publisher_app(settings_for("registry", probe_db, None))
+    await started(runtime)
+    async with _client(app) as client:
+        for i in range(3):
+            assert (await client.post("/probe", json={"id": f"a{i}", "value": i}, headers=auth("ward_official"))).status_code == 201
+    conn = await probe_db.connect("registry")
+    try:
+        rows = await conn.fetch("SELECT * FROM audit_log ORDER BY seq")
+        assert [r["command"] for r in rows] == ["probe.record"] * 3
+        assert rows[1]["prev_hash"] == rows[0]["hash"]
+        assert await audit.verify_chain(conn) is None
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("UPDATE audit_log SET actor = 'someone else'")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("DELETE FROM audit_log")
+    finally:
+        await conn.close()
+    # a superuser can still tamper, and the chain shows where
+    admin = await asyncpg.connect(probe_db.admin_url)
+    try:
+        await admin.execute("UPDATE registry.audit_log SET target_id = 'forged' WHERE seq = (SELECT min(seq) + 1 FROM registry.audit_log)")
+    finally:
+        await admin.close()
+    conn = await probe_db.connect("registry")
+    try:
+        assert await audit.verify_chain(conn) == rows[1]["seq"]
+    finally:
+        await conn.close()
+
+
+async def test_health_metrics_and_asyncapi(probe_db, broker, started):
+    app, runtime = publisher_app(settings_for("registry", probe_db, broker))
+    await started(runtime)
+    down_app, down_runtime = publisher_app(settings_for("registry", probe_db, None))  # broker address with nobody
+    await started(down_runtime)
+    async with _client(app) as client:
+        assert (await client.get("/health/live")).json() == {"status": "ok"}
+
+        async def ready() -> bool:
+            return (await client.get("/health/ready")).status_code == 200
+
+        await eventually(ready)
+        await client.post("/probe", json={"id": "m1", "value": 1}, headers=auth("ward_official"))
+        metrics = (await client.get("/metrics")).text
+        spec = (await client.get("/asyncapi.json")).json()
+        openapi = (await client.get("/openapi.json")).json()
+    async with _client(down_app) as client:
+        not_ready = await client.get("/health/ready")
+    assert "ward_outbox_backlog" in metrics and "ward_outbox_oldest_unpublished_age_seconds" in metrics
+    assert "ward_dead_letters_total" in metrics or "ward_event_handler_seconds" in metrics or "ward_http_requests_total" in metrics
+    assert spec["asyncapi"].startswith("3.")
+    assert any("registry.wards" in name for name in spec["channels"])
+    assert "/probe" in openapi["paths"]
+    assert not_ready.status_code == 503 and not_ready.json()["checks"]["database"] == "ok"
+    assert not_ready.json()["checks"]["broker"] != "ok"
+
+
+async def test_one_trace_spans_the_http_request_and_the_handler_in_another_service(probe_db, broker, started):
+    exporter = InMemorySpanExporter()
+    add_exporter(exporter, batch=False)
+    app, publisher = publisher_app(settings_for("registry", probe_db, broker))
+    await started(publisher)
+    await started(consumer_runtime(settings_for("incidents", probe_db, broker)))
+    async with _client(app) as client:
+        r = await client.post("/probe", json={"id": "traced", "value": 3}, headers=auth("ward_official"))
+    assert r.status_code == 201
+
+    async def handled() -> bool:
+        return any(s.name == "registry.wards process" and s.attributes.get("ward.outcome") == "handled"
+                   for s in exporter.get_finished_spans())
+
+    await eventually(handled)
+    spans = exporter.get_finished_spans()
+    http = next(s for s in spans if s.name.startswith("POST /probe"))
+    process = next(s for s in spans if s.name == "registry.wards process" and s.attributes.get("ward.outcome") == "handled")
+    publish = next(s for s in spans if s.name == "registry.wards publish")
+    assert process.context.trace_id == http.context.trace_id == publish.context.trace_id
+    assert process.parent.span_id == publish.context.span_id
+    # the allow-list: nothing outside it is exported (no client address, no user agent, no message body)
+    for s in spans:
+        for key in s.attributes:
+            assert not key.startswith(("client.", "user_agent", "http.user_agent", "net.peer", "http.client_ip")), key
+        assert "CCCD" not in str(dict(s.attributes))
