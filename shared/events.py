@@ -38,7 +38,9 @@ def utcnow() -> datetime:
 class Event(BaseModel):
     """Base of every integration event. Subclasses set ``event_type`` and ``topic``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_max_length=10_000)
+    # Tolerant reader: unknown fields are ignored, so a producer may add an optional field without breaking
+    # consumers still on the older model (docs/adr/0002-event-versioning.md). Known fields validate strictly.
+    model_config = ConfigDict(frozen=True, extra="ignore", str_max_length=10_000)
 
     event_type: ClassVar[str] = ""
     topic: ClassVar[str] = ""

@@ -1,0 +1,78 @@
+"""The committed JSON Schemas of every event are the contract: a change that would break a consumer fails here."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.cli import SCHEMA_DIR, render_schemas
+from shared.events import load_all_contracts, schema_of
+from shared.schemacompat import breaking_changes
+
+TYPES = load_all_contracts()
+
+
+def _committed() -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in SCHEMA_DIR.glob("*.json")}
+
+
+@pytest.mark.parametrize("event_type", sorted(_committed()))
+def test_committed_event_type_still_exists_and_is_compatible(event_type: str) -> None:
+    assert event_type in TYPES, f"{event_type} was removed: keep old versions while anything may still read them"
+    assert breaking_changes(_committed()[event_type], schema_of(TYPES[event_type])) == []
+
+
+def test_every_event_type_has_an_up_to_date_committed_schema() -> None:
+    stale = [str(p.name) for p, text in render_schemas().items() if p.suffix == ".json" and (not p.exists() or p.read_text() != text)]
+    assert stale == [], f"run `make schemas` and commit: {stale}"
+
+
+def test_topics_of_all_events_are_in_the_topic_list() -> None:
+    from shared.devstack.stack import load_topics
+
+    topics = {t["name"] for t in load_topics()}
+    assert {cls.topic for cls in TYPES.values()} <= topics
+
+
+BASE = {
+    "type": "object",
+    "properties": {"id": {"type": "string", "format": "uuid"}, "amount": {"type": "integer", "description": "đồng"},
+                   "kind": {"enum": ["a", "b"], "type": "string"}},
+    "required": ["id", "amount"],
+}
+
+
+def _with(**changes: object) -> dict:
+    schema = json.loads(json.dumps(BASE))
+    for key, value in changes.items():
+        if value is None:
+            schema["properties"].pop(key)
+            if key in schema["required"]:
+                schema["required"].remove(key)
+        else:
+            schema["properties"][key] = value
+    return schema
+
+
+def test_compatibility_rules() -> None:
+    assert breaking_changes(BASE, BASE) == []
+    assert breaking_changes(BASE, _with(note={"type": "string"})) == []  # optional field added
+    assert breaking_changes(BASE, _with(amount={"type": "integer", "description": "VND"})) == []  # docs only
+    assert breaking_changes(BASE, _with(kind=None)) == ["kind: field removed"]
+    assert breaking_changes(BASE, _with(amount={"type": "number"})) == ["amount: type or constraints changed"]
+    assert breaking_changes(BASE, _with(kind={"enum": ["a", "b", "c"], "type": "string"})) == ["kind: type or constraints changed"]
+    required = _with(note={"type": "string"})
+    required["required"].append("note")
+    assert breaking_changes(BASE, required) == ["note: new required field"]
+    became = json.loads(json.dumps(BASE))
+    became["required"].append("kind")
+    assert breaking_changes(BASE, became) == ["kind: became required"]
+
+
+def test_nested_models_are_compared_through_refs() -> None:
+    old = {"type": "object", "properties": {"p": {"$ref": "#/$defs/P"}}, "required": ["p"],
+           "$defs": {"P": {"type": "object", "properties": {"x": {"type": "string"}}, "required": ["x"]}}}
+    new = json.loads(json.dumps(old))
+    new["$defs"]["P"]["properties"]["x"] = {"type": "integer"}
+    assert breaking_changes(old, new) == ["p.x: type or constraints changed"]

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+import uuid
+from typing import ClassVar
+
+import pytest
+from pydantic import ValidationError
+
+from shared.contracts.registry import GroupCreated, ResidentRegistered, TeamFormed
+from shared.crypto import PersonalDataProtector
+from shared.events import PUBLIC_TOPIC, EventDecodeError, PublicEvent, from_kafka, to_kafka
+from shared.settings import DEV_JWT_SECRET, DEV_PII_KEY, ServiceSettings
+
+
+def test_cloudevents_binary_mode_round_trip() -> None:
+    event = GroupCreated(ward_id="phu-son", subject="g-1", group_id="g-1", name="Tổ dân phố Trần Phú")
+    key, value, headers = to_kafka(event)
+    assert key == "g-1"
+    assert headers["ce_type"] == b"registry.group.created.v1"
+    assert headers["ce_specversion"] == b"1.0"
+    assert headers["ce_id"] == str(event.id).encode()
+    assert headers["ce_subject"] == b"g-1"
+    assert headers["ce_source"] == b"urn:ward-platform:registry"
+    assert headers["content-type"] == b"application/json"
+    assert "ce_time" in headers
+    assert json.loads(value)["name"] == "Tổ dân phố Trần Phú"
+    assert from_kafka(value, headers) == event
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda v, h: (b"{oops", h), "not a CloudEvents|not a JSON object"),
+        (lambda v, h: (v, {**h, "ce_type": b"registry.group.created.v7"}), "unknown event type"),
+        (lambda v, h: (json.dumps({**json.loads(v), "ward_id": ""}).encode(), h), "failed validation"),
+        (lambda v, h: (v, {**h, "ce_id": str(uuid.uuid4()).encode()}), "differ"),
+        (lambda v, h: (b"x" * 300_000, h), "exceeds the limit"),
+        (lambda v, h: (None, h), "empty"),
+    ],
+)
+def test_bad_messages_are_refused_with_a_reason(mutate, reason) -> None:  # noqa: ANN001
+    _, value, headers = to_kafka(GroupCreated(ward_id="phu-son", subject="g", group_id="g", name="n"))
+    bad_value, bad_headers = mutate(value, dict(headers))
+    with pytest.raises(EventDecodeError, match=reason):
+        from_kafka(bad_value, bad_headers)
+
+
+def test_public_counterpart_has_only_its_declared_fields_and_its_own_id() -> None:
+    team = TeamFormed(ward_id="phu-son", subject="t1", team_id="t1", group_id="g1", kind="anxh", compliant=True,
+                      name="Tổ ANXH số 1", formed_on="2024-01-02", formation_act="QĐ 1/QĐ-UBND")
+    public = team.to_public()
+    assert isinstance(public, PublicEvent) and public.topic == PUBLIC_TOPIC
+    assert set(public.model_dump()) == {"id", "occurred_at", "ward_id", "subject", "team_id", "group_id", "kind", "name"}
+    assert public.id != team.id and team.to_public().id == public.id  # distinct, and stable when republished
+
+
+def test_no_registry_event_carries_a_national_id_or_phone() -> None:
+    from shared.events import load_all_contracts
+
+    for event_type, cls in load_all_contracts().items():
+        for name in cls.model_fields:
+            assert not any(word in name for word in ("national", "cccd", "phone", "id_number", "reporter_name")), (event_type, name)
+    assert "national_id" not in ResidentRegistered.model_fields
+
+
+def test_settings_refuse_development_secrets_in_production() -> None:
+    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward"}
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        ServiceSettings(**base, environment="production")
+    ok = ServiceSettings(**base, environment="production", jwt_secret="x" * 40,
+                         pii_key="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE=")
+    assert ok.kafka_acks == "all"
+    with pytest.raises(ValidationError, match="DATABASE_URL"):
+        ServiceSettings(service_name="registry", environment="production", jwt_secret="x" * 40,
+                        pii_key="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE=",
+                        database_url="postgresql://registry:dev-registry-password@db/ward")
+    with pytest.raises(ValidationError):
+        ServiceSettings(service_name="nope", database_url="postgresql://x@y/z")
+    dev = ServiceSettings(**base)
+    assert dev.jwt_secret.get_secret_value() == DEV_JWT_SECRET  # allowed in development only
+
+
+def test_personal_data_protection() -> None:
+    p = PersonalDataProtector(DEV_PII_KEY)
+    token = p.encrypt("001203004005", "resident:r1")
+    assert b"001203004005" not in token
+    assert p.decrypt(token, "resident:r1") == "001203004005"
+    with pytest.raises(Exception):
+        p.decrypt(token, "resident:r2")  # bound to its row: a copied ciphertext does not decrypt
+    assert p.blind_index("001203004005", "cccd") == p.blind_index("001203004005", "cccd")
+    assert p.pseudonym("r1", "reporter") == p.pseudonym("r1", "reporter") != p.pseudonym("r2", "reporter")
+    assert p.pseudonym("r1", "reporter") != p.pseudonym("r1", "other-purpose")
+
+
+def test_event_types_must_be_versioned() -> None:
+    with pytest.raises(TypeError, match="version"):
+        class Bad(GroupCreated):  # noqa: F841
+            event_type: ClassVar[str] = "registry.group.created"
