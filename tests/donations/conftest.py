@@ -1,0 +1,120 @@
+"""Fixtures of the donations tests: the service's app started against a fresh database (no broker unless a
+test asks for one), the mobilisation-team projection fed through the service's own consumer handlers, and
+tokens for the roles involved."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import httpx
+import pytest
+
+from services.donations import consumers
+from services.donations.bootstrap import build
+from shared.clock import ward_today
+from shared.contracts.registry import TeamFormed, TeamMemberJoined
+from tests.conftest import settings_for, token
+from tests.integration.conftest import started  # noqa: F401 - fixture re-exported for this package
+
+WARD = "phu-son"
+GROUP = "tran-phu"
+
+
+def headers(roles: str | list[str], sub: str, ward: str = WARD, **claims: object) -> dict[str, str]:
+    """A bearer token with a fixed subject: Idempotency-Keys are scoped by the caller."""
+    return {"Authorization": f"Bearer {token(roles, ward, sub=sub, **claims)}"}
+
+
+OFFICIAL = headers("ward_official", "official-1")
+OFFICIAL_2 = headers("ward_official", "official-2")
+RESIDENT = headers("resident", "resident-9", resident_id="r-999")
+
+
+def collector(n: int, team: int | None = None) -> dict[str, str]:
+    """The member n of team n (team-01 .. team-10 each have one collector, member-01 .. member-10)."""
+    t = team if team is not None else n
+    return headers("team_member", f"member-{n:02d}", resident_id=f"member-{n:02d}", team_ids=[f"team-{t:02d}"])
+
+
+def team_formed(team_id: str, kind: str = "mobilisation", ward: str = WARD) -> TeamFormed:
+    return TeamFormed(ward_id=ward, subject=team_id, team_id=team_id, group_id=GROUP, kind=kind,  # type: ignore[arg-type]
+                      compliant=True, name=f"Tổ vận động {team_id}", formed_on=date(2024, 1, 5),
+                      formation_act="QĐ 12/QĐ-UBND")
+
+
+def member_joined(team_id: str, resident_id: str, kind: str = "mobilisation", ward: str = WARD) -> TeamMemberJoined:
+    return TeamMemberJoined(ward_id=ward, subject=team_id, team_id=team_id, group_id=GROUP, kind=kind,  # type: ignore[arg-type]
+                            compliant=True, resident_id=resident_id, household_id=f"hh-{resident_id}",
+                            full_name=f"Thành viên {resident_id}", sex="female", role="member",
+                            appointed_on=date(2024, 1, 6))
+
+
+async def seed_teams(db, n: int = 10) -> None:  # noqa: ANN001
+    """team-01..team-n, each with member-0i, through the consumer handlers (what the registry's events do)."""
+    conn = await db.connect("donations")
+    try:
+        async with conn.transaction():
+            for i in range(1, n + 1):
+                await consumers.on_team_formed(conn, team_formed(f"team-{i:02d}"))
+                await consumers.on_member_joined(conn, member_joined(f"team-{i:02d}", f"member-{i:02d}"))
+            await consumers.on_team_formed(conn, team_formed("anxh-01", kind="anxh"))
+    finally:
+        await conn.close()
+
+
+def campaign_body(**overrides: object) -> dict:
+    today = ward_today()
+    body = {
+        "ward_id": WARD, "group_id": GROUP, "name": "Camera an ninh tổ dân phố Trần Phú",
+        "purpose": "Lắp camera an ninh (install security cameras)", "target_vnd": 60_000_000,
+        "starts_on": (today - timedelta(days=10)).isoformat(), "ends_on": (today + timedelta(days=30)).isoformat(),
+        "organiser": "Ban công tác mặt trận tổ dân phố Trần Phú",
+        "team_ids": [f"team-{i:02d}" for i in range(1, 11)],
+        "vote": {"record_ref": "BB-01/2024", "held_on": (today - timedelta(days=12)).isoformat(),
+                 "households_total": 120, "in_favour": 97, "against": 8, "abstained": 5},
+    }
+    body.update(overrides)
+    return body
+
+
+@dataclass
+class Service:
+    app: object
+    client: httpx.AsyncClient
+    db: object
+
+    async def open_campaign(self, **overrides: object) -> str:
+        r = await self.client.post("/v1/campaigns", json=campaign_body(**overrides), headers=OFFICIAL)
+        assert r.status_code == 201, r.text
+        return r.json()["campaign_id"]
+
+    async def contribute(self, campaign_id: str, n: int = 1, amount: int = 500_000, receipt: str | None = None,
+                         key: str | None = None, **fields: object) -> httpx.Response:
+        body = {"team_id": f"team-{n:02d}", "channel": "cash", "amount_vnd": amount,
+                "receipt_number": receipt or f"R-{n:02d}-{amount}-{fields.get('donor_ref', 'x')}",
+                "donor_kind": "household", "donor_ref": f"hh-{n}"}
+        body.update(fields)
+        h = dict(collector(n))
+        if key:
+            h["Idempotency-Key"] = key
+        return await self.client.post(f"/v1/campaigns/{campaign_id}/contributions", json=body, headers=h)
+
+
+@pytest.fixture
+async def service(db, started) -> AsyncIterator[Service]:  # noqa: ANN001, F811
+    """The donations app on a fresh database, no broker: events wait in the outbox, which tests read."""
+    app = build(settings_for("donations", db, None))
+    await started(app.state.runtime, wait_assigned=False)
+    await seed_teams(db)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://donations") as client:
+        yield Service(app, client, db)
+
+
+async def outbox_types(db, event_type: str) -> list[dict]:  # noqa: ANN001
+    import json
+
+    rows = await db.fetch("donations", "SELECT payload FROM outbox WHERE event_type = $1 ORDER BY seq", event_type)
+    return [json.loads(bytes(r["payload"])) for r in rows]
