@@ -1,0 +1,81 @@
+"""The platform as it runs: five service processes on the embedded stack, exporting traces over OTLP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.devstack.stack import ServiceProcess, TansuBroker, create_topics, free_port, service_env
+from shared.settings import SERVICES
+from tests.conftest import Database, make_database
+from tests.otlp_receiver import OtlpReceiver
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Platform:
+    db: Database
+    broker: TansuBroker
+    otlp: OtlpReceiver
+    processes: dict[str, ServiceProcess]
+    logs: Path
+
+    def url(self, service: str) -> str:
+        return self.processes[service].base_url
+
+    def client(self, service: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url(service), timeout=30)
+
+    def start_service(self, service: str, **env: str) -> ServiceProcess:
+        p = ServiceProcess(service, service_env(service, self.db.admin_url, self.broker.bootstrap, port=free_port(),
+                                                ENVIRONMENT="test", OTEL_EXPORTER_OTLP_ENDPOINT=self.otlp.endpoint, **env),
+                           self.logs / f"{service}-{len(self.processes)}.log").start()
+        return p
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logs.glob("*.log")))
+
+
+@pytest.fixture(scope="session")
+async def platform(pg_server) -> AsyncIterator[Platform]:  # noqa: ANN001
+    db = await make_database(pg_server.admin_url)
+    broker = TansuBroker().start()
+    await create_topics(broker.bootstrap)
+    otlp = OtlpReceiver().start()
+    logs = Path(tempfile.mkdtemp(prefix="ward-e2e-logs-"))
+    plat = Platform(db, broker, otlp, {}, logs)
+    for svc in SERVICES:
+        plat.processes[svc] = plat.start_service(svc)
+    try:
+        await asyncio.gather(*(asyncio.to_thread(p.wait_ready, 90) for p in plat.processes.values()))
+        yield plat
+    finally:
+        for p in plat.processes.values():
+            p.stop()
+        broker.stop()
+        otlp.stop()
+        if os.environ.get("KEEP_E2E_LOGS"):
+            print(f"e2e logs kept in {logs}")
+
+
+async def eventually(check: Callable[[], Awaitable[object]], timeout: float = 60.0, interval: float = 0.25) -> object:
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: object = None
+    while True:
+        try:
+            last = await check()
+            if last:
+                return last
+        except (AssertionError, httpx.HTTPError, KeyError, IndexError) as exc:
+            last = exc
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not met within {timeout}s; last: {last!r}")
+        await asyncio.sleep(interval)
