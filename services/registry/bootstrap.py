@@ -4,11 +4,37 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.registry import api_people, api_places, api_residence, api_teams, consumers, jobs
+from shared.contracts import registry as events
+from shared.contracts.donations import ExpenseRecorded
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
+PUBLISHES = [
+    events.WardRegistered, events.GroupCreated, events.PublicGroupCreated,
+    events.HouseholdRegistered, events.HouseholdHeadChanged,
+    events.ResidentRegistered, events.ResidentMoved, events.ResidentUpdated,
+    events.TeamFormed, events.PublicTeamFormed, events.TeamMemberJoined, events.TeamMemberLeft,
+    events.TeamMemberRoleChanged,
+    events.FacilityRegistered, events.PublicFacilityRegistered, events.FacilityDecommissioned,
+    events.BoardingHouseRegistered, events.BoardingHouseChecked,
+    events.TemporaryResidenceRegistered, events.TemporaryResidenceRenewed, events.TemporaryResidenceExpired,
+    events.TemporaryResidenceEnded, events.AbsenceDeclared, events.StayNotified,
+]
+
+#: How often the expiry check runs. Daily would do for dates; hourly keeps the lag small after a restart.
+EXPIRY_INTERVAL_S = 3600
+
 
 def build(settings: ServiceSettings) -> FastAPI:
-    runtime = ServiceRuntime(settings, publishes=[], description="The registry service.")
-    return create_app(runtime, [], title="registry")
+    runtime = ServiceRuntime(
+        settings,
+        publishes=PUBLISHES,
+        description="The registry (danh bạ): wards, groups, households, residents, teams, facilities, boarding "
+        "houses and residence declarations.",
+    )
+    runtime.consume({ExpenseRecorded: consumers.on_expense_recorded})
+    runtime.every("expire-temporary-residences", EXPIRY_INTERVAL_S, jobs.expire_temporary_residences)
+    return create_app(runtime, [api_people.router, api_teams.router, api_places.router, api_residence.router],
+                      title="registry")

@@ -64,6 +64,16 @@ class HouseholdRegistered(Event):
     head_resident_id: str | None = Field(default=None, description="The head of household, once registered")
 
 
+class HouseholdHeadChanged(Event):
+    """A household's head (chủ hộ) was named or changed."""
+
+    event_type: ClassVar[str] = "registry.household.head_changed.v1"
+    topic: ClassVar[str] = "registry.households"
+    household_id: str = Id
+    group_id: str = Id
+    head_resident_id: str = Id
+
+
 class ResidentRegistered(Event):
     """A resident was registered in a household. Never the national ID number, phone or birth date."""
 

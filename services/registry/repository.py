@@ -1,0 +1,150 @@
+"""SQL of the registry's own schema, nothing else. Functions take the caller's connection (its transaction)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from services.registry.domain import ActiveMember
+
+# Tables whose rows a request may name by id; used by ``get`` (the name is never user input).
+TABLES = ("wards", "groups", "households", "residents", "teams", "facilities", "boarding_houses", "declarations",
+          "stay_notices")
+
+
+async def get(conn: asyncpg.Connection, table: str, id_: str, *, lock: bool = False) -> asyncpg.Record | None:
+    assert table in TABLES
+    sql = f"SELECT * FROM {table} WHERE id = $1" + (" FOR UPDATE" if lock else "")
+    return await conn.fetchrow(sql, id_)
+
+
+async def page(
+    conn: asyncpg.Connection, table: str, filters: dict[str, Any], *, limit: int, offset: int, order: str = "created_at, id"
+) -> tuple[list[asyncpg.Record], int]:
+    """A page of ``table`` with equality filters (None values ignored), and the total count."""
+    assert table in TABLES
+    clauses, args = [], []
+    for column, value in filters.items():
+        if value is None:
+            continue
+        args.append(value)
+        clauses.append(f"{column} = ${len(args)}")
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    total = await conn.fetchval(f"SELECT count(*) FROM {table}{where}", *args)
+    rows = await conn.fetch(
+        f"SELECT * FROM {table}{where} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}", *args
+    )
+    return rows, total
+
+
+async def insert(conn: asyncpg.Connection, table: str, values: dict[str, Any], *, on_conflict_nothing: bool = False) -> bool:
+    assert table in TABLES or table in ("team_members", "boarding_house_checks")
+    columns = ", ".join(values)
+    params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+    suffix = " ON CONFLICT DO NOTHING" if on_conflict_nothing else ""
+    status = await conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({params}){suffix}", *values.values())
+    return status.endswith(" 1")
+
+
+async def update(conn: asyncpg.Connection, table: str, id_: str, values: dict[str, Any]) -> None:
+    assert table in TABLES
+    sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(values, start=2))
+    await conn.execute(f"UPDATE {table} SET {sets} WHERE id = $1", id_, *values.values())
+
+
+# -- residents -----------------------------------------------------------------------------------------------
+async def resident_with_group(conn: asyncpg.Connection, resident_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT r.*, h.group_id FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id = $1",
+        resident_id,
+    )
+
+
+async def national_id_taken(conn: asyncpg.Connection, index: str, except_id: str | None = None) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT 1 FROM residents WHERE national_id_index = $1 AND id IS DISTINCT FROM $2", index, except_id
+    ))
+
+
+# -- teams -----------------------------------------------------------------------------------------------------
+async def active_members(conn: asyncpg.Connection, team_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT m.resident_id, m.role, m.appointed_on, m.appointment_act, r.full_name, r.sex, r.household_id
+           FROM team_members m JOIN residents r ON r.id = m.resident_id
+           WHERE m.team_id = $1 AND m.left_on IS NULL ORDER BY m.id""",
+        team_id,
+    )
+
+
+def as_active(rows: list[asyncpg.Record]) -> list[ActiveMember]:
+    return [ActiveMember(r["resident_id"], r["role"], r["sex"]) for r in rows]
+
+
+async def active_membership(conn: asyncpg.Connection, team_id: str, resident_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM team_members WHERE team_id = $1 AND resident_id = $2 AND left_on IS NULL FOR UPDATE",
+        team_id, resident_id,
+    )
+
+
+async def lock_team(conn: asyncpg.Connection, team_id: str) -> asyncpg.Record | None:
+    """Serialise membership changes of one team, so the compliance in each event is the team's true state."""
+    return await get(conn, "teams", team_id, lock=True)
+
+
+# -- declarations ----------------------------------------------------------------------------------------------
+async def lock_resident(conn: asyncpg.Connection, resident_id: str) -> None:
+    """Serialise declarations of one person, so two concurrent overlapping ones cannot both pass the check."""
+    await conn.execute("SELECT 1 FROM residents WHERE id = $1 FOR UPDATE", resident_id)
+
+
+async def active_declarations(conn: asyncpg.Connection, resident_id: str, kind: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT * FROM declarations WHERE resident_id = $1 AND kind = $2 AND status = 'active'", resident_id, kind
+    )
+
+
+async def due_for_expiry(conn: asyncpg.Connection, today: date) -> list[asyncpg.Record]:
+    # SKIP LOCKED: a declaration being renewed right now is left for the next run rather than waited for.
+    return await conn.fetch(
+        """SELECT * FROM declarations WHERE kind = 'temporary_residence' AND status = 'active' AND valid_until < $1
+           ORDER BY valid_until, id FOR UPDATE SKIP LOCKED""",
+        today,
+    )
+
+
+async def expiring_within(conn: asyncpg.Connection, ward_id: str, until: date) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT d.id, d.resident_id, d.group_id, d.kind, d.valid_until, r.full_name
+           FROM declarations d JOIN residents r ON r.id = d.resident_id
+           WHERE d.ward_id = $1 AND d.status = 'active' AND d.valid_until <= $2 ORDER BY d.valid_until, d.id""",
+        ward_id, until,
+    )
+
+
+async def lodgers_without_notice(conn: asyncpg.Connection, ward_id: str) -> list[asyncpg.Record]:
+    """Residents living in a boarding house under an active temporary residence with no stay notice there."""
+    return await conn.fetch(
+        """SELECT d.resident_id, d.boarding_house_id, d.room, d.group_id, r.full_name
+           FROM declarations d JOIN residents r ON r.id = d.resident_id
+           WHERE d.ward_id = $1 AND d.kind = 'temporary_residence' AND d.status = 'active'
+             AND d.boarding_house_id IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM stay_notices s WHERE s.boarding_house_id = d.boarding_house_id
+                             AND s.lodger_resident_id = d.resident_id)
+           ORDER BY d.boarding_house_id, d.resident_id""",
+        ward_id,
+    )
+
+
+async def houses_not_checked_since(conn: asyncpg.Connection, ward_id: str, since: date) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT b.id, b.name, b.group_id,
+                  (SELECT max(c.checked_on) FROM boarding_house_checks c WHERE c.boarding_house_id = b.id) AS last_checked_on
+           FROM boarding_houses b
+           WHERE b.ward_id = $1 AND NOT EXISTS (
+               SELECT 1 FROM boarding_house_checks c WHERE c.boarding_house_id = b.id AND c.checked_on >= $2)
+           ORDER BY b.name, b.id""",
+        ward_id, since,
+    )

@@ -1,0 +1,123 @@
+"""Wards, groups, households and residents through the API: roles, the national ID's protection, bad input."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.registry.conftest import WARD, outbox_payloads, outbox_types
+
+NATIONAL_ID = "038090001234"
+
+
+async def test_resident_national_id_is_protected_and_shown_only_to_police_and_officials(registry, db):
+    api, _ = registry
+    await api.ward()
+    group = await api.group()
+    household = await api.household(group["id"])
+    resident = await api.resident(household["id"], "Lê Thị Hoa", "female", national_id=NATIONAL_ID,
+                                  birth_date="1990-05-01", phone="0912345678")
+    assert resident["national_id"] == NATIONAL_ID  # the ward official who registered her sees it
+
+    for role in ("police", "ward_official"):
+        seen = await api.ok("GET", f"/v1/residents/{resident['id']}", role=role)
+        assert seen["national_id"] == NATIONAL_ID
+    as_resident = await api.ok("GET", f"/v1/households/{household['id']}", role="resident",
+                               household_id=household["id"], resident_id=resident["id"])
+    assert as_resident["residents"][0]["full_name"] == "Lê Thị Hoa"
+    assert "national_id" not in as_resident["residents"][0] and as_resident["residents"][0]["has_national_id"]
+
+    # Stored encrypted, never in clear; never in an event nor in the audit trail.
+    stored = await db.fetchval("registry", "SELECT national_id_cipher FROM residents WHERE id = $1", resident["id"])
+    assert NATIONAL_ID.encode() not in bytes(stored)
+    assert all(NATIONAL_ID.encode() not in p for p in await outbox_payloads(db))
+    audit = await db.fetch("registry", "SELECT details::text AS d FROM audit_log")
+    assert all(NATIONAL_ID not in r["d"] for r in audit)
+    assert await outbox_types(db) == [
+        "registry.ward.registered.v1", "registry.group.created.v1", "public.registry.group.created.v1",
+        "registry.household.registered.v1", "registry.resident.registered.v1",
+    ]
+
+    # The same number for a second person is refused, without echoing it.
+    other = await api.household(group["id"])
+    dup = await api.call("POST", "/v1/residents", json={"household_id": other["id"], "full_name": "X", "sex": "male",
+                                                       "national_id": NATIONAL_ID})
+    assert dup.status_code == 409 and NATIONAL_ID not in dup.text
+    assert dup.headers["content-type"] == "application/problem+json"
+
+    # Head of household: named afterwards, announced by its own event.
+    changed = await api.ok("PATCH", f"/v1/households/{household['id']}", {"head_resident_id": resident["id"]})
+    assert changed["head_resident_id"] == resident["id"]
+    assert (await outbox_types(db))[-1] == "registry.household.head_changed.v1"
+
+
+async def test_bad_input_is_a_clear_problem_and_writes_nothing(registry, db):
+    api, _ = registry
+    await api.ward()
+    group = await api.group()
+    household = await api.household(group["id"])
+    before = await db.fetchval("registry", "SELECT count(*) FROM outbox")
+
+    cases = [
+        ("POST", "/v1/residents", {"household_id": household["id"], "full_name": "A", "sex": "male",
+                                   "national_id": "12345"}, 422),                      # not 12 digits
+        ("POST", "/v1/residents", {"household_id": "not-a-uuid", "full_name": "A", "sex": "male"}, 422),  # malformed id
+        ("POST", "/v1/residents", {"household_id": str(uuid.uuid4()), "full_name": "A", "sex": "male"}, 422),  # unknown
+        ("POST", "/v1/households", {"group_id": group["id"], "address": ""}, 422),
+        ("POST", "/v1/groups", {"ward_id": WARD, "name": group["name"]}, 409),          # same name twice
+        ("GET", "/v1/residents/not-a-uuid", None, 422),
+        ("GET", f"/v1/households/{uuid.uuid4()}", None, 404),
+    ]
+    for method, path, body, status in cases:
+        r = await api.call(method, path, json=body)
+        assert r.status_code == status, (path, body, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+    assert "12345" not in (await api.call("POST", "/v1/residents", json=cases[0][2])).text
+    assert await db.fetchval("registry", "SELECT count(*) FROM residents") == 0
+    assert await db.fetchval("registry", "SELECT count(*) FROM outbox") == before
+
+
+async def test_nobody_sees_or_changes_another_wards_records(registry):
+    api, _ = registry
+    await api.ward()
+    await api.ward("dong-ve", "Phường Đông Vệ")
+    ours = await api.group()
+    theirs = await api.group("Tổ dân phố Lê Lợi", ward="dong-ve")
+    their_house = await api.household(theirs["id"], ward="dong-ve")
+
+    assert (await api.call("GET", f"/v1/groups/{theirs['id']}")).status_code == 403
+    assert (await api.call("GET", f"/v1/households/{their_house['id']}", role="police")).status_code == 403
+    assert (await api.call("POST", "/v1/households", json={"group_id": theirs["id"], "address": "1"})).status_code == 403
+    assert (await api.call("GET", "/v1/residents", params={"ward_id": "dong-ve"})).status_code == 403
+    ok = await api.ok("GET", "/v1/groups")
+    assert [g["id"] for g in ok["items"]] == [ours["id"]]
+    # a household in our ward cannot take a head from theirs
+    our_house = await api.household(ours["id"])
+    their_resident = await api.resident(their_house["id"], ward="dong-ve")
+    r = await api.call("PATCH", f"/v1/households/{our_house['id']}", json={"head_resident_id": their_resident["id"]})
+    assert r.status_code == 422 and "another ward" in r.json()["detail"]
+
+
+async def test_resident_sees_only_their_household_and_lists_are_paged(registry, db):
+    api, _ = registry
+    await api.ward()
+    group = await api.group()
+    mine, other = await api.household(group["id"]), await api.household(group["id"])
+    me = await api.resident(mine["id"], "Phạm Thị Mai", "female")
+    for i in range(3):
+        await api.resident(other["id"], f"Hàng xóm {i}")
+    claims = {"household_id": mine["id"], "resident_id": me["id"]}
+    assert (await api.call("GET", f"/v1/households/{other['id']}", role="resident", **claims)).status_code == 403
+    own_list = await api.ok("GET", "/v1/residents", role="resident", **claims)
+    assert [r["id"] for r in own_list["items"]] == [me["id"]]
+    assert (await api.call("POST", "/v1/residents", role="resident", json={
+        "household_id": mine["id"], "full_name": "Z", "sex": "male"}, **claims)).status_code == 403
+
+    page1 = await api.ok("GET", "/v1/residents", params={"group_id": group["id"], "page_size": 3})
+    page2 = await api.ok("GET", "/v1/residents", params={"group_id": group["id"], "page_size": 3, "page": 2})
+    assert page1["total"] == 4 and len(page1["items"]) == 3 and len(page2["items"]) == 1
+
+    moved = await api.ok("POST", f"/v1/residents/{me['id']}/move", {"household_id": other["id"]})
+    assert moved["household_id"] == other["id"]
+    updated = await api.ok("PATCH", f"/v1/residents/{me['id']}", {"full_name": "Phạm Thị Mai Anh"})
+    assert updated["full_name"] == "Phạm Thị Mai Anh"
+    assert (await outbox_types(db))[-2:] == ["registry.resident.moved.v1", "registry.resident.updated.v1"]
