@@ -1,6 +1,7 @@
-"""Handlers of the registry's team events: the projection of mobilisation teams (tổ vận động) and their
-current members, which decides who may collect for a campaign. Idempotent by construction (upserts keyed by
-ids); every team event repeats the team's facts, so the order of first sight does not matter."""
+"""Handlers of the registry's team events: the projection of teams and their current members, which decides
+who may collect for a campaign (members of its mobilisation teams, tổ vận động). Teams of every kind are kept
+so that choosing a wrong team gets a precise answer. Idempotent by construction (upserts keyed by ids); every
+team event repeats the team's facts, so the order of first sight does not matter."""
 
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ from shared.contracts.registry import TeamFormed, TeamMemberJoined, TeamMemberLe
 
 
 async def _known_team(conn: asyncpg.Connection, event: TeamFormed | TeamMemberJoined, name: str | None) -> bool:
-    """Upsert the team; False for teams of other kinds (only mobilisation teams collect)."""
-    if event.kind != "mobilisation":
-        return False
+    """Upsert the team (the caller then records the membership)."""
     ward = await repo.team_ward(conn, event.team_id)
     if ward is not None and ward != event.ward_id:
         # An event moving a team to another ward is not something the registry does: refuse it loudly.
