@@ -1,0 +1,108 @@
+"""Intake and who sees what: identified and anonymous reporters, cameras from the registry, roles and wards."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import auth
+from tests.incidents.conftest import CAMERA, GROUP, OLD_CAMERA, WARD
+
+pytestmark = pytest.mark.integration
+
+RESIDENT = {"resident_id": "r-an", "sub": "user-an"}
+REPORTER = {"full_name": "Nguyễn Văn An", "phone": "0912 345 678"}
+EVIDENCE = {"media_type": "image/jpeg", "size_bytes": 20480, "sha256": "a" * 64,
+            "file_name": "IMG_2041_NguyenVanAn.jpg", "captured_at": "2026-11-20T21:00:00+07:00"}
+
+
+def theft(**over) -> dict:  # noqa: ANN003
+    body = {"category": "theft", "is_crime_tip": True, "description": "Xe máy bị lấy trộm trước nhà",
+            "place": {"group_id": GROUP, "address": "12 Trần Phú", "latitude": 10.1, "longitude": 106.2},
+            "happened_at": "2026-11-20T21:00:00+07:00", "evidence": [EVIDENCE],
+            "footage": [{"camera_id": CAMERA}], "reporter": REPORTER}
+    body.update(over)
+    return body
+
+
+async def test_identified_reporter_is_seen_by_police_only(service, db):
+    made = await service.post("/v1/incidents", json=theft(), headers=auth("resident", **RESIDENT))
+    assert made.status_code == 201, made.text
+    incident_id = made.json()["incident_id"]
+    assert "secret" not in made.json()
+
+    police = (await service.get(f"/v1/incidents/{incident_id}", headers=auth("police"))).json()
+    assert police["reporter"] == {"resident_id": "r-an", "full_name": "Nguyễn Văn An", "phone": "0912 345 678"}
+    assert police["state"] == "received" and police["footage"][0]["camera_id"] == CAMERA
+
+    official = await service.get(f"/v1/incidents/{incident_id}", headers=auth("ward_official"))
+    assert official.status_code == 200 and "reporter" not in official.json()
+    assert "Nguyễn Văn An" not in official.text and "0912" not in official.text
+
+    own = await service.get(f"/v1/incidents/{incident_id}", headers=auth("resident", **RESIDENT))
+    assert own.status_code == 200 and "reporter" not in own.json()
+    mine = (await service.get("/v1/incidents", headers=auth("resident", **RESIDENT))).json()["items"]
+    assert [i["incident_id"] for i in mine] == [incident_id]
+
+    neighbour = {"resident_id": "r-binh", "sub": "user-binh"}
+    assert (await service.get(f"/v1/incidents/{incident_id}", headers=auth("resident", **neighbour))).status_code == 404
+    assert (await service.get("/v1/incidents", headers=auth("resident", **neighbour))).json()["items"] == []
+    other_ward = await service.get(f"/v1/incidents/{incident_id}", headers=auth("police", ward="hoa-binh"))
+    assert other_ward.status_code == 403
+
+    # At rest: the identity only as ciphertext; the audit trail names a pseudonym, not the resident.
+    row = (await db.fetch("incidents", "SELECT * FROM incidents WHERE incident_id = $1", incident_id))[0]
+    assert b"Nguy" not in row["reporter_identity"] and row["follow_up_code"] is None
+    actors = [r["actor"] for r in await db.fetch("incidents", "SELECT actor FROM audit_log")]
+    assert actors and all("user-an" not in a and "r-an" not in a for a in actors)
+
+
+async def test_anonymous_tip_keeps_nothing_that_identifies_the_reporter(service, db):
+    headers = auth("resident", **RESIDENT)
+    refused = await service.post("/v1/incidents", json=theft(anonymous=True, reporter=None),
+                                 headers={**headers, "Idempotency-Key": "k-1"})
+    assert refused.status_code == 422
+
+    made = await service.post("/v1/incidents", json=theft(anonymous=True, reporter=None),
+                              headers={**headers, "User-Agent": "Zalo/1.0 (Nokia 3310)"})
+    assert made.status_code == 201, made.text
+    reply = made.json()
+    code, secret, incident_id = reply["follow_up_code"], reply["secret"], reply["incident_id"]
+
+    row = dict((await db.fetch("incidents", "SELECT * FROM incidents WHERE incident_id = $1", incident_id))[0])
+    assert row["reporter_identity"] is None and row["secret_hash"] != secret and secret not in json.dumps(
+        {k: str(v) for k, v in row.items()})
+    assert json.loads(row["evidence"]) == [{"media_type": "image/jpeg", "size_bytes": 20480, "sha256": "a" * 64}]
+    everything = json.dumps([dict(r) for r in await db.fetch("incidents", "SELECT * FROM audit_log")], default=str)
+    everything += json.dumps([dict(r) for r in await db.fetch("incidents", "SELECT * FROM idempotency_keys")],
+                             default=str)
+    assert "user-an" not in everything and "r-an" not in everything and "Zalo" not in everything
+    assert secret not in everything
+
+    # The tip is not among the resident's own reports: nothing links it to them.
+    assert (await service.get("/v1/incidents", headers=headers)).json()["items"] == []
+    wrong = await service.post("/v1/follow-up", json={"follow_up_code": code, "secret": "guess"}, headers=headers)
+    assert wrong.status_code == 404
+    status = await service.post("/v1/follow-up", json={"follow_up_code": code, "secret": secret},
+                                headers=auth("resident", sub="someone-else"))
+    assert status.status_code == 200 and status.json()["state"] == "received"
+    police = (await service.get(f"/v1/incidents/{incident_id}", headers=auth("police"))).json()
+    assert police["anonymous"] is True and police["reporter"] is None
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"footage": [{"camera_id": "cam-unknown"}]}, "not a registered camera"),
+    ({"footage": [{"camera_id": OLD_CAMERA}]}, "decommissioned"),
+    ({"place": {"group_id": "g-nowhere"}}, "unknown residential group"),
+    ({"category": "kidnapping"}, "does not match the schema"),
+    ({"place": {"group_id": GROUP, "latitude": 10.0}}, "does not match the schema"),
+    ({"happened_at": "2099-01-01T00:00:00+07:00"}, "in the future"),
+])
+async def test_bad_intake_is_refused_and_nothing_is_written(service, db, change, problem):
+    answer = await service.post("/v1/incidents", json=theft(**change), headers=auth("resident", **RESIDENT))
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json" and problem in answer.json()["detail"]
+    assert "Nguyễn Văn An" not in answer.text
+    assert await db.fetchval("incidents", "SELECT count(*) FROM incidents") == 0
+    assert await db.fetchval("incidents", "SELECT count(*) FROM outbox") == 0
