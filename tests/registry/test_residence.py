@@ -1,0 +1,124 @@
+"""Residence declarations, stay notices, the expiry job and the "checks due" view, through the API."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from shared import clock
+
+
+async def _setup(api):  # noqa: ANN001, ANN202
+    await api.ward()
+    group = await api.group()
+    home = await api.household(group["id"])
+    landlord = await api.resident(home["id"], "Chủ trọ Hoàng Văn Em")
+    lodging = await api.household(group["id"])
+    lodger = await api.resident(lodging["id"], "Sinh viên Vũ Thị Giang", "female")
+    house = await api.ok("POST", "/v1/boarding-houses", {
+        "group_id": group["id"], "name": "Nhà trọ Hoàng Em", "address": "12 ngõ 5 Trần Phú",
+        "landlord_resident_id": landlord["id"], "rooms": ["P101", "P102"]})
+    return group, landlord, lodger, house
+
+
+async def test_temporary_residence_rules_overlaps_renewal_and_end(registry, db):
+    api, _ = registry
+    group, _, lodger, house = await _setup(api)
+    body = {"resident_id": lodger["id"], "boarding_house_id": house["id"], "room": "P101",
+            "valid_from": "2025-09-01", "valid_until": "2026-06-30"}
+    decl = await api.ok("POST", "/v1/temporary-residences", body)
+    assert decl["status"] == "active" and decl["group_id"] == group["id"]
+    before = await db.fetchval("registry", "SELECT count(*) FROM outbox")
+
+    bad = [
+        ({**body, "valid_from": "2026-01-01", "valid_until": "2026-12-31"}, 409),  # overlaps the first
+        ({**body, "valid_from": "2026-08-01", "valid_until": "2026-07-01"}, 422),  # ends before it starts
+        ({**body, "valid_from": "2026-08-01", "valid_until": "2026-08-20"}, 422),  # under 30 days
+        ({**body, "valid_from": "2026-08-01", "valid_until": "2028-08-02"}, 422),  # over 2 years
+        ({**body, "valid_from": "2026-08-01", "valid_until": "2026-12-01", "room": "P999"}, 422),
+    ]
+    for payload, status in bad:
+        r = await api.call("POST", "/v1/temporary-residences", json=payload)
+        assert r.status_code == status, (payload, r.text)
+    assert await db.fetchval("registry", "SELECT count(*) FROM declarations") == 1
+    assert await db.fetchval("registry", "SELECT count(*) FROM outbox") == before
+
+    renewed = await api.ok("POST", f"/v1/temporary-residences/{decl['id']}/renew", {"valid_until": "2027-06-30"})
+    assert renewed["valid_until"] == "2027-06-30"
+    ended = await api.ok("POST", f"/v1/temporary-residences/{decl['id']}/end", {"ended_on": "2026-12-31"})
+    assert ended["status"] == "ended"
+    assert (await api.call("POST", f"/v1/temporary-residences/{decl['id']}/renew",
+                           json={"valid_until": "2028-01-01"})).status_code == 422
+    rows = await db.fetch("registry", "SELECT event_type, payload FROM outbox WHERE topic = 'registry.residence' ORDER BY seq")
+    assert [r["event_type"] for r in rows] == ["registry.residence.temporary_registered.v1",
+                                              "registry.residence.temporary_renewed.v1",
+                                              "registry.residence.temporary_ended.v1"]
+    assert json.loads(bytes(rows[1]["payload"]))["previous_valid_until"] == "2026-06-30"
+
+    # Temporary absence: only for the cases and durations of the law; overlapping absences refused.
+    absence = {"resident_id": lodger["id"], "case": "military_age", "absent_from": "2026-01-01",
+               "absent_until": "2026-05-01", "destination": "Hà Nội"}
+    assert (await api.call("POST", "/v1/absences", json={**absence, "absent_until": "2026-02-01"})).status_code == 422
+    await api.ok("POST", "/v1/absences", absence)
+    assert (await api.call("POST", "/v1/absences", json={**absence, "case": "bail_or_probation"})).status_code == 409
+
+
+async def test_expiry_job_emits_exactly_one_event_per_expired_declaration(registry, db):
+    api, runtime = registry
+    _, _, lodger, house = await _setup(api)
+    expired = await api.ok("POST", "/v1/temporary-residences", {
+        "resident_id": lodger["id"], "valid_from": "2024-01-01", "valid_until": "2024-06-30"})
+    today = clock.ward_today()
+    current = await api.ok("POST", "/v1/temporary-residences", {
+        "resident_id": lodger["id"], "boarding_house_id": house["id"],
+        "valid_from": str(today - timedelta(days=10)), "valid_until": str(today + timedelta(days=60))})
+
+    assert await runtime.run_job("expire-temporary-residences") == 1
+    assert await runtime.run_job("expire-temporary-residences") == 0  # a second run finds nothing to do
+    rows = await db.fetch("registry", "SELECT payload FROM outbox WHERE event_type = "
+                                      "'registry.residence.temporary_expired.v1'")
+    assert [json.loads(bytes(r["payload"]))["declaration_id"] for r in rows] == [expired["id"]]
+    assert (await api.ok("GET", f"/v1/declarations/{expired['id']}", role="police"))["status"] == "expired"
+    assert (await api.ok("GET", f"/v1/declarations/{current['id']}", role="police"))["status"] == "active"
+
+
+async def test_stay_notices_are_flagged_late_and_checks_due_lists_what_police_must_see(registry, db):
+    api, _ = registry
+    _, landlord, lodger, house = await _setup(api)
+    today = clock.ward_today()
+    decl = await api.ok("POST", "/v1/temporary-residences", {
+        "resident_id": lodger["id"], "boarding_house_id": house["id"], "room": "P102",
+        "valid_from": str(today - timedelta(days=20)), "valid_until": str(today + timedelta(days=15))})
+
+    due = await api.ok("GET", "/v1/checks-due", role="police", params={"within_days": 30})
+    assert [d["id"] for d in due["declarations_expiring"]] == [decl["id"]]
+    assert [x["resident_id"] for x in due["lodgers_without_stay_notice"]] == [lodger["id"]]
+    assert [b["id"] for b in due["boarding_houses_not_checked_this_month"]] == [house["id"]]
+    assert (await api.ok("GET", "/v1/checks-due", role="police", params={"within_days": 7}))["declarations_expiring"] == []
+    assert (await api.call("GET", "/v1/checks-due", role="resident")).status_code == 403
+
+    # The landlord files the notice two days after arrival: accepted, and flagged late.
+    arrived = (clock.now() - timedelta(days=2)).isoformat()
+    landlord_claims = {"resident_id": landlord["id"], "household_id": landlord["household_id"]}
+    notice = {"boarding_house_id": house["id"], "lodger_resident_id": lodger["id"], "lodger_name": "Vũ Thị Giang",
+              "room": "P102", "arrived_at": arrived}
+    late = await api.ok("POST", "/v1/stay-notices", notice, role="resident", **landlord_claims)
+    assert late["late"] is True
+    on_time = await api.ok("POST", "/v1/stay-notices", {**notice, "lodger_resident_id": None, "lodger_name": "Khách",
+                                                         "arrived_at": (clock.now() - timedelta(minutes=1)).isoformat()})
+    # Only a notice filed after the deadline may be late; one minute after arrival is late only across 23:00.
+    arrival_local = clock.in_ward_time(clock.now() - timedelta(minutes=1))
+    assert on_time["late"] is (arrival_local.hour == 22 and arrival_local.minute == 59)
+    stranger = {"resident_id": lodger["id"], "household_id": lodger["household_id"]}
+    assert (await api.call("POST", "/v1/stay-notices", role="resident", json=notice, **stranger)).status_code == 403
+    future = {**notice, "arrived_at": (clock.now() + timedelta(hours=1)).isoformat()}
+    assert (await api.call("POST", "/v1/stay-notices", json=future, role="police")).status_code == 422
+    listed = await api.ok("GET", "/v1/stay-notices", role="police", params={"late": "true"})
+    assert [n["id"] for n in listed["items"]] == [late["id"]]
+
+    await api.ok("POST", f"/v1/boarding-houses/{house['id']}/checks", {"checked_on": str(today)}, role="police")
+    due = await api.ok("GET", "/v1/checks-due", role="police")
+    assert due["lodgers_without_stay_notice"] == [] and due["boarding_houses_not_checked_this_month"] == []
+    stay_events = await db.fetch("registry", "SELECT payload FROM outbox WHERE event_type = "
+                                             "'registry.residence.stay_notified.v1' ORDER BY seq")
+    assert json.loads(bytes(stay_events[0]["payload"]))["late"] is True
