@@ -4,11 +4,31 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.awards import api, api_festival, api_public, consumers
+from shared.contracts.awards import (
+    AchievementRecorded,
+    AwardGranted,
+    AwardRevoked,
+    CertificateIssued,
+    NominationApproved,
+    NominationProposed,
+    NominationRejected,
+    NominationReviewed,
+)
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
+PUBLISHES = [AchievementRecorded, NominationProposed, NominationReviewed, NominationApproved, NominationRejected,
+             AwardGranted, AwardRevoked, CertificateIssued]
+
 
 def build(settings: ServiceSettings) -> FastAPI:
-    runtime = ServiceRuntime(settings, publishes=[], description="The awards service.")
-    return create_app(runtime, [], title="awards")
+    runtime = ServiceRuntime(
+        settings,
+        publishes=PUBLISHES,
+        description="The awards service (thi đua, khen thưởng): achievements from every service's events, criteria, "
+                    "nominations and their approval, certificates of merit (Giấy khen), the festival's list.",
+    )
+    runtime.consume(consumers.HANDLERS)
+    return create_app(runtime, [api_festival.router, api.router, api_public.router], title="awards")

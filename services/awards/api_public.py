@@ -1,0 +1,53 @@
+"""Routes without a token: verifying a certificate's code, and a reporter choosing to be named."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from services.awards import commands, domain
+from services.awards import repository as repo
+from services.awards.certificate import recipient_display
+from shared.auth import Principal
+from shared.commands import Outcome, execute, json_response
+from shared.errors import NotFound
+
+router = APIRouter(prefix="/v1/public", tags=["public"])
+
+Code = Path(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+#: Who acts on a public route, for the audit trail: nobody identifiable (a reporter stays anonymous here too).
+ANONYMOUS = Principal(subject="public", roles=frozenset(), ward_id="-")
+
+
+@router.get("/certificates/{code}", summary="Verify a certificate of merit by its code")
+async def verify(request: Request, code: str = Code) -> Response:
+    async with request.app.state.runtime.pool.acquire() as conn:
+        a = await repo.award_by_code(conn, domain.normalise_code(code))
+    if a is None:
+        raise NotFound("no certificate has this verification code")
+    return json_response({
+        "verification_code": a["verification_code"],
+        "valid": a["status"] == "granted",
+        "status": a["status"],
+        "recipient": recipient_display(a),
+        "recipient_kind": a["recipient_kind"],
+        "title": a["title"],
+        "issuer": a["issuer"],
+        "issuer_title": a["issuer_title"],
+        "decision_number": a["decision_number"],
+        "decision_date": a["decision_date"],
+        "year": a["year"],
+        "revoked_on": a["revoked_on"],
+        "revoked_reason": a["revoked_reason"],
+    })
+
+
+@router.post("/certificates/{code}/claim", summary="A recognised reporter chooses a name to be known by")
+async def claim(body: domain.Claim, request: Request, code: str = Code) -> Response:
+    async def handler(conn) -> Outcome:  # noqa: ANN001
+        result = await commands.claim(conn, code, body)
+        # The audit row says an award was claimed, never by whom or under which name.
+        return Outcome(body=result, target_type="award", target_id=result["award_id"], ward_id=result["ward_id"])
+
+    return await execute(request.app.state.runtime.pool, request, ANONYMOUS, "award.claim", handler)
