@@ -1,0 +1,1 @@
+from tests.integration.conftest import probe_db, started  # noqa: F401 - shared fixtures
