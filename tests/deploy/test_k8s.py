@@ -1,0 +1,86 @@
+"""The kustomize base: a Deployment and a Service per service, probes, resources, a locked-down securityContext."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import SERVICE_PORTS, SERVICES, ServiceSettings
+from tests.deploy.files import K8S_BASE, load_yaml, load_yaml_all, render_module
+
+render = render_module()
+
+
+def kustomization() -> dict:
+    return load_yaml(K8S_BASE / "kustomization.yaml")
+
+
+def documents() -> list[dict]:
+    return [doc for resource in kustomization()["resources"] for doc in load_yaml_all(K8S_BASE / resource)]
+
+
+def of_kind(kind: str) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d for d in documents() if d["kind"] == kind}
+
+
+def container(service: str) -> dict:
+    (c,) = of_kind("Deployment")[service]["spec"]["template"]["spec"]["containers"]
+    return c
+
+
+def test_kustomization_lists_every_manifest_and_each_one_parses():
+    listed = kustomization()["resources"]
+    on_disk = sorted(p.name for p in K8S_BASE.glob("*.yaml") if p.name != "kustomization.yaml")
+    assert sorted(listed) == on_disk
+    for doc in documents():
+        assert {"apiVersion", "kind", "metadata"} <= set(doc)
+    assert kustomization()["images"] == [{"name": render.IMAGE, "newTag": "latest"}]
+
+
+def test_a_deployment_and_a_service_per_service_with_matching_ports_and_labels():
+    deployments, services = of_kind("Deployment"), of_kind("Service")
+    assert set(deployments) == set(services) == set(SERVICES)
+    for name in SERVICES:
+        spec = deployments[name]["spec"]
+        assert spec["selector"]["matchLabels"] == {"app.kubernetes.io/name": name}
+        assert spec["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == name
+        assert services[name]["spec"]["selector"] == spec["selector"]["matchLabels"]
+        c = container(name)
+        assert c["image"] == render.IMAGE  # the image compose builds; kustomize sets the tag
+        assert c["command"] == ["python", "-m", f"services.{name}"]
+        assert c["ports"] == [{"name": "http", "containerPort": SERVICE_PORTS[name]}]
+        assert services[name]["spec"]["ports"] == [{"name": "http", "port": SERVICE_PORTS[name], "targetPort": "http"}]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_probes_resources_and_security_context(service):
+    c = container(service)
+    assert c["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "http"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
+    assert c["startupProbe"]["httpGet"]["path"] == "/health/live"
+    assert {"cpu", "memory"} <= set(c["resources"]["requests"]) and "memory" in c["resources"]["limits"]
+    sc = c["securityContext"]
+    assert sc["runAsNonRoot"] is True and sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"]
+    pod = of_kind("Deployment")[service]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == render.IMAGE_UID
+    assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]  # the only writable path
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_configuration_comes_from_the_config_map_and_secrets(service):
+    c = container(service)
+    config = of_kind("ConfigMap")["ward-platform-config"]["data"]
+    assert c["envFrom"] == [{"configMapRef": {"name": "ward-platform-config"}}]
+    env = {e["name"]: e for e in c["env"]}
+    known = {n.upper() for n in ServiceSettings.model_fields}
+    assert (set(env) | set(config)) <= known
+    for secret in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "JWT_SECRET", "PII_KEY"):
+        assert "secretKeyRef" in env[secret]["valueFrom"], secret  # never a literal value
+        assert secret not in config
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == f"{service}-database"
+    assert env["HTTP_PORT"]["value"] == str(SERVICE_PORTS[service])
+    required = {n.upper() for n, f in ServiceSettings.model_fields.items() if f.is_required()} - {"SERVICE_NAME"}
+    assert required <= set(env) | set(config)
+    assert config["ENVIRONMENT"] == "production" and config["HTTP_HOST"] == "0.0.0.0"
+    assert config["KAFKA_ENABLE_IDEMPOTENCE"] == "true"
