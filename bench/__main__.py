@@ -23,11 +23,18 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared import outbox
 from shared.db import create_pool
-from shared.devstack.stack import EmbeddedPostgres, ServiceProcess, TansuBroker, create_topics, free_port, service_env
+from shared.devstack.stack import (
+    EmbeddedPostgres,
+    ServiceProcess,
+    TansuBroker,
+    create_topics,
+    free_port,
+    service_env,
+)
 from shared.events import to_kafka
 from shared.relay import OutboxRelay, make_producer
 from tests.conftest import make_database, settings_for

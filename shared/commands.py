@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from shared import audit
 from shared.auth import Principal
@@ -89,7 +89,3 @@ async def execute(
                 principal.subject, key, request.method, request.url.path, request_hash, outcome.status, body,
             )
     return Response(content=body, status_code=outcome.status, media_type="application/json")
-
-
-def json_response(body: Any, status: int = 200) -> JSONResponse:
-    return Response(content=dumps(body).encode(), status_code=status, media_type="application/json")  # type: ignore[return-value]

@@ -29,7 +29,6 @@ from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from shared import metrics, outbox
@@ -225,8 +224,3 @@ def record_lag(service: str, consumer: Any, records: Iterable[ConsumerRecord]) -
             continue
         if high is not None:
             metrics.CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(max(high - offset - 1, 0))
-
-
-def span_in_error(exc: BaseException) -> None:
-    span = trace.get_current_span()
-    span.set_attribute("error.type", type(exc).__name__)

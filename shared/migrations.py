@@ -57,6 +57,7 @@ def migrations_for(service: str) -> list[Migration]:
 def provision_sql(service: str, owner_password: str, app_password: str, database: str) -> str:
     """SQL (run as a superuser) that creates a service's roles and schema. Idempotent."""
     owner, app = owner_role(service), app_role(service)
+    # Identifiers come from the fixed service list (settings.SERVICES), never from input.
     return f"""
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{owner}') THEN
@@ -76,7 +77,7 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "{owner}" IN SCHEMA "{service}"
   GRANT USAGE, SELECT ON SEQUENCES TO "{app}";
 ALTER ROLE "{app}" SET search_path = "{service}";
 ALTER ROLE "{owner}" SET search_path = "{service}";
-"""
+"""  # noqa: S608
 
 
 async def provision(admin_dsn: str, services: tuple[str, ...] = SERVICES, passwords: dict[str, str] | None = None) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 
 from shared import metrics
@@ -194,8 +194,6 @@ class OutboxRelay:
                 },
             )
             carrier: dict[str, str] = {}
-            from opentelemetry import propagate
-
             propagate.inject(carrier, context=trace.set_span_in_context(span))
             headers = [(k, str(v).encode()) for k, v in row["headers"].items() if k not in ("traceparent", "tracestate")]
             headers += [(k, v.encode()) for k, v in carrier.items()]

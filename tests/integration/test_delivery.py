@@ -120,8 +120,8 @@ async def test_poison_messages_go_to_dead_letter_and_the_next_is_handled(probe_d
 
 
 async def test_two_relays_on_one_outbox_publish_every_row_once(probe_db, broker):
-    from shared.db import create_pool
     from shared import outbox
+    from shared.db import create_pool
 
     settings = settings_for("registry", probe_db, broker)
     pool = await create_pool(settings.database_url, "registry")
@@ -157,8 +157,8 @@ async def test_two_relays_on_one_outbox_publish_every_row_once(probe_db, broker)
 
 async def test_relay_killed_mid_batch_loses_nothing(probe_db, broker):
     """A relay that claimed a batch and died before marking it: after its lease, another publishes it all."""
-    from shared.db import create_pool
     from shared import outbox
+    from shared.db import create_pool
 
     pool = await create_pool(probe_db.app_url("registry"), "registry")
     events = [ProbeRecorded(ward_id="phu-son", subject=f"k{i}", value=i) for i in range(50)]
