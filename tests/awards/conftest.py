@@ -1,0 +1,78 @@
+"""Fixtures of the awards tests: the service on a real database, other services' facts fed to its handlers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from services.awards.bootstrap import build
+from services.awards.consumers import HANDLERS
+from shared.events import Event
+from tests.awards.seed import WARD
+from tests.conftest import auth, settings_for
+from tests.integration.conftest import eventually, started  # noqa: F401 - fixtures re-exported
+
+pytestmark = pytest.mark.integration
+
+WARD_OFFICIAL = auth("ward_official", WARD)
+CITY_OFFICIAL = auth("city_official", WARD)
+
+
+@dataclass
+class Service:
+    app: Any
+    client: httpx.AsyncClient
+    db: Any
+
+    async def feed(self, *events: Event) -> None:
+        """Hand other services' events to the handlers, as the inbox would (one transaction)."""
+        async with self.app.state.runtime.pool.acquire() as conn, conn.transaction():
+            for event in events:
+                await HANDLERS[type(event)](conn, event)
+
+    async def outbox(self, event_type: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetch("awards", "SELECT payload FROM outbox WHERE event_type = $1 ORDER BY seq", event_type)
+        return [json.loads(bytes(r["payload"])) for r in rows]
+
+    async def configure(self, issuers: dict[str, dict], criteria: list[dict], year: int = 2024) -> None:
+        for issuer, body in issuers.items():
+            who = WARD_OFFICIAL if issuer == "ward_chairman" else CITY_OFFICIAL
+            r = await self.client.post(f"/v1/wards/{WARD}/issuers/{issuer}", json=body, headers=who)
+            assert r.status_code == 201, r.text
+        for body in criteria:
+            r = await self.client.post(f"/v1/wards/{WARD}/criteria", json={"year": year, **body}, headers=WARD_OFFICIAL)
+            assert r.status_code == 201, r.text
+
+    async def evaluate(self, year: int = 2024) -> list[dict[str, Any]]:
+        r = await self.client.post(f"/v1/wards/{WARD}/nominations/evaluate", json={"year": year}, headers=WARD_OFFICIAL)
+        assert r.status_code == 201, r.text
+        return r.json()["proposed"]
+
+    async def grant(self, nomination: dict[str, Any], number: str = "1/QĐ-UBND", on: str = "2024-08-10",
+                    review: bool = True) -> dict:
+        """Review by the council (unless done), then approval by the nomination's issuer."""
+        nid = nomination["nomination_id"]
+        if review:
+            r = await self.client.post(f"/v1/nominations/{nid}/review", json={"council_minutes_ref": "BB 05/HĐTĐKT"},
+                                       headers=WARD_OFFICIAL)
+            assert r.status_code == 200, r.text
+        who = WARD_OFFICIAL if nomination["issuer"] == "ward_chairman" else CITY_OFFICIAL
+        r = await self.client.post(f"/v1/nominations/{nid}/approve",
+                                   json={"decision_number": number, "decision_date": on}, headers=who)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+@pytest.fixture
+async def svc(db, started) -> AsyncIterator[Service]:  # noqa: F811
+    """The service without a broker: its events wait in the outbox (the Kafka path is in test_festival)."""
+    app = build(settings_for("awards", db, None))
+    await started(app.state.runtime, wait_assigned=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://awards") as client:
+        yield Service(app, client, db)

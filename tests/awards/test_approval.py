@@ -1,0 +1,227 @@
+"""Criteria propose nominations with their evidence; the council reviews; the issuer decides; awards are
+granted, verified, revoked; anonymous reporters stay anonymous unless they choose otherwise."""
+
+from __future__ import annotations
+
+import json
+
+import pypdfium2 as pdfium
+import pytest
+
+from services.awards import domain
+from services.awards.certificate import ANONYMOUS_REPORTER
+from tests.awards.conftest import CITY_OFFICIAL, WARD_OFFICIAL
+from tests.awards.seed import (
+    CRITERIA,
+    ISSUERS,
+    MEDIATION_TEAM,
+    REPORTER,
+    WARD,
+    incident_events,
+    mediation_events,
+    registry_events,
+)
+from tests.conftest import auth
+
+pytestmark = pytest.mark.integration
+
+MEDIATOR_CRITERION = CRITERIA[2]  # a mediator with at least 5 successful mediations, from the ward chairman
+TEAM_CRITERION = CRITERIA[0]  # a mediation team with at least 10, from the city chairman
+REPORTER_CRITERION = CRITERIA[3]
+
+
+def _pdf_text(pdf: bytes) -> str:
+    doc = pdfium.PdfDocument(pdf)
+    return doc[0].get_textpage().get_text_range().replace("\r", "")
+
+
+async def test_criteria_propose_with_evidence_once_and_the_issuer_grants_after_review(svc):
+    med = mediation_events()
+    await svc.feed(*registry_events(), *med)
+    await svc.configure(ISSUERS, [MEDIATOR_CRITERION, TEAM_CRITERION])
+
+    proposed = await svc.evaluate()
+    by_ref = {p["recipient_ref"]: p for p in proposed}
+    assert set(by_ref) == {"r-hung", "r-lan", MEDIATION_TEAM}  # Minh has 4, below the threshold of 5
+    assert by_ref["r-lan"]["recipient_name"] == "Phạm Thị Lan"
+    assert set(by_ref[MEDIATION_TEAM]["evidence_event_ids"]) == {str(e.id) for e in med}
+    assert by_ref[MEDIATION_TEAM]["issuer"] == "city_chairman"
+    assert await svc.evaluate() == []  # an achievement already nominated is not proposed again
+
+    team = by_ref[MEDIATION_TEAM]
+    nid = team["nomination_id"]
+    # The issuer decides only after the council's review.
+    r = await svc.client.post(f"/v1/nominations/{nid}/approve", json={"decision_number": "9/QĐ-UBND",
+                              "decision_date": "2024-08-10"}, headers=CITY_OFFICIAL)
+    assert r.status_code == 422 and "reviewed" in r.json()["detail"]
+    assert (await svc.client.post(f"/v1/nominations/{nid}/review", json={"council_minutes_ref": "BB 05/HĐTĐKT"},
+                                  headers=WARD_OFFICIAL)).status_code == 200
+    # A ward official cannot sign for the city chairman.
+    r = await svc.client.post(f"/v1/nominations/{nid}/approve", json={"decision_number": "9/QĐ-UBND",
+                              "decision_date": "2024-08-10"}, headers=WARD_OFFICIAL)
+    assert r.status_code == 403
+    # The city chairman of Thanh Hóa city is configured until 30 June 2025 (the city level changed in 2025).
+    r = await svc.client.post(f"/v1/nominations/{nid}/approve", json={"decision_number": "9/QĐ-UBND",
+                              "decision_date": "2025-08-10"}, headers=CITY_OFFICIAL)
+    assert r.status_code == 422 and "no city_chairman is configured" in r.json()["detail"]
+    assert await svc.db.fetchval("awards", "SELECT count(*) FROM awards") == 0  # nothing half written
+
+    granted = await svc.grant(team, number="9/QĐ-UBND", review=False)
+    assert granted["status"] == "approved"
+    r = await svc.client.post(f"/v1/nominations/{nid}/reject", json={"reason": "Đổi ý"}, headers=CITY_OFFICIAL)
+    assert r.status_code == 422  # a decision is final
+
+    [event] = await svc.outbox("awards.award.granted.v1")
+    assert event["recipient_kind"] == "collective" and event["recipient_name"] == "Tổ hòa giải Trần Phú"
+    assert event["issuer"] == "city_chairman" and event["decision_number"] == "9/QĐ-UBND"
+    assert event["verification_code"] == granted["verification_code"] and event["year"] == 2024
+    assert event["achievement_ids"] == team["achievement_ids"]
+    [public] = await svc.outbox("public.awards.award.granted.v1")
+    assert "recipient_ref" not in public and "verification_code" not in public
+    assert [e["nomination_id"] for e in await svc.outbox("awards.nomination.approved.v1")] == [nid]
+    assert len(await svc.outbox("awards.nomination.proposed.v1")) == 3
+    assert len(await svc.outbox("awards.nomination.reviewed.v1")) == 1
+
+
+async def test_a_rejected_nomination_frees_its_achievement_and_a_used_one_cannot_back_a_second(svc):
+    await svc.feed(*registry_events(), *mediation_events())
+    await svc.configure(ISSUERS, [MEDIATOR_CRITERION])
+    hung = next(p for p in await svc.evaluate() if p["recipient_ref"] == "r-hung")
+    # A nomination by hand resting on the same achievement is refused while the first one stands.
+    manual = {"year": 2024, "recipient_kind": "individual", "recipient_ref": "r-hung", "title": "Cá nhân tiêu biểu",
+              "issuer": "city_chairman", "achievement_ids": hung["achievement_ids"]}
+    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=manual, headers=WARD_OFFICIAL)
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+
+    r = await svc.client.post(f"/v1/nominations/{hung['nomination_id']}/reject",
+                              json={"reason": "Chưa đủ hồ sơ", "decision_number": "3/QĐ-UBND",
+                                    "decision_date": "2024-08-01"}, headers=WARD_OFFICIAL)
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    [rejected] = await svc.outbox("awards.nomination.rejected.v1")
+    assert rejected["reason"] == "Chưa đủ hồ sơ"
+    # Now the achievement is free: the hand nomination (from the city chairman) may rest on it.
+    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=manual, headers=WARD_OFFICIAL)
+    assert r.status_code == 201, r.text
+    assert r.json()["origin"] == "manual" and len(r.json()["evidence_event_ids"]) == 10
+    await svc.grant(r.json(), number="77/QĐ-UBND")
+    # Once awarded, the achievement backs nothing else, not even after a new evaluation.
+    assert await svc.evaluate() == []
+
+
+async def test_a_manual_nomination_needs_evidence_and_a_known_recipient(svc):
+    await svc.feed(*registry_events())
+    base = {"year": 2024, "recipient_kind": "individual", "recipient_ref": "r-lan", "title": "Cá nhân tiêu biểu",
+            "issuer": "ward_chairman"}
+    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=base, headers=WARD_OFFICIAL)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json={**base, "recipient_ref": "r-nobody",
+                              "evidence_note": "Biên bản tổ dân phố"}, headers=WARD_OFFICIAL)
+    assert r.status_code == 422 and "not known" in r.json()["detail"]
+    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json={**base, "achievement_ids": ["nope"]},
+                              headers=WARD_OFFICIAL)
+    assert r.status_code == 422
+    assert await svc.db.fetchval("awards", "SELECT count(*) FROM nominations") == 0
+    # With a note as evidence, and an Idempotency-Key: a retried request nominates once.
+    body = {**base, "evidence_note": "Biên bản họp tổ dân phố Trần Phú số 3/BB"}
+    headers = {**WARD_OFFICIAL, "Idempotency-Key": "nominate-lan-2024"}
+    first = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=body, headers=headers)
+    again = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert await svc.db.fetchval("awards", "SELECT count(*) FROM nominations") == 1
+    # Residents, police and other wards' officials may not nominate.
+    for headers in (auth("resident", WARD), auth("police", WARD), auth("ward_official", "other-ward")):
+        r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=body, headers=headers)
+        assert r.status_code == 403
+
+
+async def test_certificate_verification_and_revocation(svc):
+    await svc.feed(*registry_events(), *mediation_events())
+    await svc.configure(ISSUERS, [MEDIATOR_CRITERION])
+    lan = next(p for p in await svc.evaluate() if p["recipient_ref"] == "r-lan")
+    award = await svc.grant(lan, number="15/QĐ-UBND")
+    code = award["verification_code"]
+
+    r = await svc.client.post(f"/v1/awards/{award['award_id']}/certificate", headers=WARD_OFFICIAL)
+    assert r.status_code == 201
+    pdf = await svc.client.get(f"/v1/awards/{award['award_id']}/certificate.pdf", headers=WARD_OFFICIAL)
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = _pdf_text(pdf.content)
+    for expected in ("GIẤY KHEN", "CHỦ TỊCH ỦY BAN NHÂN DÂN PHƯỜNG PHÚ SƠN", "Cá nhân: Phạm Thị Lan",
+                     "Hòa giải viên tiêu biểu năm 2024", "Quyết định số 15/QĐ-UBND ngày 10 tháng 08 năm 2024",
+                     f"Mã xác thực: {code}", "Lê Thị Phương"):
+        assert expected in text
+    [issued] = await svc.outbox("awards.certificate.issued.v1")
+    assert issued["sha256"] == r.json()["sha256"]
+
+    verified = await svc.client.get(f"/v1/public/certificates/{code.lower()}")  # no token; case does not matter
+    assert verified.status_code == 200
+    assert verified.json()["valid"] is True and verified.json()["recipient"] == "Phạm Thị Lan"
+    assert (await svc.client.get("/v1/public/certificates/GK-2024-NOPE-NOPE")).status_code == 404
+
+    # Revocation is the issuer's: the city cannot revoke the ward's award.
+    revoke = {"reason": "Thành tích không đúng sự thật", "revoked_on": "2024-10-01"}
+    r = await svc.client.post(f"/v1/awards/{award['award_id']}/revoke", json=revoke, headers=CITY_OFFICIAL)
+    assert r.status_code == 403
+    r = await svc.client.post(f"/v1/awards/{award['award_id']}/revoke", json=revoke, headers=WARD_OFFICIAL)
+    assert r.status_code == 200
+    verified = (await svc.client.get(f"/v1/public/certificates/{code}")).json()
+    assert verified["valid"] is False and verified["status"] == "revoked"
+    assert verified["revoked_reason"] == revoke["reason"]
+    [revoked] = await svc.outbox("awards.award.revoked.v1")
+    assert revoked["verification_code"] == code and revoked["reason"] == revoke["reason"]
+    assert (await svc.client.post(f"/v1/awards/{award['award_id']}/revoke", json=revoke,
+                                  headers=WARD_OFFICIAL)).status_code == 422
+    festival = (await svc.client.get(f"/v1/wards/{WARD}/festival/2024", headers=WARD_OFFICIAL)).json()
+    assert festival["awards"] == []  # a revoked award is not read out at the festival
+
+
+async def test_an_anonymous_reporter_is_recognised_by_pseudonym_and_named_only_by_choice(svc):
+    await svc.feed(*incident_events())
+    await svc.configure(ISSUERS, [REPORTER_CRITERION])
+    [nomination] = await svc.evaluate()
+    assert nomination["recipient_kind"] == "reporter" and nomination["recipient_ref"] == REPORTER
+    assert nomination["recipient_name"] is None
+    award = await svc.grant(nomination, number="21/QĐ-UBND")
+    [granted] = await svc.outbox("awards.award.granted.v1")
+    assert granted["recipient_kind"] == "reporter" and granted["recipient_ref"] == REPORTER
+    assert granted["recipient_name"] is None
+
+    await svc.client.post(f"/v1/awards/{award['award_id']}/certificate", headers=WARD_OFFICIAL)
+    pdf = await svc.client.get(f"/v1/awards/{award['award_id']}/certificate.pdf", headers=WARD_OFFICIAL)
+    assert f"Cá nhân: {ANONYMOUS_REPORTER}" in _pdf_text(pdf.content)
+    code = award["verification_code"]
+    assert (await svc.client.get(f"/v1/public/certificates/{code}")).json()["recipient"] == ANONYMOUS_REPORTER
+
+    # The reporter, who learnt the code through the incidents service, chooses to be named.
+    r = await svc.client.post(f"/v1/public/certificates/{code}/claim", json={"display_name": "Anh Tư chợ Vườn Hoa"})
+    assert r.status_code == 200
+    assert (await svc.client.post(f"/v1/public/certificates/{code}/claim",
+                                  json={"display_name": "Kẻ mạo danh"})).status_code == 409
+    await svc.client.post(f"/v1/awards/{award['award_id']}/certificate", headers=WARD_OFFICIAL)
+    pdf = await svc.client.get(f"/v1/awards/{award['award_id']}/certificate.pdf", headers=WARD_OFFICIAL)
+    assert "Cá nhân: Anh Tư chợ Vườn Hoa" in _pdf_text(pdf.content)
+    # The chosen name never leaves in an event, nor lands in the audit trail.
+    outbox = await svc.db.fetch("awards", "SELECT payload FROM outbox")
+    assert not [r for r in outbox if "Anh Tư".encode() in bytes(r["payload"])]
+    audit = await svc.db.fetch("awards", "SELECT details::text AS d, actor FROM audit_log WHERE command = 'award.claim'")
+    assert audit and all("Anh Tư" not in row["d"] and row["actor"] == "public" for row in audit)
+    # Only a reporter's award can be claimed.
+    assert json.loads((await svc.client.post("/v1/public/certificates/GK-2024-AAAA-BBBB/claim",
+                                             json={"display_name": "Ai đó"})).text)["status"] == 404
+
+
+async def test_bad_input_gets_a_problem_and_writes_nothing(svc):
+    r = await svc.client.post(f"/v1/wards/{WARD}/criteria", json={"year": 2024, "achievement_kind": "tips_solved",
+                              "holder_kind": "collective", "min_count": 1, "title": "Khen", "issuer": "ward_chairman"},
+                              headers=WARD_OFFICIAL)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    r = await svc.client.post(f"/v1/wards/{WARD}/issuers/president", json=ISSUERS["ward_chairman"],
+                              headers=WARD_OFFICIAL)
+    assert r.status_code == 422
+    r = await svc.client.post(f"/v1/wards/{WARD}/issuers/city_chairman", json=ISSUERS["city_chairman"],
+                              headers=WARD_OFFICIAL)
+    assert r.status_code == 403  # the city's authority is configured by the city
+    assert await svc.db.fetchval("awards", "SELECT count(*) FROM criteria") == 0
+    assert await svc.db.fetchval("awards", "SELECT count(*) FROM issuers") == 0
+    assert (await svc.client.get(f"/v1/wards/{WARD}/festival/2024")).status_code == 401
+    assert domain.HOLDER_KINDS["tips_solved"] == {"reporter"}
