@@ -127,6 +127,13 @@ async def test_init_sql_provisions_each_service_so_it_can_migrate_and_reach_only
         await asyncpg.connect(url("registry"), password="dev-registry-password")
 
 
+def _pg_tool(server: EmbeddedPostgres, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A PostgreSQL client tool as the superuser, against the ``ward`` database (what operators run)."""
+    where = ["-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "-d", render.DATABASE]
+    return subprocess.run([str(server.bin / tool), *where, *args], capture_output=True, text=True, timeout=60,
+                          env={"PATH": os.environ["PATH"], "PGPASSWORD": PG_SUPERUSER_PASSWORD})
+
+
 async def migrate_with_password(url: str, password: str, service: str) -> list[str]:
     # shared.migrations.migrate takes a DSN: put the password in it (quoted, as it holds a quote).
     from urllib.parse import quote
@@ -134,3 +141,39 @@ async def migrate_with_password(url: str, password: str, service: str) -> list[s
     user_host = url.removeprefix("postgresql://")
     user, host = user_host.split("@", 1)
     return await migrate(f"postgresql://{user}:{quote(password, safe='')}@{host}", service)
+
+
+async def test_one_schema_is_backed_up_and_restored_as_operations_md_says(fresh_server, tmp_path):
+    """pg_dump -n <schema> -Fc, DROP SCHEMA, pg_restore: the service's rows and its login's rights come back."""
+    passwords = {render.password_env(r): f"{r}-backup-pw" for r in render.database_roles()}
+    assert _psql_init(fresh_server, passwords).returncode == 0
+    owner_password = passwords[render.password_env(owner_role("donations"))]
+    await migrate_with_password(f"postgresql://donations_owner@127.0.0.1:{fresh_server.port}/{render.DATABASE}",
+                                owner_password, "donations")
+    app_url = f"postgresql://donations@127.0.0.1:{fresh_server.port}/{render.DATABASE}"
+    app_password = passwords[render.password_env("donations")]
+    conn = await asyncpg.connect(app_url, password=app_password)
+    try:
+        await conn.execute("INSERT INTO inbox(message_id, topic, outcome) VALUES ('kept', 'registry.teams', 'handled')")
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'donations'")
+    finally:
+        await conn.close()
+
+    dump = tmp_path / "donations.dump"
+    assert _pg_tool(fresh_server, "pg_dump", "-n", "donations", "-Fc", "-f", str(dump)).returncode == 0
+    assert _pg_tool(fresh_server, "psql", "-c", "DROP SCHEMA donations CASCADE").returncode == 0
+    restored = _pg_tool(fresh_server, "pg_restore", "--exit-on-error", str(dump))
+    assert restored.returncode == 0, restored.stderr
+
+    conn = await asyncpg.connect(app_url, password=app_password)
+    try:
+        restored_tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'donations'")
+        assert sorted(r[0] for r in restored_tables) == sorted(r[0] for r in tables)
+        assert await conn.fetchval("SELECT message_id FROM inbox") == "kept"  # the rows, and the login's rights
+        await conn.execute("INSERT INTO inbox(message_id, topic, outcome) VALUES ('new', 'registry.teams', 'handled')")
+    finally:
+        await conn.close()
+    # The owner still sees every migration as applied: a restart applies nothing twice.
+    assert await migrate_with_password(
+        f"postgresql://donations_owner@127.0.0.1:{fresh_server.port}/{render.DATABASE}", owner_password, "donations"
+    ) == []
