@@ -105,6 +105,7 @@ class EmbeddedPostgres:
         self.user = "embedded_postgres"
         ensure_user_exists(self.user)
         ensure_prefix_permissions(self.datadir)
+        ensure_prefix_permissions(self.bin)  # the server's user must traverse to the binaries (e.g. a 0700 /tmp dir)
         ensure_folder_permissions(self.bin, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
         ensure_folder_permissions(self.bin.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
         pw = pwd.getpwnam(self.user)
