@@ -32,7 +32,7 @@ demo: install
 
 ## Regenerate the pinned lock file from pyproject.toml.
 lock: install
-	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11 -q
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra embedded -o requirements.lock --python-version 3.11 -q
 
 ## Regenerate the committed JSON Schemas and the event catalogue from the Pydantic models.
 schemas: install
