@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.awards import api, api_festival, api_public, consumers
+from services.awards import api, api_festival, api_public, consumers, jobs
 from shared.contracts.awards import (
     AchievementRecorded,
     AwardGranted,
@@ -31,4 +31,5 @@ def build(settings: ServiceSettings) -> FastAPI:
                     "nominations and their approval, certificates of merit (Giấy khen), the festival's list.",
     )
     runtime.consume(consumers.HANDLERS)
+    runtime.every("evaluate-criteria", 24 * 3600, jobs.evaluate_criteria)
     return create_app(runtime, [api_festival.router, api.router, api_public.router], title="awards")

@@ -225,3 +225,16 @@ async def test_bad_input_gets_a_problem_and_writes_nothing(svc):
     assert await svc.db.fetchval("awards", "SELECT count(*) FROM issuers") == 0
     assert (await svc.client.get(f"/v1/wards/{WARD}/festival/2024")).status_code == 401
     assert domain.HOLDER_KINDS["tips_solved"] == {"reporter"}
+
+
+async def test_the_daily_job_proposes_this_years_nominations(svc):
+    from shared.clock import ward_today
+
+    year = ward_today().year
+    events = [e.model_copy(update={"concluded_on": e.concluded_on.replace(year=year)}) for e in mediation_events()]
+    await svc.feed(*registry_events(), *events)
+    await svc.configure(ISSUERS, [{**MEDIATOR_CRITERION}], year=year)
+    await svc.app.state.runtime.run_job("evaluate-criteria")
+    assert await svc.app.state.runtime.run_job("evaluate-criteria") == 0  # nothing proposed twice
+    rows = await svc.db.fetch("awards", "SELECT recipient_ref, origin FROM nominations ORDER BY recipient_ref")
+    assert [(r["recipient_ref"], r["origin"]) for r in rows] == [("r-hung", "criterion"), ("r-lan", "criterion")]
