@@ -89,3 +89,8 @@ async def execute(
                 principal.subject, key, request.method, request.url.path, request_hash, outcome.status, body,
             )
     return Response(content=body, status_code=outcome.status, media_type="application/json")
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """A JSON response encoded like command responses (dates, UUIDs, Decimals), for read endpoints."""
+    return Response(content=dumps(body).encode(), status_code=status, media_type="application/json")
