@@ -28,7 +28,7 @@ test-unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
 demo: install
-	$(BIN)/python -m tools.demo
+	$(BIN)/python -m demo $(DEMO_ARGS)
 
 ## Regenerate the pinned lock file from pyproject.toml.
 lock: install
