@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 
 from shared.crypto import PersonalDataProtector
+from shared.jsonutil import dumps
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,8 @@ def pool(request: Request) -> asyncpg.Pool:
 
 def pii(request: Request) -> PersonalDataProtector:
     return request.app.state.runtime.pii
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """A JSON body encoded like command responses (dates, UUIDs) by ``shared.jsonutil``."""
+    return Response(content=dumps(body).encode(), status_code=status, media_type="application/json")

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.registry import access, repository, views
 from services.registry import commands_people as cmd
-from services.registry.api_common import WARD_PATTERN, PageParams, pii, pool
+from services.registry.api_common import WARD_PATTERN, PageParams, json_response, pii, pool
 from shared.auth import CurrentPrincipal, Role
-from shared.commands import execute, json_response
+from shared.commands import execute
 from shared.errors import Forbidden
 
 router = APIRouter(prefix="/v1", tags=["people and places"])
@@ -132,17 +132,10 @@ async def list_residents(request: Request, principal: CurrentPrincipal, paging: 
             raise Forbidden("only police and ward officials list residents")
         own = principal.household_id
     async with pool(request).acquire() as conn:
-        # Residents have no group column: the group is their household's, so filter through households.
-        where = ["r.ward_id = $1"]
-        args: list[object] = [ward]
-        for column, value in (("h.group_id", group_id), ("r.household_id", household_id), ("r.household_id", own)):
-            if value is not None:
-                args.append(str(value))
-                where.append(f"{column} = ${len(args)}")
-        sql_from = " FROM residents r JOIN households h ON h.id = r.household_id WHERE " + " AND ".join(where)
-        total = await conn.fetchval("SELECT count(*)" + sql_from, *args)
-        rows = await conn.fetch(f"SELECT r.*, h.group_id{sql_from} ORDER BY r.full_name, r.id "
-                                f"LIMIT {paging.page_size} OFFSET {paging.offset}", *args)
+        rows, total = await repository.list_residents(
+            conn, ward, group_id=str(group_id) if group_id else None,
+            household_ids=[str(h) for h in (household_id, own) if h is not None],
+            limit=paging.page_size, offset=paging.offset)
     items = [views.resident(r, principal, pii(request)) for r in rows]
     return json_response(views.paged(items, total, paging.page, paging.page_size))
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import access, repository, views
 from services.registry import commands_places as cmd
-from services.registry.api_common import WARD_PATTERN, PageParams, pool
+from services.registry.api_common import WARD_PATTERN, PageParams, json_response, pool
 from shared.auth import CurrentPrincipal, Role
-from shared.commands import execute, json_response
+from shared.commands import execute
 
 router = APIRouter(prefix="/v1", tags=["facilities and boarding houses"])
 
@@ -34,7 +34,8 @@ async def decommission(facility_id: UUID, body: cmd.DecommissionFacility, reques
 @router.get("/facilities", summary="Facilities of a ward (public places: any caller of the ward)")
 async def list_facilities(request: Request, principal: CurrentPrincipal, paging: PageParams,
                           ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
-                          group_id: UUID | None = None, kind: str | None = None) -> Response:
+                          group_id: UUID | None = None,
+                          kind: Literal["security_camera", "fire_point"] | None = None) -> Response:
     ward = access.list_ward(principal, ward_id)
     async with pool(request).acquire() as conn:
         rows, total = await repository.page(conn, "facilities", {

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import access, repository, views
 from services.registry import commands_residence as cmd
-from services.registry.api_common import WARD_PATTERN, PageParams, pool
+from services.registry.api_common import WARD_PATTERN, PageParams, json_response, pool
 from shared import clock
 from shared.auth import CurrentPrincipal, Role
-from shared.commands import execute, json_response
+from shared.commands import execute
 
 router = APIRouter(prefix="/v1", tags=["residence"])
 RESIDENCE_CLERKS = (Role.POLICE, Role.WARD_OFFICIAL, Role.ADMIN)
@@ -54,7 +54,7 @@ async def declare_absence(body: cmd.DeclareAbsence, request: Request, principal:
 async def list_declarations(request: Request, principal: CurrentPrincipal, paging: PageParams,
                             ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
                             group_id: UUID | None = None, resident_id: UUID | None = None,
-                            status: str | None = None) -> Response:
+                            status: Literal["active", "expired", "ended"] | None = None) -> Response:
     principal.require(*access.STAFF)
     ward = access.list_ward(principal, ward_id)
     async with pool(request).acquire() as conn:

@@ -9,14 +9,16 @@ import asyncpg
 
 from services.registry.domain import ActiveMember
 
-# Tables whose rows a request may name by id; used by ``get`` (the name is never user input).
+# Tables whose rows a request may name by id. The generic helpers below build SQL from these names and from
+# column names written in this package (never from request data: values always travel as parameters), hence
+# the S608 waivers.
 TABLES = ("wards", "groups", "households", "residents", "teams", "facilities", "boarding_houses", "declarations",
           "stay_notices")
 
 
 async def get(conn: asyncpg.Connection, table: str, id_: str, *, lock: bool = False) -> asyncpg.Record | None:
     assert table in TABLES
-    sql = f"SELECT * FROM {table} WHERE id = $1" + (" FOR UPDATE" if lock else "")
+    sql = f"SELECT * FROM {table} WHERE id = $1" + (" FOR UPDATE" if lock else "")  # noqa: S608
     return await conn.fetchrow(sql, id_)
 
 
@@ -32,9 +34,9 @@ async def page(
         args.append(value)
         clauses.append(f"{column} = ${len(args)}")
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    total = await conn.fetchval(f"SELECT count(*) FROM {table}{where}", *args)
+    total = await conn.fetchval(f"SELECT count(*) FROM {table}{where}", *args)  # noqa: S608
     rows = await conn.fetch(
-        f"SELECT * FROM {table}{where} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}", *args
+        f"SELECT * FROM {table}{where} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}", *args  # noqa: S608
     )
     return rows, total
 
@@ -44,14 +46,14 @@ async def insert(conn: asyncpg.Connection, table: str, values: dict[str, Any], *
     columns = ", ".join(values)
     params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
     suffix = " ON CONFLICT DO NOTHING" if on_conflict_nothing else ""
-    status = await conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({params}){suffix}", *values.values())
+    status = await conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({params}){suffix}", *values.values())  # noqa: S608
     return status.endswith(" 1")
 
 
 async def update(conn: asyncpg.Connection, table: str, id_: str, values: dict[str, Any]) -> None:
     assert table in TABLES
     sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(values, start=2))
-    await conn.execute(f"UPDATE {table} SET {sets} WHERE id = $1", id_, *values.values())
+    await conn.execute(f"UPDATE {table} SET {sets} WHERE id = $1", id_, *values.values())  # noqa: S608
 
 
 # -- residents -----------------------------------------------------------------------------------------------
@@ -60,6 +62,19 @@ async def resident_with_group(conn: asyncpg.Connection, resident_id: str) -> asy
         "SELECT r.*, h.group_id FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id = $1",
         resident_id,
     )
+
+
+async def list_residents(conn: asyncpg.Connection, ward_id: str, *, group_id: str | None, household_ids: list[str],
+                         limit: int, offset: int) -> tuple[list[asyncpg.Record], int]:
+    """Residents have no group column (their group is their household's): filter through households. Every
+    id in ``household_ids`` must match (a resident's own household narrows any household filter)."""
+    sql_from = """ FROM residents r JOIN households h ON h.id = r.household_id
+                   WHERE r.ward_id = $1 AND ($2::text IS NULL OR h.group_id = $2)
+                     AND r.household_id = ALL($3::text[])"""
+    total = await conn.fetchval("SELECT count(*)" + sql_from, ward_id, group_id, household_ids)
+    rows = await conn.fetch("SELECT r.*, h.group_id" + sql_from + " ORDER BY r.full_name, r.id LIMIT $4 OFFSET $5",
+                            ward_id, group_id, household_ids, limit, offset)
+    return rows, total
 
 
 async def national_id_taken(conn: asyncpg.Connection, index: str, except_id: str | None = None) -> bool:

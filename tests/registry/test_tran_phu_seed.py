@@ -12,7 +12,13 @@ import pytest
 from services.registry.bootstrap import build
 from services.registry.consumers import camera_facility_id
 from shared.contracts.donations import CameraPurchase, ExpenseRecorded
-from shared.contracts.registry import FacilityRegistered, GroupCreated, ResidentRegistered, TeamFormed, TeamMemberJoined
+from shared.contracts.registry import (
+    FacilityRegistered,
+    GroupCreated,
+    ResidentRegistered,
+    TeamFormed,
+    TeamMemberJoined,
+)
 from shared.events import to_kafka
 from shared.runtime import ServiceRuntime
 from tests.conftest import settings_for
