@@ -38,14 +38,15 @@ def collector(n: int, team: int | None = None) -> dict[str, str]:
     return headers("team_member", f"member-{n:02d}", resident_id=f"member-{n:02d}", team_ids=[f"team-{t:02d}"])
 
 
-def team_formed(team_id: str, kind: str = "mobilisation", ward: str = WARD) -> TeamFormed:
-    return TeamFormed(ward_id=ward, subject=team_id, team_id=team_id, group_id=GROUP, kind=kind,  # type: ignore[arg-type]
+def team_formed(team_id: str, kind: str = "mobilisation", ward: str = WARD, group: str = GROUP) -> TeamFormed:
+    return TeamFormed(ward_id=ward, subject=team_id, team_id=team_id, group_id=group, kind=kind,  # type: ignore[arg-type]
                       compliant=True, name=f"Tổ vận động {team_id}", formed_on=date(2024, 1, 5),
                       formation_act="QĐ 12/QĐ-UBND")
 
 
-def member_joined(team_id: str, resident_id: str, kind: str = "mobilisation", ward: str = WARD) -> TeamMemberJoined:
-    return TeamMemberJoined(ward_id=ward, subject=team_id, team_id=team_id, group_id=GROUP, kind=kind,  # type: ignore[arg-type]
+def member_joined(team_id: str, resident_id: str, kind: str = "mobilisation", ward: str = WARD,
+                  group: str = GROUP) -> TeamMemberJoined:
+    return TeamMemberJoined(ward_id=ward, subject=team_id, team_id=team_id, group_id=group, kind=kind,  # type: ignore[arg-type]
                             compliant=True, resident_id=resident_id, household_id=f"hh-{resident_id}",
                             full_name=f"Thành viên {resident_id}", sex="female", role="member",
                             appointed_on=date(2024, 1, 6))

@@ -1,7 +1,8 @@
 """Flow 4 of the brief, against a real broker: the registry's mobilisation teams arrive as events; the Trần Phú
 camera campaign raises nearly 60,000,000 đồng through its 10 teams from many concurrent requests (with retries
 and reversals among them); the target is announced exactly once; an approved expense carries the cameras the
-registry will register; and the public report's totals are the ledger's, to the đồng."""
+registry registers (the real registry service runs beside it); and the public report's totals are the
+ledger's, to the đồng."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ import httpx
 import pytest
 
 from services.donations.bootstrap import build
+from services.registry.bootstrap import build as build_registry
 from shared.clock import ward_today
 from shared.contracts.registry import TeamMemberLeft
 from shared.events import to_kafka
-from tests.conftest import settings_for
+from tests.conftest import auth, settings_for
 from tests.donations.conftest import (
-    GROUP,
     OFFICIAL,
     OFFICIAL_2,
     RESIDENT,
@@ -48,12 +49,22 @@ async def _publish(bootstrap: str, *events) -> None:  # noqa: ANN002
 
 async def test_camera_campaign_raises_through_ten_teams_and_pays_for_cameras(db, broker, started):  # noqa: ANN001
     app = build(settings_for("donations", db, broker))
-    await started(app.state.runtime)
-    # The registry's events: 10 mobilisation teams with one collector each, and a member who left team 10.
-    await _publish(broker.bootstrap, *(team_formed(f"team-{i:02d}") for i in range(1, 11)),
-                   *(member_joined(f"team-{i:02d}", f"member-{i:02d}") for i in range(1, 11)),
-                   member_joined("team-10", "member-11"),
-                   TeamMemberLeft(**{**member_joined("team-10", "member-11").model_dump(
+    registry = build_registry(settings_for("registry", db, broker))
+    await asyncio.gather(started(app.state.runtime), started(registry.state.runtime))  # the ~5 s joins overlap
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=registry, raise_app_exceptions=False),
+                                 base_url="http://registry") as reg:
+        ward = await reg.post("/v1/wards", json={"id": "phu-son", "name": "Phường Phú Sơn", "city": "Thanh Hóa"},
+                              headers=auth("admin", ward="*"))
+        assert ward.status_code == 201, ward.text
+        group = await reg.post("/v1/groups", json={"ward_id": "phu-son", "name": "Tổ dân phố Trần Phú"},
+                               headers=auth("ward_official"))
+        assert group.status_code == 201, group.text
+        group_id = group.json()["id"]
+    # The registry's team events: 10 mobilisation teams with one collector each, and a member who left team 10.
+    await _publish(broker.bootstrap, *(team_formed(f"team-{i:02d}", group=group_id) for i in range(1, 11)),
+                   *(member_joined(f"team-{i:02d}", f"member-{i:02d}", group=group_id) for i in range(1, 11)),
+                   member_joined("team-10", "member-11", group=group_id),
+                   TeamMemberLeft(**{**member_joined("team-10", "member-11", group=group_id).model_dump(
                        exclude={"id", "occurred_at", "appointed_on", "appointment_act"}), "left_on": date(2024, 5, 1)}))
 
     async def projected() -> bool:
@@ -64,7 +75,7 @@ async def test_camera_campaign_raises_through_ten_teams_and_pays_for_cameras(db,
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://donations") as client:
-        r = await client.post("/v1/campaigns", json=campaign_body(target_vnd=TARGET), headers=OFFICIAL)
+        r = await client.post("/v1/campaigns", json=campaign_body(target_vnd=TARGET, group_id=group_id), headers=OFFICIAL)
         assert r.status_code == 201, r.text
         campaign_id = r.json()["campaign_id"]
         url = f"/v1/campaigns/{campaign_id}/contributions"
@@ -109,7 +120,7 @@ async def test_camera_campaign_raises_through_ten_teams_and_pays_for_cameras(db,
         assert expected == 57_450_000  # nearly 60,000,000 đồng, as the article says
 
         # The cameras: proposed by one official, approved by another, paid from the balance.
-        cameras = [{"name": f"Camera TP-{i}", "location": loc, "group_id": GROUP, "installed_on": ward_today().isoformat()}
+        cameras = [{"name": f"Camera TP-{i}", "location": loc, "group_id": group_id, "installed_on": ward_today().isoformat()}
                    for i, loc in enumerate(["Ngã ba Trần Phú - Lê Lợi", "Ngõ 12 Trần Phú", "Nhà văn hóa tổ dân phố",
                                             "Ngõ 45 Trần Phú", "Cổng chợ Phú Sơn", "Ngõ 78 Trần Phú"], 1)]
         proposed = await client.post(f"/v1/campaigns/{campaign_id}/expenses", headers=OFFICIAL, json={
@@ -163,7 +174,18 @@ async def test_camera_campaign_raises_through_ten_teams_and_pays_for_cameras(db,
     [expense] = [json.loads(r.value) for r in expenses]
     assert expense["expense_id"] == expense_id and expense["campaign_id"] == campaign_id
     assert [c["name"] for c in expense["cameras"]] == [f"Camera TP-{i}" for i in range(1, 7)]
-    assert all(c["group_id"] == GROUP for c in expense["cameras"])
+    assert all(c["group_id"] == group_id for c in expense["cameras"])
+
+    # ... and the registry registered the six cameras as facilities paid by this campaign, once each.
+    async def registered() -> bool:
+        return await db.fetchval("registry", "SELECT count(*) FROM facilities WHERE funded_by_expense_id = $1",
+                                 expense_id) == 6
+
+    await eventually(registered, timeout=30)
+    facilities = await db.fetch("registry", "SELECT kind, location, group_id, funded_by_campaign_id FROM facilities")
+    assert sorted(f["location"] for f in facilities) == sorted(c["location"] for c in cameras)
+    assert {(f["kind"], f["group_id"], f["funded_by_campaign_id"]) for f in facilities} == {
+        ("security_camera", group_id, campaign_id)}
 
     ledger = await read_topic(broker.bootstrap, "donations.ledger",
                               until=lambda rs: len(rs) >= 136)  # 130 contributions + 6 reversals, none twice
