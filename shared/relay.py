@@ -148,9 +148,13 @@ class OutboxRelay:
     async def _ensure_listening(self) -> None:
         if self._listen_conn is None or self._listen_conn.is_closed():
             conn = await self.pool.acquire()
-            schema = await conn.fetchval("SELECT current_schema()")
-            self._channel = f"{schema}_outbox"
-            await conn.add_listener(self._channel, self._on_notify)
+            try:
+                schema = await conn.fetchval("SELECT current_schema()")
+                self._channel = f"{schema}_outbox"
+                await conn.add_listener(self._channel, self._on_notify)
+            except BaseException:  # cancelled while stopping, or the database went away: give it back
+                await asyncio.shield(self.pool.release(conn))
+                raise
             self._listen_conn = conn
 
     def _on_notify(self, *_: object) -> None:

@@ -130,18 +130,21 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(self._run_job(job), name=f"{self.service}-job-{job.name}"))
 
     async def stop(self) -> None:
-        if self.relay is not None:
-            await self.relay.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self.relay is not None:
+            await self.relay.stop()
         try:
             await self.broker.stop()
         except Exception:
             log.debug("broker stop failed", exc_info=True)
         if self.pool is not None:
-            await self.pool.close()
+            try:
+                await asyncio.wait_for(self.pool.close(), 10)
+            except TimeoutError:  # a connection still held by a cancelled task: do not hang the shutdown
+                self.pool.terminate()
             self.pool = None
 
     def _subscribe(self, consumer: EventConsumer) -> None:
