@@ -1,0 +1,42 @@
+"""Where the five services answer: command-line flags, then environment variables, then the `make run` ports."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+from shared.settings import DEV_JWT_SECRET
+
+SERVICES = ("registry", "incidents", "mediation", "donations", "awards")
+DEFAULT_PORTS = {"registry": 8001, "incidents": 8002, "mediation": 8003, "donations": 8004, "awards": 8005}
+
+
+@dataclass(frozen=True)
+class Config:
+    urls: dict[str, str]
+    jwt_secret: str = DEV_JWT_SECRET
+    ward_id: str = "phu-son"
+    #: How long to wait for an effect that travels through Kafka before calling the run failed.
+    timeout: float = 60.0
+
+    def url(self, service: str) -> str:
+        return self.urls[service].rstrip("/")
+
+
+def parse(argv: list[str] | None = None) -> Config:
+    parser = argparse.ArgumentParser(prog="python -m demo", description=(
+        "Replay the Phú Sơn article against a running platform (make run) through its HTTP APIs, then print "
+        "the article's figures as the services report them. Exits 1 if a figure does not match."))
+    for svc in SERVICES:
+        env = f"DEMO_{svc.upper()}_URL"
+        parser.add_argument(f"--{svc}", default=os.environ.get(env, f"http://127.0.0.1:{DEFAULT_PORTS[svc]}"),
+                            help=f"base URL of {svc} (env {env}; default :{DEFAULT_PORTS[svc]})")
+    parser.add_argument("--ward", default=os.environ.get("DEMO_WARD", "phu-son"), help="ward id (default phu-son)")
+    parser.add_argument("--timeout", type=float, default=float(os.environ.get("DEMO_TIMEOUT", "60")),
+                        help="seconds to wait for an effect carried by Kafka (default 60)")
+    parser.add_argument("--jwt-secret", default=os.environ.get("DEMO_JWT_SECRET", DEV_JWT_SECRET),
+                        help="the platform's JWT secret (default: the development secret of make run)")
+    args = parser.parse_args(argv)
+    return Config(urls={svc: getattr(args, svc) for svc in SERVICES}, jwt_secret=args.jwt_secret,
+                  ward_id=args.ward, timeout=args.timeout)
