@@ -6,8 +6,16 @@ from fastapi import FastAPI
 
 from services.incidents import api, api_police, consumers, jobs
 from shared.contracts.incidents import (
-    IncidentAssigned, IncidentClosed, IncidentDeadlineExtended, IncidentOverdue, IncidentReferredToMediation,
-    IncidentReopened, IncidentReported, IncidentResolved, IncidentReturnedToPolice, IncidentTriaged,
+    IncidentAssigned,
+    IncidentClosed,
+    IncidentDeadlineExtended,
+    IncidentOverdue,
+    IncidentReferredToMediation,
+    IncidentReopened,
+    IncidentReported,
+    IncidentResolved,
+    IncidentReturnedToPolice,
+    IncidentTriaged,
     WarningRecorded,
 )
 from shared.http import create_app

@@ -14,14 +14,32 @@ import asyncpg
 
 from services.incidents import repository as repo
 from services.incidents.domain import (
-    POLICE_OUTCOMES, Action, FootageCitation, ReportIn, State, check_not_future, crime_tip_deadline,
-    extended_deadline, hash_secret, new_follow_up_code, new_secret, next_state,
+    POLICE_OUTCOMES,
+    Action,
+    FootageCitation,
+    ReportIn,
+    State,
+    check_not_future,
+    crime_tip_deadline,
+    extended_deadline,
+    hash_secret,
+    new_follow_up_code,
+    new_secret,
+    next_state,
 )
 from shared import clock, outbox
 from shared.auth import Principal
 from shared.contracts.incidents import (
-    DisputeParty, IncidentAssigned, IncidentClosed, IncidentDeadlineExtended, IncidentReferredToMediation,
-    IncidentReopened, IncidentReported, IncidentResolved, IncidentReturnedToPolice, IncidentTriaged,
+    DisputeParty,
+    IncidentAssigned,
+    IncidentClosed,
+    IncidentDeadlineExtended,
+    IncidentReferredToMediation,
+    IncidentReopened,
+    IncidentReported,
+    IncidentResolved,
+    IncidentReturnedToPolice,
+    IncidentTriaged,
     WarningRecorded,
 )
 from shared.crypto import PersonalDataProtector

@@ -14,8 +14,15 @@ from services.incidents.domain import State
 from shared.contracts.awards import AwardGranted, AwardRevoked
 from shared.contracts.mediation import CaseFailed, CaseOpened, CaseRefused, CaseSucceeded, CaseWithdrawn
 from shared.contracts.registry import (
-    FacilityDecommissioned, FacilityRegistered, GroupCreated, StayNotified, TeamFormed,
-    TemporaryResidenceEnded, TemporaryResidenceExpired, TemporaryResidenceRegistered, TemporaryResidenceRenewed,
+    FacilityDecommissioned,
+    FacilityRegistered,
+    GroupCreated,
+    StayNotified,
+    TeamFormed,
+    TemporaryResidenceEnded,
+    TemporaryResidenceExpired,
+    TemporaryResidenceRegistered,
+    TemporaryResidenceRenewed,
 )
 
 Conn = asyncpg.Connection

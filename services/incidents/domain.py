@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.contracts.incidents import Category, Outcome
+from shared.contracts.incidents import Category
 from shared.errors import InvalidInput, RuleViolation
 
 

@@ -12,6 +12,7 @@ import pytest
 from services.incidents import consumers
 from services.incidents.bootstrap import build
 from shared.contracts.registry import FacilityDecommissioned, FacilityRegistered, GroupCreated, TeamFormed
+from shared.db import _init_connection
 from tests.conftest import settings_for
 from tests.integration.conftest import eventually, started  # noqa: F401 - fixtures for this package
 
@@ -45,6 +46,7 @@ def registry_facts() -> list:
 async def seed(db, events: list) -> None:  # noqa: ANN001
     """Feed events to the service's handlers directly (the broker path is covered by the flow tests)."""
     conn = await db.connect("incidents")
+    await _init_connection(conn, "incidents")  # the service's own codecs: handlers may write the outbox
     try:
         async with conn.transaction():
             for e in events:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import auth
-from tests.incidents.conftest import CAMERA, GROUP, OLD_CAMERA, WARD
+from tests.incidents.conftest import CAMERA, GROUP, OLD_CAMERA
 
 pytestmark = pytest.mark.integration
 
