@@ -10,8 +10,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.mediation import access, commands, domain, recordbook, repository
-from services.mediation.schemas import (AssignMediators, Fail, FollowUp, OpenCase, RecordSession, Refuse, Succeed,
-                                        Withdraw)
+from services.mediation.schemas import (
+    AssignMediators,
+    Classify,
+    Fail,
+    FollowUp,
+    OpenCase,
+    RecordSession,
+    Refuse,
+    Succeed,
+    Withdraw,
+)
 from services.mediation.views import case_view, team_view
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import Outcome, execute, json_response
@@ -36,6 +45,11 @@ async def _run(request: Request, p: Principal, command: str, case_id: str | None
 @router.post("/v1/cases", status_code=201)
 async def open_case(body: OpenCase, request: Request, p: CurrentPrincipal) -> Response:
     return await _run(request, p, "case.open", None, lambda conn: commands.open_case(conn, p, body), 201)
+
+
+@router.post("/v1/cases/{case_id}/classification")
+async def classify(case_id: str, body: Classify, request: Request, p: CurrentPrincipal) -> Response:
+    return await _run(request, p, "case.classify", case_id, lambda c: commands.classify(c, p, case_id, body))
 
 
 @router.post("/v1/cases/{case_id}/mediators")
@@ -78,8 +92,9 @@ async def follow_up(case_id: str, body: FollowUp, request: Request, p: CurrentPr
 
 
 @router.get("/v1/cases")
-async def list_cases(request: Request, p: CurrentPrincipal) -> Response:
-    """Officials: every case of the ward; mediators: their teams' cases; residents: the cases they are party to."""
+async def list_cases(request: Request, p: CurrentPrincipal, assignment_late: bool | None = None) -> Response:
+    """Officials: every case of the ward; mediators: their teams' cases; residents: the cases they are party to.
+    ``assignment_late=true``: only those whose mediators were (or still are not) assigned within the legal period."""
     async with _pool(request).acquire() as conn:
         if access.is_official(p, p.ward_id):
             rows = await repository.list_cases(conn, p.ward_id)
@@ -92,7 +107,10 @@ async def list_cases(request: Request, p: CurrentPrincipal) -> Response:
                 seen.update({r["case_id"]: r for r in await repository.list_cases(
                     conn, p.ward_id, party_resident_id=p.resident_id)})
             rows = sorted(seen.values(), key=lambda r: (r["received_at"], r["case_id"]))
-        return json_response({"cases": [await case_view(conn, r) for r in rows]})
+        views = [await case_view(conn, r) for r in rows]
+        if assignment_late is not None:
+            views = [v for v in views if v["assignment_late"] is assignment_late]
+        return json_response({"cases": views})
 
 
 @router.get("/v1/cases/{case_id}")

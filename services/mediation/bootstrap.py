@@ -5,8 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.mediation import api, consumers
-from shared.contracts.mediation import (AgreementFollowedUp, CaseFailed, CaseOpened, CaseRefused, CaseSucceeded,
-                                        CaseWithdrawn, MediatorAssigned, PublicCaseSucceeded, SessionHeld)
+from shared.contracts.mediation import (
+    AgreementFollowedUp,
+    CaseFailed,
+    CaseOpened,
+    CaseRefused,
+    CaseSucceeded,
+    CaseWithdrawn,
+    MediatorAssigned,
+    PublicCaseSucceeded,
+    SessionHeld,
+)
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings

@@ -15,14 +15,31 @@ import asyncpg
 
 from services.mediation import access, domain, repository
 from services.mediation.domain import Action, Party, Status
-from services.mediation.schemas import (AssignMediators, Fail, FollowUp, OpenCase, RecordSession, Refuse, Succeed,
-                                        Withdraw)
+from services.mediation.schemas import (
+    AssignMediators,
+    Classify,
+    Fail,
+    FollowUp,
+    OpenCase,
+    RecordSession,
+    Refuse,
+    Succeed,
+    Withdraw,
+)
 from services.mediation.views import case_view
 from shared import outbox
 from shared.auth import Principal
 from shared.clock import in_ward_time, now, ward_today
-from shared.contracts.mediation import (AgreementFollowedUp, CaseFailed, CaseOpened, CaseRefused, CaseSucceeded,
-                                        CaseWithdrawn, MediatorAssigned, SessionHeld)
+from shared.contracts.mediation import (
+    AgreementFollowedUp,
+    CaseFailed,
+    CaseOpened,
+    CaseRefused,
+    CaseSucceeded,
+    CaseWithdrawn,
+    MediatorAssigned,
+    SessionHeld,
+)
 from shared.errors import Forbidden, InvalidInput, NotFound, RuleViolation
 
 
@@ -73,7 +90,7 @@ async def open_referred_case(conn: asyncpg.Connection, *, ward_id: str, group_id
                       await repository.household_of(conn, x.resident_id) if x.resident_id else None) for x in parties]
     if await repository.case(conn, case_id) is not None:
         return False
-    # The incident carries no kind: other_civil until the team reclassifies it is not modelled yet.
+    # The incident carries no kind: other_civil until the team reclassifies it (``classify``).
     await _insert_case(conn, ward_id=ward_id, group_id=group_id, team_id=team_id, referral_incident_id=incident_id,
                        origin="referral", kind=domain.CaseKind.OTHER_CIVIL, summary=summary, received_at=referred_at,
                        parties=resolved, opened_by="incidents-service", case_id=case_id)
@@ -228,3 +245,13 @@ async def follow_up(conn: asyncpg.Connection, p: Principal, case_id: str, body: 
                                    checked_on=body.checked_on, progress=body.progress, notes=body.notes)
     await outbox.enqueue(conn, AgreementFollowedUp(**facts(row), progress=body.progress, checked_on=body.checked_on))
     return await case_view(conn, row)
+
+
+async def classify(conn: asyncpg.Connection, p: Principal, case_id: str, body: Classify) -> dict[str, Any]:
+    """Set the kind; the events that follow carry it (no event of its own: nothing ends or starts)."""
+    row, _ = await load(conn, p, case_id)
+    domain.ensure_allowed(row["status"], Action.CLASSIFY)
+    if not (access.is_mediator_of(p, row["team_id"]) or access.is_official(p, row["ward_id"])):
+        raise Forbidden("only the case's team or a ward official classifies it")
+    await repository.update_case(conn, case_id, kind=str(body.kind))
+    return await case_view(conn, await repository.case(conn, case_id))

@@ -9,8 +9,15 @@ import asyncpg
 from services.mediation import commands, repository
 from services.mediation.domain import Member, Party
 from shared.contracts.incidents import IncidentReferredToMediation
-from shared.contracts.registry import (ResidentMoved, ResidentRegistered, ResidentUpdated, TeamFormed,
-                                       TeamMemberJoined, TeamMemberLeft, TeamMemberRoleChanged)
+from shared.contracts.registry import (
+    ResidentMoved,
+    ResidentRegistered,
+    ResidentUpdated,
+    TeamFormed,
+    TeamMemberJoined,
+    TeamMemberLeft,
+    TeamMemberRoleChanged,
+)
 
 
 async def _team_in_ward(conn: asyncpg.Connection, team_id: str, ward_id: str) -> None:

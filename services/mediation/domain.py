@@ -57,6 +57,7 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     REFUSE = "refuse"
     FOLLOW_UP = "follow up the agreement"
+    CLASSIFY = "reclassify"
 
 
 #: The lifecycle: from which states each action may be taken. An ended case takes nothing but the
@@ -69,6 +70,7 @@ ALLOWED: dict[Action, frozenset[Status]] = {
     Action.WITHDRAW: frozenset({Status.RECEIVED, Status.IN_MEDIATION}),
     Action.REFUSE: frozenset({Status.RECEIVED, Status.IN_MEDIATION}),
     Action.FOLLOW_UP: frozenset({Status.SUCCEEDED}),
+    Action.CLASSIFY: frozenset({Status.RECEIVED, Status.IN_MEDIATION}),
 }
 
 

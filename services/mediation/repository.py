@@ -105,11 +105,12 @@ async def insert_case(conn: asyncpg.Connection, *, case_id: str, ward_id: str, g
 
 
 async def case(conn: asyncpg.Connection, case_id: str, *, for_update: bool = False) -> asyncpg.Record | None:
-    lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(f"SELECT * FROM cases WHERE case_id = $1{lock}", case_id)
+    if for_update:  # commands serialise on the case row: two concurrent endings cannot both win
+        return await conn.fetchrow("SELECT * FROM cases WHERE case_id = $1 FOR UPDATE", case_id)
+    return await conn.fetchrow("SELECT * FROM cases WHERE case_id = $1", case_id)
 
 
-_UPDATABLE = {"status", "refusal_ground", "refusal_reason", "agreement", "carry_out_how", "carry_out_by",
+_UPDATABLE = {"kind", "status", "refusal_ground", "refusal_reason", "agreement", "carry_out_how", "carry_out_by",
               "demands", "directed_to", "withdrawal_reason", "concluded_on", "notes"}
 
 
@@ -118,7 +119,8 @@ async def update_case(conn: asyncpg.Connection, case_id: str, **fields: Any) -> 
     if unknown:
         raise ValueError(f"not updatable: {unknown}")
     sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
-    await conn.execute(f"UPDATE cases SET {sets} WHERE case_id = $1", case_id, *fields.values())
+    # Column names come from the _UPDATABLE allow-list above; values are parameters.
+    await conn.execute(f"UPDATE cases SET {sets} WHERE case_id = $1", case_id, *fields.values())  # noqa: S608
 
 
 async def parties(conn: asyncpg.Connection, case_id: str) -> list[Party]:

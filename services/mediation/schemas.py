@@ -102,3 +102,9 @@ class FollowUp(_Body):
     checked_on: date
     progress: Literal["carried_out", "partly_carried_out", "not_carried_out"]
     notes: str | None = Field(default=None, max_length=2000)
+
+
+class Classify(_Body):
+    """The team sets the kind of a case (a referral arrives without one)."""
+
+    kind: CaseKind

@@ -83,7 +83,7 @@ class Service:
 
 
 @pytest.fixture
-async def svc(db, started) -> AsyncIterator[Service]:
+async def svc(db, started) -> AsyncIterator[Service]:  # noqa: F811
     """The service without a broker (its events wait in the outbox; the Kafka path is tested in test_flow)."""
     app = build(settings_for("mediation", db, None))
     await started(app.state.runtime, wait_assigned=False)

@@ -19,8 +19,18 @@ from shared.contracts.registry import GroupCreated
 from shared.events import to_kafka
 from tests.conftest import auth, settings_for
 from tests.kafka_helpers import header, produce, read_topic
-from tests.mediation.conftest import (GROUP, LEADER, MEDIATOR, OFFICIAL, TEAM, WARD, as_, eventually,
-                                      resident_events, team_events)
+from tests.mediation.conftest import (
+    GROUP,
+    LEADER,
+    MEDIATOR,
+    OFFICIAL,
+    TEAM,
+    WARD,
+    as_,
+    eventually,
+    resident_events,
+    team_events,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,70 @@
+"""Referrals and registry events handled by the service's consumers (handed to the handlers as the inbox does;
+the Kafka path is in test_flow): untrusted input, idempotency by construction, and the team's reclassification."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.contracts.incidents import DisputeParty, IncidentReferredToMediation
+from shared.contracts.registry import TeamMemberJoined
+from tests.mediation.conftest import GROUP, LEADER, MEDIATOR, OFFICIAL, TEAM, WARD, as_
+
+pytestmark = pytest.mark.integration
+
+
+def referral(incident_id: str, group_id: str = GROUP, days_ago: int = 0) -> IncidentReferredToMediation:
+    return IncidentReferredToMediation(
+        ward_id=WARD, subject=incident_id, incident_id=incident_id, group_id=group_id,
+        summary="Tranh chấp ranh giới đất giữa hai hộ",
+        parties=[DisputeParty(resident_id="r-binh", display_name="Vũ Văn Bình"),
+                 DisputeParty(display_name="Bà Dung (không đăng ký)")],
+        referred_at=datetime.now(UTC) - timedelta(days=days_ago))
+
+
+async def test_a_referral_opens_one_case_with_the_groups_team_however_often_it_arrives(svc):
+    await svc.feed(referral("inc-1"))
+    await svc.feed(referral("inc-1"))  # another message about the same incident
+    [case] = (await svc.client.get("/v1/cases", headers=as_(OFFICIAL))).json()["cases"]
+    assert case["referral_incident_id"] == "inc-1" and case["team_id"] == TEAM and case["origin"] == "referral"
+    assert case["kind"] == "other_civil"  # the incident carries no kind; the team sets it
+    assert [p["resident_id"] for p in case["parties"]] == ["r-binh", None]
+    [opened] = await svc.outbox("mediation.case.opened.v1")
+    assert opened["referral_incident_id"] == "inc-1" and opened["origin"] == "referral"
+
+    # The household of a referred party is known from the registry: that party's housemate is excluded.
+    r = await svc.client.post(f"/v1/cases/{case['case_id']}/mediators", json={"mediator_ids": ["r-tuan"]},
+                              headers=as_(LEADER))
+    assert r.status_code == 422 and "same household" in r.json()["detail"]
+
+    r = await svc.client.post(f"/v1/cases/{case['case_id']}/classification",
+                              json={"kind": "property_or_land_boundary"}, headers=as_(MEDIATOR))
+    assert r.status_code == 200 and r.json()["kind"] == "property_or_land_boundary"
+    r = await svc.client.post(f"/v1/cases/{case['case_id']}/mediators", json={"mediator_ids": ["r-lan"]},
+                              headers=as_(LEADER))
+    [assigned] = await svc.outbox("mediation.case.mediator_assigned.v1")
+    assert assigned["kind"] == "property_or_land_boundary"  # later events carry the new kind
+
+
+async def test_a_referral_for_a_group_without_a_team_waits_for_the_ward(svc):
+    await svc.feed(referral("inc-2", group_id="tdp-moi"))
+    [case] = (await svc.client.get("/v1/cases", headers=as_(OFFICIAL))).json()["cases"]
+    assert case["team_id"] is None and case["status"] == "received"
+    assert (await svc.client.get("/v1/cases", headers=as_(MEDIATOR))).json()["cases"] == []
+
+
+async def test_an_overdue_referral_is_listed_as_late(svc):
+    await svc.feed(referral("inc-old", days_ago=7), referral("inc-new"))
+    late = (await svc.client.get("/v1/cases", params={"assignment_late": "true"}, headers=as_(LEADER))).json()
+    assert [c["referral_incident_id"] for c in late["cases"]] == ["inc-old"]
+
+
+async def test_registry_events_cannot_move_a_team_to_another_ward(svc):
+    foreign = TeamMemberJoined(ward_id="phuong-khac", subject=TEAM, team_id=TEAM, group_id=GROUP, kind="mediation",
+                               compliant=True, resident_id="r-z", household_id="hh-z", full_name="Z", sex="male",
+                               role="member", appointed_on=datetime.now(UTC).date())
+    with pytest.raises(ValueError, match="another ward"):
+        await svc.feed(foreign)  # raised: the inbox retries, then dead-letters it
+    teams = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["teams"]
+    assert "r-z" not in {m["resident_id"] for m in teams[0]["mediators"]}
