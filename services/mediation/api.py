@@ -15,6 +15,7 @@ from services.mediation.schemas import (
     Classify,
     Fail,
     FollowUp,
+    HandOver,
     OpenCase,
     RecordSession,
     Refuse,
@@ -33,7 +34,7 @@ def _pool(request: Request) -> asyncpg.Pool:
     return request.app.state.runtime.pool
 
 
-async def _run(request: Request, p: Principal, command: str, case_id: str | None,
+async def _run(request: Request, p: Principal, command: str,
                use_case: Callable[[asyncpg.Connection], Awaitable[dict[str, Any]]], status: int = 200) -> Response:
     async def handler(conn: asyncpg.Connection) -> Outcome:
         view = await use_case(conn)
@@ -44,48 +45,53 @@ async def _run(request: Request, p: Principal, command: str, case_id: str | None
 
 @router.post("/v1/cases", status_code=201)
 async def open_case(body: OpenCase, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.open", None, lambda conn: commands.open_case(conn, p, body), 201)
+    return await _run(request, p, "case.open", lambda conn: commands.open_case(conn, p, body), 201)
+
+
+@router.post("/v1/cases/{case_id}/team")
+async def hand_over(case_id: str, body: HandOver, request: Request, p: CurrentPrincipal) -> Response:
+    return await _run(request, p, "case.hand_over", lambda c: commands.hand_over(c, p, case_id, body))
 
 
 @router.post("/v1/cases/{case_id}/classification")
 async def classify(case_id: str, body: Classify, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.classify", case_id, lambda c: commands.classify(c, p, case_id, body))
+    return await _run(request, p, "case.classify", lambda c: commands.classify(c, p, case_id, body))
 
 
 @router.post("/v1/cases/{case_id}/mediators")
 async def assign(case_id: str, body: AssignMediators, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.assign", case_id, lambda c: commands.assign(c, p, case_id, body))
+    return await _run(request, p, "case.assign", lambda c: commands.assign(c, p, case_id, body))
 
 
 @router.post("/v1/cases/{case_id}/sessions", status_code=201)
 async def record_session(case_id: str, body: RecordSession, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.session", case_id, lambda c: commands.record_session(c, p, case_id, body),
+    return await _run(request, p, "case.session", lambda c: commands.record_session(c, p, case_id, body),
                       201)
 
 
 @router.post("/v1/cases/{case_id}/success")
 async def succeed(case_id: str, body: Succeed, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.succeed", case_id, lambda c: commands.succeed(c, p, case_id, body))
+    return await _run(request, p, "case.succeed", lambda c: commands.succeed(c, p, case_id, body))
 
 
 @router.post("/v1/cases/{case_id}/failure")
 async def fail(case_id: str, body: Fail, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.fail", case_id, lambda c: commands.fail(c, p, case_id, body))
+    return await _run(request, p, "case.fail", lambda c: commands.fail(c, p, case_id, body))
 
 
 @router.post("/v1/cases/{case_id}/withdrawal")
 async def withdraw(case_id: str, body: Withdraw, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.withdraw", case_id, lambda c: commands.withdraw(c, p, case_id, body))
+    return await _run(request, p, "case.withdraw", lambda c: commands.withdraw(c, p, case_id, body))
 
 
 @router.post("/v1/cases/{case_id}/refusal")
 async def refuse(case_id: str, body: Refuse, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.refuse", case_id, lambda c: commands.refuse(c, p, case_id, body))
+    return await _run(request, p, "case.refuse", lambda c: commands.refuse(c, p, case_id, body))
 
 
 @router.post("/v1/cases/{case_id}/follow-ups", status_code=201)
 async def follow_up(case_id: str, body: FollowUp, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.follow_up", case_id, lambda c: commands.follow_up(c, p, case_id, body), 201)
+    return await _run(request, p, "case.follow_up", lambda c: commands.follow_up(c, p, case_id, body), 201)
 
 
 # -- reads --------------------------------------------------------------------------------------------------------

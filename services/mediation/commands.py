@@ -20,6 +20,7 @@ from services.mediation.schemas import (
     Classify,
     Fail,
     FollowUp,
+    HandOver,
     OpenCase,
     RecordSession,
     Refuse,
@@ -65,9 +66,13 @@ async def open_case(conn: asyncpg.Connection, p: Principal, body: OpenCase) -> d
     team_id = await choose_team(conn, p.ward_id, body.group_id, body.team_id)
     if team_id is None:
         raise RuleViolation(f"group {body.group_id} has no mediation team to receive the case")
-    parties = [Party(x.display_name, x.resident_id,
-                     await repository.household_of(conn, x.resident_id) if x.resident_id else None)
-               for x in body.parties]
+    parties = []
+    for x in body.parties:
+        household = await repository.household_of(conn, x.resident_id) if x.resident_id else None
+        if x.resident_id and household is None:
+            # Without the household the conflict-of-interest rule could not be applied: refuse, don't guess.
+            raise InvalidInput(f"resident {x.resident_id} is not known; name the party without a resident_id")
+        parties.append(Party(x.display_name, x.resident_id, household))
     if body.origin == "mediator_initiative":
         if not access.is_mediator_of(p, team_id):
             raise Forbidden("only a mediator of the group's team may open a case on their own initiative")
@@ -254,4 +259,16 @@ async def classify(conn: asyncpg.Connection, p: Principal, case_id: str, body: C
     if not (access.is_mediator_of(p, row["team_id"]) or access.is_official(p, row["ward_id"])):
         raise Forbidden("only the case's team or a ward official classifies it")
     await repository.update_case(conn, case_id, kind=str(body.kind))
+    return await case_view(conn, await repository.case(conn, case_id))
+
+
+async def hand_over(conn: asyncpg.Connection, p: Principal, case_id: str, body: HandOver) -> dict[str, Any]:
+    row, _ = await load(conn, p, case_id)
+    domain.ensure_allowed(row["status"], Action.HAND_OVER)
+    if not access.is_official(p, row["ward_id"]):
+        raise Forbidden("only a ward official hands a case to a team")
+    team = await repository.team(conn, body.team_id)
+    if team is None or team["ward_id"] != row["ward_id"]:
+        raise InvalidInput(f"{body.team_id} is not a mediation team of this ward")
+    await repository.update_case(conn, case_id, team_id=body.team_id)
     return await case_view(conn, await repository.case(conn, case_id))

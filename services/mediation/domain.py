@@ -58,6 +58,7 @@ class Action(StrEnum):
     REFUSE = "refuse"
     FOLLOW_UP = "follow up the agreement"
     CLASSIFY = "reclassify"
+    HAND_OVER = "hand the case to a team"
 
 
 #: The lifecycle: from which states each action may be taken. An ended case takes nothing but the
@@ -71,6 +72,8 @@ ALLOWED: dict[Action, frozenset[Status]] = {
     Action.REFUSE: frozenset({Status.RECEIVED, Status.IN_MEDIATION}),
     Action.FOLLOW_UP: frozenset({Status.SUCCEEDED}),
     Action.CLASSIFY: frozenset({Status.RECEIVED, Status.IN_MEDIATION}),
+    # Only before mediators are assigned: once a team's mediators work on it, the case stays with that team.
+    Action.HAND_OVER: frozenset({Status.RECEIVED}),
 }
 
 

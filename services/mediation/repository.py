@@ -110,7 +110,7 @@ async def case(conn: asyncpg.Connection, case_id: str, *, for_update: bool = Fal
     return await conn.fetchrow("SELECT * FROM cases WHERE case_id = $1", case_id)
 
 
-_UPDATABLE = {"kind", "status", "refusal_ground", "refusal_reason", "agreement", "carry_out_how", "carry_out_by",
+_UPDATABLE = {"team_id", "kind", "status", "refusal_ground", "refusal_reason", "agreement", "carry_out_how", "carry_out_by",
               "demands", "directed_to", "withdrawal_reason", "concluded_on", "notes"}
 
 

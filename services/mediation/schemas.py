@@ -108,3 +108,9 @@ class Classify(_Body):
     """The team sets the kind of a case (a referral arrives without one)."""
 
     kind: CaseKind
+
+
+class HandOver(_Body):
+    """A ward official gives a case to a mediation team (a referral from a group that has none)."""
+
+    team_id: str = Field(min_length=1, max_length=64)

@@ -53,6 +53,9 @@ async def test_bad_or_unauthorised_requests_are_problems_and_write_nothing(svc):
     not_a_member = await svc.client.post("/v1/cases", json={**REQUEST, "origin": "mediator_initiative"},
                                          headers=as_(OFFICIAL))
     assert not_a_member.status_code == 403
+    unknown_resident = await svc.client.post("/v1/cases", headers=as_(OFFICIAL), json={
+        **REQUEST, "parties": [*REQUEST["parties"][:1], {"display_name": "Ai đó", "resident_id": "r-unknown"}]})
+    assert unknown_resident.status_code == 422 and "r-unknown is not known" in unknown_resident.json()["detail"]
     no_team = await svc.client.post("/v1/cases", json={**REQUEST, "group_id": "tdp-khac"}, headers=as_(OFFICIAL))
     assert no_team.status_code == 422 and "no mediation team" in no_team.json()["detail"]
     assert await svc.db.fetchval("mediation", "SELECT count(*) FROM cases") == 0

@@ -47,11 +47,23 @@ async def test_a_referral_opens_one_case_with_the_groups_team_however_often_it_a
     assert assigned["kind"] == "property_or_land_boundary"  # later events carry the new kind
 
 
-async def test_a_referral_for_a_group_without_a_team_waits_for_the_ward(svc):
+async def test_a_referral_for_a_group_without_a_team_waits_for_an_official_to_hand_it_over(svc):
     await svc.feed(referral("inc-2", group_id="tdp-moi"))
     [case] = (await svc.client.get("/v1/cases", headers=as_(OFFICIAL))).json()["cases"]
     assert case["team_id"] is None and case["status"] == "received"
     assert (await svc.client.get("/v1/cases", headers=as_(MEDIATOR))).json()["cases"] == []
+    path = f"/v1/cases/{case['case_id']}/team"
+    assert (await svc.client.post(path, json={"team_id": TEAM}, headers=as_(LEADER))).status_code == 403
+    unknown = await svc.client.post(path, json={"team_id": "team-khong-co"}, headers=as_(OFFICIAL))
+    assert unknown.status_code == 422
+    handed = await svc.client.post(path, json={"team_id": TEAM}, headers=as_(OFFICIAL))
+    assert handed.status_code == 200 and handed.json()["team_id"] == TEAM
+    assert [c["case_id"] for c in (await svc.client.get("/v1/cases", headers=as_(MEDIATOR))).json()["cases"]] == [
+        case["case_id"]]
+    await svc.client.post(f"/v1/cases/{case['case_id']}/mediators", json={"mediator_ids": ["r-lan"]},
+                          headers=as_(LEADER))
+    again = await svc.client.post(path, json={"team_id": TEAM}, headers=as_(OFFICIAL))
+    assert again.status_code == 422  # once mediators work on it, the case stays with the team
 
 
 async def test_an_overdue_referral_is_listed_as_late(svc):
