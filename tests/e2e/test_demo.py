@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from demo import summary
+from demo.__main__ import main
+from demo.client import Platform
 from demo.config import SERVICES, Config
 from demo.run import run_demo
+from demo.summary import Summary
 
 pytestmark = pytest.mark.e2e
 
@@ -16,6 +20,7 @@ async def test_the_demo_replays_the_article_and_reads_back_its_figures(platform)
     config = Config(urls={svc: platform.url(svc) for svc in SERVICES}, timeout=60)
 
     result = await run_demo(config, say=printed.append)
+    print("\n".join(printed))  # the demo's own output, shown with pytest -s
 
     s = result.summary
     assert result.ok, "\n".join(printed)
@@ -35,6 +40,19 @@ async def test_the_demo_replays_the_article_and_reads_back_its_figures(platform)
     assert s.value("certificate PDF verified (public endpoint)") is True
     assert "every figure matches the article" in printed[-1]
 
+    # The figures are read from the services, not from the replay's input: an eleventh ANXH team formed in the
+    # group afterwards shows up in the read-back, which then no longer matches the article.
+    api = Platform(config, "check")
+    try:
+        await api.ok("registry", "/v1/teams", api.actor("ward-official", "ward_official"), {
+            "group_id": result.ward.group_id, "kind": "anxh", "name": "Tổ an ninh xã hội số 11",
+            "formed_on": "2024-01-15", "formation_act": "QĐ 11/QĐ-UBND"})
+        after = await summary.read_back(api, result.ward, result.campaign, result.cases, result.festival)
+    finally:
+        await api.aclose()
+    assert after.value("ANXH teams (tổ ANXH)") == 11 and not after.ok
+    assert "MISMATCH  ANXH teams" in after.render()
+
     # Run again on the same platform: the ward is found, the replay gets a group of its own, and its figures are
     # again the article's, not the sum of both runs.
     again = await run_demo(config, say=printed.append)
@@ -42,3 +60,20 @@ async def test_the_demo_replays_the_article_and_reads_back_its_figures(platform)
     assert again.ward.group_id != result.ward.group_id
     assert again.summary.value("disputes mediated successfully (hòa giải thành)") == 10
     assert 55_000_000 <= again.summary.value("raised for security cameras") < 60_000_000
+
+
+def test_a_figure_that_does_not_match_fails_the_summary():
+    s = Summary()
+    s.add("ANXH teams (tổ ANXH)", "10", 10, "registry", lambda v: v == 10)
+    assert s.ok
+    s.add("raised for security cameras", "nearly 60.000.000 VND", 61_000_000, "donations",
+          lambda v: 55_000_000 <= v < 60_000_000)
+    assert not s.ok
+    assert "MISMATCH  raised for security cameras" in s.render()
+    assert Summary().ok is False  # nothing read back is not a success
+
+
+def test_the_command_exits_non_zero_when_the_platform_does_not_answer(capsys):
+    urls = [arg for svc in SERVICES for arg in (f"--{svc}", "http://127.0.0.1:9")]  # the discard port: refused
+    assert main([*urls, "--timeout", "2"]) == 2
+    assert "demo failed" in capsys.readouterr().err
