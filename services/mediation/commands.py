@@ -89,7 +89,10 @@ async def open_case(conn: asyncpg.Connection, p: Principal, body: OpenCase) -> d
 async def open_referred_case(conn: asyncpg.Connection, *, ward_id: str, group_id: str, incident_id: str,
                              summary: str, parties: list[Party], referred_at: datetime) -> bool:
     """A dispute referred by the incidents service; False if that referral already has its case."""
-    team_id = await choose_team(conn, ward_id, group_id, None)
+    teams = await repository.teams_of_group(conn, ward_id, group_id)
+    # With no team, or several, the case waits for a ward official to hand it over: a valid referral must
+    # never be dead-lettered for the ward's organisation.
+    team_id = teams[0]["team_id"] if len(teams) == 1 else None
     case_id = "case-" + uuid.uuid5(uuid.NAMESPACE_URL, f"referral:{ward_id}:{incident_id}").hex[:16]
     resolved = [Party(x.display_name, x.resident_id,
                       await repository.household_of(conn, x.resident_id) if x.resident_id else None) for x in parties]

@@ -9,7 +9,7 @@ import pytest
 
 from shared.contracts.incidents import DisputeParty, IncidentReferredToMediation
 from shared.contracts.registry import TeamMemberJoined
-from tests.mediation.conftest import GROUP, LEADER, MEDIATOR, OFFICIAL, TEAM, WARD, as_
+from tests.mediation.conftest import GROUP, LEADER, MEDIATOR, OFFICIAL, TEAM, WARD, as_, team_events
 
 pytestmark = pytest.mark.integration
 
@@ -80,3 +80,10 @@ async def test_registry_events_cannot_move_a_team_to_another_ward(svc):
         await svc.feed(foreign)  # raised: the inbox retries, then dead-letters it
     teams = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["teams"]
     assert "r-z" not in {m["resident_id"] for m in teams[0]["mediators"]}
+
+
+async def test_a_referral_for_a_group_with_two_teams_is_not_lost_but_waits_for_hand_over(svc):
+    await svc.feed(*team_events("team-hg-2", GROUP))  # a second mediation team in the same group
+    await svc.feed(referral("inc-3"))
+    [case] = (await svc.client.get("/v1/cases", headers=as_(OFFICIAL))).json()["cases"]
+    assert case["referral_incident_id"] == "inc-3" and case["team_id"] is None
