@@ -6,10 +6,9 @@ import argparse
 import os
 from dataclasses import dataclass
 
-from shared.settings import DEV_JWT_SECRET
+from shared.settings import DEV_JWT_SECRET, SERVICE_PORTS, SERVICES
 
-SERVICES = ("registry", "incidents", "mediation", "donations", "awards")
-DEFAULT_PORTS = {"registry": 8001, "incidents": 8002, "mediation": 8003, "donations": 8004, "awards": 8005}
+__all__ = ["SERVICES", "Config", "parse"]
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,8 @@ def parse(argv: list[str] | None = None) -> Config:
         "the article's figures as the services report them. Exits 1 if a figure does not match."))
     for svc in SERVICES:
         env = f"DEMO_{svc.upper()}_URL"
-        parser.add_argument(f"--{svc}", default=os.environ.get(env, f"http://127.0.0.1:{DEFAULT_PORTS[svc]}"),
-                            help=f"base URL of {svc} (env {env}; default :{DEFAULT_PORTS[svc]})")
+        parser.add_argument(f"--{svc}", default=os.environ.get(env, f"http://127.0.0.1:{SERVICE_PORTS[svc]}"),
+                            help=f"base URL of {svc} (env {env}; default :{SERVICE_PORTS[svc]})")
     parser.add_argument("--ward", default=os.environ.get("DEMO_WARD", "phu-son"), help="ward id (default phu-son)")
     parser.add_argument("--timeout", type=float, default=float(os.environ.get("DEMO_TIMEOUT", "60")),
                         help="seconds to wait for an effect carried by Kafka (default 60)")

@@ -46,6 +46,7 @@ class Festival:
     year: int
     award_ids: list[str] = field(default_factory=list)
     certificate: dict[str, Any] = field(default_factory=dict)
+    anonymous_recognition: list[dict[str, Any]] = field(default_factory=list)
 
 
 def expected_achievements(w: Ward) -> Counter:
@@ -63,7 +64,14 @@ def _ready(row: dict[str, Any]) -> bool:
                                                             or row["amount_vnd"] > 0)
 
 
-async def run(api: Platform, w: Ward) -> Festival:
+async def follow_up(api: Platform, code_and_secret: dict[str, str]) -> dict[str, Any]:
+    """What the anonymous reporter sees with their follow-up code and secret (POST: the secret stays out of URLs)."""
+    someone = api.actor("someone", "resident")
+    return (await api.post("incidents", "/v1/follow-up", someone, code_and_secret, ok=(200,),
+                           idempotent=False)).json()
+
+
+async def run(api: Platform, w: Ward, anonymous_tip: dict[str, str]) -> Festival:
     ward_id = api.config.ward_id
     year = ward_today().year
     official = api.actor("ward-official", "ward_official")
@@ -114,4 +122,11 @@ async def run(api: Platform, w: Ward) -> Festival:
     festival.certificate = {"award_id": team_award, "verification_code": issued["verification_code"],
                             "pdf_bytes": len(pdf.content), "is_pdf": pdf.content.startswith(b"%PDF"),
                             "content_type": pdf.headers.get("content-type"), "verified": verified}
+
+    # The anonymous reporter's Giấy khen reaches incidents through Kafka; they learn of it with their code alone.
+    async def recognised() -> list[dict[str, Any]]:
+        return (await follow_up(api, anonymous_tip))["recognition"]
+
+    festival.anonymous_recognition = await api.eventually(
+        "the anonymous reporter to see their Giấy khen through the follow-up code", recognised)
     return festival

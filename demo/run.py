@@ -50,10 +50,10 @@ async def run_demo(config: Config, say: Callable[[str], None] = print) -> Result
             "resolved as mediated")
         await incidents.warnings(api, w, cases)
         say(f"  incidents: {len(cases.warnings)} police warnings recorded")
-        fest = await festival.run(api, w)
+        fest = await festival.run(api, w, cases.anonymous_follow_up)
         say(f"  awards: {len(fest.award_ids)} Giấy khen granted; certificate "
             f"{fest.certificate['verification_code']} issued, downloaded ({fest.certificate['pdf_bytes']} bytes) "
-            "and verified")
+            "and verified; the anonymous reporter sees theirs through the follow-up code")
         figures = await summary.read_back(api, w, campaign, cases, fest)
         seconds = time.monotonic() - started
         say("")

@@ -11,7 +11,7 @@ from typing import Any
 from demo import article
 from demo.client import Platform
 from demo.donations import Campaign
-from demo.festival import Festival
+from demo.festival import Festival, follow_up
 from demo.incidents import Cases
 from demo.ward import Ward
 from shared.clock import ward_today
@@ -125,4 +125,8 @@ async def read_back(api: Platform, w: Ward, campaign: Campaign, cases: Cases, fe
     cert = festival.certificate
     s.add("certificate PDF verified (public endpoint)", "Giấy khen", cert["verified"]["valid"] and cert["is_pdf"],
           "awards GET /v1/public/certificates/{code}", lambda v: v is True)
+    seen = await follow_up(api, cases.anonymous_follow_up)
+    s.add("anonymous reporter recognised (follow-up code only)", "crimes detected and reported",
+          sorted(a["issuer"] for a in seen["recognition"]), "incidents POST /v1/follow-up",
+          lambda v: v == ["ward_chairman"])
     return s

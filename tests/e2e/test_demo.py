@@ -38,6 +38,7 @@ async def test_the_demo_replays_the_article_and_reads_back_its_figures(platform)
     assert s.value("award issuers") == {"city_chairman", "ward_chairman"}
     assert s.value("recipients") >= {"collective", "individual"}
     assert s.value("certificate PDF verified (public endpoint)") is True
+    assert s.value("anonymous reporter recognised (follow-up code only)") == ["ward_chairman"]
     assert "every figure matches the article" in printed[-1]
 
     # The figures are read from the services, not from the replay's input: an eleventh ANXH team formed in the
