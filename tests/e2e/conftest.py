@@ -79,3 +79,17 @@ async def eventually(check: Callable[[], Awaitable[object]], timeout: float = 60
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not met within {timeout}s; last: {last!r}")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+async def replayed(platform: Platform):  # noqa: ANN201
+    """The seed article replayed once through the platform's HTTP APIs (``make demo``), shared by the e2e tests
+    that check what the replay caused: the flows' traces, the public topic."""
+    from demo.config import Config
+    from demo.run import run_demo
+
+    lines: list[str] = []
+    result = await run_demo(Config(urls={svc: platform.url(svc) for svc in SERVICES}, timeout=90), say=lines.append)
+    assert result.ok, "\n".join(lines)
+    result.output = lines  # what `make demo` printed, for the tests that read it
+    return result

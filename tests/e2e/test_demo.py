@@ -15,11 +15,11 @@ from demo.summary import Summary
 pytestmark = pytest.mark.e2e
 
 
-async def test_the_demo_replays_the_article_and_reads_back_its_figures(platform):  # noqa: ANN001
-    printed: list[str] = []
+async def test_the_demo_replays_the_article_and_reads_back_its_figures(platform, replayed):  # noqa: ANN001
+    # `replayed` is run_demo against this platform, once per session (tests/e2e/conftest.py)
     config = Config(urls={svc: platform.url(svc) for svc in SERVICES}, timeout=60)
-
-    result = await run_demo(config, say=printed.append)
+    result = replayed
+    printed: list[str] = list(result.output)
     print("\n".join(printed))  # the demo's own output, shown with pytest -s
 
     s = result.summary

@@ -1,0 +1,86 @@
+"""The brief's flows (§3) as they ran in the replay, seen from outside: one trace per flow across every service
+it touches (through a real OTLP receiver), and a public topic that carries no personal data."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from shared.events import PUBLIC_TOPIC, PublicEvent, from_kafka, load_all_contracts
+from tests.e2e.conftest import eventually
+from tests.kafka_helpers import read_topic
+
+pytestmark = pytest.mark.e2e
+
+load_all_contracts()
+
+# (flow, the service and route of the command that starts it, the services its one trace must reach)
+FLOWS = [
+    ("1: a team member joins in registry -> every projection", "registry", "/v1/teams/{team_id}/members",
+     {"registry", "mediation", "donations", "awards"}),
+    ("2: a dispute is referred -> a mediation case opens", "incidents", "/v1/incidents/{incident_id}/refer-to-mediation",
+     {"incidents", "mediation"}),
+    ("2: the case succeeds -> the incident is mediated, awards credits the mediators", "mediation",
+     "/v1/cases/{case_id}/success", {"mediation", "incidents", "awards"}),
+    ("3: a crime tip is solved -> awards credits the reporter", "incidents", "/v1/incidents/{incident_id}/resolve",
+     {"incidents", "awards"}),
+    ("4: an expense buys cameras -> registry registers them -> awards sees them", "donations",
+     "/v1/expenses/{expense_id}/approve", {"donations", "registry", "awards"}),
+    ("5: a nomination is approved -> the award reaches incidents", "awards",
+     "/v1/nominations/{nomination_id}/approve", {"awards", "incidents"}),
+]
+
+
+def _traces_started_by(spans, service: str, route: str) -> list[str]:  # noqa: ANN001
+    return sorted({s.trace_id for s in spans if s.service == service and s.attributes.get("http.route") == route})
+
+
+@pytest.mark.parametrize(("flow", "service", "route", "reaches"), FLOWS, ids=[f[0][:1] + "-" + f[1] for f in FLOWS])
+async def test_each_flow_is_one_trace_across_the_services_it_touches(platform, replayed, flow, service, route, reaches):  # noqa: ANN001
+    async def one_trace_reaches_all() -> bool:
+        spans = platform.otlp.snapshot()
+        for trace_id in _traces_started_by(spans, service, route):
+            in_trace = [s for s in spans if s.trace_id == trace_id]
+            handled_by = {s.service for s in in_trace if s.name.endswith(" process")}
+            if reaches - {service} <= handled_by:
+                # the chain is connected: every consumer span has a parent inside the same trace
+                ids = {s.span_id for s in in_trace}
+                assert all(s.parent_span_id in ids for s in in_trace if s.name.endswith(" process"))
+                return True
+        return False
+
+    assert await eventually(one_trace_reaches_all, timeout=60), flow
+
+
+async def test_no_personal_data_reaches_traces(platform, replayed):  # noqa: ANN001
+    names = [r["full_name"] for r in replayed.ward.residents + replayed.ward.lodgers if r.get("full_name")]
+    assert names
+    spans = platform.otlp.snapshot()
+    text = "\n".join(str(s.attributes) + s.name for s in spans)
+    leaked = [n for n in names if n in text]
+    assert leaked == []
+    # attributes pass the allow-list: nothing about the caller (address, user agent) or a message body
+    from shared.telemetry import _allowed
+
+    assert {k for s in spans for k in s.attributes if not _allowed(k)} == set()
+
+
+async def test_public_topic_carries_only_public_models_and_no_personal_data(platform, replayed):  # noqa: ANN001
+    records = await read_topic(platform.broker.bootstrap, PUBLIC_TOPIC, min_count=10, timeout=30)
+    assert records
+    names = [r["full_name"] for r in replayed.ward.residents + replayed.ward.lodgers if r.get("full_name")]
+    services = set()
+    for rec in records:
+        headers = {k: v for k, v in rec.headers}
+        event = from_kafka(rec.value, headers)
+        assert isinstance(event, PublicEvent), event.event_type
+        body = json.loads(rec.value)
+        # nothing but the public model's declared fields is on the wire
+        assert set(body) <= set(type(event).model_fields), (event.event_type, set(body) - set(type(event).model_fields))
+        text = rec.value.decode() + repr(rec.key)
+        assert not [n for n in names if n in text], event.event_type
+        assert not re.search(r"(?<!\d)\d{12}(?!\d)", text)
+        services.add(type(event).source_service)
+    assert {"registry", "donations", "awards"} <= services, services
