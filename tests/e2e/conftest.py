@@ -6,6 +6,7 @@ import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +45,10 @@ class Platform:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.logs.glob("*.log")))
 
 
-@pytest.fixture(scope="session")
-async def platform(pg_server) -> AsyncIterator[Platform]:  # noqa: ANN001
-    db = await make_database(pg_server.admin_url)
+@asynccontextmanager
+async def running_platform(admin_url: str) -> AsyncIterator[Platform]:
+    """Five service processes on a fresh database and a fresh broker, exporting traces to a real OTLP receiver."""
+    db = await make_database(admin_url)
     broker = TansuBroker().start()
     await create_topics(broker.bootstrap)
     otlp = OtlpReceiver().start()
@@ -60,10 +62,16 @@ async def platform(pg_server) -> AsyncIterator[Platform]:  # noqa: ANN001
     finally:
         for p in plat.processes.values():
             p.stop()
-        broker.stop()
+        plat.broker.stop()
         otlp.stop()
         if os.environ.get("KEEP_E2E_LOGS"):
             print(f"e2e logs kept in {logs}")
+
+
+@pytest.fixture(scope="session")
+async def platform(pg_server) -> AsyncIterator[Platform]:  # noqa: ANN001
+    async with running_platform(pg_server.admin_url) as plat:
+        yield plat
 
 
 async def eventually(check: Callable[[], Awaitable[object]], timeout: float = 60.0, interval: float = 0.25) -> object:
