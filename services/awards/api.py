@@ -9,9 +9,8 @@ from fastapi.responses import Response
 
 from services.awards import commands, domain
 from services.awards import repository as repo
-from services.awards.responses import json_response
 from shared.auth import CurrentPrincipal, Principal, Role
-from shared.commands import Outcome, execute
+from shared.commands import Outcome, execute, json_response
 from shared.contracts.awards import Issuer
 from shared.errors import NotFound
 

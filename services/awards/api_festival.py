@@ -11,8 +11,8 @@ from fastapi.responses import Response
 
 from services.awards import repository as repo
 from services.awards.certificate import recipient_display, render_festival
-from services.awards.responses import json_response
 from shared.auth import CurrentPrincipal, Role
+from shared.commands import json_response
 
 router = APIRouter(prefix="/v1", tags=["festival"])
 

@@ -8,9 +8,8 @@ from fastapi.responses import Response
 from services.awards import commands, domain
 from services.awards import repository as repo
 from services.awards.certificate import recipient_display
-from services.awards.responses import json_response
 from shared.auth import Principal
-from shared.commands import Outcome, execute
+from shared.commands import Outcome, execute, json_response
 from shared.errors import NotFound
 
 router = APIRouter(prefix="/v1/public", tags=["public"])

@@ -21,17 +21,11 @@ from services.donations.models import (
 )
 from services.donations.report import build_report, report_csv
 from shared.auth import CurrentPrincipal, Principal, Role
-from shared.commands import execute
+from shared.commands import execute, json_response
 from shared.errors import NotFound
-from shared.jsonutil import dumps
 
 router = APIRouter(prefix="/v1", tags=["donations"])
 COLLECTORS = (Role.TEAM_MEMBER, Role.TEAM_LEADER)
-
-
-def json_response(body: object, status: int = 200) -> Response:
-    # shared.jsonutil.dumps encodes dates and the like the same way the command responses are encoded
-    return Response(content=dumps(body).encode(), status_code=status, media_type="application/json")
 
 
 def _pool(request: Request):  # noqa: ANN202

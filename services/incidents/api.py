@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.incidents import commands, views
 from services.incidents import repository as repo
 from services.incidents.domain import FootageCitation, ReportIn
-from services.incidents.views import json_response
 from shared.auth import CurrentPrincipal, Principal, Role
-from shared.commands import Outcome, execute
+from shared.commands import Outcome, execute, json_response
 from shared.contracts.incidents import Category, DisputeParty
 from shared.errors import InvalidInput, NotFound
 

@@ -15,10 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.incidents import briefing, commands, views
 from services.incidents import repository as repo
 from services.incidents.domain import secret_matches
-from services.incidents.views import json_response
 from shared import clock
 from shared.auth import CurrentPrincipal, Role
-from shared.commands import Outcome, execute
+from shared.commands import Outcome, execute, json_response
 from shared.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["police work"])

@@ -6,20 +6,12 @@ import json
 from typing import Any
 
 import asyncpg
-from fastapi import Response
 
 from services.incidents import repository as repo
 from services.incidents.commands import REPORTER_PURPOSE, identity_context, reporter_key
 from shared.auth import Principal, Role
 from shared.crypto import PersonalDataProtector
 from shared.errors import NotFound
-from shared.jsonutil import dumps
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    """JSON with the platform's encoder (dates, UUIDs) for read routes."""
-    return Response(content=dumps(body).encode(), status_code=status, media_type="application/json")
-
 
 STAFF = (Role.POLICE, Role.WARD_OFFICIAL, Role.CITY_OFFICIAL, Role.ADMIN)
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Query, Request
 
 from shared.crypto import PersonalDataProtector
-from shared.jsonutil import dumps
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,3 @@ def pii(request: Request) -> PersonalDataProtector:
     return request.app.state.runtime.pii
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    """A JSON body encoded like command responses (dates, UUIDs) by ``shared.jsonutil``."""
-    return Response(content=dumps(body).encode(), status_code=status, media_type="application/json")

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.registry import access, repository, views
 from services.registry import commands_people as cmd
-from services.registry.api_common import WARD_PATTERN, PageParams, json_response, pii, pool
+from services.registry.api_common import WARD_PATTERN, PageParams, pii, pool
 from shared.auth import CurrentPrincipal, Role
-from shared.commands import execute
+from shared.commands import execute, json_response
 from shared.errors import Forbidden
 
 router = APIRouter(prefix="/v1", tags=["people and places"])

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import access, repository, views
 from services.registry import commands_places as cmd
-from services.registry.api_common import WARD_PATTERN, PageParams, json_response, pool
+from services.registry.api_common import WARD_PATTERN, PageParams, pool
 from shared.auth import CurrentPrincipal, Role
-from shared.commands import execute
+from shared.commands import execute, json_response
 
 router = APIRouter(prefix="/v1", tags=["facilities and boarding houses"])
 

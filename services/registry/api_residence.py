@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import access, repository, views
 from services.registry import commands_residence as cmd
-from services.registry.api_common import WARD_PATTERN, PageParams, json_response, pool
+from services.registry.api_common import WARD_PATTERN, PageParams, pool
 from shared import clock
 from shared.auth import CurrentPrincipal, Role
-from shared.commands import execute
+from shared.commands import execute, json_response
 
 router = APIRouter(prefix="/v1", tags=["residence"])
 RESIDENCE_CLERKS = (Role.POLICE, Role.WARD_OFFICIAL, Role.ADMIN)
