@@ -106,10 +106,19 @@ class EventConsumer:
         """Handle a batch in one transaction. Raises only for infrastructure failures (nothing committed)."""
         batch = list(messages)
         async with self.pool.acquire() as conn, conn.transaction():
+            seen = await self._already_handled(conn, batch)
             for msg in batch:
-                await self._handle_one(conn, msg)
+                await self._handle_one(conn, msg, seen)
 
-    async def _handle_one(self, conn: asyncpg.Connection, msg: RawMessage) -> None:
+    async def _already_handled(self, conn: asyncpg.Connection, batch: list[RawMessage]) -> set[str]:
+        """The batch's event ids already in the inbox, in one query (ids read from the CloudEvents header)."""
+        ids = [v.decode("utf-8", "replace") for m in batch for k, v in m.headers if k == "ce_id"]
+        if not ids:
+            return set()
+        rows = await conn.fetch("SELECT message_id FROM inbox WHERE message_id = ANY($1::text[])", ids)
+        return {r["message_id"] for r in rows}
+
+    async def _handle_one(self, conn: asyncpg.Connection, msg: RawMessage, seen: set[str] | frozenset[str] = frozenset()) -> None:
         headers = {k: v for k, v in msg.headers}
         carrier = {k: v.decode("utf-8", "replace") for k, v in headers.items() if k in ("traceparent", "tracestate")}
         with self._tracer.start_as_current_span(
@@ -134,7 +143,9 @@ class EventConsumer:
             span.set_attribute("ward.event_type", event.event_type)
             span.set_attribute("messaging.message.id", str(event.id))
             message_id = str(event.id)
-            if await conn.fetchval("SELECT 1 FROM inbox WHERE message_id = $1", message_id):
+            # Seen before this batch, or earlier in it (the same event twice in one batch); the savepoint below
+            # also refuses a concurrent duplicate through the inbox's primary key.
+            if message_id in seen:
                 span.set_attribute("ward.outcome", "duplicate")
                 metrics.EVENTS_HANDLED.labels(self.service, "duplicate").inc()
                 return
@@ -152,6 +163,8 @@ class EventConsumer:
                         if not inserted:  # handled concurrently by another member after a rebalance
                             return
                         await handler(conn, event)
+                    if isinstance(seen, set):
+                        seen.add(message_id)
                     metrics.HANDLER_LATENCY.labels(self.service, event.event_type).observe(time.perf_counter() - started)
                     metrics.EVENTS_HANDLED.labels(self.service, "handled").inc()
                     span.set_attribute("ward.outcome", "handled")

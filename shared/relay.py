@@ -34,8 +34,8 @@ WITH candidates AS (
       AND (o.lease_until IS NULL OR o.lease_until < now())
       AND NOT EXISTS (
           SELECT 1 FROM outbox p
-          WHERE p.message_key = o.message_key AND p.published_at IS NULL AND p.seq < o.seq
-            AND p.lease_until >= now())
+          WHERE p.message_key = o.message_key AND p.published_at IS NULL AND p.lease_owner IS NOT NULL
+            AND p.seq < o.seq AND p.lease_until >= now())
     ORDER BY o.seq
     LIMIT $1
     FOR UPDATE SKIP LOCKED
