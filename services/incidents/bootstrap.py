@@ -16,6 +16,8 @@ from shared.contracts.incidents import (
     IncidentResolved,
     IncidentReturnedToPolice,
     IncidentTriaged,
+    PublicIncidentReported,
+    PublicIncidentResolved,
     WarningRecorded,
 )
 from shared.http import create_app
@@ -25,7 +27,7 @@ from shared.settings import ServiceSettings
 PUBLISHES = [
     IncidentReported, IncidentTriaged, IncidentAssigned, IncidentDeadlineExtended, IncidentOverdue,
     IncidentReferredToMediation, IncidentResolved, IncidentReturnedToPolice, IncidentClosed, IncidentReopened,
-    WarningRecorded,
+    WarningRecorded, PublicIncidentReported, PublicIncidentResolved,
 ]
 
 OVERDUE_CHECK_INTERVAL_S = 3600

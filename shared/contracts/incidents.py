@@ -13,7 +13,8 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import Event
+from shared.clock import in_ward_time
+from shared.events import Event, PublicEvent, copy_fields
 
 Category = Literal["theft", "fraud", "drugs", "fire", "dispute", "public_order", "other"]
 Outcome = Literal["solved", "unfounded", "referred_to_mediation", "mediated", "transferred"]
@@ -34,6 +35,32 @@ class _Incident(Event):
     group_id: str = Field(min_length=1, max_length=64, description="The residential group (tổ dân phố) of the place")
 
 
+class PublicIncidentReported(PublicEvent):
+    """An incident was reported in a residential group (public feed for other wards).
+
+    Only the category, the group and the day: no description, no place, no time of day, and never a crime tip
+    (a tip stays confidential while the police handle it; its result is public once resolved).
+    """
+
+    event_type: ClassVar[str] = "public.incidents.incident.reported.v1"
+    incident_id: str
+    group_id: str
+    category: Category
+    reported_on: date
+
+
+class PublicIncidentResolved(PublicEvent):
+    """An incident or crime tip in a residential group was resolved (public feed): category and outcome only."""
+
+    event_type: ClassVar[str] = "public.incidents.incident.resolved.v1"
+    incident_id: str
+    group_id: str
+    category: Category
+    is_crime_tip: bool
+    outcome: Outcome
+    resolved_on: date
+
+
 class IncidentReported(_Incident):
     """An incident report or a crime tip (tin báo / tố giác tội phạm) was received. No reporter identity."""
 
@@ -43,6 +70,11 @@ class IncidentReported(_Incident):
     anonymous: bool = Field(description="The reporter chose to stay anonymous (never who they are)")
     happened_at: datetime | None = Field(default=None, description="When the incident happened, if known")
     reported_at: datetime
+
+    def to_public(self) -> PublicIncidentReported | None:
+        if self.is_crime_tip:
+            return None
+        return copy_fields(PublicIncidentReported, self, reported_on=in_ward_time(self.reported_at).date())
 
 
 class IncidentTriaged(_Incident):
@@ -110,6 +142,9 @@ class IncidentResolved(_Incident):
         default=None, description="A stable pseudonym of the reporter (never the identity); None if none known"
     )
     resolved_at: datetime
+
+    def to_public(self) -> PublicIncidentResolved:
+        return copy_fields(PublicIncidentResolved, self, resolved_on=in_ward_time(self.resolved_at).date())
 
 
 class IncidentReturnedToPolice(_Incident):

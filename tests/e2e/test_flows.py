@@ -83,4 +83,4 @@ async def test_public_topic_carries_only_public_models_and_no_personal_data(plat
         assert not [n for n in names if n in text], event.event_type
         assert not re.search(r"(?<![\w-])\d{12}(?![\w-])", text)  # a national ID number (not a UUID part)
         services.add(type(event).source_service)
-    assert {"registry", "donations", "awards"} <= services, services
+    assert {"registry", "incidents", "mediation", "donations", "awards"} <= services, services

@@ -98,3 +98,24 @@ def test_event_types_must_be_versioned() -> None:
     with pytest.raises(TypeError, match="version"):
         class Bad(GroupCreated):  # noqa: F841
             event_type: ClassVar[str] = "registry.group.created"
+
+
+def test_incident_public_feed_hides_crime_tips_until_resolved_and_never_carries_the_reporter() -> None:
+    from datetime import UTC, datetime
+
+    from shared.contracts.incidents import IncidentReported, IncidentResolved
+
+    common = {"ward_id": "phu-son", "subject": "i1", "incident_id": "i1", "group_id": "g1"}
+    reported = IncidentReported(**common, category="theft", is_crime_tip=False, anonymous=False,
+                                reported_at=datetime(2024, 8, 13, 16, 30, tzinfo=UTC))
+    public = reported.to_public()
+    assert public is not None and public.reported_on.isoformat() == "2024-08-13"  # the day, in ward time
+    assert set(public.model_dump()) == {"id", "occurred_at", "ward_id", "subject", "incident_id", "group_id",
+                                        "category", "reported_on"}
+    tip = IncidentReported(**common, category="drugs", is_crime_tip=True, anonymous=True,
+                           reported_at=datetime(2024, 8, 13, 18, 0, tzinfo=UTC))
+    assert tip.to_public() is None  # a crime tip stays confidential while it is handled
+    solved = IncidentResolved(**common, category="drugs", is_crime_tip=True, outcome="solved", camera_footage_used=True,
+                              camera_ids=["cam-1"], reporter_ref="r" * 24, resolved_at=datetime(2024, 8, 20, tzinfo=UTC))
+    body = solved.to_public().model_dump()
+    assert "reporter_ref" not in body and "camera_ids" not in body and body["outcome"] == "solved"
