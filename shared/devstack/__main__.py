@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 from shared.devstack.stack import (
     ROOT,
@@ -22,6 +23,8 @@ from shared.devstack.stack import (
 from shared.migrations import migrate, provision
 from shared.settings import SERVICE_PORTS, SERVICES
 
+DEFAULT_PORT_BASE = SERVICE_PORTS["registry"]
+
 
 def _say(msg: str) -> None:
     print(f"[ward] {msg}", flush=True)
@@ -29,7 +32,7 @@ def _say(msg: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    data = ROOT / ".data"
+    data = Path(args.data_dir).resolve() if args.data_dir else ROOT / ".data"
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     pg: EmbeddedPostgres | None = None
@@ -70,10 +73,12 @@ def run(args: argparse.Namespace) -> int:
 
         asyncio.run(_migrate())
         for svc in SERVICES:
-            if not port_is_free(SERVICE_PORTS[svc]):
-                _say(f"port {SERVICE_PORTS[svc]} for {svc} is taken: stop whatever uses it first")
+            port = SERVICE_PORTS[svc] - DEFAULT_PORT_BASE + args.port_base
+            if not port_is_free(port):
+                _say(f"port {port} for {svc} is taken: stop whatever uses it first")
                 return 1
-            procs.append(ServiceProcess(svc, service_env(svc, admin_url, bootstrap), logs / f"{svc}.log").start())
+            env = service_env(svc, admin_url, bootstrap, port=port)
+            procs.append(ServiceProcess(svc, env, logs / f"{svc}.log").start())
         for p in procs:
             p.wait_ready(90)
         _say(f"all five services ready in {time.monotonic() - started:.1f}s:")
@@ -103,7 +108,10 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.devstack")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("run", help="start PostgreSQL, the broker and the five services")
+    run_parser = sub.add_parser("run", help="start PostgreSQL, the broker and the five services")
+    run_parser.add_argument("--data-dir", help="where PostgreSQL's data and the logs live (default: .data)")
+    run_parser.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE,
+                            help="registry's port; the others follow (default 8001: 8001-8005)")
     args = parser.parse_args(argv)
     return run(args)
 
