@@ -49,7 +49,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_acks: Literal["all"] = "all"  # never 1: a leader crash must not lose an acknowledged event
     kafka_enable_idempotence: bool = False  # on against Apache Kafka; tansu does not speak InitProducerId v0
-    kafka_fetch_max_wait_ms: int = 5  # tansu sleeps ~half of this per fetch: keep it low
+    # tansu answers an empty fetch after ~half of this: it is the latency of a hop, and an idle consumer's polling
+    # rate. 5 ms made an idle platform keep a core busy; 25 ms costs ~12 ms a hop and a fraction of the CPU.
+    kafka_fetch_max_wait_ms: int = 25
     kafka_max_message_bytes: int = 1_000_000
 
     http_host: str = "127.0.0.1"

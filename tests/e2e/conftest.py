@@ -68,7 +68,8 @@ async def running_platform(admin_url: str) -> AsyncIterator[Platform]:
             print(f"e2e logs kept in {logs}")
 
 
-@pytest.fixture(scope="session")
+# Package scope: the platform stops when the last e2e test is done, before the fault suite starts its own.
+@pytest.fixture(scope="package")
 async def platform(pg_server) -> AsyncIterator[Platform]:  # noqa: ANN001
     async with running_platform(pg_server.admin_url) as plat:
         yield plat
@@ -89,7 +90,7 @@ async def eventually(check: Callable[[], Awaitable[object]], timeout: float = 60
         await asyncio.sleep(interval)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def replayed(platform: Platform):  # noqa: ANN201
     """The seed article replayed once through the platform's HTTP APIs (``make demo``), shared by the e2e tests
     that check what the replay caused: the flows' traces, the public topic."""
