@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from services.awards.bootstrap import build
-from services.awards.consumers import HANDLERS
-from shared.events import Event
 from tests.awards.seed import WARD
-from tests.conftest import auth, settings_for
+from tests.conftest import auth
+from tests.harness import ServiceUnderTest, serve
 from tests.integration.conftest import eventually, started  # noqa: F401 - fixtures re-exported
 
 pytestmark = pytest.mark.integration
@@ -23,21 +19,8 @@ WARD_OFFICIAL = auth("ward_official", WARD)
 CITY_OFFICIAL = auth("city_official", WARD)
 
 
-@dataclass
-class Service:
-    app: Any
-    client: httpx.AsyncClient
-    db: Any
-
-    async def feed(self, *events: Event) -> None:
-        """Hand other services' events to the handlers, as the inbox would (one transaction)."""
-        async with self.app.state.runtime.pool.acquire() as conn, conn.transaction():
-            for event in events:
-                await HANDLERS[type(event)](conn, event)
-
-    async def outbox(self, event_type: str) -> list[dict[str, Any]]:
-        rows = await self.db.fetch("awards", "SELECT payload FROM outbox WHERE event_type = $1 ORDER BY seq", event_type)
-        return [json.loads(bytes(r["payload"])) for r in rows]
+class Service(ServiceUnderTest):
+    """The awards service with the steps of an award: issuers and criteria, evaluation, review and approval."""
 
     async def configure(self, issuers: dict[str, dict], criteria: list[dict], year: int = 2024) -> None:
         for issuer, body in issuers.items():
@@ -71,8 +54,5 @@ class Service:
 @pytest.fixture
 async def svc(db, started) -> AsyncIterator[Service]:  # noqa: F811
     """The service without a broker: its events wait in the outbox (the Kafka path is in test_festival)."""
-    app = build(settings_for("awards", db, None))
-    await started(app.state.runtime, wait_assigned=False)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://awards") as client:
-        yield Service(app, client, db)
+    async with serve(build, "awards", db, started, kind=Service) as service:
+        yield service

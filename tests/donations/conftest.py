@@ -5,7 +5,6 @@ tokens for the roles involved."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import httpx
@@ -15,7 +14,8 @@ from services.donations import consumers
 from services.donations.bootstrap import build
 from shared.clock import ward_today
 from shared.contracts.registry import TeamFormed, TeamMemberJoined
-from tests.conftest import settings_for, token
+from tests.conftest import token
+from tests.harness import ServiceUnderTest, outbox_events, serve
 from tests.integration.conftest import started  # noqa: F401 - fixture re-exported for this package
 
 WARD = "phu-son"
@@ -80,11 +80,8 @@ def campaign_body(**overrides: object) -> dict:
     return body
 
 
-@dataclass
-class Service:
-    app: object
-    client: httpx.AsyncClient
-    db: object
+class Service(ServiceUnderTest):
+    """The donations service with the commands its tests repeat."""
 
     async def open_campaign(self, **overrides: object) -> str:
         r = await self.client.post("/v1/campaigns", json=campaign_body(**overrides), headers=OFFICIAL)
@@ -105,21 +102,12 @@ class Service:
 
 @pytest.fixture
 async def service(db, broker, started) -> AsyncIterator[Service]:  # noqa: ANN001, F811
-    """The donations app on a fresh database and broker, without its consumer (a consumer group still joining
-    makes every stop wait ~5 s on tansu): teams are projected by calling the handlers, and tests read the
-    events from the outbox. (A real broker rather than none: without one, the relay's retry cycle can hold a
-    pooled connection while the runtime stops, and the stop hangs.) The consumer is exercised in flow 4."""
-    app = build(settings_for("donations", db, broker))
-    app.state.runtime.handlers.clear()
-    await started(app.state.runtime, wait_assigned=False)
-    await seed_teams(db)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://donations") as client:
-        yield Service(app, client, db)
+    """The donations app on a fresh database and broker, without its consumer: teams are projected by calling the
+    handlers, and tests read the events from the outbox. The consumer is exercised in flow 4."""
+    async with serve(build, "donations", db, started, broker, kind=Service) as svc:
+        await seed_teams(db)
+        yield svc
 
 
 async def outbox_types(db, event_type: str) -> list[dict]:  # noqa: ANN001
-    import json
-
-    rows = await db.fetch("donations", "SELECT payload FROM outbox WHERE event_type = $1 ORDER BY seq", event_type)
-    return [json.loads(bytes(r["payload"])) for r in rows]
+    return await outbox_events(db, "donations", event_type)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import httpx
 import pytest
 
 from services.mediation.bootstrap import build
-from services.mediation.consumers import HANDLERS
 from shared.contracts.registry import ResidentRegistered, TeamFormed, TeamMemberJoined
 from shared.events import Event
-from tests.conftest import auth, settings_for
+from tests.conftest import auth
+from tests.harness import ServiceUnderTest, serve
 from tests.integration.conftest import eventually, started  # noqa: F401 - fixtures re-exported
 
 pytestmark = pytest.mark.integration
@@ -62,33 +60,12 @@ OFFICIAL = {"roles": ["ward_official"]}
 PARTY = {"roles": ["resident"], "resident_id": "r-binh"}
 
 
-@dataclass
-class Service:
-    app: Any
-    client: httpx.AsyncClient
-    db: Any
-
-    async def feed(self, *events: Event) -> None:
-        """Hand registry/incidents events to the service's handlers, as the inbox would."""
-        pool = self.app.state.runtime.pool
-        async with pool.acquire() as conn, conn.transaction():
-            for event in events:
-                await HANDLERS[type(event)](conn, event)
-
-    async def outbox(self, event_type: str) -> list[dict[str, Any]]:
-        import json
-        rows = await self.db.fetch("mediation", "SELECT payload FROM outbox WHERE event_type = $1 ORDER BY seq",
-                                   event_type)
-        return [json.loads(bytes(r["payload"])) for r in rows]
+Service = ServiceUnderTest
 
 
 @pytest.fixture
 async def svc(db, started) -> AsyncIterator[Service]:  # noqa: F811
     """The service without a broker (its events wait in the outbox; the Kafka path is tested in test_flow)."""
-    app = build(settings_for("mediation", db, None))
-    await started(app.state.runtime, wait_assigned=False)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mediation") as client:
-        service = Service(app, client, db)
+    async with serve(build, "mediation", db, started) as service:
         await service.feed(*team_events(), *resident_events())
         yield service

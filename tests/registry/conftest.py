@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from services.registry.bootstrap import build
-from tests.conftest import auth, settings_for
+from tests.conftest import auth
+from tests.harness import serve
 from tests.integration.conftest import eventually, started  # noqa: F401 - fixtures re-exported
 
 pytestmark = pytest.mark.integration
@@ -62,22 +63,12 @@ class Api:
             "resident_id": resident_id, "role": role, "appointed_on": "2024-02-01"})
 
 
-def client_for(app) -> httpx.AsyncClient:  # noqa: ANN001
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t")
-
-
 @pytest.fixture
 async def registry(db, broker, started) -> AsyncIterator[tuple[Api, Any]]:  # noqa: ANN001, F811
-    """The registry on a real broker, without its consumer: these tests read the outbox, and a consumer group
-    that is still joining makes every stop wait ~5 s on tansu. The consumer is tested in test_tran_phu_seed.
-
-    (Without a broker the relay's retry cycle re-acquires its LISTEN connection every few seconds, and a stop
-    during that acquisition can leave a pooled connection unreleased; see the report on shared/relay.py.)"""
-    app = build(settings_for("registry", db, broker))
-    app.state.runtime.handlers.clear()
-    await started(app.state.runtime, wait_assigned=False)
-    async with client_for(app) as client:
-        yield Api(client), app.state.runtime
+    """The registry on a real broker, without its consumer: these tests read the outbox. The consumer is tested in
+    test_tran_phu_seed."""
+    async with serve(build, "registry", db, started, broker) as svc:
+        yield Api(svc.client), svc.app.state.runtime
 
 
 async def outbox_types(db) -> list[str]:  # noqa: ANN001

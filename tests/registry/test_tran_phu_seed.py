@@ -22,8 +22,9 @@ from shared.contracts.registry import (
 from shared.events import to_kafka
 from shared.runtime import ServiceRuntime
 from tests.conftest import settings_for
+from tests.harness import client_for
 from tests.kafka_helpers import produce, read_topic
-from tests.registry.conftest import WARD, Api, client_for, eventually
+from tests.registry.conftest import WARD, Api, eventually
 
 pytestmark = pytest.mark.integration
 

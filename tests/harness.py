@@ -1,0 +1,68 @@
+"""What the service test suites share: a service's app on the real database (and a broker when asked), an HTTP
+client on it, other services' events handed to its handlers, and the events it wrote to its outbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from shared.events import Event
+from shared.settings import ServiceSettings
+from tests.conftest import Database, settings_for
+
+
+def client_for(app: FastAPI, base_url: str = "http://t") -> httpx.AsyncClient:
+    """A client that runs requests in-process; a 500 comes back as a response (the problem body), not a raise."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=base_url)
+
+
+async def outbox_events(db: Database, service: str, event_type: str | None = None) -> list[dict[str, Any]]:
+    """The bodies of the events a service wrote to its outbox, in order (of one type, if given)."""
+    rows = await db.fetch(service, "SELECT payload FROM outbox WHERE $1::text IS NULL OR event_type = $1 ORDER BY seq",
+                          event_type)
+    return [json.loads(bytes(r["payload"])) for r in rows]
+
+
+@dataclass
+class ServiceUnderTest:
+    app: FastAPI
+    client: httpx.AsyncClient
+    db: Database
+    service: str = ""
+    handlers: dict[type[Event], Callable[..., Any]] = field(default_factory=dict)
+
+    async def feed(self, *events: Event) -> None:
+        """Hand other services' events to this service's handlers in one transaction, as its inbox consumer
+        would (the Kafka path itself is covered by each service's flow test)."""
+        async with self.app.state.runtime.pool.acquire() as conn, conn.transaction():
+            for event in events:
+                await self.handlers[type(event)](conn, event)
+
+    async def outbox(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        return await outbox_events(self.db, self.service, event_type)
+
+
+@asynccontextmanager
+async def serve(
+    build: Callable[[ServiceSettings], FastAPI],
+    service: str,
+    db: Database,
+    started: Callable[..., Any],
+    broker: Any = None,
+    *,
+    kind: type[ServiceUnderTest] = ServiceUnderTest,
+) -> AsyncIterator[ServiceUnderTest]:
+    """The service's app, started without its Kafka consumer (a consumer group still joining makes every stop wait
+    ~5 s on tansu); without a broker its events simply wait in the outbox."""
+    app = build(settings_for(service, db, broker))
+    handlers = dict(app.state.runtime.handlers)
+    app.state.runtime.handlers.clear()
+    await started(app.state.runtime, wait_assigned=False)
+    async with client_for(app, f"http://{service}") as client:
+        yield kind(app, client, db, service, handlers)
