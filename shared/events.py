@@ -129,7 +129,10 @@ def from_kafka(value: bytes | None, headers: dict[str, bytes], *, max_bytes: int
     try:
         event = cls.model_validate(data)
     except ValidationError as exc:
-        raise EventDecodeError(f"{event_type} failed validation: {exc.errors(include_url=False)}") from exc
+        # Locations and reasons only, never the offending values: the error travels to the dead-letter headers,
+        # the dead_letters table and logs, and a value may be personal data.
+        errors = [(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors(include_url=False, include_input=False)]
+        raise EventDecodeError(f"{event_type} failed validation: {errors}") from exc
     if str(event.id) != ce.get_id():
         raise EventDecodeError("ce_id header and body id differ")
     return event

@@ -102,10 +102,10 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     @ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus() -> Response:
         if runtime.relay is not None:
-            try:
+            try:  # fresh outbox gauges; when the database is down the scrape still answers, with the last values
                 await runtime.relay.housekeeping()
-            except Exception:
-                pass
+            except Exception as exc:
+                log.warning("outbox gauges not refreshed", extra={"error_type": type(exc).__name__})
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @ops.get("/asyncapi.json", summary="AsyncAPI 3 document of this service's topics")

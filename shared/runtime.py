@@ -214,9 +214,9 @@ class ServiceRuntime:
             except Exception as exc:
                 log.warning("broker not reachable; retrying", extra={"error": type(exc).__name__, "retry_in_s": delay})
                 try:
-                    await self.broker.stop()
+                    await self.broker.stop()  # release what the failed start opened
                 except Exception:
-                    pass
+                    log.debug("broker stop after a failed start failed", exc_info=True)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 

@@ -142,8 +142,12 @@ async def test_health_metrics_and_asyncapi(probe_db, broker, started):
         openapi = (await client.get("/openapi.json")).json()
     async with _client(down_app) as client:
         not_ready = await client.get("/health/ready")
-    assert "ward_outbox_backlog" in metrics and "ward_outbox_oldest_unpublished_age_seconds" in metrics
-    assert "ward_dead_letters_total" in metrics or "ward_event_handler_seconds" in metrics or "ward_http_requests_total" in metrics
+    for name in ("ward_outbox_backlog", "ward_outbox_oldest_unpublished_age_seconds", "ward_outbox_published_total",
+                 "ward_event_handler_seconds", "ward_event_handler_errors_total", "ward_dead_letters_total",
+                 "ward_consumer_lag", "ward_http_requests_total"):
+        assert f"# TYPE {name}" in metrics, name
+    assert 'ward_outbox_backlog{service="registry"}' in metrics
+    assert 'ward_http_requests_total{method="POST",route="/probe",service="registry",status="201"}' in metrics
     assert spec["asyncapi"].startswith("3.")
     assert any("registry.wards" in name for name in spec["channels"])
     assert "/probe" in openapi["paths"]

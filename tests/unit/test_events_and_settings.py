@@ -119,3 +119,13 @@ def test_incident_public_feed_hides_crime_tips_until_resolved_and_never_carries_
                               camera_ids=["cam-1"], reporter_ref="r" * 24, resolved_at=datetime(2024, 8, 20, tzinfo=UTC))
     body = solved.to_public().model_dump()
     assert "reporter_ref" not in body and "camera_ids" not in body and body["outcome"] == "solved"
+
+
+def test_a_validation_error_names_the_field_but_never_quotes_the_value() -> None:
+    _, value, headers = to_kafka(ResidentRegistered(ward_id="phu-son", subject="r", resident_id="r", household_id="h",
+                                                    group_id="g", full_name="Nguyễn Thị Mai", sex="female"))
+    body = json.loads(value)
+    body["sex"] = "Nguyễn Thị Mai 001203004005"
+    with pytest.raises(EventDecodeError) as err:
+        from_kafka(json.dumps(body).encode(), headers)
+    assert "sex" in str(err.value) and "001203004005" not in str(err.value) and "Mai" not in str(err.value)
