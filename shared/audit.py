@@ -15,7 +15,19 @@ GENESIS = "0" * 64
 
 
 def _hash(prev: str, fields: dict[str, Any]) -> str:
+    # The details are hashed with their keys sorted: PostgreSQL's jsonb gives them back in its own order, so the
+    # order they were written in cannot be checked later (a row whose details had several keys out of order
+    # failed verification although nobody touched it). Top-level fields keep their fixed order.
+    fields = {**fields, "details": _sorted(fields["details"])}
     return hashlib.sha256((prev + dumps(fields)).encode()).hexdigest()
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 async def record(

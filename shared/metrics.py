@@ -19,3 +19,6 @@ EVENTS_HANDLED = Counter("ward_events_handled_total", "Events handled, by outcom
 DEAD_LETTERS = Counter("ward_dead_letters_total", "Messages sent to the dead-letter topic", ["service", "topic"])
 CONSUMER_LAG = Gauge("ward_consumer_lag", "Messages behind the partition's high watermark", ["service", "topic", "partition"])
 HTTP_REQUESTS = Counter("ward_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+PARKED_EVENTS = Gauge(
+    "ward_parked_events", "Events of a type this version does not know yet, parked", ["service", "event_type"]
+)

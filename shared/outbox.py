@@ -60,9 +60,12 @@ async def enqueue_raw(
     event_type: str,
     headers: dict[str, str],
     payload: bytes,
+    trace_context: dict[str, str] | None = None,
 ) -> None:
-    """An already-encoded message (a dead letter) through the same outbox and relay."""
-    await conn.execute(INSERT_SQL, event_id, topic, key, event_type, headers, payload, current_trace_carrier())
+    """An already-encoded message (a dead letter, a redrive) through the same outbox and relay. ``trace_context``
+    (W3C traceparent/tracestate) defaults to the current span's."""
+    carrier = trace_context if trace_context is not None else current_trace_carrier()
+    await conn.execute(INSERT_SQL, event_id, topic, key, event_type, headers, payload, carrier)
     await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
 
 

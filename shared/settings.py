@@ -72,6 +72,8 @@ class ServiceSettings(BaseSettings):
     consumer_batch_max_records: int = 500
     consumer_max_payload_bytes: int = 256_000
     scheduler_interval_s: float = 60.0
+    # Parked events (a type an older replica did not know) are drained at start and then this often.
+    parked_drain_interval_s: float = 60.0
 
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
