@@ -292,9 +292,15 @@ class EventConsumer:
         except ValueError:
             log.warning("redrive without a dead-letter id ignored", extra={"topic": msg.topic})
             return "stale_redrive"
-        dl = await conn.fetchrow("SELECT id, message_id, status FROM dead_letters WHERE id = $1 FOR UPDATE", dl_id)
+        dl = await conn.fetchrow("SELECT id, message_id, status, payload FROM dead_letters WHERE id = $1 FOR UPDATE",
+                                 dl_id)
         if dl is None or dl["status"] not in ("open", "redriving"):
             return "stale_redrive"  # discarded, or already redriven by an earlier copy
+        if dl["payload"] is None or bytes(dl["payload"]) != (msg.value or b""):
+            # Only the message the record holds is redriven: a copy with another body (a forged or mistaken
+            # header) does not get past the inbox under a dead-lettered event's id.
+            log.warning("redrive refused: the message is not the one dead-lettered", extra={"dead_letter_id": dl_id})
+            return "stale_redrive"
         original = {k: v for k, v in headers.items() if k not in (REDRIVE_SERVICE_HEADER, REDRIVE_OF_HEADER)}
         try:
             event = from_kafka(msg.value, original, max_bytes=self.max_payload_bytes)

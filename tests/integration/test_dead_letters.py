@@ -273,6 +273,16 @@ async def test_two_replicas_given_the_redrive_at_once_handle_the_event_once(prob
 
         replicas = [EventConsumer("incidents", pool, {ProbeRecorded: slow}, dead_letter_topic="incidents.dead-letter")
                     for _ in range(2)]
+        # A copy naming the record but carrying another body is refused: only the stored message is redriven.
+        forged = ProbeRecorded(ward_id="phu-son", subject="raced", value=500)
+        _, fv, fh = to_kafka(forged.model_copy(update={"id": event.id}))
+        fake = RawMessage("registry.wards", 0, 9, b"raced", fv,
+                          tuple(fh.items()) + tuple((k, str(v).encode()) for k, v in rows[0]["headers"].items()
+                                                    if k.startswith("ward_redrive")))
+        await EventConsumer("incidents", pool, {ProbeRecorded: slow},
+                            dead_letter_topic="incidents.dead-letter").handle_batch([fake])
+        assert calls == []
+        assert await _count(probe_db, "SELECT count(*) FROM dead_letters WHERE status = 'redriving'") == 1
         msgs = [RawMessage("registry.wards", 0, 10 + i, bytes(r["message_key"].encode()), bytes(r["payload"]),
                            tuple((k, str(v).encode()) for k, v in r["headers"].items())) for i, r in enumerate(rows)]
         await asyncio.gather(*(c.handle_batch([m]) for c, m in zip(replicas, msgs, strict=True)))
