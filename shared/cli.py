@@ -96,9 +96,14 @@ async def _keys(args: argparse.Namespace) -> int:
             pii = settings.protector()
             print(f"{args.service}: re-encrypting under key {pii.active_key_id!r}"
                   + (f", indexes under {pii.active_index_key_id!r}" if pii.index else ""), flush=True)
-            done = await keyrotation.rotate(
-                pool, args.service, pii, batch_size=args.batch_size,
-                progress=lambda col, n: print(f"  {col}: {n} rewritten", flush=True))
+            try:
+                done = await keyrotation.rotate(
+                    pool, args.service, pii, batch_size=args.batch_size,
+                    progress=lambda col, n: print(f"  {col}: {n} rewritten", flush=True))
+            except keyrotation.RotationError as exc:
+                print(f"rotation stopped: {exc}. What was rewritten before stays; run it again once fixed.",
+                      file=sys.stderr)
+                return 1
             for col, n in done.items():
                 print(f"{col}: {n} rewritten")
         async with pool.acquire() as conn:

@@ -24,8 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from cryptography.exceptions import InvalidTag
 
-from shared.crypto import LEGACY_KEY_ID, PersonalDataProtector
+from shared.crypto import LEGACY_KEY_ID, MissingKey, PersonalDataProtector
+
+
+class RotationError(RuntimeError):
+    """A stored value could not be re-encrypted; names the column and the row, never the value."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,14 @@ async def _rotate_batch(conn: asyncpg.Connection, service: str, c: EncryptedColu
         rows = await conn.fetch(sql, *args)
         for row in rows:
             context = c.context(row)
-            clear = pii.decrypt(bytes(row[c.column]), context)
+            try:
+                clear = pii.decrypt(bytes(row[c.column]), context)
+            except MissingKey as exc:
+                raise RotationError(f"{c.name} of {c.id_column}={row[c.id_column]}: {exc}") from None
+            except (InvalidTag, ValueError):
+                raise RotationError(
+                    f"{c.name} of {c.id_column}={row[c.id_column]} does not decrypt with the key its header names "
+                    "(another key under that id, or an altered value); nothing of this batch was changed") from None
             sets, values = [f"{c.column} = $2"], [row[c.id_column], pii.encrypt(clear, context)]
             if c.index_column:
                 assert c.index_purpose is not None

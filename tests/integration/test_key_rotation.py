@@ -209,6 +209,22 @@ async def test_incidents_rotates_reporters_and_warned_persons(db, started) -> No
         assert [i["incident_id"] for i in mine] == [incident_id]
 
 
+async def test_a_value_under_a_key_no_longer_configured_stops_the_rotation_and_names_the_row(db, started) -> None:  # noqa: ANN001
+    k1, k2, i1 = new_key(), new_key(), new_key()
+    app = build_registry(settings_for("registry", db, None, **as_settings(keyring_env({"k1": k1}, "k1", {"i1": i1}, "i1"))))
+    await started(app.state.runtime, wait_assigned=False)
+    async with client_for(app, "http://registry") as client:
+        api = Api(client)
+        await api.ward()
+        household = await api.household((await api.group())["id"])
+        rid = (await api.resident(household["id"], "Trần Thị B", "female", national_id=national_id(1)))["id"]
+    env = {"DATABASE_URL": db.app_url("registry"), **keyring_env({"k2": k2}, "k2", {"i1": i1}, "i1")}  # k1 dropped too soon
+    code, out, err = await wardctl("keys", "rotate", "registry", **env)
+    assert code == 1 and f"residents.national_id_cipher of id={rid}" in err and "'k1'" in err, (out, err)
+    assert national_id(1) not in out + err
+    assert "Traceback" not in err
+
+
 async def test_status_and_rotate_of_a_service_without_personal_data_need_no_key(db) -> None:  # noqa: ANN001
     code, out, err = await wardctl("keys", "status", "donations", DATABASE_URL=db.app_url("donations"))
     assert code == 0 and "encrypts no personal data" in out, err
