@@ -14,10 +14,11 @@ subscriber, ``AckPolicy.MANUAL``) and, in ONE PostgreSQL transaction per batch:
    in ``dead_letters`` and go to the service's outbox for the dead-letter topic (atomic with the inbox row
    ``dead_lettered``), and the batch goes on.
 
-A dead letter is recovered by ``wardctl dead-letters redrive``: it sends the original message again to its topic
-(through this service's outbox) with headers naming this service and the record; this consumer alone takes that
-copy, locks the record and the inbox row, and runs the same handler path, turning the inbox row to ``handled``
-only if the handler succeeds (``_redrive``). Every other consumer group passes the copy by.
+A dead letter is recovered by ``wardctl dead-letters redrive``: it sends the original message again, through this
+service's outbox, to this service's own dead-letter topic (which its consumer also reads, and which only this
+service may write and read under the Kafka ACLs), with headers naming this service and the record; the consumer
+locks the record and the inbox row and runs the same handler path, turning the inbox row to ``handled`` only if
+the handler succeeds (``_redrive``). The dead-letter copies themselves are passed by, never handled.
 
 Only after that transaction commits are the Kafka offsets committed. If the database itself fails, the batch
 is not acknowledged: the consumer seeks back and takes it again, so nothing is skipped; a crash between the
@@ -114,7 +115,8 @@ class EventConsumer:
 
     @property
     def topics(self) -> list[str]:
-        return sorted({EVENT_TYPES[t].topic for t in self.handlers})
+        """The topics of the events it handles, and its own dead-letter topic, where its redrives arrive."""
+        return sorted({EVENT_TYPES[t].topic for t in self.handlers} | {self.dead_letter_topic})
 
     async def handle_batch(self, messages: Iterable[RawMessage]) -> None:
         """Handle a batch in one transaction. Raises only for infrastructure failures (nothing committed)."""
@@ -152,10 +154,13 @@ class EventConsumer:
             },
         ) as span:
             redrive_for = headers.get(REDRIVE_SERVICE_HEADER)
-            if redrive_for is not None:
-                if redrive_for.decode("utf-8", "replace") != self.service:
-                    # Another service's redrive of its own dead letter: not ours to handle, nor to dead-letter.
-                    outcome = "not_mine"
+            if msg.topic == self.dead_letter_topic or redrive_for is not None:
+                # Its own dead-letter topic: the copies of its dead letters (for operators; never handled nor
+                # dead-lettered again, which would loop) and the redrives `wardctl dead-letters` sends.
+                if redrive_for is None:
+                    outcome = "dead_letter_copy"
+                elif redrive_for.decode("utf-8", "replace") != self.service or msg.topic != self.dead_letter_topic:
+                    outcome = "not_mine"  # a redrive header on another topic or for another service: not ours
                 else:
                     outcome = await self._redrive(conn, msg, headers, span)
                 span.set_attribute("ward.outcome", outcome)
@@ -292,8 +297,8 @@ class EventConsumer:
         except ValueError:
             log.warning("redrive without a dead-letter id ignored", extra={"topic": msg.topic})
             return "stale_redrive"
-        dl = await conn.fetchrow("SELECT id, message_id, status, payload FROM dead_letters WHERE id = $1 FOR UPDATE",
-                                 dl_id)
+        dl = await conn.fetchrow(
+            "SELECT id, message_id, topic, status, payload FROM dead_letters WHERE id = $1 FOR UPDATE", dl_id)
         if dl is None or dl["status"] not in ("open", "redriving"):
             return "stale_redrive"  # discarded, or already redriven by an earlier copy
         if dl["payload"] is None or bytes(dl["payload"]) != (msg.value or b""):
@@ -318,7 +323,7 @@ class EventConsumer:
             turned = await conn.fetchval(
                 "UPDATE inbox SET outcome = 'handled', handled_at = now() "
                 "WHERE message_id = $1 AND outcome = 'dead_lettered' RETURNING 1", message_id)
-            return turned is not None or await self._mark(conn, message_id, msg.topic, event.event_type, "handled")
+            return turned is not None or await self._mark(conn, message_id, dl["topic"], event.event_type, "handled")
 
         if handler is None:
             outcome = "ignored" if await claim() else "duplicate"

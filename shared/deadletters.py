@@ -1,11 +1,12 @@
 """Dead letters an operator can recover: list, show, redrive, discard (``wardctl dead-letters``).
 
 A redrive does not run a handler here. It writes the original message (key, value, headers as the consumer
-received them, kept in ``dead_letters``) to the service's own outbox for the original topic, with two headers
-naming the service and the record (``shared.consumer.REDRIVE_SERVICE_HEADER`` / ``REDRIVE_OF_HEADER``); the
-relay publishes it and the service's running consumer handles it through its one handler path
-(``EventConsumer._redrive``). So the fixed code that handles it is the code the service runs, on whichever replica
-owns the partition, and the record's state changes under the same row locks as any delivery.
+received them, kept in ``dead_letters``) to the service's own outbox for the service's own dead-letter topic, with
+two headers naming the service and the record (``shared.consumer.REDRIVE_SERVICE_HEADER`` / ``REDRIVE_OF_HEADER``);
+the relay publishes it and the service's running consumer, which reads its dead-letter topic too, handles it
+through its one handler path (``EventConsumer._redrive``). So the fixed code that handles it is the code the
+service runs, on whichever replica owns the partition; the record's state changes under the same row locks as any
+delivery; and no service writes to a topic it does not own (the Kafka ACLs allow each its own dead-letter topic).
 
 A discard is an operator's decision: the record is closed with the operator's name, and the reason goes to the
 service's audit trail (``shared.audit.record``). The inbox row stays ``dead_lettered``: the event stays unhandled.
@@ -77,6 +78,10 @@ def _require_selection(sel: Selection) -> None:
         raise NothingSelected("name the dead letters (--id, --event-id, --event-type, --topic, --since/--until) or --all")
 
 
+def dead_letter_topic(service: str) -> str:
+    return f"{service}.dead-letter"  # as ServiceSettings.dead_letter_topic
+
+
 async def redrive(conn: asyncpg.Connection, service: str, sel: Selection, *, actor: str,
                   again: bool = False) -> tuple[list[int], list[int]]:
     """Queue the selected open dead letters (and, with ``again``, those already being redriven) for their
@@ -96,7 +101,7 @@ async def redrive(conn: asyncpg.Connection, service: str, sel: Selection, *, act
         await outbox.enqueue_raw(
             conn,
             event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"redrive:{service}:{row['id']}:{row['redrives'] + 1}"),
-            topic=row["topic"],
+            topic=dead_letter_topic(service),
             key=bytes(key).decode("utf-8", "backslashreplace"),
             event_type=row["event_type"] or "redrive",
             headers=headers,

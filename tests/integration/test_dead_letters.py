@@ -262,8 +262,11 @@ async def test_two_replicas_given_the_redrive_at_once_handle_the_event_once(prob
             queued, _ = await deadletters.redrive(conn, "incidents", deadletters.Selection(everything=True), actor="t")
             await deadletters.redrive(conn, "incidents", deadletters.Selection(everything=True), actor="t", again=True)
         assert len(queued) == 1
-        rows = await pool.fetch("SELECT message_key, headers, payload FROM outbox WHERE topic = 'registry.wards'")
-        assert len(rows) == 2  # two copies of the original message, each naming the service and the record
+        rows = await pool.fetch("SELECT message_key, headers, payload FROM outbox WHERE headers ? 'ward_redrive_of'")
+        # two copies of the original message, each naming the service and the record, for its own dead-letter topic
+        # (the only topic besides its own that the service may write under the Kafka ACLs)
+        assert len(rows) == 2
+        assert {r["topic"] for r in await pool.fetch("SELECT topic FROM outbox")} == {"incidents.dead-letter"}
         calls: list[str] = []
 
         async def slow(conn: asyncpg.Connection, e: ProbeRecorded) -> None:
@@ -276,23 +279,32 @@ async def test_two_replicas_given_the_redrive_at_once_handle_the_event_once(prob
         # A copy naming the record but carrying another body is refused: only the stored message is redriven.
         forged = ProbeRecorded(ward_id="phu-son", subject="raced", value=500)
         _, fv, fh = to_kafka(forged.model_copy(update={"id": event.id}))
-        fake = RawMessage("registry.wards", 0, 9, b"raced", fv,
+        fake = RawMessage("incidents.dead-letter", 0, 9, b"raced", fv,
                           tuple(fh.items()) + tuple((k, str(v).encode()) for k, v in rows[0]["headers"].items()
                                                     if k.startswith("ward_redrive")))
         await EventConsumer("incidents", pool, {ProbeRecorded: slow},
                             dead_letter_topic="incidents.dead-letter").handle_batch([fake])
         assert calls == []
         assert await _count(probe_db, "SELECT count(*) FROM dead_letters WHERE status = 'redriving'") == 1
-        msgs = [RawMessage("registry.wards", 0, 10 + i, bytes(r["message_key"].encode()), bytes(r["payload"]),
+        msgs = [RawMessage("incidents.dead-letter", 0, 10 + i, bytes(r["message_key"].encode()), bytes(r["payload"]),
                            tuple((k, str(v).encode()) for k, v in r["headers"].items())) for i, r in enumerate(rows)]
         await asyncio.gather(*(c.handle_batch([m]) for c, m in zip(replicas, msgs, strict=True)))
         assert calls == [str(event.id)]
         assert await _count(probe_db, "SELECT count(*) FROM probe_effects WHERE event_id = $1", event.id) == 1
         assert await _count(probe_db, "SELECT count(*) FROM dead_letters WHERE status = 'redriven'") == 1
-        # Another service's consumer reading the same topic passes the copy by: no inbox row, no dead letter.
+        # The dead-letter copies on that topic are passed by, never handled nor dead-lettered again; a redrive
+        # header on another topic, or naming another service, is not taken either.
+        copy = await pool.fetchrow("SELECT message_key, headers, payload FROM outbox WHERE NOT headers ? 'ward_redrive_of'")
+        dlq_copy = RawMessage("incidents.dead-letter", 0, 1, copy["message_key"].encode(), bytes(copy["payload"]),
+                              tuple((k, str(v).encode()) for k, v in copy["headers"].items()))
         other = EventConsumer("mediation", pool, {ProbeRecorded: slow}, dead_letter_topic="mediation.dead-letter")
+        elsewhere = RawMessage("registry.wards", 0, 30, msgs[0].key, msgs[0].value, msgs[0].headers)
         async with pool.acquire() as conn, conn.transaction():
+            assert await replicas[0]._handle_one(conn, dlq_copy) == "dead_letter_copy"  # noqa: SLF001
             assert await other._handle_one(conn, msgs[0]) == "not_mine"  # noqa: SLF001
+            assert await replicas[0]._handle_one(conn, elsewhere) == "not_mine"  # noqa: SLF001
+        assert calls == [str(event.id)]
+        assert await _count(probe_db, "SELECT count(*) FROM dead_letters") == 1
     finally:
         await pool.close()
 
