@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from fastapi import APIRouter
+from prometheus_client import generate_latest
 
 from shared.devstack.stack import ROOT
 from shared.http import create_app
@@ -118,6 +119,10 @@ async def test_one_trace_per_flow_with_messaging_conventions_and_no_broker_trace
         assert process.attributes["messaging.kafka.offset"] == send.attributes["messaging.kafka.offset"]
         assert {send.attributes[k] for k in ("messaging.operation.name", "messaging.operation.type")} == {"send"}
         assert send.attributes["messaging.system"] == "kafka"
+    # the consumer's lag, per group, topic and partition (caught up: 0)
+    lag = [line for line in generate_latest().decode().splitlines() if line.startswith("ward_consumer_lag{")
+           and 'group="incidents-service"' in line and 'topic="registry.wards"' in line]
+    assert lag and all('partition="' in line and line.endswith(" 0.0") for line in lag), lag
     # the probe event carries a stand-in for personal data ("Nguyễn Văn A, CCCD ..."): it never reaches a span
     assert not [b for b in otlp.raw_bodies if b"CCCD" in b or "Nguyễn".encode() in b]
     for s in spans:  # every span of a flow is in a flow's trace; none carries the deprecated names
