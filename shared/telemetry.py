@@ -100,6 +100,7 @@ ALLOWED_LOG_ATTRIBUTES: tuple[str, ...] = ALLOWED_SPAN_ATTRIBUTES + (
     "job",
     "path_template",
     "version",
+    "pending",  # migration names
     "outcome",
 )
 
