@@ -8,7 +8,7 @@ OUTBOX_BACKLOG = Gauge("ward_outbox_backlog", "Outbox rows not yet published", [
 OUTBOX_OLDEST_AGE = Gauge(
     "ward_outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
-OUTBOX_PUBLISHED = Counter("ward_outbox_published_total", "Outbox rows published to Kafka", ["service"])
+OUTBOX_PUBLISHED = Counter("ward_outbox_published_total", "Outbox rows published to Kafka", ["service", "topic"])
 OUTBOX_PUBLISH_ERRORS = Counter("ward_outbox_publish_errors_total", "Failed publish attempts", ["service"])
 HANDLER_LATENCY = Histogram(
     "ward_event_handler_seconds", "Time to handle one event", ["service", "event_type"],
@@ -19,3 +19,6 @@ EVENTS_HANDLED = Counter("ward_events_handled_total", "Events handled, by outcom
 DEAD_LETTERS = Counter("ward_dead_letters_total", "Messages sent to the dead-letter topic", ["service", "topic"])
 CONSUMER_LAG = Gauge("ward_consumer_lag", "Messages behind the partition's high watermark", ["service", "topic", "partition"])
 HTTP_REQUESTS = Counter("ward_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+AUDIT_HEAD_PUBLISHED = Gauge(
+    "ward_audit_head_published_timestamp_seconds", "When the service last published its audit chain head", ["service"]
+)
