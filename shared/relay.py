@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -233,7 +234,9 @@ class OutboxRelay:
                     "WHERE seq = ANY($1::bigint[])",
                     ok,
                 )
-            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(ok))
+            for topic, n in Counter(row["topic"] for (row, _, _), res in zip(sent, results, strict=True)
+                                    if not isinstance(res, BaseException)).items():
+                metrics.OUTBOX_PUBLISHED.labels(self.service, topic).inc(n)
             self.broker_ok = True
         if failed:
             await self._release([row for row, _ in failed], failed[0][1])
