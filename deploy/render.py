@@ -188,6 +188,16 @@ spec:
                 secretKeyRef:
                   name: ward-platform-secrets
                   key: PII_KEY
+            - name: AUDIT_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {service}-audit
+                  key: AUDIT_KEY
+            - name: AUDIT_KEY_ID
+              valueFrom:
+                secretKeyRef:
+                  name: {service}-audit
+                  key: AUDIT_KEY_ID
           # Migrations run at start (under an advisory lock): the startup probe gives them time before the
           # liveness probe may restart the container.
           startupProbe:
@@ -254,6 +264,7 @@ _KUSTOMIZATION = """\
 # collector addresses (patch ward-platform-config) and creates the Secrets this base only refers to:
 #   ward-platform-secrets      JWT_SECRET, PII_KEY
 #   <service>-database         DATABASE_URL, MIGRATION_DATABASE_URL (one per service)
+#   <service>-audit            AUDIT_KEY, AUDIT_KEY_ID (one per service: the key of its audit chain)
 # (see docs/containers.md). PostgreSQL, Kafka and the collector are the city's own, not part of this base.
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization

@@ -8,7 +8,9 @@ and stops them in the application's lifespan (never at import time):
   ``MIGRATION_DATABASE_URL`` is configured (the container deployment);
 * the faststream ``KafkaBroker`` with ``KafkaTelemetryMiddleware``, whose batch subscriber feeds the
   ``EventConsumer`` with ``AckPolicy.MANUAL`` (offsets are committed after the database transaction);
-* the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock).
+* the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock);
+* the audit chain's key (``shared.audit``) and the ``audit-head`` job, which publishes the chain's head every
+  ``AUDIT_HEAD_INTERVAL_S`` and once more at shutdown.
 
 The broker may be down when a service starts: HTTP commands are accepted meanwhile (their events wait in
 the outbox) and the runtime keeps connecting in the background; readiness reports it.
@@ -28,7 +30,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
-from shared import migrations
+from shared import audit, migrations
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
 from shared.crypto import PersonalDataProtector
 from shared.db import create_pool
@@ -74,6 +76,8 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[Any]] = []
         self._started = False
         self.pii = PersonalDataProtector(settings.pii_key.get_secret_value())
+        self.audit_keys = audit.AuditKeys.from_settings(settings)
+        self.every("audit-head", settings.audit_head_interval_s, self._publish_audit_head)
         setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
@@ -129,11 +133,33 @@ class ServiceRuntime:
         for job in self.jobs:
             self._tasks.append(asyncio.create_task(self._run_job(job), name=f"{self.service}-job-{job.name}"))
 
+    async def _publish_audit_head(self, conn: asyncpg.Connection) -> Any:
+        return await audit.publish_head(conn, self.service, "interval")
+
+    async def publish_audit_head_at_shutdown(self, flush_timeout_s: float = 5.0) -> None:
+        """Write the chain's head to the outbox and, if the broker is reachable, send the outbox out (bounded), so
+        that the last head leaves the database before the process does. Left in the outbox otherwise: the relay
+        sends it at the next start."""
+        if self.pool is None:
+            return
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                event = await audit.publish_head(conn, self.service, "shutdown")
+            if event is None or self.relay is None or not self.relay.broker_ok:
+                return
+            async with asyncio.timeout(flush_timeout_s):
+                while await self.relay.publish_once():
+                    pass
+        except Exception as exc:  # never block a shutdown on it; the head waits in the outbox
+            log.warning("audit head not published at shutdown", extra={"error": type(exc).__name__})
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._started:
+            await self.publish_audit_head_at_shutdown()
         if self.relay is not None:
             await self.relay.stop()
         try:

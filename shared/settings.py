@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: that still uses one is refused at start-up.
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_PII_KEY = "ZGV2LW9ubHktcGlpLWtleS1jaGFuZ2UtbWUtMDEyMzQ="  # base64 of 32 bytes, dev only
+DEV_AUDIT_KEY = "dev-only-audit-key-change-me-0123456789abcdef"
 
 SERVICE_PORTS: dict[str, int] = {
     "registry": 8001,
@@ -63,6 +64,14 @@ class ServiceSettings(BaseSettings):
         default=SecretStr(DEV_PII_KEY), description="base64 32-byte key for personal data at rest"
     )
 
+    # The audit chain's HMAC key (shared.audit): held by the service, never by the database. Rotation: give the new
+    # key a new AUDIT_KEY_ID and move the old one into AUDIT_RETIRED_KEYS ({"<id>": "<key>"}) so that verification
+    # still checks the rows it signed.
+    audit_key: SecretStr = Field(default=SecretStr(DEV_AUDIT_KEY), description="HMAC key of the audit chain")
+    audit_key_id: str = Field(default="dev", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    audit_retired_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    audit_head_interval_s: float = Field(default=300.0, gt=0, description="How often the chain's head is published")
+
     outbox_retention_days: int = 30
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.05
@@ -98,6 +107,11 @@ class ServiceSettings(BaseSettings):
                 bad.append("JWT_SECRET")
             if self.pii_key.get_secret_value() == DEV_PII_KEY:
                 bad.append("PII_KEY")
+            audit_keys = [self.audit_key, *self.audit_retired_keys.values()]
+            if any(k.get_secret_value() == DEV_AUDIT_KEY for k in audit_keys) or self.audit_key_id == "dev":
+                bad.append("AUDIT_KEY")
+            if any(len(k.get_secret_value()) < 32 for k in audit_keys):
+                bad.append("AUDIT_KEY (shorter than 32 characters)")
             for name in ("database_url", "migration_database_url"):
                 url = getattr(self, name) or ""
                 if "dev-" in url and "-password" in url:
