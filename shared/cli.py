@@ -73,6 +73,7 @@ async def _migrate(args: argparse.Namespace) -> int:
 async def _audit_verify(args: argparse.Namespace) -> int:
     from shared import audit
     from shared.db import create_pool
+    from shared.kafka_security import client_options
     from shared.settings import ServiceSettings
 
     settings = ServiceSettings(service_name=args.service)
@@ -81,7 +82,7 @@ async def _audit_verify(args: argparse.Namespace) -> int:
     if not args.no_kafka:
         try:
             heads += await audit.heads_from_kafka(settings.kafka_bootstrap_servers, args.service,
-                                                  timeout_s=args.kafka_timeout)
+                                                  timeout_s=args.kafka_timeout, **client_options(settings))
         except Exception as exc:  # the broker is the anchor: say so rather than pass on the outbox alone
             print(f"{args.service}: cannot read {args.service}.audit from {settings.kafka_bootstrap_servers} "
                   f"({type(exc).__name__}: {exc}); use --no-kafka to verify without it", file=sys.stderr)

@@ -32,9 +32,11 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
 from shared import audit, migrations
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
+from shared.contracts.audit import head_event_class
 from shared.crypto import PersonalDataProtector
 from shared.db import create_pool
 from shared.events import Event
+from shared.kafka_security import broker_security, client_options
 from shared.relay import OutboxRelay, make_producer
 from shared.settings import ServiceSettings
 from shared.telemetry import setup_telemetry, tracer_provider
@@ -66,7 +68,8 @@ class ServiceRuntime:
         self.settings = settings
         self.service = settings.service_name
         self.description = description
-        self.publishes = list(publishes)
+        # Every service publishes the head of its audit chain (shared.audit), besides its own events.
+        self.publishes = [*publishes, head_event_class(self.service)]
         self.handlers: dict[type[Event], Handler] = {}
         self.jobs: list[ScheduledJob] = []
         self.pool: asyncpg.Pool | None = None
@@ -86,6 +89,7 @@ class ServiceRuntime:
             middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider())],
             logger=logging.getLogger(f"faststream.{self.service}"),
             client_id=f"{self.service}-service",
+            security=broker_security(settings),
         )
         for cls in self.publishes:
             # Declared for the AsyncAPI document; the relay publishes the outbox rows.
@@ -111,7 +115,8 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             self.pool,
             self.service,
-            lambda: make_producer(s.kafka_bootstrap_servers, enable_idempotence=s.kafka_enable_idempotence),
+            lambda: make_producer(s.kafka_bootstrap_servers, enable_idempotence=s.kafka_enable_idempotence,
+                                  **client_options(s)),
             batch_size=s.relay_batch_size,
             lease_s=s.relay_lease_s,
             retention_days=s.outbox_retention_days,

@@ -66,7 +66,8 @@ def test_no_registry_event_carries_a_national_id_or_phone() -> None:
 
 
 def test_settings_refuse_development_secrets_in_production() -> None:
-    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward"}
+    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward",
+            "kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "registry", "kafka_sasl_password": "pw"}
     with pytest.raises(ValidationError, match="JWT_SECRET"):
         ServiceSettings(**base, environment="production")
     ok = ServiceSettings(**base, environment="production", jwt_secret="x" * 40,
@@ -84,7 +85,8 @@ def test_settings_refuse_development_secrets_in_production() -> None:
 
 def test_settings_refuse_the_development_audit_key_in_production() -> None:
     base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward", "environment": "production",
-            "jwt_secret": "x" * 40, "pii_key": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="}
+            "jwt_secret": "x" * 40, "pii_key": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE=",
+            "kafka_allow_plaintext": True}
     with pytest.raises(ValidationError, match="AUDIT_KEY"):
         ServiceSettings(**base)  # the development key and id
     with pytest.raises(ValidationError, match="AUDIT_KEY"):
