@@ -83,6 +83,11 @@ class ServiceSettings(BaseSettings):
     audit_retired_keys: dict[str, SecretStr] = Field(default_factory=dict)
     audit_head_interval_s: float = Field(default=300.0, gt=0, description="How often the chain's head is published")
 
+    # The public claim routes of awards (a reporter naming themselves on a certificate): requests per window, counted
+    # per client address and per certificate code, across replicas (services/awards/ratelimit.py).
+    claim_rate_limit: int = Field(default=10, ge=1)
+    claim_rate_window_s: int = Field(default=600, ge=1)
+
     outbox_retention_days: int = 30
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.05
