@@ -85,7 +85,7 @@ class ServiceSettings(BaseSettings):
 
     # The public claim routes of awards (a reporter naming themselves on a certificate): requests per window, counted
     # per client address and per certificate code, across replicas (services/awards/ratelimit.py).
-    claim_rate_limit: int = Field(default=10, ge=1)
+    claim_rate_limit: int = Field(default=20, ge=1)
     claim_rate_window_s: int = Field(default=600, ge=1)
 
     outbox_retention_days: int = 30
