@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,16 @@ class AuditKeys:
 
 def _legacy_hash(prev: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((prev + dumps(fields)).encode()).hexdigest()
+
+
+def _legacy_matches(stored: str, prev: str, fields: dict[str, Any]) -> bool:
+    """An unkeyed row was hashed with ``details`` in the order the command built it, which jsonb does not keep
+    (it orders keys by length): try the orders of its keys (commands write a handful), as they were written."""
+    details = fields["details"]
+    if not isinstance(details, dict) or len(details) > 6:
+        return stored == _legacy_hash(prev, fields)
+    return any(stored == _legacy_hash(prev, {**fields, "details": {k: details[k] for k in order}})
+               for order in itertools.permutations(details))
 
 
 def _fields(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,19 +186,29 @@ async def verify(conn: asyncpg.Connection, keys: AuditKeys, heads: Iterable[Head
     * ``unknown_key``: a row names a key id the verifier was not given.
     """
     report = Report()
+    heads = list(heads)
     prev, prev_seq = GENESIS, None
     hashes: dict[int, str] = {}
+    # Unkeyed rows may only come before every keyed one: otherwise rows were rewritten as "legacy" ones (whose plain
+    # hash anyone can recompute). A head published with a key id says the chain was keyed from that row on.
+    keyed_from = min((h.seq for h in heads if h.key_id is not None), default=None)
+    keyed_seen = False
     async with conn.transaction(readonly=True, isolation="repeatable_read"):
         async for row in conn.cursor("SELECT * FROM audit_log ORDER BY seq"):
             report.rows += 1
             seq, fields, kid = row["seq"], _fields(row), row["key_id"]
+            if kid is None and (keyed_seen or (keyed_from is not None and seq >= keyed_from)):
+                report.broken = Break("edited", seq, f"row {seq} was edited: it has no key id where the chain "
+                                      "is keyed (a row rewritten with a plain hash)")
+                return report
             if kid is None:
                 report.legacy_rows += 1
-                own_ok = row["hash"] == _legacy_hash(row["prev_hash"], fields)
+                own_ok = _legacy_matches(row["hash"], row["prev_hash"], fields)
             elif kid not in keys.keys:
                 report.broken = Break("unknown_key", seq, f"row {seq} is signed with key id {kid!r}, which was not given")
                 return report
             else:
+                keyed_seen = True
                 own_ok = hmac.compare_digest(row["hash"], keys.mac(kid, seq, row["prev_hash"], fields))
             if not own_ok:
                 report.broken = Break("edited", seq, f"row {seq} was edited: its content does not match its "

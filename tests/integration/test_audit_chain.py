@@ -113,6 +113,28 @@ async def test_recomputing_the_chain_without_the_key_is_seen(probe_db, started):
     assert (report.broken.kind, report.broken.seq) == ("edited", seqs[1])
 
 
+async def test_rows_rewritten_as_unkeyed_legacy_rows_are_seen(probe_db, started):
+    """The downgrade: rewrite the tail as rows from before keying (key_id NULL, a plain hash anyone can compute)."""
+    app, runtime = publisher_app(settings_for("registry", probe_db, None))
+    await started(runtime)
+    await _write_rows(app, 4)
+    seqs = await _seqs(probe_db)
+    conn = await asyncpg.connect(probe_db.admin_url)
+    try:
+        prev = await conn.fetchval("SELECT hash FROM registry.audit_log WHERE seq = $1", seqs[1])
+        for row in await conn.fetch("SELECT * FROM registry.audit_log WHERE seq > $1 ORDER BY seq", seqs[1]):
+            fields = {**audit._fields(row), "target_id": "forged"}  # noqa: SLF001
+            new = audit._legacy_hash(prev, fields)  # noqa: SLF001
+            await conn.execute("UPDATE registry.audit_log SET target_id = 'forged', key_id = NULL, prev_hash = $1, "
+                               "hash = $2 WHERE seq = $3", prev, new, row["seq"])
+            prev = new
+    finally:
+        await conn.close()
+    report = await _verify(probe_db, runtime.audit_keys)
+    assert (report.broken.kind, report.broken.seq) == ("edited", seqs[2])
+    assert "no key id" in report.broken.message
+
+
 async def test_a_deleted_middle_row_is_named_as_a_deletion(probe_db, started):
     app, runtime = publisher_app(settings_for("registry", probe_db, None))
     await started(runtime)
@@ -150,16 +172,19 @@ async def test_a_cut_tail_is_seen_only_against_a_published_head(probe_db, starte
 
 async def test_legacy_rows_verify_as_they_were_and_the_keyed_chain_follows_them(probe_db, started):
     conn = await asyncpg.connect(probe_db.admin_url)
-    try:  # two rows as the unkeyed chain wrote them (key_id NULL)
+    try:  # two rows as the unkeyed chain wrote them (key_id NULL), details in the order the command built them
         prev = audit.GENESIS
+        details = {"campaign_id": "c-1", "amount_vnd": 500_000}  # jsonb keeps them the other way round
         for i in range(2):
             row = await conn.fetchrow(
                 "INSERT INTO registry.audit_log (actor, actor_roles, ward_id, command, target_type, target_id, "
-                "prev_hash, hash) VALUES ('old', '{admin}', 'phu-son', 'old.cmd', 't', $1, $2, $3) RETURNING *",
-                f"old{i}", prev, f"{i:064d}")
-            fields = audit._fields(row)  # noqa: SLF001
+                "details, prev_hash, hash) VALUES ('old', '{admin}', 'phu-son', 'old.cmd', 't', $1, $2::jsonb, $3, $4) "
+                "RETURNING *", f"old{i}", json.dumps(details), prev, f"{i:064d}")
+            fields = {**audit._fields(row), "details": details}  # noqa: SLF001 - as the old record() hashed it
             prev = audit._legacy_hash(prev, fields)  # noqa: SLF001
             await conn.execute("UPDATE registry.audit_log SET hash = $1 WHERE seq = $2", prev, row["seq"])
+        assert list(json.loads(await conn.fetchval("SELECT details::text FROM registry.audit_log LIMIT 1"))) == \
+            ["amount_vnd", "campaign_id"]
     finally:
         await conn.close()
     app, runtime = publisher_app(settings_for("registry", probe_db, None))
