@@ -7,6 +7,12 @@ rate limited per client address and per code (429 with Retry-After), across repl
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
@@ -48,12 +54,25 @@ async def verify(request: Request, code: str = Code) -> Response:
     })
 
 
+@functools.lru_cache(maxsize=8)
+def _address_key(service_key: bytes) -> bytes:
+    """A key for the counters' address pseudonyms, derived (HKDF) from the service's own secret: awards holds no
+    personal-data key, and the database must not learn client addresses from the counters."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"ward-platform:awards:rate-limit-address:v1").derive(service_key)
+
+
+def _address_pseudonym(service_key: bytes, address: str) -> str:
+    return hmac.new(_address_key(service_key), address.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 async def _within_claim_limits(request: Request, code: str) -> None:
     """Count this request per client address (as a keyed pseudonym, never the address) and per code; refuse past
     the limit. Counted before anything else, in its own statement: a refused proof counts too."""
     runtime = request.app.state.runtime
     s = runtime.settings
-    address = runtime.pii.pseudonym(request.client.host if request.client else "unknown", "rate-limit")
+    address = _address_pseudonym(runtime.audit_keys.keys[runtime.audit_keys.current_id],
+                                 request.client.host if request.client else "unknown")
     waits = [await ratelimit.hit(runtime.pool, bucket, limit=s.claim_rate_limit, window_s=s.claim_rate_window_s)
              for bucket in (f"claim:addr:{address}", f"claim:code:{domain.normalise_code(code)}")]
     wait = max((w for w in waits if w is not None), default=None)
