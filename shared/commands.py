@@ -73,6 +73,7 @@ async def execute(
         outcome = await handler(conn)
         await audit.record(
             conn,
+            request.app.state.runtime.audit_keys,
             actor=principal.subject,
             actor_roles=[str(r) for r in principal.roles],
             ward_id=outcome.ward_id or principal.ward_id,

@@ -35,7 +35,9 @@ def problem(status: int, title: str, detail: str, type_suffix: str, instance: st
 def _install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _domain(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, exc.type_suffix, request.url.path, **exc.extra)
+        response = problem(exc.status, exc.title, exc.detail, exc.type_suffix, request.url.path, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

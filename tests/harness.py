@@ -57,10 +57,11 @@ async def serve(
     broker: Any = None,
     *,
     kind: type[ServiceUnderTest] = ServiceUnderTest,
+    **overrides: object,
 ) -> AsyncIterator[ServiceUnderTest]:
     """The service's app, started without its Kafka consumer (a consumer group still joining makes every stop wait
     ~5 s on tansu); without a broker its events simply wait in the outbox."""
-    app = build(settings_for(service, db, broker))
+    app = build(settings_for(service, db, broker, **overrides))
     handlers = dict(app.state.runtime.handlers)
     app.state.runtime.handlers.clear()
     await started(app.state.runtime, wait_assigned=False)

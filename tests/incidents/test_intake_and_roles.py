@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from shared.claims import claim_verifier
 from tests.conftest import auth
 from tests.incidents.conftest import CAMERA, GROUP, OLD_CAMERA
 
@@ -87,6 +88,10 @@ async def test_anonymous_tip_keeps_nothing_that_identifies_the_reporter(service,
     status = await service.post("/v1/follow-up", json={"follow_up_code": code, "secret": secret},
                                 headers=auth("resident", sub="someone-else"))
     assert status.status_code == 200 and status.json()["state"] == "received"
+    # The claim secret for awards: derived from the follow-up secret, never kept; only its verifier is.
+    claim = status.json()["claim_secret"]
+    assert claim and claim not in json.dumps({k: str(v) for k, v in row.items()})
+    assert row["claim_verifier"] == claim_verifier(claim, row["reporter_ref"])
     police = (await service.get(f"/v1/incidents/{incident_id}", headers=auth("police"))).json()
     assert police["anonymous"] is True and police["reporter"] is None
 
