@@ -8,7 +8,8 @@ and stops them in the application's lifespan (never at import time):
   ``MIGRATION_DATABASE_URL`` is configured (the container deployment);
 * the faststream ``KafkaBroker`` with ``KafkaTelemetryMiddleware``, whose batch subscriber feeds the
   ``EventConsumer`` with ``AckPolicy.MANUAL`` (offsets are committed after the database transaction);
-* the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock).
+* the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock), among them
+  ``idempotency-retention`` in every service (``shared.idempotency``).
 
 The broker may be down when a service starts: HTTP commands are accepted meanwhile (their events wait in
 the outbox) and the runtime keeps connecting in the background; readiness reports it.
@@ -28,7 +29,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
-from shared import migrations
+from shared import idempotency, migrations
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
 from shared.crypto import PersonalDataProtector
 from shared.db import create_pool
@@ -40,6 +41,8 @@ from shared.telemetry import setup_telemetry, tracer_provider
 log = logging.getLogger(__name__)
 
 Job = Callable[[asyncpg.Connection], Awaitable[Any]]
+IDEMPOTENCY_JOB = "idempotency-retention"
+IDEMPOTENCY_JOB_INTERVAL_S = 600.0
 
 
 @dataclass
@@ -87,6 +90,10 @@ class ServiceRuntime:
             # Declared for the AsyncAPI document; the relay publishes the outbox rows.
             self.broker.publisher(cls.topic, title=f"{cls.topic}:{cls.event_type}", schema=cls,
                                   description=(cls.__doc__ or "").strip(), include_in_schema=True)
+        self.every(IDEMPOTENCY_JOB, IDEMPOTENCY_JOB_INTERVAL_S, self._idempotency_housekeeping)
+
+    async def _idempotency_housekeeping(self, conn: asyncpg.Connection) -> dict[str, int]:
+        return await idempotency.housekeeping(conn, self, self.settings.idempotency_retention_hours)
 
     # -- registration ----------------------------------------------------------------------------------
     def consume(self, handlers: dict[type[Event], Handler]) -> None:
