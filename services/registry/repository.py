@@ -77,9 +77,11 @@ async def list_residents(conn: asyncpg.Connection, ward_id: str, *, group_id: st
     return rows, total
 
 
-async def national_id_taken(conn: asyncpg.Connection, index: str, except_id: str | None = None) -> bool:
+async def national_id_taken(conn: asyncpg.Connection, ward_id: str, index: str, except_id: str | None = None) -> bool:
+    """Another resident of this ward has the number (another ward's residents are never consulted)."""
     return bool(await conn.fetchval(
-        "SELECT 1 FROM residents WHERE national_id_index = $1 AND id IS DISTINCT FROM $2", index, except_id
+        "SELECT 1 FROM residents WHERE ward_id = $1 AND national_id_index = $2 AND id IS DISTINCT FROM $3",
+        ward_id, index, except_id,
     ))
 
 
