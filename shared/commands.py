@@ -2,7 +2,7 @@
 row and its idempotency record.
 
 ``Idempotency-Key`` (optional on every POST): the first response is stored with the change, in the same
-transaction, sealed (``shared.idempotency``: it may hold personal data); a repeat with the same key and body
+transaction, sealed in the services that hold personal data (``shared.idempotency``); a repeat with the same key and body
 returns that response and changes nothing; the same key with a different body is refused (422). Concurrent
 repeats are serialised on the key. Records are deleted after ``IDEMPOTENCY_RETENTION_HOURS``.
 """
@@ -35,14 +35,16 @@ class Outcome:
     status: int = 200
 
 
-def _replay(runtime: object, row: asyncpg.Record) -> Response:
-    body = bytes(row["response_body"])
+def _replay(runtime: object, row: asyncpg.Record, request_hash: str) -> Response:
+    stored, body = row["request_hash"], bytes(row["response_body"])
     if row["sealed"]:
         try:
-            body = idempotency.unseal(runtime, row["principal"], row["key"], body)
+            stored, body = idempotency.unseal(runtime, row["principal"], row["key"], body)
         except Exception as exc:  # the key that sealed it is gone: never run the command a second time
             raise Conflict("the stored response of this Idempotency-Key can no longer be read; "
                            "check the outcome and use a new key") from exc
+    if stored != request_hash:
+        raise InvalidInput("this Idempotency-Key was already used for a different request")
     return Response(
         content=body,
         status_code=row["status_code"],
@@ -63,7 +65,7 @@ async def execute(
         raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
     runtime = request.app.state.runtime
     body_in = await request.body() if key else b""
-    request_hash = idempotency.fingerprint(runtime, request.method, request.url.path, body_in) if key else ""
+    request_hash = idempotency.request_hash(request.method, request.url.path, body_in) if key else ""
     async with pool.acquire() as conn, conn.transaction():
         if key:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"idem:{principal.subject}:{key}")
@@ -76,10 +78,7 @@ async def execute(
                 "SELECT * FROM idempotency_keys WHERE principal = $1 AND key = $2", principal.subject, key
             )
             if row is not None:
-                if row["request_hash"] != (request_hash if row["sealed"] else idempotency.legacy_hash(
-                        request.method, request.url.path, body_in)):
-                    raise InvalidInput("this Idempotency-Key was already used for a different request")
-                return _replay(runtime, row)
+                return _replay(runtime, row, request_hash)
         outcome = await handler(conn)
         await audit.record(
             conn,
@@ -93,11 +92,13 @@ async def execute(
         )
         body = dumps(outcome.body).encode()
         if key:
+            sealed = idempotency.seals(runtime)
             await conn.execute(
                 "INSERT INTO idempotency_keys (principal, key, method, path, request_hash, status_code, response_body, "
-                "content_type, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, 'application/json', true)",
-                principal.subject, key, request.method, request.url.path, request_hash, outcome.status,
-                idempotency.seal(runtime, principal.subject, key, body),
+                "content_type, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, 'application/json', $8)",
+                principal.subject, key, request.method, request.url.path, "" if sealed else request_hash,
+                outcome.status, idempotency.seal(runtime, principal.subject, key, request_hash, body) if sealed else body,
+                sealed,
             )
     return Response(content=body, status_code=outcome.status, media_type="application/json")
 

@@ -8,12 +8,27 @@ from typing import Any
 import asyncpg
 
 from services.registry.domain import ActiveMember
+from shared.keyrotation import EncryptedColumn
 
 # Tables whose rows a request may name by id. The generic helpers below build SQL from these names and from
 # column names written in this package (never from request data: values always travel as parameters), hence
 # the S608 waivers.
 TABLES = ("wards", "groups", "households", "residents", "teams", "facilities", "boarding_houses", "declarations",
           "stay_notices")
+
+NATIONAL_ID_PURPOSE = "national_id"
+
+
+def national_id_context(resident_id: str) -> str:
+    """Binds the ciphertext to its row: copied into another row, it does not decrypt."""
+    return f"registry/resident/{resident_id}/national_id"
+
+
+#: Every encrypted column of this service, for `wardctl keys rotate|status` (shared.keyrotation).
+ENCRYPTED_COLUMNS = (
+    EncryptedColumn("residents", "id", "national_id_cipher", lambda row: national_id_context(row["id"]),
+                    index_column="national_id_index", index_purpose=NATIONAL_ID_PURPOSE),
+)
 
 
 async def get(conn: asyncpg.Connection, table: str, id_: str, *, lock: bool = False) -> asyncpg.Record | None:
@@ -77,11 +92,15 @@ async def list_residents(conn: asyncpg.Connection, ward_id: str, *, group_id: st
     return rows, total
 
 
-async def national_id_taken(conn: asyncpg.Connection, ward_id: str, index: str, except_id: str | None = None) -> bool:
-    """Another resident of this ward has the number (another ward's residents are never consulted)."""
+async def national_id_taken(conn: asyncpg.Connection, ward_id: str, indexes: list[str],
+                            except_id: str | None = None) -> bool:
+    """Is the number registered to another resident of this ward (another ward's residents are never consulted)?
+    ``indexes``: its blind index under every configured index key (during a key rotation a row may still hold
+    the old key's index)."""
     return bool(await conn.fetchval(
-        "SELECT 1 FROM residents WHERE ward_id = $1 AND national_id_index = $2 AND id IS DISTINCT FROM $3",
-        ward_id, index, except_id,
+        "SELECT 1 FROM residents WHERE ward_id = $1 AND national_id_index = ANY($2::text[]) "
+        "AND id IS DISTINCT FROM $3",
+        ward_id, indexes, except_id,
     ))
 
 
