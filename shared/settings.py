@@ -104,6 +104,7 @@ class ServiceSettings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(default=None, description="base64 of 32 bytes; never rotated")
 
     outbox_retention_days: int = 30
+    outbox_retention_interval_s: float = 3600.0  # how often the retention job deletes published rows past it
     idempotency_retention_hours: float = Field(
         default=24, gt=0, description="how long a command's response is kept for a retry with its Idempotency-Key"
     )
