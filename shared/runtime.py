@@ -11,7 +11,8 @@ and stops them in the application's lifespan (never at import time):
   (offsets are committed after the database transaction). No faststream telemetry middleware: it would start
   a root trace for every batch; the consumer's per-message ``process`` span continues each event's own trace;
 * the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock), among them
-  ``outbox-retention``, which deletes published outbox rows past ``OUTBOX_RETENTION_DAYS``;
+  ``outbox-retention``, which deletes published outbox rows past ``OUTBOX_RETENTION_DAYS``, and
+  ``idempotency-retention``, which deletes idempotency records past ``IDEMPOTENCY_RETENTION_HOURS``;
 * the audit chain's key (``shared.audit``) and the ``audit-head`` job, which publishes the chain's head every
   ``AUDIT_HEAD_INTERVAL_S`` and once more at shutdown.
 
@@ -32,7 +33,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from shared import audit, metrics, migrations, outbox
+from shared import audit, idempotency, metrics, migrations, outbox
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
 from shared.contracts.audit import head_event_class
 from shared.crypto import PersonalDataProtector
@@ -46,6 +47,8 @@ from shared.telemetry import setup_telemetry
 log = logging.getLogger(__name__)
 
 Job = Callable[[asyncpg.Connection], Awaitable[Any]]
+IDEMPOTENCY_JOB = "idempotency-retention"
+IDEMPOTENCY_JOB_INTERVAL_S = 600.0
 
 
 @dataclass
@@ -97,10 +100,14 @@ class ServiceRuntime:
             # Declared for the AsyncAPI document; the relay publishes the outbox rows.
             self.broker.publisher(cls.topic, title=f"{cls.topic}:{cls.event_type}", schema=cls,
                                   description=(cls.__doc__ or "").strip(), include_in_schema=True)
+        self.every(IDEMPOTENCY_JOB, IDEMPOTENCY_JOB_INTERVAL_S, self._idempotency_housekeeping)
         self.every("outbox-retention", settings.outbox_retention_interval_s, self._purge_outbox)
 
     async def _purge_outbox(self, conn: asyncpg.Connection) -> int:
         return await outbox.purge_published(conn, self.settings.outbox_retention_days)
+
+    async def _idempotency_housekeeping(self, conn: asyncpg.Connection) -> dict[str, int]:
+        return await idempotency.housekeeping(conn, self, self.settings.idempotency_retention_hours)
 
     # -- registration ----------------------------------------------------------------------------------
     def consume(self, handlers: dict[type[Event], Handler]) -> None:

@@ -119,6 +119,9 @@ class ServiceSettings(BaseSettings):
 
     outbox_retention_days: int = 30
     outbox_retention_interval_s: float = 3600.0  # how often the retention job deletes published rows past it
+    idempotency_retention_hours: float = Field(
+        default=24, gt=0, description="how long a command's response is kept for a retry with its Idempotency-Key"
+    )
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.05
     relay_lease_s: float = 30.0

@@ -45,7 +45,7 @@ from shared.contracts.incidents import (
     WarningRecorded,
 )
 from shared.crypto import PersonalDataProtector
-from shared.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from shared.errors import Forbidden, InvalidInput, RuleViolation
 from shared.jsonutil import dumps
 
 REPORTER_PURPOSE = "incidents/reporter"
@@ -127,9 +127,7 @@ async def report(
 # -- lifecycle ---------------------------------------------------------------------------------------------------
 async def load_for_change(conn: asyncpg.Connection, principal: Principal, incident_id: str) -> asyncpg.Record:
     inc = await repo.get_incident(conn, incident_id, for_update=True)
-    if inc is None:
-        raise NotFound("no such incident")
-    principal.ensure_ward(inc["ward_id"])
+    principal.ensure_reaches(inc["ward_id"] if inc else None, "no such incident")
     return inc
 
 

@@ -25,7 +25,7 @@ from tests.awards.seed import (
     registry_events,
 )
 from tests.conftest import auth
-from tests.harness import serve
+from tests.harness import assert_indistinguishable, serve
 
 pytestmark = pytest.mark.integration
 
@@ -297,3 +297,30 @@ async def test_the_daily_job_proposes_this_years_nominations(svc):
     assert await svc.app.state.runtime.run_job("evaluate-criteria") == 0  # nothing proposed twice
     rows = await svc.db.fetch("awards", "SELECT recipient_ref, origin FROM nominations ORDER BY recipient_ref")
     assert [(r["recipient_ref"], r["origin"]) for r in rows] == [("r-hung", "criterion"), ("r-lan", "criterion")]
+
+
+async def test_another_wards_nominations_and_awards_answer_as_ones_that_do_not_exist(svc):
+    await svc.feed(*registry_events())
+    await svc.configure(ISSUERS, [])
+    made = await svc.client.post(f"/v1/wards/{WARD}/nominations", headers=WARD_OFFICIAL, json={
+        "year": 2024, "recipient_kind": "collective", "recipient_ref": MEDIATION_TEAM, "title": "Tập thể tiêu biểu",
+        "issuer": "ward_chairman", "evidence_note": "10 vụ hòa giải thành"})
+    assert made.status_code == 201, made.text
+    nomination = made.json()
+    other = await svc.client.post(f"/v1/wards/{WARD}/nominations", headers=WARD_OFFICIAL, json={
+        "year": 2024, "recipient_kind": "collective", "recipient_ref": MEDIATION_TEAM, "title": "Lần hai",
+        "issuer": "ward_chairman", "evidence_note": "ghi chú"})
+    award = await svc.grant(nomination)
+    elsewhere = auth("ward_official", "dong-ve")
+    nobody = "nomination-or-award-that-is-not"
+    for method, path, theirs_id, body in [
+        ("POST", "/v1/nominations/{}/review", other.json()["nomination_id"], {"council_minutes_ref": "BB 1"}),
+        ("POST", "/v1/nominations/{}/reject", other.json()["nomination_id"], {"reason": "không đủ"}),
+        ("GET", "/v1/awards/{}", award["award_id"], None),
+        ("POST", "/v1/awards/{}/revoke", award["award_id"], {"reason": "nhầm", "revoked_on": "2024-09-01"}),
+        ("POST", "/v1/awards/{}/certificate", award["award_id"], None),
+        ("GET", "/v1/awards/{}/certificate.pdf", award["award_id"], None),
+    ]:
+        theirs = await svc.client.request(method, path.format(theirs_id), json=body, headers=elsewhere)
+        unknown = await svc.client.request(method, path.format(nobody), json=body, headers=elsewhere)
+        assert_indistinguishable(theirs, theirs_id, unknown, nobody)
