@@ -13,6 +13,8 @@
   [--since T] [--until T] [--all]`` - a service's dead letters: read them, hand them to its running consumer
   again, or close them with a reason (audit trail)
 * ``wardctl parked SERVICE`` - events of a type the service does not know yet, waiting for a release that does
+* ``wardctl audit verify SERVICE [--no-kafka] [--no-outbox]`` - check a service's audit chain row by row and
+  against the heads it published (on ``<service>.audit`` and in its outbox); names the first broken link
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+
+from shared.settings import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "shared" / "contracts" / "schemas"
@@ -130,11 +134,13 @@ def _selection(args: argparse.Namespace):  # noqa: ANN202 - shared.deadletters.S
 
 
 async def _dead_letters(args: argparse.Namespace) -> int:
+    from shared import audit
     from shared import deadletters as dl
     from shared.db import create_pool
     from shared.settings import ServiceSettings
 
     settings = ServiceSettings(service_name=args.service)
+    keys = audit.AuditKeys.from_settings(settings)
     sel = _selection(args)
     actor = args.operator or os.environ.get("WARDCTL_OPERATOR") or getpass.getuser()
     pool = await create_pool(settings.database_url, args.service, min_size=1, max_size=1)
@@ -162,10 +168,10 @@ async def _dead_letters(args: argparse.Namespace) -> int:
                         if not args.reason:
                             print("discard needs --reason (it goes to the audit trail)", file=sys.stderr)
                             return 2
-                        done = await dl.discard(conn, sel, actor=actor, reason=args.reason)
+                        done = await dl.discard(conn, sel, keys=keys, actor=actor, reason=args.reason)
                         print(f"{args.service}: {len(done)} dead letters discarded by {actor}: {_ids(done)}")
                         return 0
-                    queued, missing = await dl.redrive(conn, args.service, sel, actor=actor, again=args.again)
+                    queued, missing = await dl.redrive(conn, args.service, sel, keys=keys, actor=actor, again=args.again)
             except dl.NothingSelected as exc:
                 print(str(exc), file=sys.stderr)
                 return 2
@@ -222,6 +228,44 @@ async def _parked(args: argparse.Namespace) -> int:
 def _ids(ids: list[int]) -> str:
     shown = ", ".join(map(str, ids[:50]))
     return shown + (f" (and {len(ids) - 50} more)" if len(ids) > 50 else "")
+
+
+async def _audit_verify(args: argparse.Namespace) -> int:
+    from shared import audit
+    from shared.db import create_pool
+    from shared.kafka_security import client_options
+    from shared.settings import ServiceSettings
+
+    settings = ServiceSettings(service_name=args.service)
+    keys = audit.AuditKeys.from_settings(settings)
+    heads: list[audit.Head] = []
+    if not args.no_kafka:
+        try:
+            heads += await audit.heads_from_kafka(settings.kafka_bootstrap_servers, args.service,
+                                                  timeout_s=args.kafka_timeout, **client_options(settings))
+        except Exception as exc:  # the broker is the anchor: say so rather than pass on the outbox alone
+            print(f"{args.service}: cannot read {args.service}.audit from {settings.kafka_bootstrap_servers} "
+                  f"({type(exc).__name__}: {exc}); use --no-kafka to verify without it", file=sys.stderr)
+            return 2
+    pool = await create_pool(settings.database_url, args.service, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            if not args.no_outbox:
+                heads += await audit.heads_from_outbox(conn, args.service)
+            report = await audit.verify(conn, keys, heads)
+    finally:
+        await pool.close()
+    sources = sorted({h.source for h in heads}) or ["none"]
+    summary = (f"{args.service}: {report.rows} rows ({report.legacy_rows} from before keying), last seq "
+               f"{report.last_seq}, {report.heads_checked} of {len(heads)} published heads checked "
+               f"(from {', '.join(sources)})")
+    if report.broken is not None:
+        print(f"{args.service}: BROKEN ({report.broken.kind}) at seq {report.broken.seq}: {report.broken.message}")
+        print(summary)
+        return 1
+    print(f"{args.service}: audit chain intact")
+    print(summary)
+    return 0
 
 
 def render_schemas() -> dict[Path, str]:
@@ -336,6 +380,13 @@ def main(argv: list[str] | None = None) -> int:
     pk = sub.add_parser("parked", help="list a service's parked events (types it does not know yet)")
     pk.add_argument("service")
     pk.add_argument("--limit", type=int, default=200)
+    a = sub.add_parser("audit", help="the audit chain: verify SERVICE")
+    a_sub = a.add_subparsers(dest="audit_cmd", required=True)
+    v = a_sub.add_parser("verify", help="check a service's audit chain and its published heads")
+    v.add_argument("service", choices=SERVICES)
+    v.add_argument("--no-kafka", action="store_true", help="do not read the heads on <service>.audit")
+    v.add_argument("--no-outbox", action="store_true", help="do not read the heads in the service's outbox")
+    v.add_argument("--kafka-timeout", type=float, default=30.0, help="seconds to read the topic (default 30)")
     args = parser.parse_args(argv)
     if args.cmd == "parked":
         return asyncio.run(_parked(args))
@@ -347,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_republish(args))
     if args.cmd == "migrate":
         return asyncio.run(_migrate(args))
+    if args.cmd == "audit":
+        return asyncio.run(_audit_verify(args))
     if args.cmd == "keys":
         return asyncio.run(_keys(args))
     return cmd_schemas(args)

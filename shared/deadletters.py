@@ -82,7 +82,7 @@ def dead_letter_topic(service: str) -> str:
     return f"{service}.dead-letter"  # as ServiceSettings.dead_letter_topic
 
 
-async def redrive(conn: asyncpg.Connection, service: str, sel: Selection, *, actor: str,
+async def redrive(conn: asyncpg.Connection, service: str, sel: Selection, *, keys: audit.AuditKeys, actor: str,
                   again: bool = False) -> tuple[list[int], list[int]]:
     """Queue the selected open dead letters (and, with ``again``, those already being redriven) for their
     consumer once more. Run inside a transaction. Returns (queued ids, ids without a stored message)."""
@@ -111,14 +111,15 @@ async def redrive(conn: asyncpg.Connection, service: str, sel: Selection, *, act
         await conn.execute(
             "UPDATE dead_letters SET status = 'redriving', redrives = redrives + 1, last_redrive_at = now() "
             "WHERE id = $1", row["id"])
-        await audit.record(conn, actor=actor, actor_roles=OPERATOR_ROLES, ward_id=None,
+        await audit.record(conn, keys, actor=actor, actor_roles=OPERATOR_ROLES, ward_id=None,
                            command="dead_letters.redrive", target_type="dead_letter", target_id=str(row["id"]),
                            details=_about(row))
         queued.append(row["id"])
     return queued, missing
 
 
-async def discard(conn: asyncpg.Connection, sel: Selection, *, actor: str, reason: str) -> list[int]:
+async def discard(conn: asyncpg.Connection, sel: Selection, *, keys: audit.AuditKeys, actor: str,
+                  reason: str) -> list[int]:
     """Close the selected unresolved dead letters as the operator's decision, the reason in the audit trail.
     Run inside a transaction. Returns the ids discarded."""
     _require_selection(sel)
@@ -130,7 +131,7 @@ async def discard(conn: asyncpg.Connection, sel: Selection, *, actor: str, reaso
         await conn.execute(
             "UPDATE dead_letters SET status = 'discarded', resolved_at = now(), resolved_by = $2 WHERE id = $1",
             row["id"], actor)
-        await audit.record(conn, actor=actor, actor_roles=OPERATOR_ROLES, ward_id=None,
+        await audit.record(conn, keys, actor=actor, actor_roles=OPERATOR_ROLES, ward_id=None,
                            command="dead_letters.discard", target_type="dead_letter", target_id=str(row["id"]),
                            details={**_about(row), "reason": reason})
         done.append(row["id"])

@@ -10,10 +10,12 @@ class ProblemError(Exception):
     title: str = "Bad request"
     type_suffix: str = "bad-request"
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra or {}
+        self.headers = headers or {}
 
 
 class InvalidInput(ProblemError):
@@ -40,3 +42,12 @@ class RuleViolation(ProblemError):
     """A request that is well-formed but breaks a domain rule (an illegal transition, a limit)."""
 
     status, title, type_suffix = 422, "Rule violated", "rule-violated"
+
+
+class TooManyRequests(ProblemError):
+    """Over a rate limit: answered 429 with ``Retry-After`` (seconds)."""
+
+    status, title, type_suffix = 429, "Too many requests", "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after_s}, headers={"Retry-After": str(retry_after_s)})
