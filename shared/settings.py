@@ -56,6 +56,10 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int | None = None
+    http_max_body_bytes: int = Field(
+        default=1_048_576, ge=0, description="Largest request body a route accepts unless it declares its own (413)"
+    )
+    http_max_json_depth: int = Field(default=32, ge=1, description="Deepest JSON nesting a request body may have")
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "ward-platform"
