@@ -28,7 +28,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
-from shared import migrations
+from shared import migrations, outbox
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
 from shared.crypto import PersonalDataProtector
 from shared.db import create_pool
@@ -74,6 +74,7 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[Any]] = []
         self._started = False
         self.pii = PersonalDataProtector(settings.pii_key.get_secret_value())
+        outbox.set_max_message_bytes(settings.kafka_max_message_bytes)
         setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
@@ -107,7 +108,8 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             self.pool,
             self.service,
-            lambda: make_producer(s.kafka_bootstrap_servers, enable_idempotence=s.kafka_enable_idempotence),
+            lambda: make_producer(s.kafka_bootstrap_servers, enable_idempotence=s.kafka_enable_idempotence,
+                                  max_message_bytes=s.kafka_max_message_bytes),
             batch_size=s.relay_batch_size,
             lease_s=s.relay_lease_s,
             retention_days=s.outbox_retention_days,
@@ -120,7 +122,7 @@ class ServiceRuntime:
                 dead_letter_topic=s.dead_letter_topic,
                 max_attempts=s.consumer_max_attempts,
                 retry_backoff_s=s.consumer_retry_backoff_s,
-                max_payload_bytes=s.consumer_max_payload_bytes,
+                max_payload_bytes=s.kafka_max_message_bytes,
             )
             self._subscribe(self.consumer)
         self._started = True
