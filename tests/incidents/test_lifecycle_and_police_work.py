@@ -67,7 +67,7 @@ async def test_lifecycle_refuses_illegal_moves_and_records_who_when_why(service,
     assert reopened.json()["state"] == "in_progress" and reopened.json()["outcome"] is None
 
     history = (await service.get(f"/v1/incidents/{incident_id}/history", headers=auth("ward_official"))).json()
-    steps = [(t["action"], t["from_state"], t["to_state"], t["actor"], t["reason"]) for t in history["transitions"]]
+    steps = [(t["action"], t["from_state"], t["to_state"], t["actor"], t["reason"]) for t in history["items"]]
     assert steps == [
         ("report", None, "received", "reporter", None),
         ("triage", "received", "triaged", "ca-khu-vuc-1", "tin có cơ sở"),
@@ -77,7 +77,7 @@ async def test_lifecycle_refuses_illegal_moves_and_records_who_when_why(service,
         ("close", "resolved", "closed", "ca-khu-vuc-1", "xong"),
         ("reopen", "closed", "in_progress", "ca-khu-vuc-1", "có tình tiết mới"),
     ]
-    assert all(t["at"] for t in history["transitions"])
+    assert all(t["at"] for t in history["items"])
     assert (await service.get(f"/v1/incidents/{incident_id}/history", headers=auth("resident"))).status_code == 403
     audited = [r["command"] for r in await db.fetch("incidents", "SELECT command FROM audit_log ORDER BY seq")]
     assert audited[-2:] == ["incident.close", "incident.reopen"] and "incident.resolve" in audited

@@ -221,7 +221,7 @@ async def test_each_role_sees_only_its_cases(svc):
     async def visible(who) -> set[str]:  # noqa: ANN001
         r = await svc.client.get("/v1/cases", headers=as_(who))
         assert r.status_code == 200
-        return {c["case_id"] for c in r.json()["cases"]}
+        return {c["case_id"] for c in r.json()["items"]}
 
     assert await visible(OFFICIAL) == {ours["case_id"], theirs["case_id"]}
     assert await visible(MEDIATOR) == {ours["case_id"]}
@@ -235,7 +235,7 @@ async def test_each_role_sees_only_its_cases(svc):
 
 
 async def test_teams_show_compliance_and_follow_the_registry(svc):
-    teams = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["teams"]
+    teams = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["items"]
     [team] = teams
     assert team["compliant"] is True and len(team["mediators"]) == 4
     await svc.feed(TeamMemberLeft(ward_id=WARD, subject=TEAM, team_id=TEAM, group_id=GROUP, kind="mediation",
@@ -243,7 +243,7 @@ async def test_teams_show_compliance_and_follow_the_registry(svc):
                                   household_id="hh-11", full_name="Phạm Thị Lan", sex="female", role="member",
                                   left_on=datetime.now(UTC).date()))
     await svc.feed(*team_events("team-anxh", GROUP, kind="anxh"))  # not a mediation team: ignored
-    [team] = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["teams"]
+    [team] = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["items"]
     assert team["compliant"] is False and team["compliance_issues"] == ["no woman among the mediators"]
     assert "r-lan" not in {m["resident_id"] for m in team["mediators"]}
     case = await open_case(svc)
