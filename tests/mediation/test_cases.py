@@ -261,3 +261,22 @@ async def test_a_repeated_request_with_the_same_idempotency_key_opens_one_case(s
     assert first.json()["case_id"] == again.json()["case_id"]
     assert await svc.db.fetchval("mediation", "SELECT count(*) FROM cases") == 1
 
+
+
+async def test_a_case_has_at_most_as_many_mediators_as_its_events_may_carry(svc):
+    """CaseSucceeded and CaseFailed carry every mediator of the case (a bounded list): the 21st is refused."""
+    from services.mediation.commands import MAX_MEDIATORS_PER_CASE
+    from shared.contracts.mediation import CaseSucceeded
+
+    extra = [(f"r-m{i:02d}", f"hh-m{i:02d}", f"Hòa giải viên {i}", "female", "member") for i in range(24)]
+    await svc.feed(*team_events(members=extra)[1:])
+    case = await open_case(svc)
+    path = f"/v1/cases/{case['case_id']}/mediators"
+    ids = [m[0] for m in extra]
+    for start in range(0, MAX_MEDIATORS_PER_CASE, 5):
+        r = await svc.client.post(path, json={"mediator_ids": ids[start:start + 5]}, headers=as_(LEADER))
+        assert r.status_code == 200, r.text
+    over = await svc.client.post(path, json={"mediator_ids": [ids[MAX_MEDIATORS_PER_CASE]]}, headers=as_(LEADER))
+    assert over.status_code == 422 and f"at most {MAX_MEDIATORS_PER_CASE} mediators" in over.json()["detail"]
+    assert await svc.db.fetchval("mediation", "SELECT count(*) FROM case_mediators") == MAX_MEDIATORS_PER_CASE
+    assert CaseSucceeded.model_fields["mediator_ids"].metadata[0].max_length == MAX_MEDIATORS_PER_CASE
