@@ -44,7 +44,14 @@ from opentelemetry.semconv._incubating.attributes import messaging_attributes as
 from opentelemetry.trace import SpanKind
 
 from shared import metrics, outbox
-from shared.events import EVENT_TYPES, Event, EventDecodeError, UnknownEventType, from_kafka
+from shared.events import (
+    EVENT_TYPES,
+    MAX_MESSAGE_BYTES,
+    Event,
+    EventDecodeError,
+    UnknownEventType,
+    from_kafka,
+)
 from shared.telemetry import context_from_carrier, tracer
 
 log = logging.getLogger(__name__)
@@ -102,7 +109,7 @@ class EventConsumer:
         dead_letter_topic: str,
         max_attempts: int = 3,
         retry_backoff_s: float = 0.05,
-        max_payload_bytes: int = 256_000,
+        max_payload_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.service = service
         self.pool = pool
