@@ -10,10 +10,12 @@ class ProblemError(Exception):
     title: str = "Bad request"
     type_suffix: str = "bad-request"
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra or {}
+        self.headers = headers or {}
 
 
 class InvalidInput(ProblemError):
@@ -22,6 +24,12 @@ class InvalidInput(ProblemError):
 
 class Unauthorized(ProblemError):
     status, title, type_suffix = 401, "Unauthorized", "unauthorized"
+
+
+class ServiceUnavailable(ProblemError):
+    """A dependency the request needs (the identity provider's keys) does not answer: try again later."""
+
+    status, title, type_suffix = 503, "Service unavailable", "unavailable"
 
 
 class Forbidden(ProblemError):

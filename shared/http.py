@@ -25,16 +25,18 @@ log = logging.getLogger(__name__)
 PROBLEM_TYPE_BASE = "https://ward-platform.example/problems/"
 
 
-def problem(status: int, title: str, detail: str, type_suffix: str, instance: str, **extra: Any) -> JSONResponse:
+def problem(status: int, title: str, detail: str, type_suffix: str, instance: str,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body = {"type": PROBLEM_TYPE_BASE + type_suffix, "title": title, "status": status, "detail": detail,
             "instance": instance, **extra}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 def _install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _domain(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, exc.type_suffix, request.url.path, **exc.extra)
+        return problem(exc.status, exc.title, exc.detail, exc.type_suffix, request.url.path, exc.headers or None,
+                       **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -29,6 +29,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
 from shared import migrations
+from shared.auth import TokenVerifier
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
 from shared.crypto import PersonalDataProtector
 from shared.db import create_pool
@@ -74,6 +75,7 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[Any]] = []
         self._started = False
         self.pii = PersonalDataProtector(settings.pii_key.get_secret_value())
+        self.token_verifier = TokenVerifier(settings)  # fetches nothing until the first token arrives
         setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,

@@ -17,7 +17,8 @@ COMPOSE_CLUSTER = ROOT / "docker-compose.cluster.yml"
 DEPLOY = ROOT / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
 
-INFRASTRUCTURE = {"postgres", "kafka", "kafka-init", "otel-collector", "jaeger"}
+INFRASTRUCTURE = {"postgres", "kafka", "kafka-init", "otel-collector", "jaeger", "keycloak"}
+KEYCLOAK_REALM = DEPLOY / "keycloak" / "ward-realm.json"
 
 
 def load_yaml(path: Path) -> Any:

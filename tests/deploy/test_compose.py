@@ -34,7 +34,7 @@ render = render_module()
 #: production mode (refuses development secrets), the secrets themselves, self-migration, an address reachable from
 #: other containers, the real brokers with the idempotent producer, and trace export.
 CONTAINER_SETTINGS = {
-    "environment", "jwt_secret", "pii_key", "migration_database_url", "http_host", "http_port",
+    "environment", "jwt_issuer", "jwt_jwks_url", "pii_key", "migration_database_url", "http_host", "http_port",
     "kafka_bootstrap_servers", "kafka_enable_idempotence", "otel_exporter_otlp_endpoint",
 }
 
@@ -128,6 +128,8 @@ def test_every_required_setting_is_given_and_the_services_accept_them_in_product
         assert settings.http_host == "0.0.0.0" and settings.port == SERVICE_PORTS[name]
         assert settings.kafka_enable_idempotence is True and settings.kafka_acks == "all"
         assert settings.otel_exporter_otlp_endpoint == "http://otel-collector:4318"
+        assert settings.jwt_jwks_url == "http://keycloak:8080/realms/ward/protocol/openid-connect/certs"
+        assert settings.jwt_issuer == "http://127.0.0.1:8180/realms/ward" and settings.audience == name
         for url, role in ((settings.database_url, app_role(name)),
                           (settings.migration_database_url, owner_role(name))):
             parts = urlsplit(url)
@@ -138,7 +140,8 @@ def test_every_required_setting_is_given_and_the_services_accept_them_in_product
 
 def test_compose_refuses_to_start_without_a_secret():
     env = secrets_env()
-    for secret in ("JWT_SECRET", "PII_KEY", "POSTGRES_PASSWORD", "REGISTRY_DB_PASSWORD"):
+    for secret in ("PII_KEY", "POSTGRES_PASSWORD", "REGISTRY_DB_PASSWORD", "KEYCLOAK_DB_PASSWORD",
+                   "KEYCLOAK_ADMIN_PASSWORD"):
         with pytest.raises(MissingVariable):
             interpolate(compose(), {k: v for k, v in env.items() if k != secret})
         with pytest.raises(MissingVariable):

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from shared.contracts.registry import GroupCreated, ResidentRegistered, TeamFormed
 from shared.crypto import PersonalDataProtector
 from shared.events import PUBLIC_TOPIC, EventDecodeError, PublicEvent, from_kafka, to_kafka
-from shared.settings import DEV_JWT_SECRET, DEV_PII_KEY, ServiceSettings
+from shared.settings import DEV_JWKS, DEV_JWT_ISSUER, DEV_PII_KEY, ServiceSettings
 
 
 def test_cloudevents_binary_mode_round_trip() -> None:
@@ -65,21 +65,51 @@ def test_no_registry_event_carries_a_national_id_or_phone() -> None:
     assert "national_id" not in ResidentRegistered.model_fields
 
 
+PROD_PII_KEY = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="
+PROD_OIDC = {"jwt_issuer": "https://id.city.example/realms/ward",
+             "jwt_jwks_url": "https://id.city.example/realms/ward/protocol/openid-connect/certs"}
+
+
 def test_settings_refuse_development_secrets_in_production() -> None:
-    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward"}
-    with pytest.raises(ValidationError, match="JWT_SECRET"):
-        ServiceSettings(**base, environment="production")
-    ok = ServiceSettings(**base, environment="production", jwt_secret="x" * 40,
-                         pii_key="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE=")
-    assert ok.kafka_acks == "all"
+    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward", "_env_file": None}
+    with pytest.raises(ValidationError, match="JWT_JWKS_URL") as refused:
+        ServiceSettings(**base, environment="production", pii_key=PROD_PII_KEY)
+    assert "JWT_ISSUER" in str(refused.value)  # the development issuer is refused too
+    ok = ServiceSettings(**base, environment="production", pii_key=PROD_PII_KEY, **PROD_OIDC)
+    assert ok.kafka_acks == "all" and ok.trusted_jwks() is None  # keys come from the provider's JWKS
     with pytest.raises(ValidationError, match="DATABASE_URL"):
-        ServiceSettings(service_name="registry", environment="production", jwt_secret="x" * 40,
-                        pii_key="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE=",
+        ServiceSettings(service_name="registry", environment="production", pii_key=PROD_PII_KEY, **PROD_OIDC,
                         database_url="postgresql://registry:dev-registry-password@db/ward")
     with pytest.raises(ValidationError):
         ServiceSettings(service_name="nope", database_url="postgresql://x@y/z")
     dev = ServiceSettings(**base)
-    assert dev.jwt_secret.get_secret_value() == DEV_JWT_SECRET  # allowed in development only
+    assert dev.trusted_jwks() == DEV_JWKS and dev.jwt_issuer == DEV_JWT_ISSUER  # allowed in development only
+
+
+def test_production_refuses_the_development_token_key_in_any_form() -> None:
+    base = {"service_name": "awards", "database_url": "postgresql://awards:s3cret@db/ward", "_env_file": None,
+            "pii_key": PROD_PII_KEY, "environment": "production"}
+    with pytest.raises(ValidationError, match="JWT_JWKS .the development key"):
+        ServiceSettings(**base, jwt_issuer=PROD_OIDC["jwt_issuer"], jwt_jwks=json.dumps(DEV_JWKS))
+    renamed = {"keys": [{**DEV_JWKS["keys"][0], "kid": "innocent-looking"}]}
+    with pytest.raises(ValidationError, match="the development key"):
+        ServiceSettings(**base, jwt_issuer=PROD_OIDC["jwt_issuer"], jwt_jwks=json.dumps(renamed))
+    with pytest.raises(ValidationError, match="JWT_ISSUER"):
+        ServiceSettings(**base, jwt_jwks_url=PROD_OIDC["jwt_jwks_url"], jwt_issuer=DEV_JWT_ISSUER)
+    with pytest.raises(ValidationError, match="not both"):
+        ServiceSettings(**base, **PROD_OIDC, jwt_jwks=json.dumps(DEV_JWKS))
+
+
+@pytest.mark.parametrize("algorithms", [["HS256"], ["EdDSA", "none"], []])
+def test_only_asymmetric_token_algorithms_can_be_configured(algorithms) -> None:  # noqa: ANN001
+    with pytest.raises(ValidationError, match="JWT_ALGORITHMS"):
+        ServiceSettings(service_name="registry", database_url="postgresql://x@y/z", jwt_algorithms=algorithms)
+
+
+def test_audience_is_the_service_name_unless_configured() -> None:
+    assert ServiceSettings(service_name="awards", database_url="postgresql://x@y/z").audience == "awards"
+    assert ServiceSettings(service_name="awards", database_url="postgresql://x@y/z",
+                           jwt_audience="ward-awards").audience == "ward-awards"
 
 
 def test_personal_data_protection() -> None:
