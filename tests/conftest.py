@@ -8,7 +8,7 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -127,5 +127,26 @@ def token(roles: list[str] | str, ward: str = "phu-son", sub: str | None = None,
                       ttl=ttl, key=key, kid=kid, algorithm=alg, issuer=iss, without=without, **claims)
 
 
-def auth(roles: list[str] | str, ward: str = "phu-son", **claims: object) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(roles, ward, **claims)}"}  # type: ignore[arg-type]
+class BearerHeader(Mapping[str, str]):
+    """``{"Authorization": "Bearer <token>"}`` that mints a fresh token each time it is read, so that headers made
+    once at import (module constants) do not expire during a long run: tokens live at most JWT_MAX_LIFETIME_S."""
+
+    def __init__(self, mint: Callable[[], str]) -> None:
+        self._mint = mint
+
+    def __getitem__(self, key: str) -> str:
+        if key != "Authorization":
+            raise KeyError(key)
+        return f"Bearer {self._mint()}"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("Authorization",))
+
+    def __len__(self) -> int:
+        return 1
+
+
+def auth(roles: list[str] | str, ward: str = "phu-son", sub: str | None = None, **claims: object) -> BearerHeader:
+    """The header of one caller (one subject, random unless given), with a fresh token at each use."""
+    subject = sub or f"user-{uuid.uuid4().hex[:8]}"
+    return BearerHeader(lambda: token(roles, ward, subject, **claims))  # type: ignore[arg-type]
