@@ -13,6 +13,7 @@ In development and tests the services trust the development key (``shared.settin
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import logging
 from collections.abc import Sequence
@@ -24,14 +25,14 @@ from typing import Annotated, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import Forbidden, ServiceUnavailable, Unauthorized
-from shared.settings import DEV_JWT_ISSUER, DEV_JWT_KID, SERVICES, ServiceSettings
+from shared.settings import DEV_JWT_ISSUER, DEV_JWT_KID, DEV_JWT_PUBLIC_X, SERVICES, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ class TokenVerifier:
         self.audience = settings.audience
         self.algorithms = frozenset(settings.jwt_algorithms)
         self.max_lifetime_s = settings.jwt_max_lifetime_s
+        self.production = settings.environment == "production"
         self.leeway_s = settings.jwt_leeway_s
         static = settings.trusted_jwks()
         self._static: PyJWKSet | None = PyJWKSet.from_dict(static) if static is not None else None
@@ -200,6 +202,10 @@ class TokenVerifier:
         if not isinstance(kid, str) or not kid:
             raise invalid_token("no key id (kid)")
         key = await self.signing_key(kid)
+        if self.production and _is_development_key(key):
+            # The settings refuse the development JWKS at start; a provider that serves it is refused here.
+            log.error("the JWKS serves the development key: refusing its tokens")
+            raise invalid_token("unknown signing key")
         if key.algorithm_name not in self.algorithms or key.algorithm_name != alg:
             raise invalid_token("signing algorithm does not match the key")
         try:
@@ -234,6 +240,13 @@ class TokenVerifier:
             household_id=claims.household_id,
             team_ids=frozenset(claims.team_ids),
         )
+
+
+def _is_development_key(key: PyJWK) -> bool:
+    if not isinstance(key.key, Ed25519PublicKey):
+        return False
+    raw = key.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == DEV_JWT_PUBLIC_X
 
 
 def _describe(exc: jwt.PyJWTError) -> str:

@@ -18,7 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
 from services.registry.bootstrap import build
-from shared.settings import DEV_JWT_KID, DEV_JWT_PUBLIC_X
+from shared.auth import TokenVerifier
+from shared.errors import Unauthorized
+from shared.settings import DEV_JWKS, DEV_JWT_KID, DEV_JWT_PUBLIC_X, ServiceSettings
 from tests.conftest import settings_for, token
 from tests.harness import client_for
 
@@ -210,3 +212,17 @@ async def test_an_unreachable_provider_answers_503_not_401_nor_500(db, started):
     async with client_for(app, "http://registry") as client:
         r = await client.get(GROUPS, headers=bearer(key=key, kid="k1"))
     assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json", r.text
+
+
+async def test_in_production_a_jwks_url_serving_the_development_key_is_refused_too(jwks):
+    """The settings refuse the development JWKS at start; a provider URL that serves it is caught per token."""
+    jwks.keys = list(DEV_JWKS["keys"])
+    settings = ServiceSettings(service_name="registry", environment="production", _env_file=None,
+                               database_url="postgresql://registry:s3cret@db/ward",
+                               pii_key="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE=",
+                               jwt_jwks_url=jwks.url, jwt_issuer=ISSUER)
+    with pytest.raises(Unauthorized, match="unknown signing key"):
+        await TokenVerifier(settings).verify(token("admin", "*", iss=ISSUER))  # signed with the development key
+    development = ServiceSettings(service_name="registry", environment="development", _env_file=None,
+                                  database_url="postgresql://x@y/z", jwt_jwks_url=jwks.url, jwt_issuer=ISSUER)
+    assert (await TokenVerifier(development).verify(token("admin", "*", iss=ISSUER))).ward_id == "*"
