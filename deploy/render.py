@@ -3,6 +3,9 @@
 * ``deploy/postgres/init.sql`` - from ``shared.migrations.provision_sql``, so the container database gets
   exactly the schemas, roles and grants that the embedded stack and the tests provision;
 * ``deploy/kafka/create-topics.sh`` - from ``deploy/topics.json``, the one list of topics;
+* ``deploy/kafka/create-acls.sh`` - the Kafka principals and their ACLs, from what each service's bootstrap
+  publishes (``PUBLISHES``) and consumes (``consumers.HANDLERS``): a service writes only its own topics and reads
+  only what it consumes; the subscriber principal of other wards reads only the public topic;
 * ``deploy/k8s/base/<service>.yaml`` and ``kustomization.yaml`` - from ``shared.settings.SERVICE_PORTS``.
 
 ``--check`` writes nothing and fails when a committed file differs from what would be rendered
@@ -11,8 +14,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 DEPLOY = Path(__file__).resolve().parent
@@ -20,8 +25,9 @@ ROOT = DEPLOY.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``shared`` importable
     sys.path.insert(0, str(ROOT))
 
+from shared.events import PUBLIC_TOPIC  # noqa: E402
 from shared.migrations import app_role, owner_role, provision_sql  # noqa: E402
-from shared.settings import SERVICE_PORTS, SERVICES  # noqa: E402
+from shared.settings import SERVICE_PORTS, SERVICES, ServiceSettings  # noqa: E402
 
 #: The database the postgres container creates (POSTGRES_DB in docker-compose.yml).
 DATABASE = "ward"
@@ -32,6 +38,9 @@ IMAGE_UID = 10001
 
 INIT_SQL = DEPLOY / "postgres" / "init.sql"
 TOPICS_SCRIPT = DEPLOY / "kafka" / "create-topics.sh"
+ACLS_SCRIPT = DEPLOY / "kafka" / "create-acls.sh"
+#: The Kafka principal other wards subscribe with (one shared principal until the feed service issues its own).
+SUBSCRIBER_PRINCIPAL = "ward-subscriber"
 K8S_BASE = DEPLOY / "k8s" / "base"
 TOPICS_FILE = DEPLOY / "topics.json"
 
@@ -108,15 +117,110 @@ def render_topics_script() -> str:
         'MIN_ISR="${TOPIC_MIN_INSYNC_REPLICAS:-1}"',
         'KAFKA_TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"',
         "",
+        "# The admin's SASL settings (deploy/kafka/admin-client.sh writes them) when the brokers require them.",
+        'AUTH=(${COMMAND_CONFIG:+--command-config "$COMMAND_CONFIG"})',
+        "",
         "create() {  # <topic> <partitions>",
-        '  "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$1" \\',
+        '  "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" "${AUTH[@]}" --create --if-not-exists --topic "$1" \\',
         '    --partitions "$2" --replication-factor "$RF" --config "min.insync.replicas=$MIN_ISR"',
         "}",
         "",
     ]
     for topic in topics["topics"]:
         lines.append(f"create {topic['name']} {topic.get('partitions', default_partitions)}")
-    lines += ["", 'echo "topics on $BOOTSTRAP:"', '"$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --list', ""]
+    lines += ["", 'echo "topics on $BOOTSTRAP:"', '"$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" "${AUTH[@]}" --list', ""]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, order=True)
+class Acl:
+    """One allow rule: ``principal`` may ``operation`` on ``resource`` (topic, group or cluster) ``name``."""
+
+    principal: str
+    resource: str
+    name: str
+    operation: str
+    pattern: str = "literal"
+
+
+def kafka_password_env(principal: str) -> str:
+    """The environment variable holding a Kafka principal's SCRAM password: ward-subscriber -> WARD_SUBSCRIBER_KAFKA_PASSWORD."""
+    return f"{principal.upper().replace('-', '_')}_KAFKA_PASSWORD"
+
+
+def kafka_principals() -> list[str]:
+    return [*SERVICES, SUBSCRIBER_PRINCIPAL]
+
+
+def kafka_acls() -> list[Acl]:
+    """Least privilege, from the code: the topics of the events a service publishes (its bootstrap's PUBLISHES,
+    public copies included) and of those it consumes (its consumers' HANDLERS), its own dead-letter topic (written
+    by its relay, read back by redrive), its consumer group, and idempotent produce."""
+    acls: set[Acl] = set()
+    for service in SERVICES:
+        publishes = importlib.import_module(f"services.{service}.bootstrap").PUBLISHES
+        consumes = importlib.import_module(f"services.{service}.consumers").HANDLERS
+        settings = ServiceSettings(service_name=service, database_url="postgresql://render@localhost/ward",
+                                   _env_file=None)
+        for topic in {cls.topic for cls in publishes} | {settings.dead_letter_topic}:
+            acls.add(Acl(service, "topic", topic, "Write"))
+        for topic in {cls.topic for cls in consumes} | {settings.dead_letter_topic}:
+            acls.add(Acl(service, "topic", topic, "Read"))
+        acls.add(Acl(service, "group", settings.consumer_group, "Read"))
+        acls.add(Acl(service, "cluster", "kafka-cluster", "IdempotentWrite"))
+    acls.add(Acl(SUBSCRIBER_PRINCIPAL, "topic", PUBLIC_TOPIC, "Read"))
+    acls.add(Acl(SUBSCRIBER_PRINCIPAL, "group", f"{SUBSCRIBER_PRINCIPAL}-", "Read", "prefixed"))
+    return sorted(acls)
+
+
+def render_acls_script() -> str:
+    lines = [
+        "#!/usr/bin/env bash",
+        "# Generated by `python deploy/render.py` from the services' PUBLISHES and consumers' HANDLERS: do not edit.",
+        "#",
+        "# The compose init service runs this after create-topics.sh, as the brokers' super user: it creates one",
+        "# SCRAM-SHA-512 principal per service (and one for subscribing wards) and allows each exactly what the",
+        "# contracts say: a service writes only the topics it publishes and reads only the topics it consumes; the",
+        "# subscriber reads only the public topic. Everything else is denied (allow.everyone.if.no.acl.found=false).",
+        "# Re-running it is harmless (passwords are set again, existing ACLs stay). It adds ACLs: one that the",
+        "# contracts no longer call for is removed by hand (docs/operations.md).",
+        "#   BOOTSTRAP_SERVERS   the brokers' admin listener (kafka:9094)",
+        "#   COMMAND_CONFIG      the admin client's SASL settings (deploy/kafka/admin-client.sh)",
+        "#   <PRINCIPAL>_KAFKA_PASSWORD   one per principal; read from the environment, never put on a command line",
+        "set -euo pipefail",
+        "",
+        'BOOTSTRAP="${BOOTSTRAP_SERVERS:?set BOOTSTRAP_SERVERS}"',
+        'CONFIG="${COMMAND_CONFIG:?set COMMAND_CONFIG (run through deploy/kafka/admin-client.sh)}"',
+        'KAFKA_CONFIGS="${KAFKA_CONFIGS:-/opt/kafka/bin/kafka-configs.sh}"',
+        'KAFKA_ACLS="${KAFKA_ACLS:-/opt/kafka/bin/kafka-acls.sh}"',
+        "",
+        "# Check every password first, so that a missing one changes nothing.",
+        *[f': "${{{kafka_password_env(p)}:?set {kafka_password_env(p)}}}"' for p in kafka_principals()],
+        "",
+        "user() {  # <principal> <variable holding its password>",
+        '  local file; file=$(mktemp); chmod 600 "$file"',
+        '  printf \'SCRAM-SHA-512=[iterations=8192,password=%s]\\n\' "${!2}" > "$file"',
+        '  "$KAFKA_CONFIGS" --bootstrap-server "$BOOTSTRAP" --command-config "$CONFIG" --alter \\',
+        '    --entity-type users --entity-name "$1" --add-config-file "$file"',
+        '  rm -f "$file"',
+        "}",
+        "",
+        "allow() {  # <principal> <operation> <pattern type> <resource options...>",
+        '  "$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$CONFIG" --add --force \\',
+        '    --allow-principal "User:$1" --operation "$2" --resource-pattern-type "$3" "${@:4}"',
+        "}",
+    ]
+    acls = kafka_acls()
+    for principal in kafka_principals():
+        lines += ["", f"# {principal}", f"user {principal} {kafka_password_env(principal)}"]
+        mine = [a for a in acls if a.principal == principal]
+        keys = sorted({(a.operation, a.resource, a.pattern) for a in mine})
+        for operation, resource, pattern in keys:
+            names = sorted(a.name for a in mine if (a.operation, a.resource, a.pattern) == (operation, resource, pattern))
+            target = "--cluster" if resource == "cluster" else " ".join(f"--{resource} {n}" for n in names)
+            lines.append(f"allow {principal} {operation} {pattern} {target}")
+    lines += ["", 'echo "ACLs on $BOOTSTRAP:"', '"$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$CONFIG" --list',
+              ""]
     return "\n".join(lines)
 
 
@@ -178,6 +282,14 @@ spec:
                 secretKeyRef:
                   name: {service}-database
                   key: MIGRATION_DATABASE_URL
+            # Its own Kafka principal (SCRAM); the ACLs of deploy/kafka/create-acls.sh apply to the city's Kafka too.
+            - name: KAFKA_SASL_USERNAME
+              value: "{service}"
+            - name: KAFKA_SASL_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: {service}-kafka
+                  key: KAFKA_SASL_PASSWORD
             - name: PII_KEY
               valueFrom:
                 secretKeyRef:
@@ -249,6 +361,7 @@ _KUSTOMIZATION = """\
 # collector addresses (patch ward-platform-config) and creates the Secrets this base only refers to:
 #   ward-platform-secrets      PII_KEY
 #   <service>-database         DATABASE_URL, MIGRATION_DATABASE_URL (one per service)
+#   <service>-kafka            KAFKA_SASL_PASSWORD (one per service; the principal is the service's name)
 # (see docs/containers.md). PostgreSQL, Kafka and the collector are the city's own, not part of this base.
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -276,7 +389,8 @@ def render_k8s() -> dict[Path, str]:
 
 
 def render_all() -> dict[Path, str]:
-    return {INIT_SQL: render_init_sql(), TOPICS_SCRIPT: render_topics_script(), **render_k8s()}
+    return {INIT_SQL: render_init_sql(), TOPICS_SCRIPT: render_topics_script(), ACLS_SCRIPT: render_acls_script(),
+            **render_k8s()}
 
 
 def main(argv: list[str]) -> int:
@@ -292,6 +406,7 @@ def main(argv: list[str]) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     TOPICS_SCRIPT.chmod(0o755)
+    ACLS_SCRIPT.chmod(0o755)
     print(f"wrote {len(files)} files")
     return 0
 

@@ -34,6 +34,7 @@ from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMe
 from shared.crypto import PersonalDataProtector
 from shared.db import create_pool
 from shared.events import Event
+from shared.kafka_security import broker_security, client_options
 from shared.relay import OutboxRelay, make_producer
 from shared.settings import ServiceSettings
 from shared.telemetry import setup_telemetry, tracer_provider
@@ -84,6 +85,7 @@ class ServiceRuntime:
             middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider())],
             logger=logging.getLogger(f"faststream.{self.service}"),
             client_id=f"{self.service}-service",
+            security=broker_security(settings),
         )
         for cls in self.publishes:
             # Declared for the AsyncAPI document; the relay publishes the outbox rows.
@@ -109,7 +111,8 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             self.pool,
             self.service,
-            lambda: make_producer(s.kafka_bootstrap_servers, enable_idempotence=s.kafka_enable_idempotence),
+            lambda: make_producer(s.kafka_bootstrap_servers, enable_idempotence=s.kafka_enable_idempotence,
+                                  **client_options(s)),
             batch_size=s.relay_batch_size,
             lease_s=s.relay_lease_s,
             retention_days=s.outbox_retention_days,

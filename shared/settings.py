@@ -68,6 +68,17 @@ class ServiceSettings(BaseSettings):
     # rate. 5 ms made an idle platform keep a core busy; 25 ms costs ~12 ms a hop and a fraction of the CPU.
     kafka_fetch_max_wait_ms: int = 25
     kafka_max_message_bytes: int = 1_000_000
+    # How the service authenticates to Kafka. The container stacks use SASL/SCRAM with one principal per service
+    # and ACLs generated from the contracts (deploy/kafka/create-acls.sh); the embedded tansu broker has neither,
+    # so development defaults to PLAINTEXT, which production refuses unless KAFKA_ALLOW_PLAINTEXT says otherwise.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(default=None, description="The service's Kafka principal")
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(default=None, description="CA bundle for SASL_SSL/SSL (system CAs if unset)")
+    kafka_allow_plaintext: bool = Field(
+        default=False, description="Allow an unauthenticated broker in production (a private network you trust)"
+    )
 
     http_host: str = "127.0.0.1"
     http_port: int | None = None
@@ -172,9 +183,17 @@ class ServiceSettings(BaseSettings):
                 url = getattr(self, name) or ""
                 if "dev-" in url and "-password" in url:
                     bad.append(name.upper())
+            if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:
+                bad.append("KAFKA_SECURITY_PROTOCOL (PLAINTEXT: unauthenticated; use SASL_SSL or SASL_PLAINTEXT,"
+                           " or set KAFKA_ALLOW_PLAINTEXT=true)")
             if bad:
                 raise ValueError(
                     "refusing to start in production with development defaults or weak secrets: "
                     + ", ".join(bad)
                 )
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_USERNAME and "
+                             "KAFKA_SASL_PASSWORD")
         return self

@@ -68,17 +68,29 @@ def test_the_schema_check_would_catch_a_malformed_service():
 
 
 def test_topology_is_the_embedded_stacks_five_services_plus_infrastructure():
-    config = compose()
+    config = interpolate(compose(), secrets_env())
     assert set(config["services"]) == INFRASTRUCTURE | set(SERVICES)
     on_disk = {p.name for p in (ROOT / "services").iterdir() if (p / "__main__.py").exists()}
     assert set(app_services(config)) == on_disk == set(SERVICES)
     for name, svc in app_services(config).items():
         assert service_of_command(svc["command"]) == name, f"{name} runs {svc['command']}"
-        assert svc["ports"] == [f"{SERVICE_PORTS[name]}:{SERVICE_PORTS[name]}"], name
+        assert svc["ports"] == [f"127.0.0.1:{SERVICE_PORTS[name]}:{SERVICE_PORTS[name]}"], name
     # The infrastructure on the ports `make run` uses, for tools on the host.
     assert config["services"]["postgres"]["ports"] == ["127.0.0.1:55432:5432"]
     assert "127.0.0.1:19092:19092" in config["services"]["kafka"]["ports"]
-    assert config["services"]["jaeger"]["ports"] == ["16686:16686"]
+    assert config["services"]["jaeger"]["ports"] == ["127.0.0.1:16686:16686"]
+
+
+@pytest.mark.parametrize("files", ["base", "cluster"])
+def test_every_published_port_binds_to_loopback_unless_the_operator_says_otherwise(files):
+    config = compose() if files == "base" else compose_cluster()
+    published = {name: svc.get("ports", []) for name, svc in interpolate(config, secrets_env())["services"].items()}
+    assert any(published.values())
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+    opened = interpolate(config, {**secrets_env(), "WARD_BIND_ADDRESS": "0.0.0.0"})["services"]
+    assert opened["registry"]["ports"] == [f"0.0.0.0:{SERVICE_PORTS['registry']}:{SERVICE_PORTS['registry']}"]
 
 
 def test_services_wait_for_their_dependencies_and_report_readiness():
@@ -99,7 +111,9 @@ def test_services_wait_for_their_dependencies_and_report_readiness():
     assert services["kafka-init"]["restart"] == "no"
     assert "/health" not in str(services["postgres"]["healthcheck"])
     assert "-h 127.0.0.1" in services["postgres"]["healthcheck"]["test"][1]  # not healthy while init.sql runs
-    assert "kafka-broker-api-versions.sh" in services["kafka"]["healthcheck"]["test"][1]
+    health = services["kafka"]["healthcheck"]["test"]
+    assert health[:3] == ["CMD", "bash", "/deploy/admin-client.sh"]  # authenticated: no listener is open
+    assert "kafka-broker-api-versions.sh --bootstrap-server localhost:9094" in health[-1]
 
 
 def test_every_environment_variable_of_a_service_is_a_setting_it_reads():
@@ -171,9 +185,11 @@ def test_topics_are_created_by_the_init_service_from_the_one_topic_list():
     services = compose()["services"]
     init = services["kafka-init"]
     assert init["image"] == services["kafka"]["image"]  # its kafka-topics.sh matches the broker
-    assert init["entrypoint"] == ["/bin/bash", "/deploy/create-topics.sh"]
-    assert "./deploy/kafka/create-topics.sh:/deploy/create-topics.sh:ro" in init["volumes"]
-    assert env_map(init["environment"])["BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert init["entrypoint"] == ["/bin/bash", "/deploy/admin-client.sh", "/bin/bash", "-c",
+                                  "bash /deploy/create-topics.sh && bash /deploy/create-acls.sh"]
+    for script in ("admin-client.sh", "create-topics.sh", "create-acls.sh"):
+        assert f"./deploy/kafka/{script}:/deploy/{script}:ro" in init["volumes"]
+    assert env_map(init["environment"])["BOOTSTRAP_SERVERS"] == "kafka:9094"  # the admin's listener
     kafka_env = env_map(services["kafka"]["environment"])
     assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"  # only the list's topics exist
 
@@ -183,9 +199,9 @@ def _brokers(config: dict) -> dict[str, dict[str, str]]:
             if "broker" in env_map(svc.get("environment")).get("KAFKA_PROCESS_ROLES", "")}
 
 
-def _advertised(env: dict[str, str]) -> str:
-    listener = next(x for x in env["KAFKA_ADVERTISED_LISTENERS"].split(",") if x.startswith("PLAINTEXT://"))
-    return listener.removeprefix("PLAINTEXT://")
+def _advertised(env: dict[str, str], listener: str = "CLIENT") -> str:
+    address = next(x for x in env["KAFKA_ADVERTISED_LISTENERS"].split(",") if x.startswith(f"{listener}://"))
+    return address.removeprefix(f"{listener}://")
 
 
 def test_one_kraft_broker_in_the_base_file_is_what_the_services_connect_to():
@@ -221,7 +237,7 @@ def test_cluster_file_runs_three_brokers_with_replication_3_and_min_insync_2():
     init_env = env_map(init["environment"])
     assert (init_env["TOPIC_REPLICATION_FACTOR"], init_env["TOPIC_MIN_INSYNC_REPLICAS"]) == ("3", "2")
     all_brokers = {_advertised(env) for env in brokers.values()}
-    assert set(init_env["BOOTSTRAP_SERVERS"].split(",")) == all_brokers
+    assert set(init_env["BOOTSTRAP_SERVERS"].split(",")) == {_advertised(env, "BROKER") for env in brokers.values()}
     assert {n for n, d in init["depends_on"].items() if d["condition"] == "service_healthy"} == set(brokers)
     for name, svc in app_services(config).items():
         assert set(env_map(svc["environment"])["KAFKA_BOOTSTRAP_SERVERS"].split(",")) == all_brokers, name

@@ -84,6 +84,11 @@ def test_configuration_comes_from_the_config_map_and_secrets(service):
     assert required <= set(env) | set(config)
     assert config["ENVIRONMENT"] == "production" and config["HTTP_HOST"] == "0.0.0.0"
     assert config["KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+    # Its own Kafka principal, its password from its own Secret, over TLS.
+    assert env["KAFKA_SASL_USERNAME"]["value"] == service
+    assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": f"{service}-kafka",
+                                                                      "key": "KAFKA_SASL_PASSWORD"}
+    assert config["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and "KAFKA_SASL_PASSWORD" not in config
     # tokens: the city's OIDC provider (the settings refuse to start without it in production)
     assert config["JWT_JWKS_URL"].endswith("/protocol/openid-connect/certs")
     assert config["JWT_ISSUER"].startswith("https://") and "JWT_SECRET" not in set(env) | set(config)

@@ -220,7 +220,8 @@ async def test_in_production_a_jwks_url_serving_the_development_key_is_refused_t
     settings = ServiceSettings(service_name="registry", environment="production", _env_file=None,
                                database_url="postgresql://registry:s3cret@db/ward",
                                pii_key="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE=",
-                               jwt_jwks_url=jwks.url, jwt_issuer=ISSUER)
+                               jwt_jwks_url=jwks.url, jwt_issuer=ISSUER, kafka_security_protocol="SASL_SSL",
+                               kafka_sasl_username="registry", kafka_sasl_password="pw")
     with pytest.raises(Unauthorized, match="unknown signing key"):
         await TokenVerifier(settings).verify(token("admin", "*", iss=ISSUER))  # signed with the development key
     development = ServiceSettings(service_name="registry", environment="development", _env_file=None,

@@ -66,12 +66,14 @@ def test_no_registry_event_carries_a_national_id_or_phone() -> None:
 
 
 PROD_PII_KEY = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="
+PROD_KAFKA = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "registry", "kafka_sasl_password": "pw"}
 PROD_OIDC = {"jwt_issuer": "https://id.city.example/realms/ward",
              "jwt_jwks_url": "https://id.city.example/realms/ward/protocol/openid-connect/certs"}
 
 
 def test_settings_refuse_development_secrets_in_production() -> None:
-    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward", "_env_file": None}
+    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward", "_env_file": None,
+            **PROD_KAFKA}
     with pytest.raises(ValidationError, match="JWT_JWKS_URL") as refused:
         ServiceSettings(**base, environment="production", pii_key=PROD_PII_KEY)
     assert "JWT_ISSUER" in str(refused.value)  # the development issuer is refused too
@@ -79,7 +81,7 @@ def test_settings_refuse_development_secrets_in_production() -> None:
     assert ok.kafka_acks == "all" and ok.trusted_jwks() is None  # keys come from the provider's JWKS
     with pytest.raises(ValidationError, match="DATABASE_URL"):
         ServiceSettings(service_name="registry", environment="production", pii_key=PROD_PII_KEY, **PROD_OIDC,
-                        database_url="postgresql://registry:dev-registry-password@db/ward")
+                        **PROD_KAFKA, database_url="postgresql://registry:dev-registry-password@db/ward")
     with pytest.raises(ValidationError):
         ServiceSettings(service_name="nope", database_url="postgresql://x@y/z")
     dev = ServiceSettings(**base)
@@ -88,7 +90,7 @@ def test_settings_refuse_development_secrets_in_production() -> None:
 
 def test_production_refuses_the_development_token_key_in_any_form() -> None:
     base = {"service_name": "awards", "database_url": "postgresql://awards:s3cret@db/ward", "_env_file": None,
-            "pii_key": PROD_PII_KEY, "environment": "production"}
+            "pii_key": PROD_PII_KEY, "environment": "production", **PROD_KAFKA}
     with pytest.raises(ValidationError, match="JWT_JWKS .the development key"):
         ServiceSettings(**base, jwt_issuer=PROD_OIDC["jwt_issuer"], jwt_jwks=json.dumps(DEV_JWKS))
     renamed = {"keys": [{**DEV_JWKS["keys"][0], "kid": "innocent-looking"}]}
