@@ -23,7 +23,13 @@ class InvalidInput(ProblemError):
 
 
 class Unauthorized(ProblemError):
+    """A 401: always with an RFC 6750 ``WWW-Authenticate`` challenge (shared.auth adds the error code)."""
+
     status, title, type_suffix = 401, "Unauthorized", "unauthorized"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail, extra=extra, headers=headers or {"WWW-Authenticate": 'Bearer realm="ward-platform"'})
 
 
 class ServiceUnavailable(ProblemError):
