@@ -4,8 +4,9 @@ A service's ``bootstrap.py`` builds one runtime from its settings, registers its
 HTTP routers, and asks for the FastAPI app. The runtime owns the connections and background tasks and starts
 and stops them in the application's lifespan (never at import time):
 
-* the asyncpg pool (its own login role, its schema on the search_path); migrations when a
-  ``MIGRATION_DATABASE_URL`` is configured (the container deployment);
+* the asyncpg pool (its own login role, its schema on the search_path). Migrations are not run here: they are
+  their own step (``wardctl migrate``, as the schema owner); readiness stays false until the schema has every
+  migration the code expects;
 * the faststream ``KafkaBroker`` with ``KafkaTelemetryMiddleware``, whose batch subscriber feeds the
   ``EventConsumer`` with ``AckPolicy.MANUAL`` (offsets are committed after the database transaction);
 * the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock).
@@ -75,7 +76,8 @@ class ServiceRuntime:
         self.broker_connected = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._started = False
-        self.pii = PersonalDataProtector(settings.pii_key.get_secret_value())
+        self.pii: PersonalDataProtector = settings.protector()  # only the keys this service uses; none for most
+        self._schema_ok = False
         self.token_verifier = TokenVerifier(settings)  # fetches nothing until the first token arrives
         setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
         self.broker = KafkaBroker(
@@ -105,9 +107,11 @@ class ServiceRuntime:
     # -- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> None:
         s = self.settings
-        if s.migration_database_url:
-            await migrations.migrate(s.migration_database_url, self.service)
         self.pool = await create_pool(s.database_url, self.service, min_size=s.db_pool_min, max_size=s.db_pool_max)
+        try:
+            await self._check_schema()
+        except Exception as exc:  # the database may be down: readiness keeps asking
+            log.warning("schema version not checked", extra={"error": type(exc).__name__})
         self.relay = OutboxRelay(
             self.pool,
             self.service,
@@ -248,12 +252,31 @@ class ServiceRuntime:
         return await self.run_job_once(next(j for j in self.jobs if j.name == name))
 
     # -- health ----------------------------------------------------------------------------------------
+    async def _check_schema(self, conn: asyncpg.Connection | None = None) -> str:
+        """"ok" once the schema has every migration this code expects (then not asked again: schemas only move
+        forward), else what is missing and the command that applies it."""
+        if self._schema_ok:
+            return "ok"
+        if conn is None:
+            assert self.pool is not None
+            async with self.pool.acquire(timeout=2) as own:
+                return await self._check_schema(own)
+        missing = await migrations.pending(conn, self.service)
+        if not missing:
+            self._schema_ok = True
+            return "ok"
+        message = (f"not migrated: {len(missing)} migration(s) pending ({', '.join(missing)}); "
+                   f"run `wardctl migrate {self.service}` as the schema owner")
+        log.error("schema not migrated", extra={"pending": missing, "service": self.service})
+        return message
+
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
         try:
             assert self.pool is not None
             async with self.pool.acquire(timeout=2) as conn:
                 await conn.fetchval("SELECT 1")
+                checks["schema"] = await self._check_schema(conn)
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"unavailable: {type(exc).__name__}"

@@ -18,6 +18,8 @@ DEPLOY = ROOT / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
 
 INFRASTRUCTURE = {"postgres", "kafka", "kafka-init", "otel-collector", "jaeger", "keycloak"}
+#: One-shot steps of ours that run before the services (the image, another command).
+STEPS = {"migrate"}
 KEYCLOAK_REALM = DEPLOY / "keycloak" / "ward-realm.json"
 
 

@@ -217,13 +217,12 @@ async def test_an_unreachable_provider_answers_503_not_401_nor_500(db, started):
 async def test_in_production_a_jwks_url_serving_the_development_key_is_refused_too(jwks):
     """The settings refuse the development JWKS at start; a provider URL that serves it is caught per token."""
     jwks.keys = list(DEV_JWKS["keys"])
-    settings = ServiceSettings(service_name="registry", environment="production", _env_file=None,
-                               database_url="postgresql://registry:s3cret@db/ward",
-                               pii_key="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE=",
+    settings = ServiceSettings(service_name="awards", environment="production", _env_file=None,
+                               database_url="postgresql://awards:s3cret@db/ward",
                                jwt_jwks_url=jwks.url, jwt_issuer=ISSUER, kafka_security_protocol="SASL_SSL",
-                               kafka_sasl_username="registry", kafka_sasl_password="pw")
+                               kafka_sasl_username="awards", kafka_sasl_password="pw")
     with pytest.raises(Unauthorized, match="unknown signing key"):
         await TokenVerifier(settings).verify(token("admin", "*", iss=ISSUER))  # signed with the development key
-    development = ServiceSettings(service_name="registry", environment="development", _env_file=None,
+    development = ServiceSettings(service_name="awards", environment="development", _env_file=None,
                                   database_url="postgresql://x@y/z", jwt_jwks_url=jwks.url, jwt_issuer=ISSUER)
     assert (await TokenVerifier(development).verify(token("admin", "*", iss=ISSUER))).ward_id == "*"

@@ -9,9 +9,8 @@ from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 
 from shared.contracts.registry import GroupCreated, ResidentRegistered, TeamFormed
-from shared.crypto import PersonalDataProtector
 from shared.events import PUBLIC_TOPIC, EventDecodeError, PublicEvent, from_kafka, to_kafka
-from shared.settings import DEV_JWKS, DEV_JWT_ISSUER, DEV_PII_KEY, ServiceSettings
+from shared.settings import DEV_JWKS, DEV_JWT_ISSUER, ServiceSettings
 
 
 def test_cloudevents_binary_mode_round_trip() -> None:
@@ -65,7 +64,8 @@ def test_no_registry_event_carries_a_national_id_or_phone() -> None:
     assert "national_id" not in ResidentRegistered.model_fields
 
 
-PROD_PII_KEY = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="
+PROD_KEYS = {"pii_keys": '{"k1": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="}', "pii_active_key_id": "k1",
+             "index_keys": '{"i1": "aW5kZXgtaW5kZXgtaW5kZXgtaW5kZXgtaW5kZXghISE="}', "index_active_key_id": "i1"}
 PROD_KAFKA = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "registry", "kafka_sasl_password": "pw"}
 PROD_OIDC = {"jwt_issuer": "https://id.city.example/realms/ward",
              "jwt_jwks_url": "https://id.city.example/realms/ward/protocol/openid-connect/certs"}
@@ -75,12 +75,12 @@ def test_settings_refuse_development_secrets_in_production() -> None:
     base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward", "_env_file": None,
             **PROD_KAFKA}
     with pytest.raises(ValidationError, match="JWT_JWKS_URL") as refused:
-        ServiceSettings(**base, environment="production", pii_key=PROD_PII_KEY)
+        ServiceSettings(**base, environment="production", **PROD_KEYS)
     assert "JWT_ISSUER" in str(refused.value)  # the development issuer is refused too
-    ok = ServiceSettings(**base, environment="production", pii_key=PROD_PII_KEY, **PROD_OIDC)
+    ok = ServiceSettings(**base, environment="production", **PROD_KEYS, **PROD_OIDC)
     assert ok.kafka_acks == "all" and ok.trusted_jwks() is None  # keys come from the provider's JWKS
     with pytest.raises(ValidationError, match="DATABASE_URL"):
-        ServiceSettings(service_name="registry", environment="production", pii_key=PROD_PII_KEY, **PROD_OIDC,
+        ServiceSettings(service_name="registry", environment="production", **PROD_KEYS, **PROD_OIDC,
                         **PROD_KAFKA, database_url="postgresql://registry:dev-registry-password@db/ward")
     with pytest.raises(ValidationError):
         ServiceSettings(service_name="nope", database_url="postgresql://x@y/z")
@@ -90,7 +90,7 @@ def test_settings_refuse_development_secrets_in_production() -> None:
 
 def test_production_refuses_the_development_token_key_in_any_form() -> None:
     base = {"service_name": "awards", "database_url": "postgresql://awards:s3cret@db/ward", "_env_file": None,
-            "pii_key": PROD_PII_KEY, "environment": "production", **PROD_KAFKA}
+            "environment": "production", **PROD_KAFKA}
     with pytest.raises(ValidationError, match="JWT_JWKS .the development key"):
         ServiceSettings(**base, jwt_issuer=PROD_OIDC["jwt_issuer"], jwt_jwks=json.dumps(DEV_JWKS))
     renamed = {"keys": [{**DEV_JWKS["keys"][0], "kid": "innocent-looking"}]}
@@ -115,13 +115,14 @@ def test_audience_is_the_service_name_unless_configured() -> None:
 
 
 def test_personal_data_protection() -> None:
-    p = PersonalDataProtector(DEV_PII_KEY)
+    p = ServiceSettings(service_name="registry", database_url="postgresql://x@y/z").protector()
     token = p.encrypt("001203004005", "resident:r1")
     assert b"001203004005" not in token
     assert p.decrypt(token, "resident:r1") == "001203004005"
     with pytest.raises(InvalidTag):
         p.decrypt(token, "resident:r2")  # bound to its row: a copied ciphertext does not decrypt
     assert p.blind_index("001203004005", "cccd") == p.blind_index("001203004005", "cccd")
+    p = ServiceSettings(service_name="incidents", database_url="postgresql://x@y/z").protector()
     assert p.pseudonym("r1", "reporter") == p.pseudonym("r1", "reporter") != p.pseudonym("r2", "reporter")
     assert p.pseudonym("r1", "reporter") != p.pseudonym("r1", "other-purpose")
 
