@@ -7,9 +7,11 @@ and stops them in the application's lifespan (never at import time):
 * the asyncpg pool (its own login role, its schema on the search_path). Migrations are not run here: they are
   their own step (``wardctl migrate``, as the schema owner); readiness stays false until the schema has every
   migration the code expects;
-* the faststream ``KafkaBroker`` with ``KafkaTelemetryMiddleware``, whose batch subscriber feeds the
-  ``EventConsumer`` with ``AckPolicy.MANUAL`` (offsets are committed after the database transaction);
-* the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock).
+* the faststream ``KafkaBroker``, whose batch subscriber feeds the ``EventConsumer`` with ``AckPolicy.MANUAL``
+  (offsets are committed after the database transaction). No faststream telemetry middleware: it would start
+  a root trace for every batch; the consumer's per-message ``process`` span continues each event's own trace;
+* the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock), among them
+  ``outbox-retention``, which deletes published outbox rows past ``OUTBOX_RETENTION_DAYS``.
 
 The broker may be down when a service starts: HTTP commands are accepted meanwhile (their events wait in
 the outbox) and the runtime keeps connecting in the background; readiness reports it.
@@ -27,9 +29,8 @@ import asyncpg
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
-from shared import migrations
+from shared import migrations, outbox
 from shared.auth import TokenVerifier
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
 from shared.crypto import PersonalDataProtector
@@ -38,7 +39,7 @@ from shared.events import Event
 from shared.kafka_security import broker_security, client_options
 from shared.relay import OutboxRelay, make_producer
 from shared.settings import ServiceSettings
-from shared.telemetry import setup_telemetry, tracer_provider
+from shared.telemetry import setup_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,6 @@ class ServiceRuntime:
             settings.kafka_bootstrap_servers,
             acks="all",
             enable_idempotence=settings.kafka_enable_idempotence,
-            middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider())],
             logger=logging.getLogger(f"faststream.{self.service}"),
             client_id=f"{self.service}-service",
             security=broker_security(settings),
@@ -93,6 +93,10 @@ class ServiceRuntime:
             # Declared for the AsyncAPI document; the relay publishes the outbox rows.
             self.broker.publisher(cls.topic, title=f"{cls.topic}:{cls.event_type}", schema=cls,
                                   description=(cls.__doc__ or "").strip(), include_in_schema=True)
+        self.every("outbox-retention", settings.outbox_retention_interval_s, self._purge_outbox)
+
+    async def _purge_outbox(self, conn: asyncpg.Connection) -> int:
+        return await outbox.purge_published(conn, self.settings.outbox_retention_days)
 
     # -- registration ----------------------------------------------------------------------------------
     def consume(self, handlers: dict[type[Event], Handler]) -> None:
@@ -119,7 +123,6 @@ class ServiceRuntime:
                                   **client_options(s)),
             batch_size=s.relay_batch_size,
             lease_s=s.relay_lease_s,
-            retention_days=s.outbox_retention_days,
         )
         if self.handlers:
             self.consumer = EventConsumer(
@@ -177,7 +180,7 @@ class ServiceRuntime:
         @subscriber
         async def on_batch(msg: KafkaMessage) -> None:
             records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
-            record_lag(self.service, msg.consumer, records)
+            record_lag(self.service, s.consumer_group, msg.consumer, records)
             raw = [RawMessage.from_record(r) for r in records]
             delay = 0.2
             for _ in range(8):  # ride out a short database outage without giving the batch up

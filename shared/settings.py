@@ -133,6 +133,7 @@ class ServiceSettings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(default=None, description="base64 of 32 bytes; never rotated")
 
     outbox_retention_days: int = 30
+    outbox_retention_interval_s: float = 3600.0  # how often the retention job deletes published rows past it
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.05
     relay_lease_s: float = 30.0
