@@ -9,16 +9,18 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from shared import metrics
 from shared.errors import ProblemError
+from shared.limits import BodyLimit, BodyRefused, JsonDepthLimit, declared_length_within_limit, too_large
 from shared.runtime import ServiceRuntime
 from shared.telemetry import tracer_provider
 
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 PROBLEM_TYPE_BASE = "https://ward-platform.example/problems/"
 
 
-def problem(status: int, title: str, detail: str, type_suffix: str, instance: str,
+def problem(status: int, title: str, detail: str, type_suffix: str, instance: str, *,
             headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body = {"type": PROBLEM_TYPE_BASE + type_suffix, "title": title, "status": status, "detail": detail,
             "instance": instance, **extra}
@@ -36,8 +38,9 @@ def problem(status: int, title: str, detail: str, type_suffix: str, instance: st
 def _install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _domain(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, exc.type_suffix, request.url.path, exc.headers or None,
-                       **exc.extra)
+        response = problem(exc.status, exc.title, exc.detail, exc.type_suffix, request.url.path, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -50,6 +53,11 @@ def _install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyRefused):
+            return problem(exc.status_code, exc.title, str(exc.detail), exc.type_suffix, request.url.path)
+        if exc.status_code == 413:  # the body limit (``BodyLimit``), reached while the body is read
+            refused = too_large(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY))
+            return problem(413, refused.title, str(refused.detail), refused.type_suffix, request.url.path)
         return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}", request.url.path)
 
     @app.exception_handler(Exception)
@@ -74,6 +82,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
             await runtime.stop()
 
     app = FastAPI(
+        dependencies=[Depends(declared_length_within_limit)],
         title=title,
         version=version,
         description=runtime.description,
@@ -83,6 +92,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     )
     app.state.runtime = runtime
     _install_problem_handlers(app)
+    app.add_middleware(JsonDepthLimit, max_depth=runtime.settings.http_max_json_depth)
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Any) -> Response:
@@ -92,6 +102,10 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         metrics.HTTP_DURATION.labels(*labels).observe(time.perf_counter() - started)
         metrics.HTTP_REQUESTS.labels(*labels).inc()
         return response
+
+    # Outermost of ours: every route refuses a body over this before reading it (413); a route may declare its
+    # own ``max_body_size`` (larger or smaller) in its decorator.
+    app.add_middleware(BodyLimit, max_body_size=runtime.settings.http_max_body_bytes)
 
     ops = APIRouter(tags=["operations"])
 

@@ -12,7 +12,7 @@ OUTBOX_BACKLOG = Gauge("ward_outbox_backlog", "Outbox rows not yet published", [
 OUTBOX_OLDEST_AGE = Gauge(
     "ward_outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
-OUTBOX_PUBLISHED = Counter("ward_outbox_published_total", "Outbox rows published to Kafka", ["service"])
+OUTBOX_PUBLISHED = Counter("ward_outbox_published_total", "Outbox rows published to Kafka", ["service", "topic"])
 OUTBOX_PUBLISH_ERRORS = Counter("ward_outbox_publish_errors_total", "Failed publish attempts", ["service"])
 HANDLER_LATENCY = Histogram(
     "ward_event_handler_seconds", "Time to handle one event", ["service", "event_type"],
@@ -30,4 +30,7 @@ HTTP_DURATION = Histogram(
     "ward_http_request_duration_seconds", "Time to answer an HTTP request, by route template",
     ["service", "method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+AUDIT_HEAD_PUBLISHED = Gauge(
+    "ward_audit_head_published_timestamp_seconds", "When the service last published its audit chain head", ["service"]
 )

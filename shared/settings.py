@@ -22,6 +22,7 @@ DEV_INDEX_KEY = "ZGV2LW9ubHktYmxpbmQtaW5kZXgta2V5LWNoYW5nZSE="  # b"dev-only-bli
 DEV_PII_KEYS = json.dumps({"dev1": DEV_ENCRYPTION_KEY, "legacy": DEV_PII_KEY})
 DEV_INDEX_KEYS = json.dumps({"dev1": DEV_INDEX_KEY, "legacy": DEV_PII_KEY})
 DEV_KEY_VALUES = frozenset({DEV_PII_KEY, DEV_ENCRYPTION_KEY, DEV_INDEX_KEY})
+DEV_AUDIT_KEY = "dev-only-audit-key-change-me-0123456789abcdef"
 
 #: The development token issuer and the public half of the development signing key (Ed25519; the private half is
 #: shared/devkeys/DEV-ONLY-token-signing-key.pem, used by ``wardctl token`` and the tests). A service in
@@ -89,7 +90,12 @@ class ServiceSettings(BaseSettings):
     # tansu answers an empty fetch after ~half of this: it is the latency of a hop, and an idle consumer's polling
     # rate. 5 ms made an idle platform keep a core busy; 25 ms costs ~12 ms a hop and a fraction of the CPU.
     kafka_fetch_max_wait_ms: int = 25
-    kafka_max_message_bytes: int = 1_000_000
+    kafka_max_message_bytes: int = Field(
+        default=1_000_000, ge=10_000,
+        description="The largest Kafka message (value, key and headers): the producer's max_request_size, the "
+        "consumer's limit (a larger message is dead-lettered) and the outbox's, which refuses a bigger event when "
+        "it is enqueued; at most the broker's message.max.bytes",
+    )
     # How the service authenticates to Kafka. The container stacks use SASL/SCRAM with one principal per service
     # and ACLs generated from the contracts (deploy/kafka/create-acls.sh); the embedded tansu broker has neither,
     # so development defaults to PLAINTEXT, which production refuses unless KAFKA_ALLOW_PLAINTEXT says otherwise.
@@ -104,6 +110,10 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int | None = None
+    http_max_body_bytes: int = Field(
+        default=1_048_576, ge=0, description="Largest request body a route accepts unless it declares its own (413)"
+    )
+    http_max_json_depth: int = Field(default=32, ge=1, description="Deepest JSON nesting a request body may have")
 
     # Bearer tokens: asymmetric JWTs from an OpenID Connect provider, verified against its JWKS (shared/auth.py).
     jwt_issuer: str = Field(default=DEV_JWT_ISSUER, description="the `iss` every token must carry (the OIDC issuer)")
@@ -132,15 +142,30 @@ class ServiceSettings(BaseSettings):
     index_active_key_id: str | None = None
     pseudonym_key: SecretStr | None = Field(default=None, description="base64 of 32 bytes; never rotated")
 
+    # The audit chain's HMAC key (shared.audit): held by the service, never by the database. Rotation: give the new
+    # key a new AUDIT_KEY_ID and move the old one into AUDIT_RETIRED_KEYS ({"<id>": "<key>"}) so that verification
+    # still checks the rows it signed.
+    audit_key: SecretStr = Field(default=SecretStr(DEV_AUDIT_KEY), description="HMAC key of the audit chain")
+    audit_key_id: str = Field(default="dev", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    audit_retired_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    audit_head_interval_s: float = Field(default=300.0, gt=0, description="How often the chain's head is published")
+
+    # The public claim routes of awards (a reporter naming themselves on a certificate): requests per window, counted
+    # per client address and per certificate code, across replicas (services/awards/ratelimit.py).
+    claim_rate_limit: int = Field(default=20, ge=1)
+    claim_rate_window_s: int = Field(default=600, ge=1)
+
     outbox_retention_days: int = 30
     outbox_retention_interval_s: float = 3600.0  # how often the retention job deletes published rows past it
+    idempotency_retention_hours: float = Field(
+        default=24, gt=0, description="how long a command's response is kept for a retry with its Idempotency-Key"
+    )
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.05
     relay_lease_s: float = 30.0
     consumer_max_attempts: int = 3
     consumer_retry_backoff_s: float = 0.05
     consumer_batch_max_records: int = 500
-    consumer_max_payload_bytes: int = 256_000
     scheduler_interval_s: float = 60.0
 
     otel_exporter_otlp_endpoint: str | None = None
@@ -253,6 +278,11 @@ class ServiceSettings(BaseSettings):
                 bad.append("JWT_JWKS (the development key)" if dev else "JWT_JWKS (use JWT_JWKS_URL)")
             if self.jwt_issuer == DEV_JWT_ISSUER:
                 bad.append("JWT_ISSUER")
+            audit_keys = [self.audit_key, *self.audit_retired_keys.values()]
+            if any(k.get_secret_value() == DEV_AUDIT_KEY for k in audit_keys) or self.audit_key_id == "dev":
+                bad.append("AUDIT_KEY")
+            if any(len(k.get_secret_value()) < 32 for k in audit_keys):
+                bad.append("AUDIT_KEY (shorter than 32 characters)")
             if "dev-" in self.database_url and "-password" in self.database_url:
                 bad.append("DATABASE_URL")
             if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:

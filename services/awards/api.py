@@ -13,6 +13,7 @@ from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import Outcome, execute, json_response
 from shared.contracts.awards import Issuer
 from shared.errors import NotFound
+from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["awards"])
 
@@ -27,10 +28,6 @@ def _pool(request: Request):  # noqa: ANN202
 def _official_of(principal: Principal, ward_id: str) -> None:
     principal.require(*OFFICIALS)
     principal.ensure_ward(ward_id)
-
-
-def _rows(rows: list[Any]) -> list[dict[str, Any]]:
-    return [dict(r) for r in rows]
 
 
 # -- issuing authorities (configuration) -----------------------------------------------------------------------
@@ -51,10 +48,10 @@ async def configure_issuer(ward_id: str, issuer: Issuer, body: domain.ConfigureI
 
 
 @router.get("/wards/{ward_id}/issuers")
-async def list_issuers(ward_id: str, request: Request, principal: CurrentPrincipal) -> Response:
+async def list_issuers(ward_id: str, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
-        return json_response(_rows(await repo.issuers(conn, ward_id)))
+        return json_response(repo.ISSUERS.page(await repo.issuers_page(conn, ward_id, page), page))
 
 
 # -- criteria and achievements ---------------------------------------------------------------------------------
@@ -72,17 +69,18 @@ async def add_criterion(ward_id: str, body: domain.Criterion, request: Request, 
 
 
 @router.get("/wards/{ward_id}/criteria")
-async def list_criteria(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal) -> Response:
+async def list_criteria(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
-        return json_response(_rows(await repo.criteria(conn, ward_id, year)))
+        return json_response(repo.CRITERIA.page(await repo.criteria_page(conn, ward_id, year, page), page))
 
 
 @router.get("/wards/{ward_id}/achievements", summary="Achievements with the events that prove them")
-async def list_achievements(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal) -> Response:
+async def list_achievements(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal,
+                            page: Page) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
-        return json_response(_rows(await repo.achievements(conn, ward_id, year)))
+        return json_response(repo.ACHIEVEMENTS.page(await repo.achievements_page(conn, ward_id, year, page), page))
 
 
 # -- nominations -----------------------------------------------------------------------------------------------
@@ -116,10 +114,11 @@ async def nominate(ward_id: str, body: domain.ManualNomination, request: Request
 
 @router.get("/wards/{ward_id}/nominations")
 async def list_nominations(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal,
+                           page: Page,
                            status: Literal["proposed", "reviewed", "approved", "rejected"] | None = None) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
-        return json_response(_rows(await repo.nominations(conn, ward_id, year, status)))
+        return json_response(repo.NOMINATIONS.page(await repo.nominations_page(conn, ward_id, year, status, page), page))
 
 
 async def _decide(request: Request, principal: Principal, command: str, nomination_id: str, run) -> Response:  # noqa: ANN001

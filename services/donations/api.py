@@ -23,6 +23,7 @@ from services.donations.report import build_report, report_csv
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import execute, json_response
 from shared.errors import NotFound
+from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["donations"])
 COLLECTORS = (Role.TEAM_MEMBER, Role.TEAM_LEADER)
@@ -100,12 +101,12 @@ async def _report(request: Request, campaign_id: str, principal: Principal) -> d
 
 
 @router.get("/campaigns", summary="Campaigns of the caller's ward")
-async def list_campaigns(request: Request, principal: CurrentPrincipal) -> Response:
+async def list_campaigns(request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     async with _pool(request).acquire() as conn:
-        rows = await repo.list_campaigns(conn, principal.ward_id)
-    return json_response([{k: r[k] for k in ("campaign_id", "group_id", "name", "purpose", "target_vnd",
-                                             "starts_on", "ends_on", "closed_on", "target_reached_on")}
-                          for r in rows])
+        rows = await repo.list_campaigns(conn, principal.ward_id, page)
+    return json_response(repo.CAMPAIGNS_BY_OPENING.page(rows, page, lambda r: {
+        k: r[k] for k in ("campaign_id", "group_id", "name", "purpose", "target_vnd", "starts_on", "ends_on",
+                          "closed_on", "target_reached_on")}))
 
 
 @router.get("/campaigns/{campaign_id}/report", summary="Public transparency report (báo cáo công khai), JSON")
@@ -127,7 +128,7 @@ async def get_pledge(pledge_id: str, request: Request, principal: CurrentPrincip
         pledge = await repo.get_pledge(conn, pledge_id)
         if pledge is None:
             raise NotFound("no such pledge")
-        await commands.load_campaign(conn, pledge["campaign_id"], principal, lock=False)
+        await commands.load_campaign(conn, pledge["campaign_id"], principal, lock=False, not_found="no such pledge")
         rows = await repo.instalments(conn, pledge_id)
     return json_response({
         "pledge_id": pledge_id, "campaign_id": pledge["campaign_id"], "team_id": pledge["team_id"],

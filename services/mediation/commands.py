@@ -68,7 +68,7 @@ async def open_case(conn: asyncpg.Connection, p: Principal, body: OpenCase) -> d
         raise RuleViolation(f"group {body.group_id} has no mediation team to receive the case")
     parties = []
     for x in body.parties:
-        household = await repository.household_of(conn, x.resident_id) if x.resident_id else None
+        household = await repository.household_of(conn, x.resident_id, p.ward_id) if x.resident_id else None
         if x.resident_id and household is None:
             # Without the household the conflict-of-interest rule could not be applied: refuse, don't guess.
             raise InvalidInput(f"resident {x.resident_id} is not known; name the party without a resident_id")
@@ -95,7 +95,8 @@ async def open_referred_case(conn: asyncpg.Connection, *, ward_id: str, group_id
     team_id = teams[0]["team_id"] if len(teams) == 1 else None
     case_id = "case-" + uuid.uuid5(uuid.NAMESPACE_URL, f"referral:{ward_id}:{incident_id}").hex[:16]
     resolved = [Party(x.display_name, x.resident_id,
-                      await repository.household_of(conn, x.resident_id) if x.resident_id else None) for x in parties]
+                      await repository.household_of(conn, x.resident_id, ward_id) if x.resident_id else None)
+                for x in parties]
     if await repository.case(conn, case_id) is not None:
         return False
     # The incident carries no kind: other_civil until the team reclassifies it (``classify``).
@@ -133,6 +134,10 @@ async def load(conn: asyncpg.Connection, p: Principal, case_id: str) -> tuple[as
     return row, parties
 
 
+#: The mediators one case may have (its concluding events carry them all).
+MAX_MEDIATORS_PER_CASE = 20
+
+
 async def assign(conn: asyncpg.Connection, p: Principal, case_id: str, body: AssignMediators) -> dict[str, Any]:
     row, parties = await load(conn, p, case_id)
     domain.ensure_allowed(row["status"], Action.ASSIGN)
@@ -144,6 +149,9 @@ async def assign(conn: asyncpg.Connection, p: Principal, case_id: str, body: Ass
     team_members = {m.resident_id: m for m in await repository.members(conn, row["team_id"])}
     today = ward_today()
     late = domain.assignment_late(row["assignment_due"], today, today)
+    assigned = {m["mediator_id"] for m in await repository.case_mediators(conn, case_id)}
+    if len(assigned | set(body.mediator_ids)) > MAX_MEDIATORS_PER_CASE:
+        raise RuleViolation(f"a case has at most {MAX_MEDIATORS_PER_CASE} mediators")
     for mediator_id in dict.fromkeys(body.mediator_ids):
         member = team_members.get(mediator_id)
         if member is None:

@@ -137,9 +137,15 @@ class IncidentResolved(_Incident):
     is_crime_tip: bool
     outcome: Outcome
     camera_footage_used: bool
-    camera_ids: list[str] = Field(default_factory=list, description="Registry facility ids of the cameras cited")
+    camera_ids: list[str] = Field(default_factory=list, max_length=200,
+                                  description="Registry facility ids of the cameras cited")
     reporter_ref: str | None = Field(
         default=None, description="A stable pseudonym of the reporter (never the identity); None if none known"
+    )
+    reporter_claim_verifier: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$",
+        description="An anonymous tip's claim verifier (shared/claims.py): a hash, bound to reporter_ref, of the "
+                    "claim secret only the holder of the follow-up secret can get; None otherwise",
     )
     resolved_at: datetime
 

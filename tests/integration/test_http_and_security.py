@@ -104,7 +104,7 @@ async def test_audit_trail_is_insert_only_and_hash_chained(probe_db, started):
         rows = await conn.fetch("SELECT * FROM audit_log ORDER BY seq")
         assert [r["command"] for r in rows] == ["probe.record"] * 3
         assert rows[1]["prev_hash"] == rows[0]["hash"]
-        assert await audit.verify_chain(conn) is None
+        assert await audit.verify_chain(conn, runtime.audit_keys) is None
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("UPDATE audit_log SET actor = 'someone else'")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -119,7 +119,7 @@ async def test_audit_trail_is_insert_only_and_hash_chained(probe_db, started):
         await admin.close()
     conn = await probe_db.connect("registry")
     try:
-        assert await audit.verify_chain(conn) == rows[1]["seq"]
+        assert await audit.verify_chain(conn, runtime.audit_keys) == rows[1]["seq"]
     finally:
         await conn.close()
 

@@ -3,12 +3,14 @@ follow-up, and who may see what. Each test reads as one rule of the Law on Grass
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared.contracts.registry import TeamMemberLeft
+from shared.clock import ward_today
+from shared.contracts.registry import TeamFormed, TeamMemberLeft
 from tests.conftest import auth
+from tests.harness import assert_indistinguishable
 from tests.mediation.conftest import GROUP, LEADER, MEDIATOR, OFFICIAL, PARTY, TEAM, WARD, as_, team_events
 
 pytestmark = pytest.mark.integration
@@ -143,7 +145,7 @@ async def test_a_session_then_success_with_the_agreement_and_its_follow_up(svc):
     [held] = await svc.outbox("mediation.case.session_held.v1")
     assert "notes" not in held and set(held["mediator_ids"]) == {"r-lan", "r-minh"}
 
-    today = datetime.now(UTC).date()
+    today = ward_today()  # the ward's calendar: after 17:00 UTC it is already tomorrow in Hà Nội
     done = await svc.client.post(f"/v1/cases/{cid}/success", headers=as_(MEDIATOR), json={
         "agreement": "Mở lại lối đi chung rộng 1,2 m", "carry_out_how": "Ông Cường tháo hàng rào",
         "carry_out_by": (today + timedelta(days=30)).isoformat()})
@@ -221,7 +223,7 @@ async def test_each_role_sees_only_its_cases(svc):
     async def visible(who) -> set[str]:  # noqa: ANN001
         r = await svc.client.get("/v1/cases", headers=as_(who))
         assert r.status_code == 200
-        return {c["case_id"] for c in r.json()["cases"]}
+        return {c["case_id"] for c in r.json()["items"]}
 
     assert await visible(OFFICIAL) == {ours["case_id"], theirs["case_id"]}
     assert await visible(MEDIATOR) == {ours["case_id"]}
@@ -235,7 +237,7 @@ async def test_each_role_sees_only_its_cases(svc):
 
 
 async def test_teams_show_compliance_and_follow_the_registry(svc):
-    teams = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["teams"]
+    teams = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["items"]
     [team] = teams
     assert team["compliant"] is True and len(team["mediators"]) == 4
     await svc.feed(TeamMemberLeft(ward_id=WARD, subject=TEAM, team_id=TEAM, group_id=GROUP, kind="mediation",
@@ -243,7 +245,7 @@ async def test_teams_show_compliance_and_follow_the_registry(svc):
                                   household_id="hh-11", full_name="Phạm Thị Lan", sex="female", role="member",
                                   left_on=datetime.now(UTC).date()))
     await svc.feed(*team_events("team-anxh", GROUP, kind="anxh"))  # not a mediation team: ignored
-    [team] = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["teams"]
+    [team] = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["items"]
     assert team["compliant"] is False and team["compliance_issues"] == ["no woman among the mediators"]
     assert "r-lan" not in {m["resident_id"] for m in team["mediators"]}
     case = await open_case(svc)
@@ -261,3 +263,44 @@ async def test_a_repeated_request_with_the_same_idempotency_key_opens_one_case(s
     assert first.json()["case_id"] == again.json()["case_id"]
     assert await svc.db.fetchval("mediation", "SELECT count(*) FROM cases") == 1
 
+
+
+async def test_another_wards_cases_and_residents_answer_as_ones_that_do_not_exist(svc):
+    await svc.feed(TeamFormed(ward_id="dong-ve", subject="team-dv", team_id="team-dv", group_id="tdp-dv",
+                              kind="mediation", compliant=True, name="Tổ hòa giải Đông Vệ",
+                              formed_on=date(2024, 1, 5), formation_act="QĐ 3"))
+    elsewhere = auth("ward_official", "dong-ve")
+    # a resident of Phú Sơn named as a party in Đông Vệ: as unknown there as a resident who does not exist
+    def request(resident_id: str) -> dict:
+        return {**REQUEST, "group_id": "tdp-dv", "parties": [
+            {"display_name": "Vũ Văn Bình", "resident_id": resident_id}, {"display_name": "Người khác"}]}
+    theirs = await svc.client.post("/v1/cases", json=request("r-binh"), headers=elsewhere)
+    unknown = await svc.client.post("/v1/cases", json=request("r-nobody"), headers=elsewhere)
+    assert_indistinguishable(theirs, "r-binh", unknown, "r-nobody")
+    assert await svc.db.fetchval("mediation", "SELECT count(*) FROM cases") == 0
+
+    case = await open_case(svc)
+    for method, suffix, body in [("GET", "", None), ("POST", "/classification", {"kind": "family"}),
+                                 ("POST", "/withdrawal", {"reason": "x"})]:
+        a = await svc.client.request(method, f"/v1/cases/{case['case_id']}{suffix}", json=body, headers=elsewhere)
+        b = await svc.client.request(method, f"/v1/cases/case-0000000000000000{suffix}", json=body, headers=elsewhere)
+        assert_indistinguishable(a, case["case_id"], b, "case-0000000000000000")
+
+
+async def test_a_case_has_at_most_as_many_mediators_as_its_events_may_carry(svc):
+    """CaseSucceeded and CaseFailed carry every mediator of the case (a bounded list): the 21st is refused."""
+    from services.mediation.commands import MAX_MEDIATORS_PER_CASE
+    from shared.contracts.mediation import CaseSucceeded
+
+    extra = [(f"r-m{i:02d}", f"hh-m{i:02d}", f"Hòa giải viên {i}", "female", "member") for i in range(24)]
+    await svc.feed(*team_events(members=extra)[1:])
+    case = await open_case(svc)
+    path = f"/v1/cases/{case['case_id']}/mediators"
+    ids = [m[0] for m in extra]
+    for start in range(0, MAX_MEDIATORS_PER_CASE, 5):
+        r = await svc.client.post(path, json={"mediator_ids": ids[start:start + 5]}, headers=as_(LEADER))
+        assert r.status_code == 200, r.text
+    over = await svc.client.post(path, json={"mediator_ids": [ids[MAX_MEDIATORS_PER_CASE]]}, headers=as_(LEADER))
+    assert over.status_code == 422 and f"at most {MAX_MEDIATORS_PER_CASE} mediators" in over.json()["detail"]
+    assert await svc.db.fetchval("mediation", "SELECT count(*) FROM case_mediators") == MAX_MEDIATORS_PER_CASE
+    assert CaseSucceeded.model_fields["mediator_ids"].metadata[0].max_length == MAX_MEDIATORS_PER_CASE

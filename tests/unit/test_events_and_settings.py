@@ -9,8 +9,8 @@ from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 
 from shared.contracts.registry import GroupCreated, ResidentRegistered, TeamFormed
-from shared.events import PUBLIC_TOPIC, EventDecodeError, PublicEvent, from_kafka, to_kafka
-from shared.settings import DEV_JWKS, DEV_JWT_ISSUER, ServiceSettings
+from shared.events import MAX_MESSAGE_BYTES, PUBLIC_TOPIC, EventDecodeError, PublicEvent, from_kafka, to_kafka
+from shared.settings import DEV_AUDIT_KEY, DEV_JWKS, DEV_JWT_ISSUER, ServiceSettings
 
 
 def test_cloudevents_binary_mode_round_trip() -> None:
@@ -35,7 +35,7 @@ def test_cloudevents_binary_mode_round_trip() -> None:
         (lambda v, h: (v, {**h, "ce_type": b"registry.group.created.v7"}), "unknown event type"),
         (lambda v, h: (json.dumps({**json.loads(v), "ward_id": ""}).encode(), h), "failed validation"),
         (lambda v, h: (v, {**h, "ce_id": str(uuid.uuid4()).encode()}), "differ"),
-        (lambda v, h: (b"x" * 300_000, h), "exceeds the limit"),
+        (lambda v, h: (b"x" * (MAX_MESSAGE_BYTES + 1), h), "exceeds the limit"),
         (lambda v, h: (None, h), "empty"),
     ],
 )
@@ -67,13 +67,14 @@ def test_no_registry_event_carries_a_national_id_or_phone() -> None:
 PROD_KEYS = {"pii_keys": '{"k1": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="}', "pii_active_key_id": "k1",
              "index_keys": '{"i1": "aW5kZXgtaW5kZXgtaW5kZXgtaW5kZXgtaW5kZXghISE="}', "index_active_key_id": "i1"}
 PROD_KAFKA = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "registry", "kafka_sasl_password": "pw"}
+PROD_AUDIT = {"audit_key": "a" * 40, "audit_key_id": "k1"}
 PROD_OIDC = {"jwt_issuer": "https://id.city.example/realms/ward",
              "jwt_jwks_url": "https://id.city.example/realms/ward/protocol/openid-connect/certs"}
 
 
 def test_settings_refuse_development_secrets_in_production() -> None:
     base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward", "_env_file": None,
-            **PROD_KAFKA}
+            **PROD_KAFKA, **PROD_AUDIT}
     with pytest.raises(ValidationError, match="JWT_JWKS_URL") as refused:
         ServiceSettings(**base, environment="production", **PROD_KEYS)
     assert "JWT_ISSUER" in str(refused.value)  # the development issuer is refused too
@@ -81,7 +82,7 @@ def test_settings_refuse_development_secrets_in_production() -> None:
     assert ok.kafka_acks == "all" and ok.trusted_jwks() is None  # keys come from the provider's JWKS
     with pytest.raises(ValidationError, match="DATABASE_URL"):
         ServiceSettings(service_name="registry", environment="production", **PROD_KEYS, **PROD_OIDC,
-                        **PROD_KAFKA, database_url="postgresql://registry:dev-registry-password@db/ward")
+                        **PROD_KAFKA, **PROD_AUDIT, database_url="postgresql://registry:dev-registry-password@db/ward")
     with pytest.raises(ValidationError):
         ServiceSettings(service_name="nope", database_url="postgresql://x@y/z")
     dev = ServiceSettings(**base)
@@ -90,7 +91,7 @@ def test_settings_refuse_development_secrets_in_production() -> None:
 
 def test_production_refuses_the_development_token_key_in_any_form() -> None:
     base = {"service_name": "awards", "database_url": "postgresql://awards:s3cret@db/ward", "_env_file": None,
-            "environment": "production", **PROD_KAFKA}
+            "environment": "production", **PROD_KAFKA, **PROD_AUDIT}
     with pytest.raises(ValidationError, match="JWT_JWKS .the development key"):
         ServiceSettings(**base, jwt_issuer=PROD_OIDC["jwt_issuer"], jwt_jwks=json.dumps(DEV_JWKS))
     renamed = {"keys": [{**DEV_JWKS["keys"][0], "kid": "innocent-looking"}]}
@@ -112,6 +113,21 @@ def test_audience_is_the_service_name_unless_configured() -> None:
     assert ServiceSettings(service_name="awards", database_url="postgresql://x@y/z").audience == "awards"
     assert ServiceSettings(service_name="awards", database_url="postgresql://x@y/z",
                            jwt_audience="ward-awards").audience == "ward-awards"
+
+
+def test_settings_refuse_the_development_audit_key_in_production() -> None:
+    base = {"service_name": "awards", "database_url": "postgresql://awards:s3cret@db/ward", "environment": "production",
+            **PROD_OIDC, "kafka_allow_plaintext": True}
+    with pytest.raises(ValidationError, match="AUDIT_KEY"):
+        ServiceSettings(**base)  # the development key and id
+    with pytest.raises(ValidationError, match="AUDIT_KEY"):
+        ServiceSettings(**base, audit_key=DEV_AUDIT_KEY, audit_key_id="k1")
+    with pytest.raises(ValidationError, match="shorter than 32"):
+        ServiceSettings(**base, audit_key="short", audit_key_id="k1")
+    with pytest.raises(ValidationError, match="AUDIT_KEY"):
+        ServiceSettings(**base, audit_key="a" * 40, audit_key_id="k2", audit_retired_keys={"k1": DEV_AUDIT_KEY})
+    ok = ServiceSettings(**base, audit_key="a" * 40, audit_key_id="k2", audit_retired_keys={"k1": "b" * 40})
+    assert set(ok.audit_retired_keys) == {"k1"}
 
 
 def test_personal_data_protection() -> None:
