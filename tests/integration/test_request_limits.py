@@ -155,7 +155,10 @@ async def test_a_200_mib_body_is_answered_413_after_reading_at_most_the_limit(pr
 
 async def test_routes_declare_larger_or_smaller_limits_and_an_unread_body_is_still_refused():
     app, calls = _limits_app()
-    async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=60) as client:
+    # A fresh connection per request: after a refusal the server may close the connection it refused on, and a
+    # pooled client could race that close with its next request (a ReadError that says nothing about the limits).
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=60, limits=fresh) as client:
         under_default = await client.post("/echo", json={"text": "x" * (MiB - 100)})
         over_default = await client.post("/echo", json={"text": "x" * (MiB + 100)})
         small_ok = await client.post("/small", json={"a": "x" * 900})
