@@ -51,9 +51,10 @@ schemas: install
 bench: install
 	$(BIN)/python -m bench
 
-## Mint a development token: make token ROLES=ward_official WARD=phu-son
+## Mint a development token (signed with the dev key; for all five services unless AUD=registry,...):
+## make token ROLES=ward_official WARD=phu-son
 token: install
-	@$(BIN)/python -m shared.cli token --roles $(or $(ROLES),ward_official) --ward $(or $(WARD),phu-son) --sub $(or $(SUB),dev-user)
+	@$(BIN)/python -m shared.cli token --roles $(or $(ROLES),ward_official) --ward $(or $(WARD),phu-son) --sub $(or $(SUB),dev-user) $(if $(AUD),--aud $(AUD))
 
 lint: install
 	$(BIN)/ruff check .

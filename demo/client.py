@@ -7,9 +7,11 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from cryptography.hazmat.primitives import serialization
 
 from demo.config import SERVICES, Config
 from shared.auth import mint_token
@@ -30,8 +32,10 @@ class Actor:
     ward: str
     claims: dict[str, Any] = field(default_factory=dict)
 
-    def token(self, secret: str) -> str:
-        return mint_token(secret, subject=self.subject, roles=list(self.roles), ward=self.ward, **self.claims)
+    def token(self, key: Any = None, kid: str | None = None) -> str:
+        """Signed with ``key`` (default: the development key), for all five services."""
+        extra = {"key": key, "kid": kid} if key is not None else {}
+        return mint_token(subject=self.subject, roles=list(self.roles), ward=self.ward, **extra, **self.claims)
 
 
 class Platform:
@@ -40,6 +44,8 @@ class Platform:
         self.run_id = run_id
         self._clients = {svc: httpx.AsyncClient(base_url=config.url(svc), timeout=30) for svc in SERVICES}
         self.requests = 0
+        self._key = (serialization.load_pem_private_key(Path(config.signing_key).read_bytes(), password=None)
+                     if config.signing_key else None)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self._clients.values()))
@@ -54,7 +60,7 @@ class Platform:
                       params: dict[str, Any] | None = None, key: str | None = None) -> httpx.Response:
         headers = {}
         if actor is not None:
-            headers["Authorization"] = f"Bearer {actor.token(self.config.jwt_secret)}"
+            headers["Authorization"] = f"Bearer {actor.token(self._key, self.config.kid)}"
         if key is not None:
             headers["Idempotency-Key"] = key
         self.requests += 1

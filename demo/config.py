@@ -6,7 +6,7 @@ import argparse
 import os
 from dataclasses import dataclass
 
-from shared.settings import DEV_JWT_SECRET, SERVICE_PORTS, SERVICES
+from shared.settings import DEV_JWT_KID, SERVICE_PORTS, SERVICES
 
 __all__ = ["SERVICES", "Config", "parse"]
 
@@ -14,7 +14,9 @@ __all__ = ["SERVICES", "Config", "parse"]
 @dataclass(frozen=True)
 class Config:
     urls: dict[str, str]
-    jwt_secret: str = DEV_JWT_SECRET
+    #: The Ed25519 key (PEM) the demo signs its tokens with, and its kid; None: the development key of make run.
+    signing_key: str | None = None
+    kid: str = DEV_JWT_KID
     ward_id: str = "phu-son"
     #: How long to wait for an effect that travels through Kafka before calling the run failed.
     timeout: float = 60.0
@@ -34,8 +36,11 @@ def parse(argv: list[str] | None = None) -> Config:
     parser.add_argument("--ward", default=os.environ.get("DEMO_WARD", "phu-son"), help="ward id (default phu-son)")
     parser.add_argument("--timeout", type=float, default=float(os.environ.get("DEMO_TIMEOUT", "60")),
                         help="seconds to wait for an effect carried by Kafka (default 60)")
-    parser.add_argument("--jwt-secret", default=os.environ.get("DEMO_JWT_SECRET", DEV_JWT_SECRET),
-                        help="the platform's JWT secret (default: the development secret of make run)")
+    parser.add_argument("--signing-key", default=os.environ.get("DEMO_SIGNING_KEY"),
+                        help="PEM file of the Ed25519 key to sign tokens with, whose public key the services trust "
+                             "(default: the development key that make run trusts)")
+    parser.add_argument("--kid", default=os.environ.get("DEMO_KID", DEV_JWT_KID),
+                        help=f"the key id of --signing-key (default {DEV_JWT_KID})")
     args = parser.parse_args(argv)
-    return Config(urls={svc: getattr(args, svc) for svc in SERVICES}, jwt_secret=args.jwt_secret,
+    return Config(urls={svc: getattr(args, svc) for svc in SERVICES}, signing_key=args.signing_key, kid=args.kid,
                   ward_id=args.ward, timeout=args.timeout)

@@ -1,22 +1,40 @@
 """Bearer-token authentication and role checks.
 
-Tokens are JWTs (HS256 with the platform secret; an identity provider can take this over by issuing the same
-claims): ``sub`` (who), ``roles``, ``ward`` (the ward the caller belongs to; ``*`` only for city officials and
-admins), and optionally ``resident_id`` / ``household_id`` / ``team_ids`` for residents and team members.
-"""
+Tokens are asymmetric JWTs (EdDSA or RS256) from an OpenID Connect provider, verified against the provider's JWKS
+(``JWT_JWKS_URL``; fetched with pyjwt's ``PyJWKClient``, cached, refetched once when a token names an unknown
+``kid`` so that keys can rotate). Each service accepts only tokens whose ``aud`` names it, from the configured
+issuer, with ``iat`` and ``exp`` no further apart than ``JWT_MAX_LIFETIME_S``. Claims: ``sub`` (who), ``roles``,
+``ward`` (the ward the caller belongs to; ``*`` only for city officials and admins), and optionally
+``resident_id`` / ``household_id`` / ``team_ids`` (a list) for residents and team members.
 
+In development and tests the services trust the development key (``shared.settings.DEV_JWKS``), which
+``wardctl token`` signs with; production refuses it (shared/settings.py).
+"""
 from __future__ import annotations
 
+import asyncio
+import base64
+import functools
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from jwt import PyJWK, PyJWKClient, PyJWKSet
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from shared.settings import DEV_JWT_ISSUER, DEV_JWT_KID, DEV_JWT_PUBLIC_X, SERVICES, ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
@@ -65,56 +83,205 @@ class Principal:
             raise Forbidden(f"requires one of the roles: {', '.join(str(Role(r)) for r in roles)}")
 
 
+#: Where the development signing key lives (left out of the container image).
+DEV_SIGNING_KEY_PATH = Path(__file__).resolve().parent / "devkeys" / "DEV-ONLY-token-signing-key.pem"
+#: What a 401 answers in WWW-Authenticate (RFC 6750 section 3).
+REALM = "ward-platform"
+
+
+@functools.cache
+def dev_signing_key() -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(DEV_SIGNING_KEY_PATH.read_bytes(), password=None)
+    except FileNotFoundError:
+        raise RuntimeError(f"the development signing key is not in this installation ({DEV_SIGNING_KEY_PATH}); "
+                           "production tokens come from the OIDC provider") from None
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
+
+
 def mint_token(
-    secret: str,
     *,
     subject: str,
     roles: list[str],
     ward: str,
-    issuer: str = "ward-platform",
-    ttl: timedelta = timedelta(hours=12),
+    audience: str | Sequence[str] = SERVICES,
+    issuer: str = DEV_JWT_ISSUER,
+    ttl: timedelta = timedelta(hours=1),
+    key: Any = None,
+    kid: str | None = DEV_JWT_KID,
+    algorithm: str = "EdDSA",
+    without: Sequence[str] = (),
     **claims: object,
 ) -> str:
-    """A signed token (development command ``wardctl token``, and tests)."""
-    for r in roles:
-        Role(r)  # refuse unknown roles
+    """A signed token, by default with the development key for every service (``wardctl token``, the demo, tests).
+
+    ``key``/``kid``/``algorithm``/``without`` exist so that the tests can forge the tokens an attacker would
+    (roles are not checked here for the same reason: ``wardctl token`` checks them).
+    """
     now = datetime.now(UTC)
-    payload = {"sub": subject, "roles": roles, "ward": ward, "iss": issuer, "iat": now, "exp": now + ttl}
+    payload: dict[str, Any] = {"sub": subject, "roles": roles, "ward": ward, "iss": issuer,
+                               "aud": audience if isinstance(audience, str) else list(audience),
+                               "iat": now, "exp": now + ttl}
     payload.update({k: v for k, v in claims.items() if v is not None})
-    return jwt.encode(payload, secret, algorithm="HS256")
+    for name in without:
+        payload.pop(name, None)
+    return jwt.encode(payload, dev_signing_key() if key is None else key, algorithm=algorithm,
+                      headers={"kid": kid} if kid is not None else None)
 
 
-def decode_token(token: str, secret: str, issuer: str = "ward-platform") -> Principal:
-    try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=issuer, options={"require": ["exp", "sub"]})
-        roles = frozenset(Role(r) for r in claims.get("roles", []))
-    except (jwt.PyJWTError, ValueError) as exc:
-        raise Unauthorized(f"invalid token: {exc}") from exc
-    ward = claims.get("ward")
-    if not ward or not isinstance(ward, str):
-        raise Unauthorized("token has no ward")
-    if ward == ALL_WARDS and not (roles & {Role.CITY_OFFICIAL, Role.ADMIN}):
-        raise Unauthorized("only city officials and admins may act for every ward")
-    return Principal(
-        subject=str(claims["sub"]),
-        roles=roles,
-        ward_id=ward,
-        resident_id=claims.get("resident_id"),
-        household_id=claims.get("household_id"),
-        team_ids=frozenset(claims.get("team_ids") or ()),
-    )
+class Claims(BaseModel):
+    """The claims the services read, typed: a claim of the wrong shape refuses the token."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sub: str = Field(min_length=1, max_length=255)
+    roles: list[Role] = Field(default_factory=list, max_length=len(Role))
+    ward: str = Field(min_length=1, max_length=100)
+    resident_id: str | None = Field(default=None, min_length=1, max_length=100)
+    household_id: str | None = Field(default=None, min_length=1, max_length=100)
+    team_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=100)
 
 
-_bearer = HTTPBearer(auto_error=False, description="JWT with roles and ward (see `wardctl token`)")
+def _challenge(error: str | None = None, description: str | None = None) -> dict[str, str]:
+    """The RFC 6750 ``WWW-Authenticate`` header of a 401."""
+    value = f'Bearer realm="{REALM}"'
+    if error:
+        value += f', error="{error}"'
+    if description:  # RFC 6750: error_description is %x20-21 / %x23-5B / %x5D-7E
+        safe = "".join(c for c in description if 0x20 <= ord(c) <= 0x7E and c not in '"\\')
+        value += f', error_description="{safe[:200]}"'
+    return {"WWW-Authenticate": value}
+
+
+def invalid_token(detail: str) -> Unauthorized:
+    return Unauthorized(f"invalid token: {detail}", headers=_challenge("invalid_token", detail))
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against the trusted JWKS (a URL, or a static set in development and tests)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.audience
+        self.algorithms = frozenset(settings.jwt_algorithms)
+        self.max_lifetime_s = settings.jwt_max_lifetime_s
+        self.production = settings.environment == "production"
+        self.leeway_s = settings.jwt_leeway_s
+        static = settings.trusted_jwks()
+        self._static: PyJWKSet | None = PyJWKSet.from_dict(static) if static is not None else None
+        self._client: PyJWKClient | None = None
+        if settings.jwt_jwks_url:
+            self._client = PyJWKClient(
+                settings.jwt_jwks_url,
+                cache_jwk_set=True,
+                lifespan=settings.jwt_jwks_cache_s,
+                timeout=settings.jwt_jwks_timeout_s,
+                cooldown_duration=settings.jwt_jwks_refresh_cooldown_s,
+            )
+
+    async def signing_key(self, kid: str) -> PyJWK:
+        if self._client is None:
+            assert self._static is not None
+            key = next((k for k in self._static.keys if k.key_id == kid and k.public_key_use in ("sig", None)), None)
+            if key is None:
+                raise invalid_token("unknown signing key")
+            return key
+        try:
+            # urllib underneath: off the event loop. A cached set answers without a fetch; an unknown kid
+            # refetches once (at most once per cooldown), then the token is refused.
+            return await asyncio.to_thread(self._client.get_signing_key, kid)
+        except jwt.PyJWKClientConnectionError as exc:
+            log.warning("JWKS not reachable", extra={"error_type": type(exc).__name__})
+            raise ServiceUnavailable("the identity provider's keys cannot be fetched; try again later") from exc
+        except jwt.PyJWKClientError as exc:
+            raise invalid_token("unknown signing key") from exc
+        except jwt.PyJWTError as exc:  # a JWKS without usable keys
+            log.warning("JWKS unusable", extra={"error_type": type(exc).__name__})
+            raise ServiceUnavailable("the identity provider's keys are unusable; try again later") from exc
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise invalid_token("malformed") from exc
+        alg, kid = header.get("alg"), header.get("kid")
+        if alg not in self.algorithms:
+            raise invalid_token("signing algorithm not accepted")
+        if not isinstance(kid, str) or not kid:
+            raise invalid_token("no key id (kid)")
+        key = await self.signing_key(kid)
+        if self.production and _is_development_key(key):
+            # The settings refuse the development JWKS at start; a provider that serves it is refused here.
+            log.error("the JWKS serves the development key: refusing its tokens")
+            raise invalid_token("unknown signing key")
+        if key.algorithm_name not in self.algorithms or key.algorithm_name != alg:
+            raise invalid_token("signing algorithm does not match the key")
+        try:
+            payload = jwt.decode(
+                token, key.key, algorithms=[key.algorithm_name], audience=self.audience, issuer=self.issuer,
+                leeway=self.leeway_s, options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
+        except jwt.InvalidAudienceError as exc:
+            raise invalid_token("not issued for this service (aud)") from exc
+        except jwt.ExpiredSignatureError as exc:
+            raise invalid_token("expired") from exc
+        except jwt.PyJWTError as exc:
+            raise invalid_token(_describe(exc)) from exc
+        exp, iat = payload["exp"], payload["iat"]
+        if not isinstance(iat, int | float) or not isinstance(exp, int | float):
+            raise invalid_token("iat and exp must be numbers")
+        if exp - iat > self.max_lifetime_s:
+            raise invalid_token(f"lifetime exceeds {self.max_lifetime_s} s")
+        try:
+            claims = Claims.model_validate(payload)
+        except ValidationError as exc:
+            fields = sorted({".".join(str(p) for p in e["loc"][:1]) for e in exc.errors()})
+            raise invalid_token(f"malformed claims: {', '.join(fields)}") from exc
+        roles = frozenset(claims.roles)
+        if claims.ward == ALL_WARDS and not (roles & {Role.CITY_OFFICIAL, Role.ADMIN}):
+            raise invalid_token("only city officials and admins may act for every ward")
+        return Principal(
+            subject=claims.sub,
+            roles=roles,
+            ward_id=claims.ward,
+            resident_id=claims.resident_id,
+            household_id=claims.household_id,
+            team_ids=frozenset(claims.team_ids),
+        )
+
+
+def _is_development_key(key: PyJWK) -> bool:
+    if not isinstance(key.key, Ed25519PublicKey):
+        return False
+    raw = key.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == DEV_JWT_PUBLIC_X
+
+
+def _describe(exc: jwt.PyJWTError) -> str:
+    """A reason without the token's values."""
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "signature does not verify"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"missing claim {exc.claim}"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "wrong issuer (iss)"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "not yet valid"
+    if isinstance(exc, jwt.DecodeError):
+        return "malformed"
+    return type(exc).__name__
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT from the OIDC provider (development: `wardctl token`)")
 
 
 async def authenticated(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("a bearer token is required")
-    settings = request.app.state.runtime.settings
-    return decode_token(credentials.credentials, settings.jwt_secret.get_secret_value(), settings.jwt_issuer)
+        raise Unauthorized("a bearer token is required", headers=_challenge())
+    return await request.app.state.runtime.token_verifier.verify(credentials.credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticated)]

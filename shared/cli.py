@@ -1,6 +1,7 @@
 """``wardctl``: operator and developer commands.
 
-* ``wardctl token --roles police --ward phu-son`` - mint a development token
+* ``wardctl token --roles police --ward phu-son [--aud registry]`` - mint a development token (signed with the
+  development key, which only development/test services trust)
 * ``wardctl republish --service registry --since 2026-11-01T00:00Z [--until ...]`` - send the outbox events
   of a time range again (a broker that lost its log); consumers' inboxes make repeats harmless
 * ``wardctl migrate [SERVICE ...]`` - apply the services' migrations (all five by default) as their schema owners
@@ -41,14 +42,31 @@ def _dt(text: str) -> datetime:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from shared.auth import mint_token
-    from shared.settings import DEV_JWT_SECRET
+    from datetime import timedelta
 
-    secret = os.environ.get("JWT_SECRET", DEV_JWT_SECRET)
+    from shared.auth import Role, mint_token
+    from shared.settings import SERVICES
+
     extra = {k: getattr(args, k) for k in ("resident_id", "household_id") if getattr(args, k)}
     if args.team_ids:
         extra["team_ids"] = args.team_ids.split(",")
-    print(mint_token(secret, subject=args.sub, roles=args.roles.split(","), ward=args.ward, **extra))
+    roles = args.roles.split(",")
+    unknown_roles = sorted(set(roles) - {str(r) for r in Role})
+    if unknown_roles:
+        print(f"unknown role {', '.join(unknown_roles)}: one or more of {', '.join(Role)}", file=sys.stderr)
+        return 2
+    audience = args.aud.split(",") if args.aud else list(SERVICES)
+    unknown = sorted(set(audience) - set(SERVICES))
+    if unknown:
+        print(f"unknown audience {', '.join(unknown)}: one or more of {', '.join(SERVICES)}", file=sys.stderr)
+        return 2
+    try:
+        token = mint_token(subject=args.sub, roles=roles, ward=args.ward, audience=audience,
+                           ttl=timedelta(seconds=args.ttl), **extra)
+    except RuntimeError as exc:
+        print(f"wardctl token: {exc}", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 
@@ -340,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--sub", default="dev-user")
     t.add_argument("--resident-id")
     t.add_argument("--household-id")
-    t.add_argument("--team-ids")
+    t.add_argument("--team-ids", help="comma-separated team ids")
+    t.add_argument("--aud", help="comma-separated services the token is for (default: all five)")
+    t.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600, the services' maximum)")
     r = sub.add_parser("republish", help="republish outbox events of a time range")
     r.add_argument("--service", required=True)
     r.add_argument("--since", required=True)

@@ -23,7 +23,19 @@ class InvalidInput(ProblemError):
 
 
 class Unauthorized(ProblemError):
+    """A 401: always with an RFC 6750 ``WWW-Authenticate`` challenge (shared.auth adds the error code)."""
+
     status, title, type_suffix = 401, "Unauthorized", "unauthorized"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail, extra=extra, headers=headers or {"WWW-Authenticate": 'Bearer realm="ward-platform"'})
+
+
+class ServiceUnavailable(ProblemError):
+    """A dependency the request needs (the identity provider's keys) does not answer: try again later."""
+
+    status, title, type_suffix = 503, "Service unavailable", "unavailable"
 
 
 class Forbidden(ProblemError):

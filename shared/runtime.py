@@ -34,6 +34,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from shared import audit, idempotency, metrics, migrations, outbox
+from shared.auth import TokenVerifier
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
 from shared.contracts.audit import head_event_class
 from shared.crypto import PersonalDataProtector
@@ -88,6 +89,7 @@ class ServiceRuntime:
         self.audit_keys = audit.AuditKeys.from_settings(settings)
         self.every("audit-head", settings.audit_head_interval_s, self._publish_audit_head)
         outbox.set_max_message_bytes(settings.kafka_max_message_bytes)
+        self.token_verifier = TokenVerifier(settings)  # fetches nothing until the first token arrives
         setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,

@@ -7,14 +7,13 @@ Settings are read once, in the composition root; business code never reads ``os.
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Development-only defaults. They are public (they are in this file), so a non-development environment
 #: that still uses one is refused at start-up.
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 #: The single key of the platform before keyrings (base64 of 32 bytes): development data written then is still
 #: read with it, as the ``legacy`` key of the development keyrings.
 DEV_PII_KEY = "ZGV2LW9ubHktcGlpLWtleS1jaGFuZ2UtbWUtMDEyMzQ="
@@ -24,6 +23,21 @@ DEV_PII_KEYS = json.dumps({"dev1": DEV_ENCRYPTION_KEY, "legacy": DEV_PII_KEY})
 DEV_INDEX_KEYS = json.dumps({"dev1": DEV_INDEX_KEY, "legacy": DEV_PII_KEY})
 DEV_KEY_VALUES = frozenset({DEV_PII_KEY, DEV_ENCRYPTION_KEY, DEV_INDEX_KEY})
 DEV_AUDIT_KEY = "dev-only-audit-key-change-me-0123456789abcdef"
+
+#: The development token issuer and the public half of the development signing key (Ed25519; the private half is
+#: shared/devkeys/DEV-ONLY-token-signing-key.pem, used by ``wardctl token`` and the tests). A service in
+#: development/test mode without JWT_JWKS_URL trusts this JWKS; production refuses it.
+DEV_JWT_ISSUER = "ward-platform-dev"
+DEV_JWT_KID = "ward-dev-ed25519-1"
+DEV_JWT_PUBLIC_X = "3eFap_jQiTG7GMs8kVIwT9VV0flItImHuQYzXd-ZyB0"
+DEV_JWKS: dict[str, Any] = {
+    "keys": [{"kty": "OKP", "crv": "Ed25519", "x": DEV_JWT_PUBLIC_X, "kid": DEV_JWT_KID, "use": "sig", "alg": "EdDSA"}]
+}
+#: Asymmetric JWS algorithms a service may be configured to accept. HS* (a shared secret every verifier could sign
+#: with) and ``none`` are never accepted.
+ASYMMETRIC_JWT_ALGORITHMS = frozenset(
+    {"EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+)
 
 SERVICE_PORTS: dict[str, int] = {
     "registry": 8001,
@@ -101,8 +115,23 @@ class ServiceSettings(BaseSettings):
     )
     http_max_json_depth: int = Field(default=32, ge=1, description="Deepest JSON nesting a request body may have")
 
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
-    jwt_issuer: str = "ward-platform"
+    # Bearer tokens: asymmetric JWTs from an OpenID Connect provider, verified against its JWKS (shared/auth.py).
+    jwt_issuer: str = Field(default=DEV_JWT_ISSUER, description="the `iss` every token must carry (the OIDC issuer)")
+    jwt_jwks_url: str | None = Field(
+        default=None, description="the provider's JWKS, e.g. https://id.example/realms/ward/protocol/openid-connect/certs"
+    )
+    jwt_jwks: str | None = Field(
+        default=None, description="an inline JWKS (JSON) instead of a URL; development/test only"
+    )
+    jwt_audience: str | None = Field(default=None, description="the `aud` this service accepts; default: its name")
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["EdDSA", "RS256"])
+    jwt_max_lifetime_s: int = Field(default=3600, gt=0, description="tokens whose exp - iat exceeds this are refused")
+    jwt_leeway_s: int = Field(default=30, ge=0, le=300, description="clock skew allowed on exp/nbf/iat")
+    jwt_jwks_cache_s: float = Field(default=300, gt=0, description="how long a fetched JWKS is used")
+    jwt_jwks_refresh_cooldown_s: float = Field(
+        default=30, ge=0, description="an unknown kid refetches the JWKS at most this often"
+    )
+    jwt_jwks_timeout_s: float = Field(default=5, gt=0)
     # Keys for personal data (shared.crypto), only in the services of PERSONAL_DATA_KEYS. Unset in development and
     # tests: the development keys below are used; production refuses to start without them.
     pii_keys: SecretStr | None = Field(
@@ -147,6 +176,38 @@ class ServiceSettings(BaseSettings):
     @property
     def port(self) -> int:
         return self.http_port or SERVICE_PORTS.get(self.service_name, 8000)
+
+    @property
+    def audience(self) -> str:
+        return self.jwt_audience or self.service_name
+
+    def trusted_jwks(self) -> dict[str, Any] | None:
+        """The static JWKS this service trusts (None when it fetches JWT_JWKS_URL)."""
+        if self.jwt_jwks_url:
+            return None
+        if self.jwt_jwks:
+            return json.loads(self.jwt_jwks)
+        return DEV_JWKS
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _only_asymmetric_algorithms(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if a not in ASYMMETRIC_JWT_ALGORITHMS]
+        if bad or not value:
+            raise ValueError(f"JWT_ALGORITHMS must be a non-empty subset of {sorted(ASYMMETRIC_JWT_ALGORITHMS)}")
+        return value
+
+    @field_validator("jwt_jwks")
+    @classmethod
+    def _jwks_is_a_key_set(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                keys = json.loads(value).get("keys")
+            except (ValueError, AttributeError):
+                keys = None
+            if not isinstance(keys, list) or not keys:
+                raise ValueError("JWT_JWKS must be a JSON Web Key Set: {\"keys\": [...]}")
+        return value
 
     @property
     def dead_letter_topic(self) -> str:
@@ -207,10 +268,18 @@ class ServiceSettings(BaseSettings):
         if self.service_name not in SERVICES:
             raise ValueError(f"SERVICE_NAME must be one of {', '.join(SERVICES)}")
         key_problems = self._check_keys()
+        if self.jwt_jwks_url and self.jwt_jwks:
+            raise ValueError("set JWT_JWKS_URL or JWT_JWKS, not both")
         if self.environment == "production":
             bad = list(key_problems)
-            if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
-                bad.append("JWT_SECRET")
+            if not self.jwt_jwks_url:
+                bad.append("JWT_JWKS_URL (unset: production verifies tokens against the OIDC provider's JWKS)")
+            if self.jwt_jwks:
+                dev = any(k.get("kid") == DEV_JWT_KID or k.get("x") == DEV_JWT_PUBLIC_X
+                          for k in json.loads(self.jwt_jwks)["keys"] if isinstance(k, dict))
+                bad.append("JWT_JWKS (the development key)" if dev else "JWT_JWKS (use JWT_JWKS_URL)")
+            if self.jwt_issuer == DEV_JWT_ISSUER:
+                bad.append("JWT_ISSUER")
             audit_keys = [self.audit_key, *self.audit_retired_keys.values()]
             if any(k.get_secret_value() == DEV_AUDIT_KEY for k in audit_keys) or self.audit_key_id == "dev":
                 bad.append("AUDIT_KEY")
@@ -218,8 +287,6 @@ class ServiceSettings(BaseSettings):
                 bad.append("AUDIT_KEY (shorter than 32 characters)")
             if "dev-" in self.database_url and "-password" in self.database_url:
                 bad.append("DATABASE_URL")
-            if len(self.jwt_secret.get_secret_value()) < 32:
-                bad.append("JWT_SECRET (shorter than 32 characters)")
             if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:
                 bad.append("KAFKA_SECURITY_PROTOCOL (PLAINTEXT: unauthenticated; use SASL_SSL or SASL_PLAINTEXT,"
                            " or set KAFKA_ALLOW_PLAINTEXT=true)")

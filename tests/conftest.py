@@ -8,7 +8,8 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +18,7 @@ import pytest
 from shared.auth import mint_token
 from shared.devstack.stack import EmbeddedPostgres, TansuBroker, create_topics, owner_url, role_url
 from shared.migrations import app_role, migrate, provision
-from shared.settings import DEV_JWT_SECRET, SERVICES, ServiceSettings
+from shared.settings import DEV_JWT_ISSUER, DEV_JWT_KID, SERVICES, ServiceSettings
 
 os.environ.setdefault("OTEL_SDK_DISABLED", "false")
 
@@ -114,10 +115,38 @@ def settings_for(service: str, db: Database, broker: TansuBroker | None, **overr
     return ServiceSettings(**values)  # type: ignore[arg-type]
 
 
-def token(roles: list[str] | str, ward: str = "phu-son", sub: str | None = None, **claims: object) -> str:
+def token(roles: list[str] | str, ward: str = "phu-son", sub: str | None = None, *,
+          aud: str | list[str] | tuple[str, ...] = SERVICES, ttl: timedelta = timedelta(minutes=30),
+          key: object = None, kid: str | None = DEV_JWT_KID, alg: str = "EdDSA", iss: str = DEV_JWT_ISSUER,
+          without: tuple[str, ...] = (), **claims: object) -> str:
+    """A bearer token signed with the development key (which services in test mode trust), for every service
+    unless ``aud`` says otherwise. ``key``/``kid``/``alg``/``iss``/``ttl``/``without`` forge the tokens an attacker
+    would send (another key, a shared secret, another issuer, a long life, a missing claim)."""
     roles = [roles] if isinstance(roles, str) else roles
-    return mint_token(DEV_JWT_SECRET, subject=sub or f"user-{uuid.uuid4().hex[:8]}", roles=roles, ward=ward, **claims)
+    return mint_token(subject=sub or f"user-{uuid.uuid4().hex[:8]}", roles=roles, ward=ward, audience=aud,
+                      ttl=ttl, key=key, kid=kid, algorithm=alg, issuer=iss, without=without, **claims)
 
 
-def auth(roles: list[str] | str, ward: str = "phu-son", **claims: object) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(roles, ward, **claims)}"}
+class BearerHeader(Mapping[str, str]):
+    """``{"Authorization": "Bearer <token>"}`` that mints a fresh token each time it is read, so that headers made
+    once at import (module constants) do not expire during a long run: tokens live at most JWT_MAX_LIFETIME_S."""
+
+    def __init__(self, mint: Callable[[], str]) -> None:
+        self._mint = mint
+
+    def __getitem__(self, key: str) -> str:
+        if key != "Authorization":
+            raise KeyError(key)
+        return f"Bearer {self._mint()}"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("Authorization",))
+
+    def __len__(self) -> int:
+        return 1
+
+
+def auth(roles: list[str] | str, ward: str = "phu-son", sub: str | None = None, **claims: object) -> BearerHeader:
+    """The header of one caller (one subject, random unless given), with a fresh token at each use."""
+    subject = sub or f"user-{uuid.uuid4().hex[:8]}"
+    return BearerHeader(lambda: token(roles, ward, subject, **claims))  # type: ignore[arg-type]

@@ -44,7 +44,7 @@ render = render_module()
 #: production mode (refuses development secrets), the secrets themselves, an address reachable from other
 #: containers, the real brokers with the idempotent producer, and trace export.
 CONTAINER_SETTINGS = {
-    "environment", "jwt_secret", "http_host", "http_port",
+    "environment", "jwt_issuer", "jwt_jwks_url", "http_host", "http_port",
     "kafka_bootstrap_servers", "kafka_enable_idempotence", "otel_exporter_otlp_endpoint",
 }
 
@@ -167,6 +167,8 @@ def test_every_required_setting_is_given_and_the_services_accept_them_in_product
         assert settings.http_host == "0.0.0.0" and settings.port == SERVICE_PORTS[name]
         assert settings.kafka_enable_idempotence is True and settings.kafka_acks == "all"
         assert settings.otel_exporter_otlp_endpoint == "http://otel-collector:4318"
+        assert settings.jwt_jwks_url == "http://keycloak:8080/realms/ward/protocol/openid-connect/certs"
+        assert settings.jwt_issuer == "http://127.0.0.1:8180/realms/ward" and settings.audience == name
         parts = urlsplit(settings.database_url)
         role = app_role(name)
         assert (parts.username, parts.hostname, parts.path) == (role, "postgres", f"/{render.DATABASE}")
@@ -200,8 +202,8 @@ def test_the_migrate_step_alone_holds_the_schema_owners_logins(monkeypatch):
 
 def test_compose_refuses_to_start_without_a_secret():
     env = secrets_env()
-    for secret in ("JWT_SECRET", "REGISTRY_PII_KEYS", "INCIDENTS_PSEUDONYM_KEY", "POSTGRES_PASSWORD",
-                   "REGISTRY_DB_PASSWORD", "REGISTRY_OWNER_DB_PASSWORD"):
+    for secret in ("REGISTRY_PII_KEYS", "INCIDENTS_PSEUDONYM_KEY", "POSTGRES_PASSWORD", "REGISTRY_DB_PASSWORD",
+                   "REGISTRY_OWNER_DB_PASSWORD", "KEYCLOAK_DB_PASSWORD", "KEYCLOAK_ADMIN_PASSWORD"):
         with pytest.raises(MissingVariable):
             interpolate(compose(), {k: v for k, v in env.items() if k != secret})
         with pytest.raises(MissingVariable):

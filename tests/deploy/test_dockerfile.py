@@ -91,7 +91,7 @@ def test_image_carries_the_code_the_services_need_and_nothing_local():
     for path in ("shared", "services", "deploy/healthcheck.py"):
         assert path in copied
     ignored = (ROOT / ".dockerignore").read_text().split()
-    for secret_or_local in (".env", ".venv", ".data", ".git"):
+    for secret_or_local in (".env", ".venv", ".data", ".git", "shared/devkeys"):
         assert secret_or_local in ignored
 
 

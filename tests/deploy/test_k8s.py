@@ -83,7 +83,7 @@ def test_configuration_comes_from_the_config_map_and_secrets(service):
     known = {n.upper() for n in ServiceSettings.model_fields}
     assert (set(env) | set(config)) <= known
     keys = {f.upper() for purpose in PERSONAL_DATA_KEYS.get(service, ()) for f in KEY_SETTINGS[purpose]}
-    for secret in ("DATABASE_URL", "JWT_SECRET", *keys):
+    for secret in ("DATABASE_URL", *keys):
         assert "secretKeyRef" in env[secret]["valueFrom"], secret  # never a literal value
         assert secret not in config
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == f"{service}-database"
@@ -103,6 +103,9 @@ def test_configuration_comes_from_the_config_map_and_secrets(service):
     assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": f"{service}-kafka",
                                                                       "key": "KAFKA_SASL_PASSWORD"}
     assert config["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and "KAFKA_SASL_PASSWORD" not in config
+    # tokens: the city's OIDC provider (the settings refuse to start without it in production)
+    assert config["JWT_JWKS_URL"].endswith("/protocol/openid-connect/certs")
+    assert config["JWT_ISSUER"].startswith("https://") and "JWT_SECRET" not in set(env) | set(config)
 
 
 def test_the_migration_job_alone_reads_the_schema_owners_logins():

@@ -169,7 +169,8 @@ def test_settings_refuse_sasl_without_credentials_and_an_unauthenticated_broker_
     with pytest.raises(ValueError, match="KAFKA_SASL_USERNAME"):
         ServiceSettings(service_name="awards", database_url="postgresql://a@b/c", _env_file=None,
                         kafka_security_protocol="SASL_PLAINTEXT")
-    strong = {"jwt_secret": "x" * 40, "pii_key": "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=",
+    strong = {"jwt_issuer": "https://id.example/realms/ward", "jwt_jwks_url": "https://id.example/certs",
+              "pii_key": "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=",
               "environment": "production", "service_name": "awards", "database_url": "postgresql://a@b/c",
               "_env_file": None, "audit_key": "k" * 40, "audit_key_id": "k1"}
     with pytest.raises(ValueError, match="KAFKA_SECURITY_PROTOCOL"):

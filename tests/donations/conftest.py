@@ -4,7 +4,7 @@ tokens for the roles involved."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import date, timedelta
 
 import httpx
@@ -14,7 +14,7 @@ from services.donations import consumers
 from services.donations.bootstrap import build
 from shared.clock import ward_today
 from shared.contracts.registry import TeamFormed, TeamMemberJoined
-from tests.conftest import token
+from tests.conftest import auth
 from tests.harness import ServiceUnderTest, outbox_events, serve
 from tests.integration.conftest import started  # noqa: F401 - fixture re-exported for this package
 
@@ -22,9 +22,9 @@ WARD = "phu-son"
 GROUP = "tran-phu"
 
 
-def headers(roles: str | list[str], sub: str, ward: str = WARD, **claims: object) -> dict[str, str]:
+def headers(roles: str | list[str], sub: str, ward: str = WARD, **claims: object) -> Mapping[str, str]:
     """A bearer token with a fixed subject: Idempotency-Keys are scoped by the caller."""
-    return {"Authorization": f"Bearer {token(roles, ward, sub=sub, **claims)}"}
+    return auth(roles, ward, sub=sub, **claims)
 
 
 OFFICIAL = headers("ward_official", "official-1")
@@ -32,7 +32,7 @@ OFFICIAL_2 = headers("ward_official", "official-2")
 RESIDENT = headers("resident", "resident-9", resident_id="r-999")
 
 
-def collector(n: int, team: int | None = None) -> dict[str, str]:
+def collector(n: int, team: int | None = None) -> Mapping[str, str]:
     """The member n of team n (team-01 .. team-10 each have one collector, member-01 .. member-10)."""
     t = team if team is not None else n
     return headers("team_member", f"member-{n:02d}", resident_id=f"member-{n:02d}", team_ids=[f"team-{t:02d}"])

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared import outbox
-from shared.auth import Role, decode_token
+from shared.auth import Role, TokenVerifier
 from shared.db import create_pool
 from shared.devstack.stack import ROOT
-from shared.settings import DEV_JWT_SECRET
+from shared.errors import Unauthorized
+from shared.settings import ServiceSettings
 from tests.integration.probe import ProbeRecorded
 
 pytestmark = pytest.mark.integration
@@ -24,15 +25,31 @@ def wardctl(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_token_command_mints_a_token_the_services_accept() -> None:
+def verifier(service: str) -> TokenVerifier:
+    """What a development service trusts: the development key's JWKS."""
+    return TokenVerifier(ServiceSettings(service_name=service, environment="development",
+                                         database_url="postgresql://x@127.0.0.1:1/x", _env_file=None))
+
+
+async def test_token_command_mints_a_token_the_services_accept() -> None:
     out = wardctl("token", "--roles", "police,ward_official", "--ward", "phu-son", "--sub", "officer-7",
                   "--team-ids", "t1,t2")
     assert out.returncode == 0, out.stderr
-    principal = decode_token(out.stdout.strip(), DEV_JWT_SECRET)
-    assert principal.subject == "officer-7" and principal.ward_id == "phu-son"
-    assert principal.roles == {Role.POLICE, Role.WARD_OFFICIAL} and principal.team_ids == {"t1", "t2"}
+    for service in ("registry", "incidents", "mediation", "donations", "awards"):  # every service by default
+        principal = await verifier(service).verify(out.stdout.strip())
+        assert principal.subject == "officer-7" and principal.ward_id == "phu-son"
+        assert principal.roles == {Role.POLICE, Role.WARD_OFFICIAL} and principal.team_ids == {"t1", "t2"}
     refused = wardctl("token", "--roles", "mayor", "--ward", "phu-son")
-    assert refused.returncode != 0
+    assert refused.returncode != 0 and "mayor" in refused.stderr
+
+
+async def test_token_command_mints_for_the_audience_asked() -> None:
+    out = wardctl("token", "--roles", "ward_official", "--ward", "phu-son", "--aud", "awards")
+    assert out.returncode == 0, out.stderr
+    assert (await verifier("awards").verify(out.stdout.strip())).ward_id == "phu-son"
+    with pytest.raises(Unauthorized, match="aud"):
+        await verifier("registry").verify(out.stdout.strip())
+    assert wardctl("token", "--roles", "ward_official", "--ward", "phu-son", "--aud", "payroll").returncode == 2
 
 
 async def test_republish_command_queues_a_time_range_again(db) -> None:  # noqa: ANN001

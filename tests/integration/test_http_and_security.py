@@ -8,11 +8,11 @@ from datetime import timedelta
 import asyncpg
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared import audit
-from shared.auth import mint_token
-from shared.settings import DEV_JWT_SECRET
-from tests.conftest import auth, settings_for
+from shared.settings import DEV_JWT_KID
+from tests.conftest import auth, settings_for, token
 from tests.integration.conftest import eventually
 from tests.integration.probe import publisher_app
 
@@ -51,10 +51,12 @@ async def test_problem_details_auth_and_ward_checks(probe_db, started):
     async with _client(app) as client:
         invalid = await client.post("/probe", json={"id": "v", "value": "many"}, headers=auth("ward_official"))
         missing = await client.post("/probe", json={"id": "v", "value": 1})
-        wrong_sig = await client.post("/probe", json={"id": "v", "value": 1},
-                                      headers={"Authorization": "Bearer " + mint_token("another-secret-of-32-chars-or-more!!", subject="s", roles=["admin"], ward="phu-son")})
+        wrong_sig = await client.post("/probe", json={"id": "v", "value": 1}, headers={
+            "Authorization": "Bearer " + token("admin", key=Ed25519PrivateKey.generate(), kid=DEV_JWT_KID)})
         expired = await client.post("/probe", json={"id": "v", "value": 1}, headers={
-            "Authorization": "Bearer " + mint_token(DEV_JWT_SECRET, subject="s", roles=["ward_official"], ward="phu-son", ttl=timedelta(seconds=-5))})
+            "Authorization": "Bearer " + token("ward_official", ttl=timedelta(seconds=-60))})
+        other_service = await client.post("/probe", json={"id": "v", "value": 1},
+                                          headers=auth("ward_official", aud="awards"))
         other_ward = await client.post("/probe", json={"id": "v", "value": 1}, headers=auth("ward_official", ward="dong-son"))
         star_resident = await client.post("/probe", json={"id": "v", "value": 1}, headers=auth("resident", ward="*"))
     assert invalid.status_code == 422
@@ -62,10 +64,10 @@ async def test_problem_details_auth_and_ward_checks(probe_db, started):
     assert invalid.headers["content-type"] == "application/problem+json"
     assert body["status"] == 422 and body["type"].endswith("/invalid-input") and body["errors"][0]["loc"][-1] == "value"
     assert missing.status_code == 401 and missing.json()["title"] == "Unauthorized"
-    assert wrong_sig.status_code == 401
-    assert expired.status_code == 401
+    assert missing.headers["www-authenticate"] == 'Bearer realm="ward-platform"'
+    for r in (wrong_sig, expired, other_service, star_resident):
+        assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"], r.text
     assert other_ward.status_code == 403
-    assert star_resident.status_code == 401
     assert await probe_db.fetchval("registry", "SELECT count(*) FROM probe_state") == 0
 
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from shared.contracts.registry import GroupCreated, ResidentRegistered, TeamFormed
 from shared.events import MAX_MESSAGE_BYTES, PUBLIC_TOPIC, EventDecodeError, PublicEvent, from_kafka, to_kafka
-from shared.settings import DEV_AUDIT_KEY, DEV_JWT_SECRET, ServiceSettings
+from shared.settings import DEV_AUDIT_KEY, DEV_JWKS, DEV_JWT_ISSUER, ServiceSettings
 
 
 def test_cloudevents_binary_mode_round_trip() -> None:
@@ -64,28 +64,60 @@ def test_no_registry_event_carries_a_national_id_or_phone() -> None:
     assert "national_id" not in ResidentRegistered.model_fields
 
 
+PROD_KEYS = {"pii_keys": '{"k1": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="}', "pii_active_key_id": "k1",
+             "index_keys": '{"i1": "aW5kZXgtaW5kZXgtaW5kZXgtaW5kZXgtaW5kZXghISE="}', "index_active_key_id": "i1"}
+PROD_KAFKA = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "registry", "kafka_sasl_password": "pw"}
+PROD_AUDIT = {"audit_key": "a" * 40, "audit_key_id": "k1"}
+PROD_OIDC = {"jwt_issuer": "https://id.city.example/realms/ward",
+             "jwt_jwks_url": "https://id.city.example/realms/ward/protocol/openid-connect/certs"}
+
+
 def test_settings_refuse_development_secrets_in_production() -> None:
-    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward",
-            "kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "registry", "kafka_sasl_password": "pw"}
-    with pytest.raises(ValidationError, match="JWT_SECRET"):
-        ServiceSettings(**base, environment="production")
-    keys = {"pii_keys": '{"k1": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="}', "pii_active_key_id": "k1",
-            "index_keys": '{"i1": "aW5kZXgtaW5kZXgtaW5kZXgtaW5kZXgtaW5kZXghISE="}', "index_active_key_id": "i1"}
-    ok = ServiceSettings(**base, environment="production", jwt_secret="x" * 40, **keys,
-                         audit_key="a" * 40, audit_key_id="k1")
-    assert ok.kafka_acks == "all"
+    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward", "_env_file": None,
+            **PROD_KAFKA, **PROD_AUDIT}
+    with pytest.raises(ValidationError, match="JWT_JWKS_URL") as refused:
+        ServiceSettings(**base, environment="production", **PROD_KEYS)
+    assert "JWT_ISSUER" in str(refused.value)  # the development issuer is refused too
+    ok = ServiceSettings(**base, environment="production", **PROD_KEYS, **PROD_OIDC)
+    assert ok.kafka_acks == "all" and ok.trusted_jwks() is None  # keys come from the provider's JWKS
     with pytest.raises(ValidationError, match="DATABASE_URL"):
-        ServiceSettings(service_name="registry", environment="production", jwt_secret="x" * 40, **keys,
-                        database_url="postgresql://registry:dev-registry-password@db/ward")
+        ServiceSettings(service_name="registry", environment="production", **PROD_KEYS, **PROD_OIDC,
+                        **PROD_KAFKA, **PROD_AUDIT, database_url="postgresql://registry:dev-registry-password@db/ward")
     with pytest.raises(ValidationError):
         ServiceSettings(service_name="nope", database_url="postgresql://x@y/z")
     dev = ServiceSettings(**base)
-    assert dev.jwt_secret.get_secret_value() == DEV_JWT_SECRET  # allowed in development only
+    assert dev.trusted_jwks() == DEV_JWKS and dev.jwt_issuer == DEV_JWT_ISSUER  # allowed in development only
+
+
+def test_production_refuses_the_development_token_key_in_any_form() -> None:
+    base = {"service_name": "awards", "database_url": "postgresql://awards:s3cret@db/ward", "_env_file": None,
+            "environment": "production", **PROD_KAFKA, **PROD_AUDIT}
+    with pytest.raises(ValidationError, match="JWT_JWKS .the development key"):
+        ServiceSettings(**base, jwt_issuer=PROD_OIDC["jwt_issuer"], jwt_jwks=json.dumps(DEV_JWKS))
+    renamed = {"keys": [{**DEV_JWKS["keys"][0], "kid": "innocent-looking"}]}
+    with pytest.raises(ValidationError, match="the development key"):
+        ServiceSettings(**base, jwt_issuer=PROD_OIDC["jwt_issuer"], jwt_jwks=json.dumps(renamed))
+    with pytest.raises(ValidationError, match="JWT_ISSUER"):
+        ServiceSettings(**base, jwt_jwks_url=PROD_OIDC["jwt_jwks_url"], jwt_issuer=DEV_JWT_ISSUER)
+    with pytest.raises(ValidationError, match="not both"):
+        ServiceSettings(**base, **PROD_OIDC, jwt_jwks=json.dumps(DEV_JWKS))
+
+
+@pytest.mark.parametrize("algorithms", [["HS256"], ["EdDSA", "none"], []])
+def test_only_asymmetric_token_algorithms_can_be_configured(algorithms) -> None:  # noqa: ANN001
+    with pytest.raises(ValidationError, match="JWT_ALGORITHMS"):
+        ServiceSettings(service_name="registry", database_url="postgresql://x@y/z", jwt_algorithms=algorithms)
+
+
+def test_audience_is_the_service_name_unless_configured() -> None:
+    assert ServiceSettings(service_name="awards", database_url="postgresql://x@y/z").audience == "awards"
+    assert ServiceSettings(service_name="awards", database_url="postgresql://x@y/z",
+                           jwt_audience="ward-awards").audience == "ward-awards"
 
 
 def test_settings_refuse_the_development_audit_key_in_production() -> None:
     base = {"service_name": "awards", "database_url": "postgresql://awards:s3cret@db/ward", "environment": "production",
-            "jwt_secret": "x" * 40, "kafka_allow_plaintext": True}
+            **PROD_OIDC, "kafka_allow_plaintext": True}
     with pytest.raises(ValidationError, match="AUDIT_KEY"):
         ServiceSettings(**base)  # the development key and id
     with pytest.raises(ValidationError, match="AUDIT_KEY"):
