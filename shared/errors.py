@@ -10,10 +10,14 @@ class ProblemError(Exception):
     title: str = "Bad request"
     type_suffix: str = "bad-request"
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+    headers: dict[str, str] = {}  # response headers every problem of this class carries
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra or {}
+        self.headers = {**type(self).headers, **(headers or {})}
 
 
 class InvalidInput(ProblemError):
@@ -21,7 +25,11 @@ class InvalidInput(ProblemError):
 
 
 class Unauthorized(ProblemError):
+    """Rendered with ``WWW-Authenticate: Bearer`` (RFC 6750); pass ``headers`` for a more precise challenge,
+    e.g. ``Bearer error="invalid_token"``."""
+
     status, title, type_suffix = 401, "Unauthorized", "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(ProblemError):

@@ -12,6 +12,7 @@ from services.awards import repository as repo
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import Outcome, execute, json_response
 from shared.contracts.awards import Issuer
+from shared.edge import WardId, content_disposition
 from shared.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["awards"])
@@ -35,7 +36,7 @@ def _rows(rows: list[Any]) -> list[dict[str, Any]]:
 
 # -- issuing authorities (configuration) -----------------------------------------------------------------------
 @router.post("/wards/{ward_id}/issuers/{issuer}", status_code=201, summary="Configure an issuing authority")
-async def configure_issuer(ward_id: str, issuer: Issuer, body: domain.ConfigureIssuer, request: Request,
+async def configure_issuer(ward_id: WardId, issuer: Issuer, body: domain.ConfigureIssuer, request: Request,
                            principal: CurrentPrincipal) -> Response:
     principal.require(domain.DECIDING_ROLE[issuer], Role.ADMIN)
     principal.ensure_ward(ward_id)
@@ -51,7 +52,7 @@ async def configure_issuer(ward_id: str, issuer: Issuer, body: domain.ConfigureI
 
 
 @router.get("/wards/{ward_id}/issuers")
-async def list_issuers(ward_id: str, request: Request, principal: CurrentPrincipal) -> Response:
+async def list_issuers(ward_id: WardId, request: Request, principal: CurrentPrincipal) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
         return json_response(_rows(await repo.issuers(conn, ward_id)))
@@ -59,7 +60,7 @@ async def list_issuers(ward_id: str, request: Request, principal: CurrentPrincip
 
 # -- criteria and achievements ---------------------------------------------------------------------------------
 @router.post("/wards/{ward_id}/criteria", status_code=201, summary="Configure a criterion for a year")
-async def add_criterion(ward_id: str, body: domain.Criterion, request: Request, principal: CurrentPrincipal) -> Response:
+async def add_criterion(ward_id: WardId, body: domain.Criterion, request: Request, principal: CurrentPrincipal) -> Response:
     principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
     principal.ensure_ward(ward_id)
 
@@ -72,14 +73,14 @@ async def add_criterion(ward_id: str, body: domain.Criterion, request: Request, 
 
 
 @router.get("/wards/{ward_id}/criteria")
-async def list_criteria(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal) -> Response:
+async def list_criteria(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
         return json_response(_rows(await repo.criteria(conn, ward_id, year)))
 
 
 @router.get("/wards/{ward_id}/achievements", summary="Achievements with the events that prove them")
-async def list_achievements(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal) -> Response:
+async def list_achievements(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
         return json_response(_rows(await repo.achievements(conn, ward_id, year)))
@@ -88,7 +89,7 @@ async def list_achievements(ward_id: str, year: Year, request: Request, principa
 # -- nominations -----------------------------------------------------------------------------------------------
 @router.post("/wards/{ward_id}/nominations/evaluate", status_code=201,
              summary="Apply the year's criteria: propose nominations with their evidence")
-async def evaluate(ward_id: str, year: Annotated[int, Body(embed=True, ge=2000, le=2100)], request: Request,
+async def evaluate(ward_id: WardId, year: Annotated[int, Body(embed=True, ge=2000, le=2100)], request: Request,
                    principal: CurrentPrincipal) -> Response:
     principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
     principal.ensure_ward(ward_id)
@@ -102,7 +103,7 @@ async def evaluate(ward_id: str, year: Annotated[int, Body(embed=True, ge=2000, 
 
 
 @router.post("/wards/{ward_id}/nominations", status_code=201, summary="Nominate by hand, with evidence")
-async def nominate(ward_id: str, body: domain.ManualNomination, request: Request, principal: CurrentPrincipal) -> Response:
+async def nominate(ward_id: WardId, body: domain.ManualNomination, request: Request, principal: CurrentPrincipal) -> Response:
     principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
     principal.ensure_ward(ward_id)
 
@@ -115,7 +116,7 @@ async def nominate(ward_id: str, body: domain.ManualNomination, request: Request
 
 
 @router.get("/wards/{ward_id}/nominations")
-async def list_nominations(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal,
+async def list_nominations(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
                            status: Literal["proposed", "reviewed", "approved", "rejected"] | None = None) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
@@ -199,4 +200,4 @@ async def certificate_pdf(award_id: str, request: Request, principal: CurrentPri
     if a["certificate_pdf"] is None:
         raise NotFound("no certificate has been issued for this award yet")
     return Response(content=bytes(a["certificate_pdf"]), media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="giay-khen-{a["verification_code"]}.pdf"'})
+                    headers=content_disposition(f"giay-khen-{a['verification_code']}.pdf", inline=True))

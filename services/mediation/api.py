@@ -25,6 +25,7 @@ from services.mediation.schemas import (
 from services.mediation.views import case_view, team_view
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import Outcome, execute, json_response
+from shared.edge import content_disposition
 from shared.errors import Forbidden, NotFound
 
 router = APIRouter()
@@ -159,7 +160,7 @@ async def record_book(team_id: str, year: int, request: Request, p: CurrentPrinc
         book = await recordbook.build(conn, team, year)
     if format == "csv":
         return Response(recordbook.to_csv(book), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="so-hoa-giai-{team_id}-{year}.csv"'})
+                        headers=content_disposition(f"so-hoa-giai-{team_id}-{year}.csv"))
     if format == "html":
         return HTMLResponse(recordbook.to_html(book))
     return json_response(book)

@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import Depends, Query, Request
 
 from shared.crypto import PersonalDataProtector
+from shared.edge import WARD_PATTERN as EDGE_WARD_PATTERN
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def _paging(page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 PageParams = Annotated[Paging, Depends(_paging)]
 
 # Path ids are UUIDs (wards excepted): a malformed one is a 422 before any SQL runs.
-WARD_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
+WARD_PATTERN = EDGE_WARD_PATTERN
 
 
 def pool(request: Request) -> asyncpg.Pool:
