@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared import metrics, problems
 from shared.edge import UnstorableText, guard_routes
 from shared.errors import ProblemError
+from shared.openapi import document_problems, media
 from shared.problems import DEFAULT_PROBLEM_DOCS_URL
 from shared.runtime import ServiceRuntime
 from shared.telemetry import tracer_provider
@@ -118,13 +119,15 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @ops.get("/health/ready", summary="The database and the broker answer")
+    @ops.get("/health/ready", summary="The database and the broker answer",
+             responses={503: {"description": "The database or the broker does not answer (the same body)"}})
     async def ready() -> JSONResponse:
         checks = await runtime.readiness()
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
-    @ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @ops.get("/metrics", summary="Prometheus metrics", response_class=Response,
+             responses=media(CONTENT_TYPE_LATEST, "Prometheus text exposition format"))
     async def prometheus() -> Response:
         if runtime.relay is not None:
             try:  # fresh outbox gauges; when the database is down the scrape still answers, with the last values
@@ -148,5 +151,6 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     app.include_router(ops)
     for router in routers:
         app.include_router(router)
+    document_problems(app)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider(), excluded_urls="health,metrics", exclude_spans=["receive", "send"])
     return app

@@ -14,6 +14,7 @@ from shared.commands import Outcome, execute, json_response
 from shared.contracts.awards import Issuer
 from shared.edge import WardId, content_disposition
 from shared.errors import NotFound
+from shared.openapi import media
 
 router = APIRouter(prefix="/v1", tags=["awards"])
 
@@ -194,7 +195,8 @@ async def issue_certificate(award_id: str, request: Request, principal: CurrentP
     return await execute(_pool(request), request, principal, "certificate.issue", handler)
 
 
-@router.get("/awards/{award_id}/certificate.pdf", response_class=Response, summary="The issued Giấy khen")
+@router.get("/awards/{award_id}/certificate.pdf", response_class=Response, summary="The issued Giấy khen",
+            responses=media("application/pdf", "The certificate of merit"))
 async def certificate_pdf(award_id: str, request: Request, principal: CurrentPrincipal) -> Response:
     a, _ = await _visible_award(request, principal, award_id)
     if a["certificate_pdf"] is None:

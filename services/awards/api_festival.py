@@ -14,6 +14,7 @@ from services.awards.certificate import recipient_display, render_festival
 from shared.auth import CurrentPrincipal, Role
 from shared.commands import json_response
 from shared.edge import WardId, content_disposition
+from shared.openapi import media
 
 router = APIRouter(prefix="/v1", tags=["festival"])
 
@@ -42,7 +43,8 @@ async def festival(conn: asyncpg.Connection, ward_id: str, year: int) -> dict[st
 
 
 # The .pdf route comes first: {year} alone would also match "2024.pdf" and refuse it as not a number.
-@router.get("/wards/{ward_id}/festival/{year}.pdf", response_class=Response, summary="The printable list")
+@router.get("/wards/{ward_id}/festival/{year}.pdf", response_class=Response, summary="The printable list",
+            responses=media("application/pdf", "The festival's list, printable"))
 async def festival_pdf(ward_id: WardId, request: Request, principal: CurrentPrincipal, year: int = Year) -> Response:
     principal.require(Role.WARD_OFFICIAL, Role.CITY_OFFICIAL, Role.ADMIN)
     principal.ensure_ward(ward_id)

@@ -27,6 +27,7 @@ from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import Outcome, execute, json_response
 from shared.edge import content_disposition
 from shared.errors import Forbidden, NotFound
+from shared.openapi import media
 
 router = APIRouter()
 
@@ -145,7 +146,8 @@ async def refusal_grounds(p: CurrentPrincipal) -> Response:
     return json_response({"grounds": [g.__dict__ for g in domain.EXCLUDED_GROUNDS.values()]})
 
 
-@router.get("/v1/teams/{team_id}/record-book/{year}")
+@router.get("/v1/teams/{team_id}/record-book/{year}", response_class=Response,
+            responses=media("application/json", "The record book, as `format` asks", also=("text/csv", "text/html")))
 async def record_book(team_id: str, year: int, request: Request, p: CurrentPrincipal,
                       format: Literal["json", "csv", "html"] = Query("json")) -> Response:
     """Sổ theo dõi hoạt động hòa giải ở cơ sở: the team's mediators and ward officials may read it."""
