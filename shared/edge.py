@@ -33,6 +33,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope
 
 from shared.auth import CurrentPrincipal
+from shared.errors import Unauthorized
 
 # -- ward ids ----------------------------------------------------------------------------------------------------
 #: A ward id is a lowercase ASCII slug (``phu-son``): it goes into URLs, file names and headers as it is.
@@ -154,8 +155,10 @@ class EdgeRoute(APIRoute):
                 # The route's own authentication dependency, solved from the headers alone: it raises
                 # Unauthorized (401) before anything reads the body. The route solves it again (a cheap check).
                 async with AsyncExitStack() as stack:
-                    await solve_dependencies(request=request, dependant=auth, async_exit_stack=stack,
-                                             embed_body_fields=False)
+                    solved = await solve_dependencies(request=request, dependant=auth, async_exit_stack=stack,
+                                                      embed_body_fields=False)
+                if solved.errors:  # a header the authentication needs is malformed: nobody is authenticated
+                    raise Unauthorized("a bearer token is required")
             _check_url_and_headers(request.scope)
             if _is_json(request.scope):
                 request._receive = _checking_receive(request._receive)
@@ -171,7 +174,3 @@ def guard_routes(routers: Iterable[APIRouter]) -> None:
         for route in router.routes:
             if type(route) is APIRoute:
                 route.__class__ = EdgeRoute
-
-
-def requires_authentication(route: APIRoute) -> bool:
-    return _find(route.dependant, _AUTHENTICATED) is not None
