@@ -3,7 +3,13 @@
 * ``deploy/postgres/init.sql`` - from ``shared.migrations.provision_sql``, so the container database gets
   exactly the schemas, roles and grants that the embedded stack and the tests provision;
 * ``deploy/kafka/create-topics.sh`` - from ``deploy/topics.json``, the one list of topics;
-* ``deploy/k8s/base/<service>.yaml`` and ``kustomization.yaml`` - from ``shared.settings.SERVICE_PORTS``.
+* ``deploy/kafka/create-acls.sh`` - the Kafka principals and their ACLs, from what each service's bootstrap
+  publishes (``PUBLISHES``) and consumes (``consumers.HANDLERS``): a service writes only its own topics and reads
+  only what it consumes; the subscriber principal of other wards reads only the public topic;
+* ``deploy/k8s/base/<service>.yaml`` and ``kustomization.yaml`` - from ``shared.settings.SERVICE_PORTS`` (and
+  ``PERSONAL_DATA_KEYS``: only the services that hold personal data get keys);
+* ``deploy/k8s/base/migrate-job.yaml`` - the migration step (``wardctl migrate``), the one holder of the schema
+  owners' logins.
 
 ``--check`` writes nothing and fails when a committed file differs from what would be rendered
 (``tests/deploy/test_generated.py`` runs the same comparison).
@@ -11,8 +17,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 DEPLOY = Path(__file__).resolve().parent
@@ -20,8 +28,9 @@ ROOT = DEPLOY.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``shared`` importable
     sys.path.insert(0, str(ROOT))
 
+from shared.events import PUBLIC_TOPIC  # noqa: E402
 from shared.migrations import app_role, owner_role, provision_sql  # noqa: E402
-from shared.settings import SERVICE_PORTS, SERVICES  # noqa: E402
+from shared.settings import KEY_SETTINGS, PERSONAL_DATA_KEYS, SERVICE_PORTS, SERVICES, ServiceSettings  # noqa: E402
 
 #: The database the postgres container creates (POSTGRES_DB in docker-compose.yml).
 DATABASE = "ward"
@@ -32,6 +41,9 @@ IMAGE_UID = 10001
 
 INIT_SQL = DEPLOY / "postgres" / "init.sql"
 TOPICS_SCRIPT = DEPLOY / "kafka" / "create-topics.sh"
+ACLS_SCRIPT = DEPLOY / "kafka" / "create-acls.sh"
+#: The Kafka principal other wards subscribe with (one shared principal until the feed service issues its own).
+SUBSCRIBER_PRINCIPAL = "ward-subscriber"
 K8S_BASE = DEPLOY / "k8s" / "base"
 TOPICS_FILE = DEPLOY / "topics.json"
 
@@ -108,15 +120,110 @@ def render_topics_script() -> str:
         'MIN_ISR="${TOPIC_MIN_INSYNC_REPLICAS:-1}"',
         'KAFKA_TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"',
         "",
+        "# The admin's SASL settings (deploy/kafka/admin-client.sh writes them) when the brokers require them.",
+        'AUTH=(${COMMAND_CONFIG:+--command-config "$COMMAND_CONFIG"})',
+        "",
         "create() {  # <topic> <partitions>",
-        '  "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$1" \\',
+        '  "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" "${AUTH[@]}" --create --if-not-exists --topic "$1" \\',
         '    --partitions "$2" --replication-factor "$RF" --config "min.insync.replicas=$MIN_ISR"',
         "}",
         "",
     ]
     for topic in topics["topics"]:
         lines.append(f"create {topic['name']} {topic.get('partitions', default_partitions)}")
-    lines += ["", 'echo "topics on $BOOTSTRAP:"', '"$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --list', ""]
+    lines += ["", 'echo "topics on $BOOTSTRAP:"', '"$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" "${AUTH[@]}" --list', ""]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, order=True)
+class Acl:
+    """One allow rule: ``principal`` may ``operation`` on ``resource`` (topic, group or cluster) ``name``."""
+
+    principal: str
+    resource: str
+    name: str
+    operation: str
+    pattern: str = "literal"
+
+
+def kafka_password_env(principal: str) -> str:
+    """The environment variable holding a Kafka principal's SCRAM password: ward-subscriber -> WARD_SUBSCRIBER_KAFKA_PASSWORD."""
+    return f"{principal.upper().replace('-', '_')}_KAFKA_PASSWORD"
+
+
+def kafka_principals() -> list[str]:
+    return [*SERVICES, SUBSCRIBER_PRINCIPAL]
+
+
+def kafka_acls() -> list[Acl]:
+    """Least privilege, from the code: the topics of the events a service publishes (its bootstrap's PUBLISHES,
+    public copies included) and of those it consumes (its consumers' HANDLERS), its own dead-letter topic (written
+    by its relay, read back by redrive), its consumer group, and idempotent produce."""
+    acls: set[Acl] = set()
+    for service in SERVICES:
+        publishes = importlib.import_module(f"services.{service}.bootstrap").PUBLISHES
+        consumes = importlib.import_module(f"services.{service}.consumers").HANDLERS
+        settings = ServiceSettings(service_name=service, database_url="postgresql://render@localhost/ward",
+                                   _env_file=None)
+        for topic in {cls.topic for cls in publishes} | {settings.dead_letter_topic}:
+            acls.add(Acl(service, "topic", topic, "Write"))
+        for topic in {cls.topic for cls in consumes} | {settings.dead_letter_topic}:
+            acls.add(Acl(service, "topic", topic, "Read"))
+        acls.add(Acl(service, "group", settings.consumer_group, "Read"))
+        acls.add(Acl(service, "cluster", "kafka-cluster", "IdempotentWrite"))
+    acls.add(Acl(SUBSCRIBER_PRINCIPAL, "topic", PUBLIC_TOPIC, "Read"))
+    acls.add(Acl(SUBSCRIBER_PRINCIPAL, "group", f"{SUBSCRIBER_PRINCIPAL}-", "Read", "prefixed"))
+    return sorted(acls)
+
+
+def render_acls_script() -> str:
+    lines = [
+        "#!/usr/bin/env bash",
+        "# Generated by `python deploy/render.py` from the services' PUBLISHES and consumers' HANDLERS: do not edit.",
+        "#",
+        "# The compose init service runs this after create-topics.sh, as the brokers' super user: it creates one",
+        "# SCRAM-SHA-512 principal per service (and one for subscribing wards) and allows each exactly what the",
+        "# contracts say: a service writes only the topics it publishes and reads only the topics it consumes; the",
+        "# subscriber reads only the public topic. Everything else is denied (allow.everyone.if.no.acl.found=false).",
+        "# Re-running it is harmless (passwords are set again, existing ACLs stay). It adds ACLs: one that the",
+        "# contracts no longer call for is removed by hand (docs/operations.md).",
+        "#   BOOTSTRAP_SERVERS   the brokers' admin listener (kafka:9094)",
+        "#   COMMAND_CONFIG      the admin client's SASL settings (deploy/kafka/admin-client.sh)",
+        "#   <PRINCIPAL>_KAFKA_PASSWORD   one per principal; read from the environment, never put on a command line",
+        "set -euo pipefail",
+        "",
+        'BOOTSTRAP="${BOOTSTRAP_SERVERS:?set BOOTSTRAP_SERVERS}"',
+        'CONFIG="${COMMAND_CONFIG:?set COMMAND_CONFIG (run through deploy/kafka/admin-client.sh)}"',
+        'KAFKA_CONFIGS="${KAFKA_CONFIGS:-/opt/kafka/bin/kafka-configs.sh}"',
+        'KAFKA_ACLS="${KAFKA_ACLS:-/opt/kafka/bin/kafka-acls.sh}"',
+        "",
+        "# Check every password first, so that a missing one changes nothing.",
+        *[f': "${{{kafka_password_env(p)}:?set {kafka_password_env(p)}}}"' for p in kafka_principals()],
+        "",
+        "user() {  # <principal> <variable holding its password>",
+        '  local file; file=$(mktemp); chmod 600 "$file"',
+        '  printf \'SCRAM-SHA-512=[iterations=8192,password=%s]\\n\' "${!2}" > "$file"',
+        '  "$KAFKA_CONFIGS" --bootstrap-server "$BOOTSTRAP" --command-config "$CONFIG" --alter \\',
+        '    --entity-type users --entity-name "$1" --add-config-file "$file"',
+        '  rm -f "$file"',
+        "}",
+        "",
+        "allow() {  # <principal> <operation> <pattern type> <resource options...>",
+        '  "$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$CONFIG" --add --force \\',
+        '    --allow-principal "User:$1" --operation "$2" --resource-pattern-type "$3" "${@:4}"',
+        "}",
+    ]
+    acls = kafka_acls()
+    for principal in kafka_principals():
+        lines += ["", f"# {principal}", f"user {principal} {kafka_password_env(principal)}"]
+        mine = [a for a in acls if a.principal == principal]
+        keys = sorted({(a.operation, a.resource, a.pattern) for a in mine})
+        for operation, resource, pattern in keys:
+            names = sorted(a.name for a in mine if (a.operation, a.resource, a.pattern) == (operation, resource, pattern))
+            target = "--cluster" if resource == "cluster" else " ".join(f"--{resource} {n}" for n in names)
+            lines.append(f"allow {principal} {operation} {pattern} {target}")
+    lines += ["", 'echo "ACLs on $BOOTSTRAP:"', '"$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$CONFIG" --list',
+              ""]
     return "\n".join(lines)
 
 
@@ -173,23 +280,22 @@ spec:
                 secretKeyRef:
                   name: {service}-database
                   key: DATABASE_URL
-            - name: MIGRATION_DATABASE_URL
+            # Its own Kafka principal (SCRAM); the ACLs of deploy/kafka/create-acls.sh apply to the city's Kafka too.
+            - name: KAFKA_SASL_USERNAME
+              value: "{service}"
+            - name: KAFKA_SASL_PASSWORD
               valueFrom:
                 secretKeyRef:
-                  name: {service}-database
-                  key: MIGRATION_DATABASE_URL
+                  name: {service}-kafka
+                  key: KAFKA_SASL_PASSWORD
             - name: JWT_SECRET
               valueFrom:
                 secretKeyRef:
                   name: ward-platform-secrets
                   key: JWT_SECRET
-            - name: PII_KEY
-              valueFrom:
-                secretKeyRef:
-                  name: ward-platform-secrets
-                  key: PII_KEY
-          # Migrations run at start (under an advisory lock): the startup probe gives them time before the
-          # liveness probe may restart the container.
+{key_env}          # Migrations are the ward-migrate Job's (this pod holds only the application login); until they are
+          # applied, /health/ready answers 503 and names them. The startup probe gives a slow start time before
+          # the liveness probe may restart the container.
           startupProbe:
             httpGet:
               path: /health/live
@@ -252,8 +358,10 @@ _KUSTOMIZATION = """\
 # Generated by `python deploy/render.py`: do not edit by hand.
 # The kustomize base of the five services. An overlay per city sets the namespace, the image tag, the Kafka and
 # collector addresses (patch ward-platform-config) and creates the Secrets this base only refers to:
-#   ward-platform-secrets      JWT_SECRET, PII_KEY
-#   <service>-database         DATABASE_URL, MIGRATION_DATABASE_URL (one per service)
+#   ward-platform-secrets          JWT_SECRET
+#   <service>-database             DATABASE_URL: the service's application login (one per service)
+#   <service>-kafka                KAFKA_SASL_PASSWORD (one per service; the principal is the service's name)
+{key_secrets}#   ward-platform-migrations       <SERVICE>_OWNER_DATABASE_URL for each service: read only by the ward-migrate Job
 # (see docs/containers.md). PostgreSQL, Kafka and the collector are the city's own, not part of this base.
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -268,20 +376,105 @@ images:
 """
 
 
+_MIGRATE_JOB = """\
+# Generated by `python deploy/render.py`: do not edit by hand (change the template in deploy/render.py).
+# The migration step: `wardctl migrate` applies every service's pending migrations as its schema owner, then exits.
+# The only workload that holds the owners' logins (Secret ward-platform-migrations); the services hold their
+# application logins and stay unready until their schema is migrated. A Job's pod template cannot change, so run
+# it again for a new release with:  kubectl delete job ward-migrate --ignore-not-found && kubectl apply -k <overlay>
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ward-migrate
+  labels:
+    app.kubernetes.io/name: ward-migrate
+    app.kubernetes.io/component: migrations
+spec:
+  backoffLimit: 4
+  activeDeadlineSeconds: 900
+  ttlSecondsAfterFinished: 86400
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: ward-migrate
+        app.kubernetes.io/component: migrations
+    spec:
+      restartPolicy: OnFailure
+      automountServiceAccountToken: false
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: {uid}
+        runAsGroup: {uid}
+        seccompProfile:
+          type: RuntimeDefault
+      containers:
+        - name: migrate
+          image: {image}
+          command: ["python", "-m", "shared.cli", "migrate"]
+          env:
+{owner_env}          resources:
+            requests:
+              cpu: 50m
+              memory: 128Mi
+            limits:
+              cpu: 500m
+              memory: 256Mi
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            runAsNonRoot: true
+            capabilities:
+              drop: ["ALL"]
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: tmp
+          emptyDir:
+            sizeLimit: 16Mi
+"""
+
+
+def keys_secret(service: str) -> str:
+    """The Secret holding a service's personal-data keys (only services of PERSONAL_DATA_KEYS have one)."""
+    return f"{service}-personal-data-keys"
+
+
+def key_variables(service: str) -> list[str]:
+    return [f.upper() for purpose in sorted(PERSONAL_DATA_KEYS.get(service, ())) for f in KEY_SETTINGS[purpose]]
+
+
+def _secret_env(name: str, secret: str, key: str, indent: str = "            ") -> str:
+    return (f"{indent}- name: {name}\n{indent}  valueFrom:\n{indent}    secretKeyRef:\n"
+            f"{indent}      name: {secret}\n{indent}      key: {key}\n")
+
+
+def owner_url_env(service: str) -> str:
+    """The variable `wardctl migrate` reads a service's owner login from (shared.settings.MigrationSettings)."""
+    return f"{service.upper()}_OWNER_DATABASE_URL"
+
+
 def render_k8s() -> dict[Path, str]:
     files = {
-        K8S_BASE / f"{service}.yaml": _K8S_SERVICE.format(service=service, port=port, image=IMAGE, uid=IMAGE_UID)
+        K8S_BASE / f"{service}.yaml": _K8S_SERVICE.format(
+            service=service, port=port, image=IMAGE, uid=IMAGE_UID,
+            key_env="".join(_secret_env(v, keys_secret(service), v) for v in key_variables(service)))
         for service, port in SERVICE_PORTS.items()
     }
-    resources = ["configmap.yaml", *(f"{service}.yaml" for service in SERVICES)]
+    files[K8S_BASE / "migrate-job.yaml"] = _MIGRATE_JOB.format(
+        image=IMAGE, uid=IMAGE_UID,
+        owner_env="".join(_secret_env(owner_url_env(s), "ward-platform-migrations", owner_url_env(s)) for s in SERVICES))
+    resources = ["configmap.yaml", "migrate-job.yaml", *(f"{service}.yaml" for service in SERVICES)]
+    key_secrets = "".join(f"#   {keys_secret(s):<30} {', '.join(key_variables(s))}\n" for s in SERVICES if key_variables(s))
     files[K8S_BASE / "kustomization.yaml"] = _KUSTOMIZATION.format(
-        resources="\n".join(f"  - {r}" for r in resources), image=IMAGE
+        resources="\n".join(f"  - {r}" for r in resources), image=IMAGE, key_secrets=key_secrets
     )
     return files
 
 
 def render_all() -> dict[Path, str]:
-    return {INIT_SQL: render_init_sql(), TOPICS_SCRIPT: render_topics_script(), **render_k8s()}
+    return {INIT_SQL: render_init_sql(), TOPICS_SCRIPT: render_topics_script(), ACLS_SCRIPT: render_acls_script(),
+            **render_k8s()}
 
 
 def main(argv: list[str]) -> int:
@@ -297,6 +490,7 @@ def main(argv: list[str]) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     TOPICS_SCRIPT.chmod(0o755)
+    ACLS_SCRIPT.chmod(0o755)
     print(f"wrote {len(files)} files")
     return 0
 

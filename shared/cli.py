@@ -3,7 +3,11 @@
 * ``wardctl token --roles police --ward phu-son`` - mint a development token
 * ``wardctl republish --service registry --since 2026-11-01T00:00Z [--until ...]`` - send the outbox events
   of a time range again (a broker that lost its log); consumers' inboxes make repeats harmless
-* ``wardctl migrate --service registry`` - apply a service's migrations (as its schema owner)
+* ``wardctl migrate [SERVICE ...]`` - apply the services' migrations (all five by default) as their schema owners
+  (``<SERVICE>_OWNER_DATABASE_URL``): the one step that holds the owners' credentials
+* ``wardctl keys status SERVICE`` - how many ciphertexts and blind indexes each key id still protects
+* ``wardctl keys rotate SERVICE [--batch-size 500]`` - re-encrypt the service's personal data under its active
+  keys, in batches, while it runs (resumable: run it again after an interruption)
 * ``wardctl schemas [--write|--check]`` - the events' JSON Schemas and the catalogue in docs/events.md
 """
 
@@ -58,11 +62,57 @@ async def _republish(args: argparse.Namespace) -> int:
 
 async def _migrate(args: argparse.Namespace) -> int:
     from shared.migrations import migrate
+    from shared.settings import SERVICES, MigrationSettings
+
+    services = [*args.services, *(args.service or [])] or list(SERVICES)
+    unknown = [s for s in services if s not in SERVICES]
+    if unknown:
+        print(f"unknown service(s): {', '.join(unknown)} (one of {', '.join(SERVICES)})", file=sys.stderr)
+        return 2
+    settings = MigrationSettings()
+    try:
+        urls = {svc: settings.owner_url(svc) for svc in services}
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for svc in services:
+        applied = await migrate(urls[svc], svc)
+        print(f"{svc}: applied {', '.join(applied) if applied else 'nothing (up to date)'}", flush=True)
+    return 0
+
+
+async def _keys(args: argparse.Namespace) -> int:
+    from shared import keyrotation
+    from shared.db import create_pool
     from shared.settings import ServiceSettings
 
     settings = ServiceSettings(service_name=args.service)
-    applied = await migrate(settings.migration_database_url or settings.database_url, args.service)
-    print(f"{args.service}: applied {applied or 'nothing (up to date)'}")
+    if not keyrotation.encrypted_columns(args.service):
+        print(f"{args.service} encrypts no personal data: it holds no key")
+        return 0
+    pool = await create_pool(settings.database_url, args.service, min_size=1, max_size=1)
+    try:
+        if args.keys_cmd == "rotate":
+            pii = settings.protector()
+            print(f"{args.service}: re-encrypting under key {pii.active_key_id!r}"
+                  + (f", indexes under {pii.active_index_key_id!r}" if pii.index else ""), flush=True)
+            try:
+                done = await keyrotation.rotate(
+                    pool, args.service, pii, batch_size=args.batch_size,
+                    progress=lambda col, n: print(f"  {col}: {n} rewritten", flush=True))
+            except keyrotation.RotationError as exc:
+                print(f"rotation stopped: {exc}. What was rewritten before stays; run it again once fixed.",
+                      file=sys.stderr)
+                return 1
+            for col, n in done.items():
+                print(f"{col}: {n} rewritten")
+        async with pool.acquire() as conn:
+            counts = await keyrotation.status(conn, args.service)
+    finally:
+        await pool.close()
+    for col, by_key in counts.items():
+        listed = ", ".join(f"{kid}={n}" for kid, n in by_key.items()) or "none"
+        print(f"{col}: {listed}")
     return 0
 
 
@@ -144,8 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--since", required=True)
     r.add_argument("--until")
     r.add_argument("--topic", action="append")
-    m = sub.add_parser("migrate", help="apply a service's migrations")
-    m.add_argument("--service", required=True)
+    m = sub.add_parser("migrate", help="apply the services' migrations as their schema owners (all by default)")
+    m.add_argument("services", nargs="*", metavar="SERVICE")
+    m.add_argument("--service", action="append", help=argparse.SUPPRESS)  # the former spelling
+    k = sub.add_parser("keys", help="personal-data keys: status, rotate")
+    ksub = k.add_subparsers(dest="keys_cmd", required=True)
+    ks = ksub.add_parser("status", help="how many values each key id still protects")
+    ks.add_argument("service")
+    kr = ksub.add_parser("rotate", help="re-encrypt the service's personal data under its active keys")
+    kr.add_argument("service")
+    kr.add_argument("--batch-size", type=int, default=500)
     s = sub.add_parser("schemas", help="check (default) or --write the JSON Schemas and the catalogue")
     s.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
@@ -155,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_republish(args))
     if args.cmd == "migrate":
         return asyncio.run(_migrate(args))
+    if args.cmd == "keys":
+        return asyncio.run(_keys(args))
     return cmd_schemas(args)
 
 

@@ -6,6 +6,11 @@ versioned SQL files, ``shared/migrations/*.sql`` (the plumbing every service has
 idempotency keys) followed by ``services/<service>/migrations/*.sql``; each is applied once, in order, in its
 own transaction, under an advisory lock so that replicas starting together do not race. An applied file whose
 text has changed is refused: write a new migration instead.
+
+Migrations are their own step, run as the schema owner by ``wardctl migrate`` (the ``migrate`` one-shot service in
+compose, the ``ward-migrate`` Job in Kubernetes, a step of ``make run``): a running service holds only its
+application role, which may not change the audit trail or the ledger. A service checks ``schema_migrations``
+(``pending``) and refuses readiness until its schema has every migration its code expects.
 """
 
 from __future__ import annotations
@@ -141,3 +146,13 @@ async def migrate(owner_dsn: str, service: str) -> list[str]:
     finally:
         await conn.close()
     return applied_now
+
+
+async def pending(conn: asyncpg.Connection, service: str) -> list[str]:
+    """The migrations this code expects that the service's schema lacks (read as the application role)."""
+    exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f'"{service}".schema_migrations')
+    expected = [m.version for m in migrations_for(service)]
+    if not exists:
+        return expected
+    done = {r["version"] for r in await conn.fetch(f'SELECT version FROM "{service}".schema_migrations')}  # noqa: S608
+    return [v for v in expected if v not in done]

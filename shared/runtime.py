@@ -4,8 +4,9 @@ A service's ``bootstrap.py`` builds one runtime from its settings, registers its
 HTTP routers, and asks for the FastAPI app. The runtime owns the connections and background tasks and starts
 and stops them in the application's lifespan (never at import time):
 
-* the asyncpg pool (its own login role, its schema on the search_path); migrations when a
-  ``MIGRATION_DATABASE_URL`` is configured (the container deployment);
+* the asyncpg pool (its own login role, its schema on the search_path). Migrations are not run here: they are
+  their own step (``wardctl migrate``, as the schema owner); readiness stays false until the schema has every
+  migration the code expects;
 * the faststream ``KafkaBroker`` with ``KafkaTelemetryMiddleware``, whose batch subscriber feeds the
   ``EventConsumer`` with ``AckPolicy.MANUAL`` (offsets are committed after the database transaction);
 * the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock).
@@ -33,6 +34,7 @@ from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMe
 from shared.crypto import PersonalDataProtector
 from shared.db import create_pool
 from shared.events import Event
+from shared.kafka_security import broker_security, client_options
 from shared.relay import OutboxRelay, make_producer
 from shared.settings import ServiceSettings
 from shared.telemetry import setup_telemetry, tracer_provider
@@ -73,7 +75,8 @@ class ServiceRuntime:
         self.broker_connected = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._started = False
-        self.pii = PersonalDataProtector(settings.pii_key.get_secret_value())
+        self.pii: PersonalDataProtector = settings.protector()  # only the keys this service uses; none for most
+        self._schema_ok = False
         setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
@@ -82,6 +85,7 @@ class ServiceRuntime:
             middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider())],
             logger=logging.getLogger(f"faststream.{self.service}"),
             client_id=f"{self.service}-service",
+            security=broker_security(settings),
         )
         for cls in self.publishes:
             # Declared for the AsyncAPI document; the relay publishes the outbox rows.
@@ -101,13 +105,16 @@ class ServiceRuntime:
     # -- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> None:
         s = self.settings
-        if s.migration_database_url:
-            await migrations.migrate(s.migration_database_url, self.service)
         self.pool = await create_pool(s.database_url, self.service, min_size=s.db_pool_min, max_size=s.db_pool_max)
+        try:
+            await self._check_schema()
+        except Exception as exc:  # the database may be down: readiness keeps asking
+            log.warning("schema version not checked", extra={"error": type(exc).__name__})
         self.relay = OutboxRelay(
             self.pool,
             self.service,
-            lambda: make_producer(s.kafka_bootstrap_servers, enable_idempotence=s.kafka_enable_idempotence),
+            lambda: make_producer(s.kafka_bootstrap_servers, enable_idempotence=s.kafka_enable_idempotence,
+                                  **client_options(s)),
             batch_size=s.relay_batch_size,
             lease_s=s.relay_lease_s,
             retention_days=s.outbox_retention_days,
@@ -243,12 +250,31 @@ class ServiceRuntime:
         return await self.run_job_once(next(j for j in self.jobs if j.name == name))
 
     # -- health ----------------------------------------------------------------------------------------
+    async def _check_schema(self, conn: asyncpg.Connection | None = None) -> str:
+        """"ok" once the schema has every migration this code expects (then not asked again: schemas only move
+        forward), else what is missing and the command that applies it."""
+        if self._schema_ok:
+            return "ok"
+        if conn is None:
+            assert self.pool is not None
+            async with self.pool.acquire(timeout=2) as own:
+                return await self._check_schema(own)
+        missing = await migrations.pending(conn, self.service)
+        if not missing:
+            self._schema_ok = True
+            return "ok"
+        message = (f"not migrated: {len(missing)} migration(s) pending ({', '.join(missing)}); "
+                   f"run `wardctl migrate {self.service}` as the schema owner")
+        log.error("schema not migrated", extra={"pending": missing, "service": self.service})
+        return message
+
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
         try:
             assert self.pool is not None
             async with self.pool.acquire(timeout=2) as conn:
                 await conn.fetchval("SELECT 1")
+                checks["schema"] = await self._check_schema(conn)
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"unavailable: {type(exc).__name__}"

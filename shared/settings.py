@@ -6,6 +6,7 @@ Settings are read once, in the composition root; business code never reads ``os.
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -14,7 +15,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: Development-only defaults. They are public (they are in this file), so a non-development environment
 #: that still uses one is refused at start-up.
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
-DEV_PII_KEY = "ZGV2LW9ubHktcGlpLWtleS1jaGFuZ2UtbWUtMDEyMzQ="  # base64 of 32 bytes, dev only
+#: The single key of the platform before keyrings (base64 of 32 bytes): development data written then is still
+#: read with it, as the ``legacy`` key of the development keyrings.
+DEV_PII_KEY = "ZGV2LW9ubHktcGlpLWtleS1jaGFuZ2UtbWUtMDEyMzQ="
+DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktY2hhbmdlISE="  # b"dev-only-encryption-key-change!!"
+DEV_INDEX_KEY = "ZGV2LW9ubHktYmxpbmQtaW5kZXgta2V5LWNoYW5nZSE="  # b"dev-only-blind-index-key-change!"
+DEV_PII_KEYS = json.dumps({"dev1": DEV_ENCRYPTION_KEY, "legacy": DEV_PII_KEY})
+DEV_INDEX_KEYS = json.dumps({"dev1": DEV_INDEX_KEY, "legacy": DEV_PII_KEY})
+DEV_KEY_VALUES = frozenset({DEV_PII_KEY, DEV_ENCRYPTION_KEY, DEV_INDEX_KEY})
 
 SERVICE_PORTS: dict[str, int] = {
     "registry": 8001,
@@ -25,6 +33,21 @@ SERVICE_PORTS: dict[str, int] = {
 }
 SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
 
+#: Which keys each service holds (shared.crypto): registry encrypts national IDs and looks them up by blind
+#: index; incidents encrypts reporters' and warned persons' identities and names reporters by pseudonym. The
+#: other services hold no personal data encrypted at rest and are given (and accept) no key. Must agree with the
+#: services' ``ENCRYPTED_COLUMNS`` (tests/unit/test_keys.py checks it).
+PERSONAL_DATA_KEYS: dict[str, frozenset[str]] = {
+    "registry": frozenset({"encryption", "index"}),
+    "incidents": frozenset({"encryption", "pseudonym"}),
+}
+#: The settings of each key purpose.
+KEY_SETTINGS: dict[str, tuple[str, ...]] = {
+    "encryption": ("pii_keys", "pii_active_key_id"),
+    "index": ("index_keys", "index_active_key_id"),
+    "pseudonym": ("pseudonym_key",),
+}
+
 
 def dev_password(role: str) -> str:
     """The deterministic password of a database role on the embedded development stack."""
@@ -34,15 +57,15 @@ def dev_password(role: str) -> str:
 class ServiceSettings(BaseSettings):
     """Settings of one service process, from the environment (or a .env file)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused setting is named, never echoed (the input holds the secrets).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True)
 
     service_name: str = Field(description="registry, incidents, mediation, donations or awards")
     environment: Literal["development", "test", "production"] = "development"
 
+    # Only the application role: the schema owner's login is for `wardctl migrate` (shared.migrations), never for
+    # a running service, so that a compromised service cannot rewrite the insert-only audit trail or ledger.
     database_url: str = Field(description="The service's own login role, e.g. postgresql://registry:pw@db/ward")
-    migration_database_url: str | None = Field(
-        default=None, description="The schema owner's login (runs migrations); defaults to database_url"
-    )
     db_pool_min: int = 1
     db_pool_max: int = 10
 
@@ -53,15 +76,32 @@ class ServiceSettings(BaseSettings):
     # rate. 5 ms made an idle platform keep a core busy; 25 ms costs ~12 ms a hop and a fraction of the CPU.
     kafka_fetch_max_wait_ms: int = 25
     kafka_max_message_bytes: int = 1_000_000
+    # How the service authenticates to Kafka. The container stacks use SASL/SCRAM with one principal per service
+    # and ACLs generated from the contracts (deploy/kafka/create-acls.sh); the embedded tansu broker has neither,
+    # so development defaults to PLAINTEXT, which production refuses unless KAFKA_ALLOW_PLAINTEXT says otherwise.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(default=None, description="The service's Kafka principal")
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(default=None, description="CA bundle for SASL_SSL/SSL (system CAs if unset)")
+    kafka_allow_plaintext: bool = Field(
+        default=False, description="Allow an unauthenticated broker in production (a private network you trust)"
+    )
 
     http_host: str = "127.0.0.1"
     http_port: int | None = None
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "ward-platform"
-    pii_key: SecretStr = Field(
-        default=SecretStr(DEV_PII_KEY), description="base64 32-byte key for personal data at rest"
+    # Keys for personal data (shared.crypto), only in the services of PERSONAL_DATA_KEYS. Unset in development and
+    # tests: the development keys below are used; production refuses to start without them.
+    pii_keys: SecretStr | None = Field(
+        default=None, description='encryption keyring: JSON {"<key id>": "<base64 of 32 bytes>", ...}'
     )
+    pii_active_key_id: str | None = Field(default=None, description="the key id new ciphertexts are written under")
+    index_keys: SecretStr | None = Field(default=None, description="blind-index keyring, same format as PII_KEYS")
+    index_active_key_id: str | None = None
+    pseudonym_key: SecretStr | None = Field(default=None, description="base64 of 32 bytes; never rotated")
 
     outbox_retention_days: int = 30
     relay_batch_size: int = 500
@@ -94,25 +134,97 @@ class ServiceSettings(BaseSettings):
     def consumer_group(self) -> str:
         return f"{self.service_name}-service"
 
+    @property
+    def key_purposes(self) -> frozenset[str]:
+        return PERSONAL_DATA_KEYS.get(self.service_name, frozenset())
+
+    def protector(self):  # noqa: ANN201 - shared.crypto.PersonalDataProtector (imported late: settings stay light)
+        """The personal-data protector with exactly this service's keys (development keys when unset)."""
+        from shared.crypto import KeyRing, PersonalDataProtector, decode_key
+
+        need = self.key_purposes
+
+        def ring(name: str, keys: SecretStr | None, active: str | None, dev_keys: str) -> KeyRing:
+            if keys is None:
+                return KeyRing.parse(name, dev_keys, "dev1")
+            return KeyRing.parse(name, keys.get_secret_value(), active)
+
+        encryption = ring("PII_KEYS", self.pii_keys, self.pii_active_key_id, DEV_PII_KEYS) if "encryption" in need else None
+        index = ring("INDEX_KEYS", self.index_keys, self.index_active_key_id, DEV_INDEX_KEYS) if "index" in need else None
+        pseudonym = None
+        if "pseudonym" in need:
+            pseudonym = decode_key("PSEUDONYM_KEY", self.pseudonym_key.get_secret_value() if self.pseudonym_key
+                                   else DEV_PII_KEY)
+        return PersonalDataProtector(encryption, index, pseudonym, service=self.service_name)
+
+    def _check_keys(self) -> list[str]:
+        """A service gets the keys of its purposes and no other; in production, none may be a development key."""
+        self.protector()  # malformed keyrings fail now, at start-up, with the setting's name
+        bad: list[str] = []
+        need = self.key_purposes
+        for purpose, fields in KEY_SETTINGS.items():
+            given = [f for f in fields if getattr(self, f) is not None]
+            if purpose not in need:
+                if given:
+                    raise ValueError(f"{self.service_name} does not use the {purpose} key: it must not be given "
+                                     + ", ".join(f.upper() for f in given))
+                continue
+            secret = getattr(self, fields[0])
+            if self.environment == "production":
+                if secret is None:
+                    bad.append(f"{fields[0].upper()} (not set)")
+                    continue
+                text = secret.get_secret_value()
+                values = set(json.loads(text).values()) if text.lstrip().startswith("{") else {text}
+                if values & DEV_KEY_VALUES:
+                    bad.append(fields[0].upper())
+        return bad
+
     @model_validator(mode="after")
     def _refuse_development_secrets_outside_development(self) -> ServiceSettings:
         if self.service_name not in SERVICES:
             raise ValueError(f"SERVICE_NAME must be one of {', '.join(SERVICES)}")
+        key_problems = self._check_keys()
         if self.environment == "production":
-            bad = []
+            bad = list(key_problems)
             if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
                 bad.append("JWT_SECRET")
-            if self.pii_key.get_secret_value() == DEV_PII_KEY:
-                bad.append("PII_KEY")
-            for name in ("database_url", "migration_database_url"):
-                url = getattr(self, name) or ""
-                if "dev-" in url and "-password" in url:
-                    bad.append(name.upper())
+            if "dev-" in self.database_url and "-password" in self.database_url:
+                bad.append("DATABASE_URL")
             if len(self.jwt_secret.get_secret_value()) < 32:
                 bad.append("JWT_SECRET (shorter than 32 characters)")
+            if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:
+                bad.append("KAFKA_SECURITY_PROTOCOL (PLAINTEXT: unauthenticated; use SASL_SSL or SASL_PLAINTEXT,"
+                           " or set KAFKA_ALLOW_PLAINTEXT=true)")
             if bad:
                 raise ValueError(
                     "refusing to start in production with development defaults or weak secrets: "
                     + ", ".join(bad)
                 )
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_USERNAME and "
+                             "KAFKA_SASL_PASSWORD")
         return self
+
+
+class MigrationSettings(BaseSettings):
+    """The schema owners' logins, read only by ``wardctl migrate`` (the one-shot migration step): never by a
+    running service. ``<SERVICE>_OWNER_DATABASE_URL`` per service, e.g.
+    ``REGISTRY_OWNER_DATABASE_URL=postgresql://registry_owner:pw@db/ward``."""
+
+    # hide_input_in_errors: a refused setting is named, never echoed (the input holds the secrets).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    registry_owner_database_url: SecretStr | None = None
+    incidents_owner_database_url: SecretStr | None = None
+    mediation_owner_database_url: SecretStr | None = None
+    donations_owner_database_url: SecretStr | None = None
+    awards_owner_database_url: SecretStr | None = None
+
+    def owner_url(self, service: str) -> str:
+        value = getattr(self, f"{service}_owner_database_url", None)
+        if value is None:
+            raise ValueError(f"{service.upper()}_OWNER_DATABASE_URL is not set (the {service}_owner login)")
+        return value.get_secret_value()

@@ -15,8 +15,11 @@ RF="${TOPIC_REPLICATION_FACTOR:-1}"
 MIN_ISR="${TOPIC_MIN_INSYNC_REPLICAS:-1}"
 KAFKA_TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"
 
+# The admin's SASL settings (deploy/kafka/admin-client.sh writes them) when the brokers require them.
+AUTH=(${COMMAND_CONFIG:+--command-config "$COMMAND_CONFIG"})
+
 create() {  # <topic> <partitions>
-  "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$1" \
+  "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" "${AUTH[@]}" --create --if-not-exists --topic "$1" \
     --partitions "$2" --replication-factor "$RF" --config "min.insync.replicas=$MIN_ISR"
 }
 
@@ -44,4 +47,4 @@ create donations.dead-letter 3
 create awards.dead-letter 3
 
 echo "topics on $BOOTSTRAP:"
-"$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --list
+"$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" "${AUTH[@]}" --list

@@ -27,6 +27,7 @@ from services.incidents.domain import (
     new_secret,
     next_state,
 )
+from services.incidents.repository import identity_context, warning_context
 from shared import clock, outbox
 from shared.auth import Principal
 from shared.contracts.incidents import (
@@ -48,14 +49,6 @@ from shared.jsonutil import dumps
 
 REPORTER_PURPOSE = "incidents/reporter"
 ANONYMOUS_PURPOSE = "incidents/anonymous-reporter"
-
-
-def identity_context(incident_id: str) -> str:
-    return f"incidents:{incident_id}:reporter"
-
-
-def warning_context(warning_id: str) -> str:
-    return f"incidents:{warning_id}:warned-person"
 
 
 def reporter_key(principal: Principal) -> str:

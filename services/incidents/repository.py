@@ -7,7 +7,24 @@ from typing import Any
 
 import asyncpg
 
+from shared.keyrotation import EncryptedColumn
+
 Conn = asyncpg.Connection
+
+
+def identity_context(incident_id: str) -> str:
+    return f"incidents:{incident_id}:reporter"
+
+
+def warning_context(warning_id: str) -> str:
+    return f"incidents:{warning_id}:warned-person"
+
+
+#: Every encrypted column of this service, for `wardctl keys rotate|status` (shared.keyrotation).
+ENCRYPTED_COLUMNS = (
+    EncryptedColumn("incidents", "incident_id", "reporter_identity", lambda row: identity_context(row["incident_id"])),
+    EncryptedColumn("warnings", "warning_id", "person", lambda row: warning_context(row["warning_id"])),
+)
 
 # -- incidents -------------------------------------------------------------------------------------------------
 INCIDENT_COLUMNS = (

@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from services.registry import api_people, api_places, api_residence, api_teams, consumers, jobs
 from shared.contracts import registry as events
-from shared.contracts.donations import ExpenseRecorded
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
@@ -34,7 +33,7 @@ def build(settings: ServiceSettings) -> FastAPI:
         description="The registry (danh bạ): wards, groups, households, residents, teams, facilities, boarding "
         "houses and residence declarations.",
     )
-    runtime.consume({ExpenseRecorded: consumers.on_expense_recorded})
+    runtime.consume(consumers.HANDLERS)
     runtime.every("expire-temporary-residences", EXPIRY_INTERVAL_S, jobs.expire_temporary_residences)
     return create_app(runtime, [api_people.router, api_teams.router, api_places.router, api_residence.router],
                       title="registry")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from services.registry import access, repository, views
 from services.registry.domain import validate_national_id
+from services.registry.repository import NATIONAL_ID_PURPOSE
 from shared import outbox
 from shared.auth import Principal
 from shared.commands import Outcome
@@ -130,10 +131,10 @@ async def change_household(conn: asyncpg.Connection, principal: Principal, house
 async def _protect_national_id(conn: asyncpg.Connection, pii: PersonalDataProtector, resident_id: str,
                                raw: str) -> dict[str, object]:
     number = validate_national_id(raw)
-    index = pii.blind_index(number, "national_id")
-    if await repository.national_id_taken(conn, index, resident_id):
+    index = pii.blind_index(number, NATIONAL_ID_PURPOSE)
+    if await repository.national_id_taken(conn, pii.blind_index_candidates(number, NATIONAL_ID_PURPOSE), resident_id):
         raise Conflict("this national ID number is already registered to another resident")
-    return {"national_id_cipher": pii.encrypt(number, views.national_id_context(resident_id)),
+    return {"national_id_cipher": pii.encrypt(number, repository.national_id_context(resident_id)),
             "national_id_index": index}
 
 

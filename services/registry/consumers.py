@@ -33,3 +33,7 @@ async def on_expense_recorded(conn: asyncpg.Connection, event: ExpenseRecorded) 
             "installed_on": camera.installed_on, "funded_by_campaign_id": event.campaign_id,
             "funded_by_expense_id": event.expense_id,
         })
+
+
+#: The events this service consumes (bootstrap registers them; deploy/render.py derives the Kafka ACLs from them).
+HANDLERS = {ExpenseRecorded: on_expense_recorded}

@@ -8,12 +8,27 @@ from typing import Any
 import asyncpg
 
 from services.registry.domain import ActiveMember
+from shared.keyrotation import EncryptedColumn
 
 # Tables whose rows a request may name by id. The generic helpers below build SQL from these names and from
 # column names written in this package (never from request data: values always travel as parameters), hence
 # the S608 waivers.
 TABLES = ("wards", "groups", "households", "residents", "teams", "facilities", "boarding_houses", "declarations",
           "stay_notices")
+
+NATIONAL_ID_PURPOSE = "national_id"
+
+
+def national_id_context(resident_id: str) -> str:
+    """Binds the ciphertext to its row: copied into another row, it does not decrypt."""
+    return f"registry/resident/{resident_id}/national_id"
+
+
+#: Every encrypted column of this service, for `wardctl keys rotate|status` (shared.keyrotation).
+ENCRYPTED_COLUMNS = (
+    EncryptedColumn("residents", "id", "national_id_cipher", lambda row: national_id_context(row["id"]),
+                    index_column="national_id_index", index_purpose=NATIONAL_ID_PURPOSE),
+)
 
 
 async def get(conn: asyncpg.Connection, table: str, id_: str, *, lock: bool = False) -> asyncpg.Record | None:
@@ -77,9 +92,12 @@ async def list_residents(conn: asyncpg.Connection, ward_id: str, *, group_id: st
     return rows, total
 
 
-async def national_id_taken(conn: asyncpg.Connection, index: str, except_id: str | None = None) -> bool:
+async def national_id_taken(conn: asyncpg.Connection, indexes: list[str], except_id: str | None = None) -> bool:
+    """Is the number registered to another resident? ``indexes``: its blind index under every configured index
+    key (during a key rotation a row may still hold the old key's index)."""
     return bool(await conn.fetchval(
-        "SELECT 1 FROM residents WHERE national_id_index = $1 AND id IS DISTINCT FROM $2", index, except_id
+        "SELECT 1 FROM residents WHERE national_id_index = ANY($1::text[]) AND id IS DISTINCT FROM $2",
+        indexes, except_id,
     ))
 
 

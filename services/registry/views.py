@@ -8,6 +8,7 @@ import asyncpg
 
 from services.registry import access, repository
 from services.registry.domain import team_compliance
+from services.registry.repository import national_id_context
 from shared.auth import Principal
 from shared.crypto import PersonalDataProtector
 
@@ -16,11 +17,6 @@ _HIDDEN = {"national_id_cipher", "national_id_index", "created_at"}
 
 def plain(row: asyncpg.Record) -> dict[str, Any]:
     return {k: v for k, v in dict(row).items() if k not in _HIDDEN}
-
-
-def national_id_context(resident_id: str) -> str:
-    """Binds the ciphertext to its row: copied into another row, it does not decrypt."""
-    return f"registry/resident/{resident_id}/national_id"
 
 
 def resident(row: asyncpg.Record, principal: Principal, pii: PersonalDataProtector) -> dict[str, Any]:

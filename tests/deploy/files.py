@@ -18,6 +18,8 @@ DEPLOY = ROOT / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
 
 INFRASTRUCTURE = {"postgres", "kafka", "kafka-init", "otel-collector", "jaeger"}
+#: One-shot steps of ours that run before the services (the image, another command).
+STEPS = {"migrate"}
 
 
 def load_yaml(path: Path) -> Any:
@@ -105,9 +107,14 @@ def service_of_command(command: list[str]) -> str | None:
 
 def render_module() -> ModuleType:
     """deploy/render.py, the generator of the deployment files, imported from its path."""
+    import sys
+
+    if "ward_deploy_render" in sys.modules:
+        return sys.modules["ward_deploy_render"]
     spec = importlib.util.spec_from_file_location("ward_deploy_render", DEPLOY / "render.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

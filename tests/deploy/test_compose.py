@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import base64
+import json
+import os
 from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
 
 from shared.migrations import app_role, owner_role
-from shared.settings import SERVICE_PORTS, SERVICES, ServiceSettings
+from shared.settings import (
+    KEY_SETTINGS,
+    PERSONAL_DATA_KEYS,
+    SERVICE_PORTS,
+    SERVICES,
+    MigrationSettings,
+    ServiceSettings,
+)
 from tests.deploy.files import (
     COMPOSE,
     COMPOSE_CLUSTER,
     DEPLOY,
     INFRASTRUCTURE,
     ROOT,
+    STEPS,
     MissingVariable,
     compose,
     compose_cluster,
@@ -31,23 +41,34 @@ from tests.deploy.files import (
 render = render_module()
 
 #: Settings without which a service in a container is wrong even though ServiceSettings has a default:
-#: production mode (refuses development secrets), the secrets themselves, self-migration, an address reachable from
-#: other containers, the real brokers with the idempotent producer, and trace export.
+#: production mode (refuses development secrets), the secrets themselves, an address reachable from other
+#: containers, the real brokers with the idempotent producer, and trace export.
 CONTAINER_SETTINGS = {
-    "environment", "jwt_secret", "pii_key", "migration_database_url", "http_host", "http_port",
+    "environment", "jwt_secret", "http_host", "http_port",
     "kafka_bootstrap_servers", "kafka_enable_idempotence", "otel_exporter_otlp_endpoint",
 }
+
+
+def key_settings(service: str) -> set[str]:
+    """The personal-data key settings a service is given: those of the purposes it uses, no other."""
+    return {f for purpose in PERSONAL_DATA_KEYS.get(service, ()) for f in KEY_SETTINGS[purpose]}
 
 
 def secrets_env() -> dict[str, str]:
     """A distinct, strong value for every variable the compose files require (what city IT puts in .env)."""
     env = {name: f"{name.lower()}-{'x' * 24}" for name in required_variables(COMPOSE)}
-    env["PII_KEY"] = base64.b64encode(b"k" * 32).decode()
+    for name in env:
+        if name.endswith("_ACTIVE_KEY_ID"):
+            env[name] = "k1"
+        elif name.endswith("_KEYS"):
+            env[name] = json.dumps({"k1": base64.b64encode(os.urandom(32)).decode()})
+        elif name.endswith("_PSEUDONYM_KEY"):
+            env[name] = base64.b64encode(os.urandom(32)).decode()
     return env
 
 
 def app_services(config: dict) -> dict[str, dict]:
-    return {name: svc for name, svc in config["services"].items() if name not in INFRASTRUCTURE
+    return {name: svc for name, svc in config["services"].items() if name not in INFRASTRUCTURE | STEPS
             and not name.startswith("kafka-")}
 
 
@@ -68,17 +89,29 @@ def test_the_schema_check_would_catch_a_malformed_service():
 
 
 def test_topology_is_the_embedded_stacks_five_services_plus_infrastructure():
-    config = compose()
-    assert set(config["services"]) == INFRASTRUCTURE | set(SERVICES)
+    config = interpolate(compose(), secrets_env())
+    assert set(config["services"]) == INFRASTRUCTURE | STEPS | set(SERVICES)
     on_disk = {p.name for p in (ROOT / "services").iterdir() if (p / "__main__.py").exists()}
     assert set(app_services(config)) == on_disk == set(SERVICES)
     for name, svc in app_services(config).items():
         assert service_of_command(svc["command"]) == name, f"{name} runs {svc['command']}"
-        assert svc["ports"] == [f"{SERVICE_PORTS[name]}:{SERVICE_PORTS[name]}"], name
+        assert svc["ports"] == [f"127.0.0.1:{SERVICE_PORTS[name]}:{SERVICE_PORTS[name]}"], name
     # The infrastructure on the ports `make run` uses, for tools on the host.
     assert config["services"]["postgres"]["ports"] == ["127.0.0.1:55432:5432"]
     assert "127.0.0.1:19092:19092" in config["services"]["kafka"]["ports"]
-    assert config["services"]["jaeger"]["ports"] == ["16686:16686"]
+    assert config["services"]["jaeger"]["ports"] == ["127.0.0.1:16686:16686"]
+
+
+@pytest.mark.parametrize("files", ["base", "cluster"])
+def test_every_published_port_binds_to_loopback_unless_the_operator_says_otherwise(files):
+    config = compose() if files == "base" else compose_cluster()
+    published = {name: svc.get("ports", []) for name, svc in interpolate(config, secrets_env())["services"].items()}
+    assert any(published.values())
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+    opened = interpolate(config, {**secrets_env(), "WARD_BIND_ADDRESS": "0.0.0.0"})["services"]
+    assert opened["registry"]["ports"] == [f"0.0.0.0:{SERVICE_PORTS['registry']}:{SERVICE_PORTS['registry']}"]
 
 
 def test_services_wait_for_their_dependencies_and_report_readiness():
@@ -86,6 +119,7 @@ def test_services_wait_for_their_dependencies_and_report_readiness():
     for name, svc in app_services(config).items():
         assert svc["depends_on"] == {
             "postgres": {"condition": "service_healthy"},
+            "migrate": {"condition": "service_completed_successfully"},
             "kafka-init": {"condition": "service_completed_successfully"},
             "otel-collector": {"condition": "service_started"},
         }, name
@@ -99,7 +133,9 @@ def test_services_wait_for_their_dependencies_and_report_readiness():
     assert services["kafka-init"]["restart"] == "no"
     assert "/health" not in str(services["postgres"]["healthcheck"])
     assert "-h 127.0.0.1" in services["postgres"]["healthcheck"]["test"][1]  # not healthy while init.sql runs
-    assert "kafka-broker-api-versions.sh" in services["kafka"]["healthcheck"]["test"][1]
+    health = services["kafka"]["healthcheck"]["test"]
+    assert health[:3] == ["CMD", "bash", "/deploy/admin-client.sh"]  # authenticated: no listener is open
+    assert "kafka-broker-api-versions.sh --bootstrap-server localhost:9094" in health[-1]
 
 
 def test_every_environment_variable_of_a_service_is_a_setting_it_reads():
@@ -116,8 +152,11 @@ def test_every_required_setting_is_given_and_the_services_accept_them_in_product
     postgres_env = env_map(config["services"]["postgres"]["environment"])
     for name, svc in app_services(config).items():
         env = env_map(svc["environment"])
-        missing = {s for s in required | CONTAINER_SETTINGS if s.upper() not in env}
+        missing = {s for s in required | CONTAINER_SETTINGS | key_settings(name) if s.upper() not in env}
         assert not missing, f"{name} lacks {missing}"
+        # the keys of the purposes it uses, and no other service's or purpose's key
+        given_keys = {f for fields in KEY_SETTINGS.values() for f in fields if f.upper() in env}
+        assert given_keys == key_settings(name), name
         for field in ServiceSettings.model_fields:
             monkeypatch.delenv(field.upper(), raising=False)
         for key, value in env.items():
@@ -128,17 +167,41 @@ def test_every_required_setting_is_given_and_the_services_accept_them_in_product
         assert settings.http_host == "0.0.0.0" and settings.port == SERVICE_PORTS[name]
         assert settings.kafka_enable_idempotence is True and settings.kafka_acks == "all"
         assert settings.otel_exporter_otlp_endpoint == "http://otel-collector:4318"
-        for url, role in ((settings.database_url, app_role(name)),
-                          (settings.migration_database_url, owner_role(name))):
-            parts = urlsplit(url)
-            assert (parts.username, parts.hostname, parts.path) == (role, "postgres", f"/{render.DATABASE}"), url
-            # The password the service logs in with is the one init.sql gives the role.
-            assert parts.password == postgres_env[render.password_env(role)], role
+        parts = urlsplit(settings.database_url)
+        role = app_role(name)
+        assert (parts.username, parts.hostname, parts.path) == (role, "postgres", f"/{render.DATABASE}")
+        # The password the service logs in with is the one init.sql gives the role.
+        assert parts.password == postgres_env[render.password_env(role)], role
+        # ... and it holds no schema owner's password at all (the owner could rewrite the audit trail and ledger)
+        owner_passwords = {postgres_env[render.password_env(owner_role(s))] for s in SERVICES}
+        assert not [k for k, v in env.items() if any(p in v for p in owner_passwords)], name
+        assert settings.key_purposes == PERSONAL_DATA_KEYS.get(name, frozenset())
+        settings.protector()  # the keyrings it is given parse
+
+
+def test_the_migrate_step_alone_holds_the_schema_owners_logins(monkeypatch):
+    config = interpolate(compose(), secrets_env())
+    postgres_env = env_map(config["services"]["postgres"]["environment"])
+    migrate = config["services"]["migrate"]
+    assert migrate["command"] == ["python", "-m", "shared.cli", "migrate"]  # every service: `wardctl migrate`
+    assert migrate["restart"] == "no" and migrate["read_only"] is True and migrate["cap_drop"] == ["ALL"]
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert migrate["image"] == config["services"]["registry"]["image"]
+    env = env_map(migrate["environment"])
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = MigrationSettings(_env_file=None)
+    for service in SERVICES:
+        parts = urlsplit(settings.owner_url(service))
+        assert (parts.username, parts.hostname) == (owner_role(service), "postgres")
+        assert parts.password == postgres_env[render.password_env(owner_role(service))], service
+    assert set(env) == {f"{s.upper()}_OWNER_DATABASE_URL" for s in SERVICES}  # and nothing else: no key, no token
 
 
 def test_compose_refuses_to_start_without_a_secret():
     env = secrets_env()
-    for secret in ("JWT_SECRET", "PII_KEY", "POSTGRES_PASSWORD", "REGISTRY_DB_PASSWORD"):
+    for secret in ("JWT_SECRET", "REGISTRY_PII_KEYS", "INCIDENTS_PSEUDONYM_KEY", "POSTGRES_PASSWORD",
+                   "REGISTRY_DB_PASSWORD", "REGISTRY_OWNER_DB_PASSWORD"):
         with pytest.raises(MissingVariable):
             interpolate(compose(), {k: v for k, v in env.items() if k != secret})
         with pytest.raises(MissingVariable):
@@ -168,9 +231,11 @@ def test_topics_are_created_by_the_init_service_from_the_one_topic_list():
     services = compose()["services"]
     init = services["kafka-init"]
     assert init["image"] == services["kafka"]["image"]  # its kafka-topics.sh matches the broker
-    assert init["entrypoint"] == ["/bin/bash", "/deploy/create-topics.sh"]
-    assert "./deploy/kafka/create-topics.sh:/deploy/create-topics.sh:ro" in init["volumes"]
-    assert env_map(init["environment"])["BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert init["entrypoint"] == ["/bin/bash", "/deploy/admin-client.sh", "/bin/bash", "-c",
+                                  "bash /deploy/create-topics.sh && bash /deploy/create-acls.sh"]
+    for script in ("admin-client.sh", "create-topics.sh", "create-acls.sh"):
+        assert f"./deploy/kafka/{script}:/deploy/{script}:ro" in init["volumes"]
+    assert env_map(init["environment"])["BOOTSTRAP_SERVERS"] == "kafka:9094"  # the admin's listener
     kafka_env = env_map(services["kafka"]["environment"])
     assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"  # only the list's topics exist
 
@@ -180,9 +245,9 @@ def _brokers(config: dict) -> dict[str, dict[str, str]]:
             if "broker" in env_map(svc.get("environment")).get("KAFKA_PROCESS_ROLES", "")}
 
 
-def _advertised(env: dict[str, str]) -> str:
-    listener = next(x for x in env["KAFKA_ADVERTISED_LISTENERS"].split(",") if x.startswith("PLAINTEXT://"))
-    return listener.removeprefix("PLAINTEXT://")
+def _advertised(env: dict[str, str], listener: str = "CLIENT") -> str:
+    address = next(x for x in env["KAFKA_ADVERTISED_LISTENERS"].split(",") if x.startswith(f"{listener}://"))
+    return address.removeprefix(f"{listener}://")
 
 
 def test_one_kraft_broker_in_the_base_file_is_what_the_services_connect_to():
@@ -218,7 +283,7 @@ def test_cluster_file_runs_three_brokers_with_replication_3_and_min_insync_2():
     init_env = env_map(init["environment"])
     assert (init_env["TOPIC_REPLICATION_FACTOR"], init_env["TOPIC_MIN_INSYNC_REPLICAS"]) == ("3", "2")
     all_brokers = {_advertised(env) for env in brokers.values()}
-    assert set(init_env["BOOTSTRAP_SERVERS"].split(",")) == all_brokers
+    assert set(init_env["BOOTSTRAP_SERVERS"].split(",")) == {_advertised(env, "BROKER") for env in brokers.values()}
     assert {n for n, d in init["depends_on"].items() if d["condition"] == "service_healthy"} == set(brokers)
     for name, svc in app_services(config).items():
         assert set(env_map(svc["environment"])["KAFKA_BOOTSTRAP_SERVERS"].split(",")) == all_brokers, name
@@ -250,6 +315,6 @@ def test_traces_go_from_the_services_through_the_collector_to_jaeger():
 
 def test_third_party_images_are_pinned():
     for name, svc in compose_cluster()["services"].items():
-        if name not in SERVICES:
+        if name not in set(SERVICES) | STEPS:  # ours: the image compose builds
             image = svc["image"]
             assert ":" in image and not image.endswith(":latest"), f"{name}: {image}"

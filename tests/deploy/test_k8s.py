@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from shared.settings import SERVICE_PORTS, SERVICES, ServiceSettings
+from shared.settings import (
+    KEY_SETTINGS,
+    PERSONAL_DATA_KEYS,
+    SERVICE_PORTS,
+    SERVICES,
+    MigrationSettings,
+    ServiceSettings,
+)
 from tests.deploy.files import K8S_BASE, load_yaml, load_yaml_all, render_module
 
 render = render_module()
@@ -75,12 +82,41 @@ def test_configuration_comes_from_the_config_map_and_secrets(service):
     env = {e["name"]: e for e in c["env"]}
     known = {n.upper() for n in ServiceSettings.model_fields}
     assert (set(env) | set(config)) <= known
-    for secret in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "JWT_SECRET", "PII_KEY"):
+    keys = {f.upper() for purpose in PERSONAL_DATA_KEYS.get(service, ()) for f in KEY_SETTINGS[purpose]}
+    for secret in ("DATABASE_URL", "JWT_SECRET", *keys):
         assert "secretKeyRef" in env[secret]["valueFrom"], secret  # never a literal value
         assert secret not in config
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == f"{service}-database"
+    # its own keys, from its own Secret, and none of the purposes it does not use; no schema owner's login
+    every_key = {f.upper() for fields in KEY_SETTINGS.values() for f in fields}
+    assert set(env) & every_key == keys, service
+    assert {env[k]["valueFrom"]["secretKeyRef"]["name"] for k in keys} <= {f"{service}-personal-data-keys"}
+    assert not [name for name in env if "OWNER" in name or "MIGRATION" in name]
+    assert not [e for e in env.values() if "ward-platform-migrations" in str(e)]
     assert env["HTTP_PORT"]["value"] == str(SERVICE_PORTS[service])
     required = {n.upper() for n, f in ServiceSettings.model_fields.items() if f.is_required()} - {"SERVICE_NAME"}
     assert required <= set(env) | set(config)
     assert config["ENVIRONMENT"] == "production" and config["HTTP_HOST"] == "0.0.0.0"
     assert config["KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+    # Its own Kafka principal, its password from its own Secret, over TLS.
+    assert env["KAFKA_SASL_USERNAME"]["value"] == service
+    assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": f"{service}-kafka",
+                                                                      "key": "KAFKA_SASL_PASSWORD"}
+    assert config["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and "KAFKA_SASL_PASSWORD" not in config
+
+
+def test_the_migration_job_alone_reads_the_schema_owners_logins():
+    (job,) = of_kind("Job").values()
+    assert job["metadata"]["name"] == "ward-migrate"
+    pod = job["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] in ("OnFailure", "Never") and pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == render.IMAGE_UID
+    (c,) = pod["containers"]
+    assert c["image"] == render.IMAGE and c["command"] == ["python", "-m", "shared.cli", "migrate"]
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True and c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
+    expected = {f"{s.upper()}_OWNER_DATABASE_URL" for s in SERVICES}
+    assert set(env) == expected == {n.upper() for n in MigrationSettings.model_fields}
+    assert {ref["name"] for ref in env.values()} == {"ward-platform-migrations"}
+    for service in SERVICES:  # no Deployment refers to that Secret
+        assert "ward-platform-migrations" not in str(of_kind("Deployment")[service])

@@ -9,9 +9,8 @@ from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 
 from shared.contracts.registry import GroupCreated, ResidentRegistered, TeamFormed
-from shared.crypto import PersonalDataProtector
 from shared.events import PUBLIC_TOPIC, EventDecodeError, PublicEvent, from_kafka, to_kafka
-from shared.settings import DEV_JWT_SECRET, DEV_PII_KEY, ServiceSettings
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
 
 def test_cloudevents_binary_mode_round_trip() -> None:
@@ -66,15 +65,16 @@ def test_no_registry_event_carries_a_national_id_or_phone() -> None:
 
 
 def test_settings_refuse_development_secrets_in_production() -> None:
-    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward"}
+    base = {"service_name": "registry", "database_url": "postgresql://registry:s3cret@db/ward",
+            "kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "registry", "kafka_sasl_password": "pw"}
     with pytest.raises(ValidationError, match="JWT_SECRET"):
         ServiceSettings(**base, environment="production")
-    ok = ServiceSettings(**base, environment="production", jwt_secret="x" * 40,
-                         pii_key="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE=")
+    keys = {"pii_keys": '{"k1": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="}', "pii_active_key_id": "k1",
+            "index_keys": '{"i1": "aW5kZXgtaW5kZXgtaW5kZXgtaW5kZXgtaW5kZXghISE="}', "index_active_key_id": "i1"}
+    ok = ServiceSettings(**base, environment="production", jwt_secret="x" * 40, **keys)
     assert ok.kafka_acks == "all"
     with pytest.raises(ValidationError, match="DATABASE_URL"):
-        ServiceSettings(service_name="registry", environment="production", jwt_secret="x" * 40,
-                        pii_key="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE=",
+        ServiceSettings(service_name="registry", environment="production", jwt_secret="x" * 40, **keys,
                         database_url="postgresql://registry:dev-registry-password@db/ward")
     with pytest.raises(ValidationError):
         ServiceSettings(service_name="nope", database_url="postgresql://x@y/z")
@@ -83,13 +83,14 @@ def test_settings_refuse_development_secrets_in_production() -> None:
 
 
 def test_personal_data_protection() -> None:
-    p = PersonalDataProtector(DEV_PII_KEY)
+    p = ServiceSettings(service_name="registry", database_url="postgresql://x@y/z").protector()
     token = p.encrypt("001203004005", "resident:r1")
     assert b"001203004005" not in token
     assert p.decrypt(token, "resident:r1") == "001203004005"
     with pytest.raises(InvalidTag):
         p.decrypt(token, "resident:r2")  # bound to its row: a copied ciphertext does not decrypt
     assert p.blind_index("001203004005", "cccd") == p.blind_index("001203004005", "cccd")
+    p = ServiceSettings(service_name="incidents", database_url="postgresql://x@y/z").protector()
     assert p.pseudonym("r1", "reporter") == p.pseudonym("r1", "reporter") != p.pseudonym("r2", "reporter")
     assert p.pseudonym("r1", "reporter") != p.pseudonym("r1", "other-purpose")
 
