@@ -136,7 +136,7 @@ def _fuzz(service: str, url: str, ids: dict[str, list[Any]], identities: list[di
         run = _runner(st.one_of(strategies), url, ids, identities, EXAMPLES if takes_input else 3)
         try:
             run()
-        except Exception as exc:  # collect every operation's failure, not only the first
+        except (Exception, BaseExceptionGroup) as exc:  # every operation's failures (schemathesis groups them)
             failures.append(f"{service} {operation.method.upper()} {operation.path}:\n{exc}")
     return failures
 
