@@ -16,12 +16,22 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
+## promtool checks the Prometheus configuration and alert rules (tests/deploy/test_monitoring.py): taken from
+## Debian's prometheus package, unpacked into .venv/bin (not installed: no service, no dependencies).
+PROMTOOL := $(BIN)/promtool
+$(PROMTOOL): | $(STAMP)
+	@if command -v promtool >/dev/null 2>&1; then ln -sf "$$(command -v promtool)" $@; else \
+	  tmp=$$(mktemp -d); \
+	  ( cd $$tmp && { apt-get download -q prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download -q prometheus >/dev/null; }; } \
+	    && dpkg-deb -x prometheus_*.deb x && cp x/usr/bin/promtool $(CURDIR)/$@ ) || true; rm -rf $$tmp; \
+	  test -x $@ || echo "promtool could not be installed (it comes from Debian's apt); its checks are skipped outside CI"; fi
+
 ## Start embedded PostgreSQL + tansu, migrate, run all five services. Ctrl-C stops everything.
 run: install
 	$(BIN)/python -m shared.devstack run
 
 ## The whole suite against real PostgreSQL and a real Kafka-protocol broker (started by the tests on free ports).
-test: install
+test: install $(PROMTOOL)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 ## Schema fuzzing, deeper than in `make test`: schemathesis against the five services on the running platform.

@@ -47,6 +47,9 @@ class Festival:
     award_ids: list[str] = field(default_factory=list)
     certificate: dict[str, Any] = field(default_factory=dict)
     anonymous_recognition: list[dict[str, Any]] = field(default_factory=list)
+    #: What a claim on the anonymous reporter's certificate did: with the printed code alone, with the follow-up's
+    #: claim secret, and its withdrawal (status and the name the public verification then shows).
+    anonymous_claim: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 def expected_achievements(w: Ward) -> Counter:
@@ -129,4 +132,20 @@ async def run(api: Platform, w: Ward, anonymous_tip: dict[str, str]) -> Festival
 
     festival.anonymous_recognition = await api.eventually(
         "the anonymous reporter to see their Giấy khen through the follow-up code", recognised)
+
+    # Only the reporter can put a name on it: the printed code alone changes nothing; the claim secret that only the
+    # follow-up shows names them, and takes the name off again (left anonymous, as the article's reporter is).
+    code = festival.anonymous_recognition[0]["verification_code"]
+    claim_secret = (await follow_up(api, anonymous_tip))["claim_secret"]
+    path = f"/v1/public/certificates/{code}"
+
+    async def attempt(step: str, route: str, body: dict[str, str], ok: int) -> None:
+        r = await api.post("awards", path + route, None, body, ok=(ok,), idempotent=False)
+        shown = (await api.get("awards", path, None))["recipient"]
+        festival.anonymous_claim.append((step, r.status_code, shown))
+
+    await attempt("printed code only", "/claim", {"display_name": "Kẻ mạo danh", "claim_secret": "x" * 43}, 403)
+    await attempt("claim secret", "/claim", {"display_name": "Người tố giác ở Trần Phú",
+                                             "claim_secret": claim_secret}, 200)
+    await attempt("withdrawn", "/claim/withdraw", {"claim_secret": claim_secret}, 200)
     return festival

@@ -129,4 +129,9 @@ async def read_back(api: Platform, w: Ward, campaign: Campaign, cases: Cases, fe
     s.add("anonymous reporter recognised (follow-up code only)", "crimes detected and reported",
           sorted(a["issuer"] for a in seen["recognition"]), "incidents POST /v1/follow-up",
           lambda v: v == ["ward_chairman"])
+    s.add("anonymous reporter named only with the follow-up's claim secret", "protecting whoever gave them",
+          [(status, shown) for _, status, shown in festival.anonymous_claim],
+          "awards POST /v1/public/certificates/{code}/claim",
+          # refused with the printed code alone; named with the claim secret; anonymous again once withdrawn
+          lambda v: [status for status, _ in v] == [403, 200, 200] and v[0][1] == v[2][1] != v[1][1])
     return s

@@ -28,6 +28,7 @@ ROOT = DEPLOY.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``shared`` importable
     sys.path.insert(0, str(ROOT))
 
+from shared.contracts.audit import head_event_class  # noqa: E402
 from shared.events import PUBLIC_TOPIC  # noqa: E402
 from shared.migrations import app_role, owner_role, provision_sql  # noqa: E402
 from shared.settings import KEY_SETTINGS, PERSONAL_DATA_KEYS, SERVICE_PORTS, SERVICES, ServiceSettings  # noqa: E402
@@ -165,9 +166,11 @@ def kafka_acls() -> list[Acl]:
         consumes = importlib.import_module(f"services.{service}.consumers").HANDLERS
         settings = ServiceSettings(service_name=service, database_url="postgresql://render@localhost/ward",
                                    _env_file=None)
-        for topic in {cls.topic for cls in publishes} | {settings.dead_letter_topic}:
+        audit_topic = head_event_class(service).topic  # every runtime publishes its audit chain's head
+        for topic in {cls.topic for cls in publishes} | {settings.dead_letter_topic, audit_topic}:
             acls.add(Acl(service, "topic", topic, "Write"))
-        for topic in {cls.topic for cls in consumes} | {settings.dead_letter_topic}:
+        # its own audit topic too: `wardctl audit verify` reads the heads back with the service's credentials
+        for topic in {cls.topic for cls in consumes} | {settings.dead_letter_topic, audit_topic}:
             acls.add(Acl(service, "topic", topic, "Read"))
         acls.add(Acl(service, "group", settings.consumer_group, "Read"))
         acls.add(Acl(service, "cluster", "kafka-cluster", "IdempotentWrite"))
@@ -293,6 +296,16 @@ spec:
                 secretKeyRef:
                   name: ward-platform-secrets
                   key: JWT_SECRET
+            - name: AUDIT_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {service}-audit
+                  key: AUDIT_KEY
+            - name: AUDIT_KEY_ID
+              valueFrom:
+                secretKeyRef:
+                  name: {service}-audit
+                  key: AUDIT_KEY_ID
 {key_env}          # Migrations are the ward-migrate Job's (this pod holds only the application login); until they are
           # applied, /health/ready answers 503 and names them. The startup probe gives a slow start time before
           # the liveness probe may restart the container.
@@ -361,6 +374,7 @@ _KUSTOMIZATION = """\
 #   ward-platform-secrets          JWT_SECRET
 #   <service>-database             DATABASE_URL: the service's application login (one per service)
 #   <service>-kafka                KAFKA_SASL_PASSWORD (one per service; the principal is the service's name)
+#   <service>-audit                AUDIT_KEY, AUDIT_KEY_ID (one per service: the key of its audit chain)
 {key_secrets}#   ward-platform-migrations       <SERVICE>_OWNER_DATABASE_URL for each service: read only by the ward-migrate Job
 # (see docs/containers.md). PostgreSQL, Kafka and the collector are the city's own, not part of this base.
 apiVersion: kustomize.config.k8s.io/v1beta1

@@ -16,7 +16,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import Forbidden, NotFound, Unauthorized
 
 
 class Role(StrEnum):
@@ -48,8 +48,17 @@ class Principal:
         return self.ward_id == ward_id or (self.ward_id == ALL_WARDS and self.has(Role.CITY_OFFICIAL, Role.ADMIN))
 
     def ensure_ward(self, ward_id: str) -> None:
+        """The caller acts for a ward they name (a body's or a path's ``ward_id``): 403 for another ward. A record
+        looked up by its id is checked with ``ensure_reaches`` instead."""
         if not self.can_access_ward(ward_id):
             raise Forbidden("this record belongs to another ward")
+
+    def ensure_reaches(self, ward_id: str | None, not_found: str) -> None:
+        """A record looked up by its id (``ward_id`` None when there is none): one of a ward the caller may not
+        reach answers exactly as one that does not exist (404, the same ``not_found`` detail), so that ids cannot
+        be probed across wards. Role checks come after this, and keep their 403 within the caller's own ward."""
+        if ward_id is None or not self.can_access_ward(ward_id):
+            raise NotFound(not_found)
 
     def require(self, *roles: Role | str) -> None:
         if not self.has(*roles):

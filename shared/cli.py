@@ -9,6 +9,8 @@
 * ``wardctl keys rotate SERVICE [--batch-size 500]`` - re-encrypt the service's personal data under its active
   keys, in batches, while it runs (resumable: run it again after an interruption)
 * ``wardctl schemas [--write|--check]`` - the events' JSON Schemas and the catalogue in docs/events.md
+* ``wardctl audit verify SERVICE [--no-kafka] [--no-outbox]`` - check a service's audit chain row by row and
+  against the heads it published (on ``<service>.audit`` and in its outbox); names the first broken link
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+
+from shared.settings import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "shared" / "contracts" / "schemas"
@@ -116,6 +120,44 @@ async def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _audit_verify(args: argparse.Namespace) -> int:
+    from shared import audit
+    from shared.db import create_pool
+    from shared.kafka_security import client_options
+    from shared.settings import ServiceSettings
+
+    settings = ServiceSettings(service_name=args.service)
+    keys = audit.AuditKeys.from_settings(settings)
+    heads: list[audit.Head] = []
+    if not args.no_kafka:
+        try:
+            heads += await audit.heads_from_kafka(settings.kafka_bootstrap_servers, args.service,
+                                                  timeout_s=args.kafka_timeout, **client_options(settings))
+        except Exception as exc:  # the broker is the anchor: say so rather than pass on the outbox alone
+            print(f"{args.service}: cannot read {args.service}.audit from {settings.kafka_bootstrap_servers} "
+                  f"({type(exc).__name__}: {exc}); use --no-kafka to verify without it", file=sys.stderr)
+            return 2
+    pool = await create_pool(settings.database_url, args.service, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            if not args.no_outbox:
+                heads += await audit.heads_from_outbox(conn, args.service)
+            report = await audit.verify(conn, keys, heads)
+    finally:
+        await pool.close()
+    sources = sorted({h.source for h in heads}) or ["none"]
+    summary = (f"{args.service}: {report.rows} rows ({report.legacy_rows} from before keying), last seq "
+               f"{report.last_seq}, {report.heads_checked} of {len(heads)} published heads checked "
+               f"(from {', '.join(sources)})")
+    if report.broken is not None:
+        print(f"{args.service}: BROKEN ({report.broken.kind}) at seq {report.broken.seq}: {report.broken.message}")
+        print(summary)
+        return 1
+    print(f"{args.service}: audit chain intact")
+    print(summary)
+    return 0
+
+
 def render_schemas() -> dict[Path, str]:
     from shared.events import load_all_contracts, schema_of
 
@@ -206,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     kr.add_argument("--batch-size", type=int, default=500)
     s = sub.add_parser("schemas", help="check (default) or --write the JSON Schemas and the catalogue")
     s.add_argument("--write", action="store_true")
+    a = sub.add_parser("audit", help="the audit chain: verify SERVICE")
+    a_sub = a.add_subparsers(dest="audit_cmd", required=True)
+    v = a_sub.add_parser("verify", help="check a service's audit chain and its published heads")
+    v.add_argument("service", choices=SERVICES)
+    v.add_argument("--no-kafka", action="store_true", help="do not read the heads on <service>.audit")
+    v.add_argument("--no-outbox", action="store_true", help="do not read the heads in the service's outbox")
+    v.add_argument("--kafka-timeout", type=float, default=30.0, help="seconds to read the topic (default 30)")
     args = parser.parse_args(argv)
     if args.cmd == "token":
         return cmd_token(args)
@@ -213,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_republish(args))
     if args.cmd == "migrate":
         return asyncio.run(_migrate(args))
+    if args.cmd == "audit":
+        return asyncio.run(_audit_verify(args))
     if args.cmd == "keys":
         return asyncio.run(_keys(args))
     return cmd_schemas(args)

@@ -29,6 +29,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
+from opentelemetry.semconv._incubating.attributes import messaging_attributes as messaging
 from opentelemetry.trace import SpanKind
 
 from shared import metrics, outbox
@@ -121,17 +122,20 @@ class EventConsumer:
     async def _handle_one(self, conn: asyncpg.Connection, msg: RawMessage, seen: set[str] | frozenset[str] = frozenset()) -> None:
         headers = {k: v for k, v in msg.headers}
         carrier = {k: v.decode("utf-8", "replace") for k, v in headers.items() if k in ("traceparent", "tracestate")}
+        # The producer's context, restored from the record's traceparent: this span is a child of the relay's
+        # "send" span, in the trace of the flow that wrote the event (messaging conventions: "process <topic>").
         with self._tracer.start_as_current_span(
-            f"{msg.topic} process",
+            f"process {msg.topic}",
             context=context_from_carrier(carrier),
             kind=SpanKind.CONSUMER,
             attributes={
-                "messaging.system": "kafka",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": msg.topic,
-                "messaging.destination.partition.id": str(msg.partition),
-                "messaging.kafka.offset": msg.offset,
-                "messaging.consumer.group.name": f"{self.service}-service",
+                messaging.MESSAGING_SYSTEM: messaging.MessagingSystemValues.KAFKA.value,
+                messaging.MESSAGING_OPERATION_NAME: "process",
+                messaging.MESSAGING_OPERATION_TYPE: messaging.MessagingOperationTypeValues.PROCESS.value,
+                messaging.MESSAGING_DESTINATION_NAME: msg.topic,
+                messaging.MESSAGING_DESTINATION_PARTITION_ID: str(msg.partition),
+                messaging.MESSAGING_KAFKA_OFFSET: msg.offset,
+                messaging.MESSAGING_CONSUMER_GROUP_NAME: f"{self.service}-service",
             },
         ) as span:
             try:
@@ -141,7 +145,7 @@ class EventConsumer:
                 await self._dead_letter(conn, msg, msg.position_id, None, f"undecodable: {exc}", attempts=1)
                 return
             span.set_attribute("ward.event_type", event.event_type)
-            span.set_attribute("messaging.message.id", str(event.id))
+            span.set_attribute(messaging.MESSAGING_MESSAGE_ID, str(event.id))
             message_id = str(event.id)
             # Seen before this batch, or earlier in it (the same event twice in one batch); the savepoint below
             # also refuses a concurrent duplicate through the inbox's primary key.
@@ -226,7 +230,8 @@ class EventConsumer:
         log.error("message dead-lettered", extra={"topic": msg.topic, "message_id": message_id, "attempts": attempts})
 
 
-def record_lag(service: str, consumer: Any, records: Iterable[ConsumerRecord]) -> None:
+def record_lag(service: str, group: str, consumer: Any, records: Iterable[ConsumerRecord]) -> None:
+    """Messages behind the partition's high watermark, per group, topic and partition, as of this batch."""
     last: dict[TopicPartition, int] = {}
     for rec in records:
         last[TopicPartition(rec.topic, rec.partition)] = rec.offset
@@ -236,4 +241,4 @@ def record_lag(service: str, consumer: Any, records: Iterable[ConsumerRecord]) -
         except Exception:
             continue
         if high is not None:
-            metrics.CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(max(high - offset - 1, 0))
+            metrics.CONSUMER_LAG.labels(service, group, tp.topic, str(tp.partition)).set(max(high - offset - 1, 0))

@@ -48,3 +48,12 @@ class RuleViolation(ProblemError):
     """A request that is well-formed but breaks a domain rule (an illegal transition, a limit)."""
 
     status, title, type_suffix = 422, "Rule violated", "rule-violated"
+
+
+class TooManyRequests(ProblemError):
+    """Over a rate limit: answered 429 with ``Retry-After`` (seconds)."""
+
+    status, title, type_suffix = 429, "Too many requests", "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after_s}, headers={"Retry-After": str(retry_after_s)})

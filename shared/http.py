@@ -4,6 +4,7 @@ AsyncAPI document, and RFC 9457 problem details for every error."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -109,8 +110,11 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
         response: Response = await call_next(request)
-        metrics.HTTP_REQUESTS.labels(runtime.service, request.method, _route(request), str(response.status_code)).inc()
+        labels = (runtime.service, request.method, _route(request), str(response.status_code))  # the route template
+        metrics.HTTP_DURATION.labels(*labels).observe(time.perf_counter() - started)
+        metrics.HTTP_REQUESTS.labels(*labels).inc()
         return response
 
     ops = APIRouter(tags=["operations"])
@@ -129,9 +133,10 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     @ops.get("/metrics", summary="Prometheus metrics", response_class=Response,
              responses=media(CONTENT_TYPE_LATEST, "Prometheus text exposition format"))
     async def prometheus() -> Response:
+        # Read only: a scrape changes nothing (retention is the "outbox-retention" job's, not the scrape's).
         if runtime.relay is not None:
             try:  # fresh outbox gauges; when the database is down the scrape still answers, with the last values
-                await runtime.relay.housekeeping()
+                await runtime.relay.refresh_gauges()
             except Exception as exc:
                 log.warning("outbox gauges not refreshed", extra={"error_type": type(exc).__name__})
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

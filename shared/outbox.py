@@ -84,3 +84,13 @@ async def mark_for_republish(
     )
     await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
     return int(result.split()[-1])
+
+
+async def purge_published(conn: asyncpg.Connection, retention_days: int) -> int:
+    """Delete rows published more than ``retention_days`` ago (kept until then for ``wardctl republish``).
+    A scheduled job of every service (``outbox-retention``), one replica at a time."""
+    result = await conn.execute(
+        "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < now() - make_interval(days => $1)",
+        retention_days,
+    )
+    return int(result.split()[-1])

@@ -6,7 +6,8 @@
   leased to someone else (claims are serialised by a transaction-level advisory lock, so that check is exact).
 * Publishes with ``acks=all`` and keeps trying through a broker outage (backoff, no row given up).
 * Restores the trace context stored with each row, so a trace goes on through the outbox.
-* Deletes published rows past the retention period (kept meanwhile for ``wardctl republish``).
+* Keeps the outbox gauges (backlog, oldest unpublished row) fresh, also while the broker is down. Published rows
+  are deleted after the retention period by a scheduled job (``shared.outbox.purge_published``), not here.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from opentelemetry import propagate, trace
+from opentelemetry.semconv._incubating.attributes import messaging_attributes as messaging
 from opentelemetry.trace import SpanKind
 
 from shared import metrics
@@ -71,7 +74,6 @@ class OutboxRelay:
         batch_size: int = 500,
         lease_s: float = 30.0,
         idle_wait_s: float = 1.0,
-        retention_days: int = 30,
     ) -> None:
         self.pool = pool
         self.service = service
@@ -79,7 +81,6 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.lease_s = lease_s
         self.idle_wait_s = idle_wait_s
-        self.retention_days = retention_days
         self.owner = f"{service}-{uuid.uuid4().hex[:12]}"
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
@@ -92,16 +93,16 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until stopped. Never raises for broker or database outages: it waits and tries again."""
         backoff = 0.1
-        last_housekeeping = 0.0
+        last_gauges = -1e9
         loop = asyncio.get_running_loop()
         while not self._stopping:
             try:
                 await self._ensure_listening()
+                if loop.time() - last_gauges > 5:  # before publishing: a broker outage must not freeze them
+                    await self.refresh_gauges()
+                    last_gauges = loop.time()
                 published = await self.publish_once()
                 backoff = 0.1
-                if loop.time() - last_housekeeping > 5:
-                    await self.housekeeping()
-                    last_housekeeping = loop.time()
                 if published == 0:
                     self._wake.clear()
                     try:
@@ -186,14 +187,16 @@ class OutboxRelay:
         sent: list[tuple[asyncpg.Record, asyncio.Future[Any], trace.Span]] = []
         for row in rows:
             span = self._tracer.start_span(
-                f"{row['topic']} publish",
+                f"send {row['topic']}",  # messaging conventions: "{operation} {destination}"
                 context=context_from_carrier(row["trace_context"]),
                 kind=SpanKind.PRODUCER,
                 attributes={
-                    "messaging.system": "kafka",
-                    "messaging.operation.type": "publish",
-                    "messaging.destination.name": row["topic"],
-                    "messaging.message.id": str(row["event_id"]),
+                    messaging.MESSAGING_SYSTEM: messaging.MessagingSystemValues.KAFKA.value,
+                    messaging.MESSAGING_OPERATION_NAME: "send",
+                    messaging.MESSAGING_OPERATION_TYPE: messaging.MessagingOperationTypeValues.SEND.value,
+                    messaging.MESSAGING_DESTINATION_NAME: row["topic"],
+                    messaging.MESSAGING_MESSAGE_ID: str(row["event_id"]),
+                    messaging.MESSAGING_CLIENT_ID: self.owner,
                     "ward.event_type": row["event_type"],
                 },
             )
@@ -220,6 +223,9 @@ class OutboxRelay:
             if isinstance(res, BaseException):
                 span.set_status(trace.Status(trace.StatusCode.ERROR))
                 span.set_attribute("error.type", type(res).__name__)
+            else:  # aiokafka's RecordMetadata: where the broker put it
+                span.set_attribute(messaging.MESSAGING_DESTINATION_PARTITION_ID, str(res.partition))
+                span.set_attribute(messaging.MESSAGING_KAFKA_OFFSET, res.offset)
             span.end()
         if ok:
             async with self.pool.acquire() as conn:
@@ -228,7 +234,9 @@ class OutboxRelay:
                     "WHERE seq = ANY($1::bigint[])",
                     ok,
                 )
-            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(ok))
+            for topic, n in Counter(row["topic"] for (row, _, _), res in zip(sent, results, strict=True)
+                                    if not isinstance(res, BaseException)).items():
+                metrics.OUTBOX_PUBLISHED.labels(self.service, topic).inc(n)
             self.broker_ok = True
         if failed:
             await self._release([row for row, _ in failed], failed[0][1])
@@ -247,18 +255,15 @@ class OutboxRelay:
                 self.owner,
             )
 
-    async def housekeeping(self) -> None:
+    async def refresh_gauges(self) -> None:
+        """Backlog and age of the oldest unpublished row, read only (also on ``GET /metrics``)."""
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
                 "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age "
                 "FROM outbox WHERE published_at IS NULL"
             )
-            metrics.OUTBOX_BACKLOG.labels(self.service).set(row["n"])
-            metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(float(row["age"]))
-            await conn.execute(
-                "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < now() - make_interval(days => $1)",
-                self.retention_days,
-            )
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(row["n"])
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(float(row["age"]))
 
     async def backlog(self) -> int:
         async with self.pool.acquire() as conn:

@@ -7,9 +7,14 @@ and stops them in the application's lifespan (never at import time):
 * the asyncpg pool (its own login role, its schema on the search_path). Migrations are not run here: they are
   their own step (``wardctl migrate``, as the schema owner); readiness stays false until the schema has every
   migration the code expects;
-* the faststream ``KafkaBroker`` with ``KafkaTelemetryMiddleware``, whose batch subscriber feeds the
-  ``EventConsumer`` with ``AckPolicy.MANUAL`` (offsets are committed after the database transaction);
-* the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock).
+* the faststream ``KafkaBroker``, whose batch subscriber feeds the ``EventConsumer`` with ``AckPolicy.MANUAL``
+  (offsets are committed after the database transaction). No faststream telemetry middleware: it would start
+  a root trace for every batch; the consumer's per-message ``process`` span continues each event's own trace;
+* the outbox relay; scheduled jobs, each run by one replica at a time (advisory lock), among them
+  ``outbox-retention``, which deletes published outbox rows past ``OUTBOX_RETENTION_DAYS``, and
+  ``idempotency-retention``, which deletes idempotency records past ``IDEMPOTENCY_RETENTION_HOURS``;
+* the audit chain's key (``shared.audit``) and the ``audit-head`` job, which publishes the chain's head every
+  ``AUDIT_HEAD_INTERVAL_S`` and once more at shutdown.
 
 The broker may be down when a service starts: HTTP commands are accepted meanwhile (their events wait in
 the outbox) and the runtime keeps connecting in the background; readiness reports it.
@@ -27,21 +32,23 @@ import asyncpg
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
-from shared import migrations
+from shared import audit, idempotency, metrics, migrations, outbox
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
+from shared.contracts.audit import head_event_class
 from shared.crypto import PersonalDataProtector
 from shared.db import create_pool
 from shared.events import Event
 from shared.kafka_security import broker_security, client_options
 from shared.relay import OutboxRelay, make_producer
 from shared.settings import ServiceSettings
-from shared.telemetry import setup_telemetry, tracer_provider
+from shared.telemetry import setup_telemetry
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[asyncpg.Connection], Awaitable[Any]]
+IDEMPOTENCY_JOB = "idempotency-retention"
+IDEMPOTENCY_JOB_INTERVAL_S = 600.0
 
 
 @dataclass
@@ -66,7 +73,8 @@ class ServiceRuntime:
         self.settings = settings
         self.service = settings.service_name
         self.description = description
-        self.publishes = list(publishes)
+        # Every service publishes the head of its audit chain (shared.audit), besides its own events.
+        self.publishes = [*publishes, head_event_class(self.service)]
         self.handlers: dict[type[Event], Handler] = {}
         self.jobs: list[ScheduledJob] = []
         self.pool: asyncpg.Pool | None = None
@@ -77,12 +85,13 @@ class ServiceRuntime:
         self._started = False
         self.pii: PersonalDataProtector = settings.protector()  # only the keys this service uses; none for most
         self._schema_ok = False
+        self.audit_keys = audit.AuditKeys.from_settings(settings)
+        self.every("audit-head", settings.audit_head_interval_s, self._publish_audit_head)
         setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             acks="all",
             enable_idempotence=settings.kafka_enable_idempotence,
-            middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider())],
             logger=logging.getLogger(f"faststream.{self.service}"),
             client_id=f"{self.service}-service",
             security=broker_security(settings),
@@ -91,6 +100,14 @@ class ServiceRuntime:
             # Declared for the AsyncAPI document; the relay publishes the outbox rows.
             self.broker.publisher(cls.topic, title=f"{cls.topic}:{cls.event_type}", schema=cls,
                                   description=(cls.__doc__ or "").strip(), include_in_schema=True)
+        self.every(IDEMPOTENCY_JOB, IDEMPOTENCY_JOB_INTERVAL_S, self._idempotency_housekeeping)
+        self.every("outbox-retention", settings.outbox_retention_interval_s, self._purge_outbox)
+
+    async def _purge_outbox(self, conn: asyncpg.Connection) -> int:
+        return await outbox.purge_published(conn, self.settings.outbox_retention_days)
+
+    async def _idempotency_housekeeping(self, conn: asyncpg.Connection) -> dict[str, int]:
+        return await idempotency.housekeeping(conn, self, self.settings.idempotency_retention_hours)
 
     # -- registration ----------------------------------------------------------------------------------
     def consume(self, handlers: dict[type[Event], Handler]) -> None:
@@ -117,7 +134,6 @@ class ServiceRuntime:
                                   **client_options(s)),
             batch_size=s.relay_batch_size,
             lease_s=s.relay_lease_s,
-            retention_days=s.outbox_retention_days,
         )
         if self.handlers:
             self.consumer = EventConsumer(
@@ -136,11 +152,37 @@ class ServiceRuntime:
         for job in self.jobs:
             self._tasks.append(asyncio.create_task(self._run_job(job), name=f"{self.service}-job-{job.name}"))
 
+    async def _publish_audit_head(self, conn: asyncpg.Connection) -> Any:
+        event = await audit.publish_head(conn, self.service, "interval")
+        # The head is out (or already was: nothing changed since the last one); the WardAuditHeadNotPublished alert
+        # fires when this stops moving. Whether the outbox row then leaves is the relay's gauges' business.
+        metrics.AUDIT_HEAD_PUBLISHED.labels(self.service).set_to_current_time()
+        return event
+
+    async def publish_audit_head_at_shutdown(self, flush_timeout_s: float = 5.0) -> None:
+        """Write the chain's head to the outbox and, if the broker is reachable, send the outbox out (bounded), so
+        that the last head leaves the database before the process does. Left in the outbox otherwise: the relay
+        sends it at the next start."""
+        if self.pool is None:
+            return
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                event = await audit.publish_head(conn, self.service, "shutdown")
+            if event is None or self.relay is None or not self.relay.broker_ok:
+                return
+            async with asyncio.timeout(flush_timeout_s):
+                while await self.relay.publish_once():
+                    pass
+        except Exception as exc:  # never block a shutdown on it; the head waits in the outbox
+            log.warning("audit head not published at shutdown", extra={"error": type(exc).__name__})
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._started:
+            await self.publish_audit_head_at_shutdown()
         if self.relay is not None:
             await self.relay.stop()
         try:
@@ -175,7 +217,7 @@ class ServiceRuntime:
         @subscriber
         async def on_batch(msg: KafkaMessage) -> None:
             records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
-            record_lag(self.service, msg.consumer, records)
+            record_lag(self.service, s.consumer_group, msg.consumer, records)
             raw = [RawMessage.from_record(r) for r in records]
             delay = 0.2
             for _ in range(8):  # ride out a short database outage without giving the batch up

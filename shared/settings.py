@@ -23,6 +23,7 @@ DEV_INDEX_KEY = "ZGV2LW9ubHktYmxpbmQtaW5kZXgta2V5LWNoYW5nZSE="  # b"dev-only-bli
 DEV_PII_KEYS = json.dumps({"dev1": DEV_ENCRYPTION_KEY, "legacy": DEV_PII_KEY})
 DEV_INDEX_KEYS = json.dumps({"dev1": DEV_INDEX_KEY, "legacy": DEV_PII_KEY})
 DEV_KEY_VALUES = frozenset({DEV_PII_KEY, DEV_ENCRYPTION_KEY, DEV_INDEX_KEY})
+DEV_AUDIT_KEY = "dev-only-audit-key-change-me-0123456789abcdef"
 
 SERVICE_PORTS: dict[str, int] = {
     "registry": 8001,
@@ -103,7 +104,24 @@ class ServiceSettings(BaseSettings):
     index_active_key_id: str | None = None
     pseudonym_key: SecretStr | None = Field(default=None, description="base64 of 32 bytes; never rotated")
 
+    # The audit chain's HMAC key (shared.audit): held by the service, never by the database. Rotation: give the new
+    # key a new AUDIT_KEY_ID and move the old one into AUDIT_RETIRED_KEYS ({"<id>": "<key>"}) so that verification
+    # still checks the rows it signed.
+    audit_key: SecretStr = Field(default=SecretStr(DEV_AUDIT_KEY), description="HMAC key of the audit chain")
+    audit_key_id: str = Field(default="dev", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    audit_retired_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    audit_head_interval_s: float = Field(default=300.0, gt=0, description="How often the chain's head is published")
+
+    # The public claim routes of awards (a reporter naming themselves on a certificate): requests per window, counted
+    # per client address and per certificate code, across replicas (services/awards/ratelimit.py).
+    claim_rate_limit: int = Field(default=20, ge=1)
+    claim_rate_window_s: int = Field(default=600, ge=1)
+
     outbox_retention_days: int = 30
+    outbox_retention_interval_s: float = 3600.0  # how often the retention job deletes published rows past it
+    idempotency_retention_hours: float = Field(
+        default=24, gt=0, description="how long a command's response is kept for a retry with its Idempotency-Key"
+    )
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.05
     relay_lease_s: float = 30.0
@@ -189,6 +207,11 @@ class ServiceSettings(BaseSettings):
             bad = list(key_problems)
             if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
                 bad.append("JWT_SECRET")
+            audit_keys = [self.audit_key, *self.audit_retired_keys.values()]
+            if any(k.get_secret_value() == DEV_AUDIT_KEY for k in audit_keys) or self.audit_key_id == "dev":
+                bad.append("AUDIT_KEY")
+            if any(len(k.get_secret_value()) < 32 for k in audit_keys):
+                bad.append("AUDIT_KEY (shorter than 32 characters)")
             if "dev-" in self.database_url and "-password" in self.database_url:
                 bad.append("DATABASE_URL")
             if len(self.jwt_secret.get_secret_value()) < 32:

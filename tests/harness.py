@@ -57,12 +57,23 @@ async def serve(
     broker: Any = None,
     *,
     kind: type[ServiceUnderTest] = ServiceUnderTest,
+    **overrides: object,
 ) -> AsyncIterator[ServiceUnderTest]:
     """The service's app, started without its Kafka consumer (a consumer group still joining makes every stop wait
     ~5 s on tansu); without a broker its events simply wait in the outbox."""
-    app = build(settings_for(service, db, broker))
+    app = build(settings_for(service, db, broker, **overrides))
     handlers = dict(app.state.runtime.handlers)
     app.state.runtime.handlers.clear()
     await started(app.state.runtime, wait_assigned=False)
     async with client_for(app, f"http://{service}") as client:
         yield kind(app, client, db, service, handlers)
+
+
+def assert_indistinguishable(theirs: httpx.Response, their_id: str, unknown: httpx.Response, unknown_id: str) -> None:
+    """Another ward's record and one that does not exist answer alike: the same status, the same problem (the ids,
+    which the caller chose, aside), so that no id can be probed across wards."""
+    def norm(r: httpx.Response, id_: str) -> tuple[int, str, str]:
+        return r.status_code, r.headers.get("content-type", ""), r.text.replace(id_, "<id>")
+
+    assert norm(theirs, their_id) == norm(unknown, unknown_id), (theirs.text, unknown.text)
+    assert theirs.status_code in (404, 422) and theirs.headers["content-type"] == "application/problem+json"

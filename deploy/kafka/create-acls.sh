@@ -42,36 +42,36 @@ allow() {  # <principal> <operation> <pattern type> <resource options...>
 user registry REGISTRY_KAFKA_PASSWORD
 allow registry IdempotentWrite literal --cluster
 allow registry Read literal --group registry-service
-allow registry Read literal --topic donations.expenses --topic registry.dead-letter
-allow registry Write literal --topic public.ward-events --topic registry.boarding-houses --topic registry.dead-letter --topic registry.facilities --topic registry.households --topic registry.residence --topic registry.residents --topic registry.teams --topic registry.wards
+allow registry Read literal --topic donations.expenses --topic registry.audit --topic registry.dead-letter
+allow registry Write literal --topic public.ward-events --topic registry.audit --topic registry.boarding-houses --topic registry.dead-letter --topic registry.facilities --topic registry.households --topic registry.residence --topic registry.residents --topic registry.teams --topic registry.wards
 
 # incidents
 user incidents INCIDENTS_KAFKA_PASSWORD
 allow incidents IdempotentWrite literal --cluster
 allow incidents Read literal --group incidents-service
-allow incidents Read literal --topic awards.awards --topic incidents.dead-letter --topic mediation.cases --topic registry.facilities --topic registry.residence --topic registry.teams --topic registry.wards
-allow incidents Write literal --topic incidents.dead-letter --topic incidents.incidents --topic incidents.warnings --topic public.ward-events
+allow incidents Read literal --topic awards.awards --topic incidents.audit --topic incidents.dead-letter --topic mediation.cases --topic registry.facilities --topic registry.residence --topic registry.teams --topic registry.wards
+allow incidents Write literal --topic incidents.audit --topic incidents.dead-letter --topic incidents.incidents --topic incidents.warnings --topic public.ward-events
 
 # mediation
 user mediation MEDIATION_KAFKA_PASSWORD
 allow mediation IdempotentWrite literal --cluster
 allow mediation Read literal --group mediation-service
-allow mediation Read literal --topic incidents.incidents --topic mediation.dead-letter --topic registry.residents --topic registry.teams
-allow mediation Write literal --topic mediation.cases --topic mediation.dead-letter --topic public.ward-events
+allow mediation Read literal --topic incidents.incidents --topic mediation.audit --topic mediation.dead-letter --topic registry.residents --topic registry.teams
+allow mediation Write literal --topic mediation.audit --topic mediation.cases --topic mediation.dead-letter --topic public.ward-events
 
 # donations
 user donations DONATIONS_KAFKA_PASSWORD
 allow donations IdempotentWrite literal --cluster
 allow donations Read literal --group donations-service
-allow donations Read literal --topic donations.dead-letter --topic registry.teams
-allow donations Write literal --topic donations.campaigns --topic donations.dead-letter --topic donations.expenses --topic donations.ledger --topic public.ward-events
+allow donations Read literal --topic donations.audit --topic donations.dead-letter --topic registry.teams
+allow donations Write literal --topic donations.audit --topic donations.campaigns --topic donations.dead-letter --topic donations.expenses --topic donations.ledger --topic public.ward-events
 
 # awards
 user awards AWARDS_KAFKA_PASSWORD
 allow awards IdempotentWrite literal --cluster
 allow awards Read literal --group awards-service
-allow awards Read literal --topic awards.dead-letter --topic donations.campaigns --topic donations.ledger --topic incidents.incidents --topic mediation.cases --topic registry.facilities --topic registry.residents --topic registry.teams --topic registry.wards
-allow awards Write literal --topic awards.achievements --topic awards.awards --topic awards.dead-letter --topic awards.nominations
+allow awards Read literal --topic awards.audit --topic awards.dead-letter --topic donations.campaigns --topic donations.ledger --topic incidents.incidents --topic mediation.cases --topic registry.facilities --topic registry.residents --topic registry.teams --topic registry.wards
+allow awards Write literal --topic awards.achievements --topic awards.audit --topic awards.awards --topic awards.dead-letter --topic awards.nominations
 
 # ward-subscriber
 user ward-subscriber WARD_SUBSCRIBER_KAFKA_PASSWORD

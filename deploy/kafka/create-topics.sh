@@ -39,6 +39,11 @@ create donations.expenses 3
 create awards.achievements 3
 create awards.nominations 3
 create awards.awards 3
+create registry.audit 1
+create incidents.audit 1
+create mediation.audit 1
+create donations.audit 1
+create awards.audit 1
 create public.ward-events 3
 create registry.dead-letter 3
 create incidents.dead-letter 3

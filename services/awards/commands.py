@@ -14,6 +14,7 @@ from services.awards import repository as repo
 from services.awards.certificate import CertificateText, recipient_display, render_certificate
 from shared import outbox
 from shared.auth import Principal
+from shared.claims import claim_matches
 from shared.contracts.awards import (
     AwardGranted,
     AwardRevoked,
@@ -23,7 +24,7 @@ from shared.contracts.awards import (
     NominationRejected,
     NominationReviewed,
 )
-from shared.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 
 RECIPIENT_REF_KIND = {"individual": ("resident",), "collective": ("team", "group")}
 
@@ -227,15 +228,47 @@ async def issue_certificate(conn: asyncpg.Connection, principal: Principal, awar
             "ward_id": a["ward_id"]}
 
 
-async def claim(conn: asyncpg.Connection, code: str, body: domain.Claim) -> dict:
-    """A reporter chooses to be named on their certificate. Only the chosen name is kept; nothing else."""
+async def _proven_reporter_award(conn: asyncpg.Connection, code: str, proof: str) -> Any:
+    """The reporter's award this code names, if ``proof`` is its reporter's claim secret (shared/claims.py)."""
     a = await repo.award_by_code(conn, domain.normalise_code(code), for_update=True)
     if a is None or a["recipient_kind"] != "reporter":
         raise NotFound("no reporter's award has this verification code")
+    verifier = await repo.claim_verifier(conn, a["ward_id"], a["recipient_ref"])
+    if not claim_matches(proof, a["recipient_ref"], verifier):
+        # The printed code is not enough: only the reporter, through the follow-up, holds the claim secret.
+        raise Forbidden("the claim secret does not match this certificate")
+    return a
+
+
+async def _reissue_if_issued(conn: asyncpg.Connection, award_id: str) -> None:
+    """A certificate already issued is rendered again, so that the kept PDF shows the name chosen, or none."""
+    a = await repo.award(conn, award_id)
+    if a is None or a["certificate_pdf"] is None or a["status"] == "revoked":
+        return
+    pdf = render_certificate(certificate_text(a))
+    digest = hashlib.sha256(pdf).hexdigest()
+    await repo.set_award(conn, award_id, certificate_pdf=pdf, certificate_sha256=digest)
+    await outbox.enqueue(conn, CertificateIssued(ward_id=a["ward_id"], subject=award_id, award_id=award_id,
+                                                 verification_code=a["verification_code"], sha256=digest))
+
+
+async def claim(conn: asyncpg.Connection, code: str, body: domain.Claim) -> dict:
+    """A reporter chooses to be named on their certificate (or changes the name), proven by the claim secret.
+    Only the chosen name is kept; nothing else."""
+    a = await _proven_reporter_award(conn, code, body.claim_secret)
     if a["status"] == "revoked":
         raise RuleViolation("this award was revoked")
-    if a["claimed_name"] is not None:
-        raise Conflict("this award was already claimed")
     await repo.set_award(conn, a["award_id"], claimed_name=body.display_name)
+    await _reissue_if_issued(conn, a["award_id"])
     return {"award_id": a["award_id"], "verification_code": a["verification_code"], "claimed": True,
+            "ward_id": a["ward_id"]}
+
+
+async def withdraw_claim(conn: asyncpg.Connection, code: str, body: domain.ClaimWithdrawal) -> dict:
+    """The reporter takes their name off the certificate again, with the same proof; it reads "anonymous" again."""
+    a = await _proven_reporter_award(conn, code, body.claim_secret)
+    if a["claimed_name"] is not None:
+        await repo.set_award(conn, a["award_id"], claimed_name=None)
+        await _reissue_if_issued(conn, a["award_id"])
+    return {"award_id": a["award_id"], "verification_code": a["verification_code"], "claimed": False,
             "ward_id": a["ward_id"]}

@@ -122,6 +122,9 @@ async def on_incident_resolved(conn: asyncpg.Connection, e: IncidentResolved) ->
     if e.outcome != "solved":
         return
     year = domain.ward_year(e.resolved_at)
+    if e.reporter_ref and e.reporter_claim_verifier:
+        # What lets this reporter, and only them, put a name on their certificate later.
+        await repo.keep_claim_verifier(conn, e.ward_id, e.reporter_ref, e.reporter_claim_verifier)
     if e.is_crime_tip and e.reporter_ref:
         await credit(conn, e, kind="tips_solved", holder_kind="reporter", holder_ref=e.reporter_ref, year=year,
                      fact_key=f"incident:{e.incident_id}", group_id=e.group_id)

@@ -177,10 +177,21 @@ class Revoke(_Input):
     revoked_on: date
 
 
+ClaimSecret = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$",
+                    description="The claim secret the incidents service shows the reporter with the tip's follow-up")
+
+
 class Claim(_Input):
-    """A reporter who chooses to be named: the name they choose, nothing else about them."""
+    """A reporter who chooses to be named: the name they choose and the proof that they are that reporter."""
 
     display_name: str = Field(min_length=2, max_length=120)
+    claim_secret: str = ClaimSecret
+
+
+class ClaimWithdrawal(_Input):
+    """A reporter who no longer wants to be named: the same proof."""
+
+    claim_secret: str = ClaimSecret
 
 
 def issuer_valid_on(valid_from: date, valid_until: date | None, day: date) -> bool:

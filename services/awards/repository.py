@@ -251,3 +251,15 @@ async def awards_of_year(conn: asyncpg.Connection, ward_id: str, year: int) -> l
         "a.recipient_name NULLS LAST, a.award_id",
         ward_id, year,
     )
+
+
+# -- reporters' claim verifiers (shared/claims.py) ------------------------------------------------------------
+async def keep_claim_verifier(conn: asyncpg.Connection, ward_id: str, reporter_ref: str, verifier: str) -> None:
+    await conn.execute(
+        "INSERT INTO reporter_claim_verifiers (ward_id, reporter_ref, verifier) VALUES ($1, $2, $3) "
+        "ON CONFLICT (ward_id, reporter_ref) DO UPDATE SET verifier = EXCLUDED.verifier", ward_id, reporter_ref, verifier)
+
+
+async def claim_verifier(conn: asyncpg.Connection, ward_id: str, reporter_ref: str) -> str | None:
+    return await conn.fetchval("SELECT verifier FROM reporter_claim_verifiers WHERE ward_id = $1 AND reporter_ref = $2",
+                               ward_id, reporter_ref)

@@ -130,7 +130,7 @@ async def get_pledge(pledge_id: str, request: Request, principal: CurrentPrincip
         pledge = await repo.get_pledge(conn, pledge_id)
         if pledge is None:
             raise NotFound("no such pledge")
-        await commands.load_campaign(conn, pledge["campaign_id"], principal, lock=False)
+        await commands.load_campaign(conn, pledge["campaign_id"], principal, lock=False, not_found="no such pledge")
         rows = await repo.instalments(conn, pledge_id)
     return json_response({
         "pledge_id": pledge_id, "campaign_id": pledge["campaign_id"], "team_id": pledge["team_id"],

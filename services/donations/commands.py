@@ -32,11 +32,10 @@ def new_id() -> str:
 
 
 async def load_campaign(conn: asyncpg.Connection, campaign_id: str, principal: Principal, *,
-                        lock: bool) -> asyncpg.Record:
+                        lock: bool, not_found: str = "no such campaign") -> asyncpg.Record:
+    """The campaign (of a record looked up by id): of another ward, it answers as the record not existing."""
     row = await repo.get_campaign(conn, campaign_id, lock=lock)
-    if row is None:
-        raise NotFound("no such campaign")
-    principal.ensure_ward(row["ward_id"])
+    principal.ensure_reaches(row["ward_id"] if row else None, not_found)
     return row
 
 
@@ -158,7 +157,8 @@ async def reverse_contribution(conn: asyncpg.Connection, contribution_id: str, b
     original = await repo.get_entry(conn, contribution_id)
     if original is None or original["entry_kind"] != "contribution":
         raise NotFound("no such contribution")
-    campaign = await load_campaign(conn, original["campaign_id"], principal, lock=True)
+    campaign = await load_campaign(conn, original["campaign_id"], principal, lock=True,
+                                   not_found="no such contribution")
     amount = domain.reversal_amount(original["amount_vnd"], body.amount_vnd,
                                     await repo.is_reversed(conn, contribution_id))
     reversal_id = new_id()

@@ -39,7 +39,7 @@ async def approve_expense(conn: asyncpg.Connection, expense_id: str, body: Appro
     if expense is None:
         raise NotFound("no such expense")
     # The campaign's row lock serialises approvals: two approvals cannot both spend the same balance.
-    campaign = await load_campaign(conn, expense["campaign_id"], principal, lock=True)
+    campaign = await load_campaign(conn, expense["campaign_id"], principal, lock=True, not_found="no such expense")
     expense = await repo.get_expense(conn, expense_id)  # re-read under the lock
     assert expense is not None
     if expense["approved_by"] is not None:

@@ -8,11 +8,12 @@ and anonymous gifts count in the totals only.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from shared import csvsafe
 
 
 def build_report(
@@ -84,7 +85,7 @@ def build_report(
 def report_csv(report: Mapping[str, Any]) -> str:
     """One CSV table (section, label, amount_vnd, note) that a spreadsheet or a notice board print can take."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csvsafe.writer(out, lineterminator="\n")
     w.writerow(["section", "label", "amount_vnd", "note"])
     w.writerow(["campaign", report["name"], report["target_vnd"], f"target; {report['starts_on']} to {report['ends_on']}"])
     w.writerow(["total", "raised", report["raised_vnd"], f"{report['contributions']} contributions"])

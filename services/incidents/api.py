@@ -17,7 +17,7 @@ from services.incidents.domain import FootageCitation, ReportIn
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import Outcome, execute, json_response
 from shared.contracts.incidents import Category, DisputeParty
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
@@ -106,9 +106,7 @@ async def list_incidents(request: Request, principal: CurrentPrincipal, group_id
 async def get_incident(incident_id: str, request: Request, principal: CurrentPrincipal) -> Response:
     async with request.app.state.runtime.pool.acquire() as conn:
         inc = await repo.get_incident(conn, incident_id)
-        if inc is None:
-            raise NotFound("no such incident")
-        principal.ensure_ward(inc["ward_id"])
+        principal.ensure_reaches(inc["ward_id"] if inc else None, "no such incident")
         return json_response(await views.detail(conn, principal, _pii(request), inc))
 
 
@@ -117,9 +115,7 @@ async def history(incident_id: str, request: Request, principal: CurrentPrincipa
     principal.require(*views.STAFF)
     async with request.app.state.runtime.pool.acquire() as conn:
         inc = await repo.get_incident(conn, incident_id)
-        if inc is None:
-            raise NotFound("no such incident")
-        principal.ensure_ward(inc["ward_id"])
+        principal.ensure_reaches(inc["ward_id"] if inc else None, "no such incident")
         rows = await repo.transitions(conn, incident_id)
     return json_response({"incident_id": incident_id, "transitions": [dict(r) for r in rows]})
 

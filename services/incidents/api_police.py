@@ -17,6 +17,7 @@ from services.incidents import repository as repo
 from services.incidents.domain import secret_matches
 from shared import clock
 from shared.auth import CurrentPrincipal, Role
+from shared.claims import claim_secret
 from shared.commands import Outcome, execute, json_response
 from shared.errors import NotFound
 
@@ -55,12 +56,20 @@ async def follow_up(body: FollowUpIn, request: Request, principal: CurrentPrinci
         if inc is None or not secret_matches(body.secret, inc["secret_hash"]) or inc["ward_id"] != principal.ward_id:
             raise NotFound("no tip with this code and secret")  # one answer: no oracle for valid codes
         awards = await repo.awards_for(conn, inc["ward_id"], inc["reporter_ref"])
+    # The claim secret lets the reporter (and only the holder of this secret) put a name of their choice on a
+    # certificate of merit at the awards service, or take it off again; derived here, never stored.
+    claim = claim_secret(body.secret, inc["reporter_ref"]) if inc["claim_verifier"] else None
     return json_response({
         "incident_id": inc["incident_id"], "category": inc["category"], "state": inc["state"],
         "outcome": inc["outcome"], "received_at": inc["received_at"],
         "recognition": [{"title": a["title"], "issuer": a["issuer"], "decision_number": a["decision_number"],
                          "decision_date": a["decision_date"], "verification_code": a["verification_code"],
                          "year": a["year"]} for a in awards],
+        "claim_secret": claim,
+        "claim_notice": ("To be named on a certificate, send the claim secret with the name you choose to "
+                         "POST /v1/public/certificates/{verification_code}/claim at the awards service; the same "
+                         "secret withdraws the name. Anyone holding it can do so: keep it like the secret."
+                         if claim else None),
     })
 
 

@@ -30,6 +30,7 @@ from services.incidents.domain import (
 from services.incidents.repository import identity_context, warning_context
 from shared import clock, outbox
 from shared.auth import Principal
+from shared.claims import claim_secret, claim_verifier
 from shared.contracts.incidents import (
     DisputeParty,
     IncidentAssigned,
@@ -44,7 +45,7 @@ from shared.contracts.incidents import (
     WarningRecorded,
 )
 from shared.crypto import PersonalDataProtector
-from shared.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from shared.errors import Forbidden, InvalidInput, RuleViolation
 from shared.jsonutil import dumps
 
 REPORTER_PURPOSE = "incidents/reporter"
@@ -90,11 +91,13 @@ async def report(
     if body.anonymous:
         code, secret = new_follow_up_code(), new_secret()
         reporter_ref, identity, secret_hash = pii.pseudonym(code, ANONYMOUS_PURPOSE), None, hash_secret(secret)
+        # What awards will need to accept a claim from this reporter, and nothing from which to find the secret.
+        verifier = claim_verifier(claim_secret(secret, reporter_ref), reporter_ref)
         reply.update(follow_up_code=code, secret=secret,
                      notice="Keep the code and the secret: they are shown only now and cannot be recovered.")
     else:
         assert body.reporter is not None
-        code = secret_hash = None
+        code = secret_hash = verifier = None
         reporter_ref = pii.pseudonym(reporter_key(principal), REPORTER_PURPOSE)
         identity = pii.encrypt(dumps({"resident_id": principal.resident_id, "full_name": body.reporter.full_name,
                                       "phone": body.reporter.phone}), identity_context(incident_id))
@@ -105,7 +108,7 @@ async def report(
         "latitude": body.place.latitude, "longitude": body.place.longitude, "happened_at": body.happened_at,
         "description": body.description, "evidence": body.stored_evidence(), "anonymous": body.anonymous,
         "reporter_ref": reporter_ref, "reporter_identity": identity, "follow_up_code": code,
-        "secret_hash": secret_hash, "received_at": now,
+        "secret_hash": secret_hash, "claim_verifier": verifier, "received_at": now,
         "deadline_on": crime_tip_deadline(received_on) if body.is_crime_tip else None,
     })
     for cite in body.footage:
@@ -124,9 +127,7 @@ async def report(
 # -- lifecycle ---------------------------------------------------------------------------------------------------
 async def load_for_change(conn: asyncpg.Connection, principal: Principal, incident_id: str) -> asyncpg.Record:
     inc = await repo.get_incident(conn, incident_id, for_update=True)
-    if inc is None:
-        raise NotFound("no such incident")
-    principal.ensure_ward(inc["ward_id"])
+    principal.ensure_reaches(inc["ward_id"] if inc else None, "no such incident")
     return inc
 
 
@@ -190,7 +191,7 @@ async def _resolved_event(conn: asyncpg.Connection, inc: asyncpg.Record) -> Inci
     return IncidentResolved(
         **_facts(inc), category=inc["category"], is_crime_tip=inc["is_crime_tip"], outcome=inc["outcome"],
         camera_footage_used=bool(cameras), camera_ids=cameras, reporter_ref=inc["reporter_ref"],
-        resolved_at=inc["resolved_at"],
+        reporter_claim_verifier=inc["claim_verifier"], resolved_at=inc["resolved_at"],
     )
 
 

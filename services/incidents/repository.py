@@ -30,7 +30,7 @@ ENCRYPTED_COLUMNS = (
 INCIDENT_COLUMNS = (
     "incident_id", "ward_id", "group_id", "category", "is_crime_tip", "state", "address", "latitude", "longitude",
     "happened_at", "description", "evidence", "anonymous", "reporter_ref", "reporter_identity", "follow_up_code",
-    "secret_hash", "received_at", "deadline_on",
+    "secret_hash", "claim_verifier", "received_at", "deadline_on",
 )
 
 

@@ -68,7 +68,7 @@ async def open_case(conn: asyncpg.Connection, p: Principal, body: OpenCase) -> d
         raise RuleViolation(f"group {body.group_id} has no mediation team to receive the case")
     parties = []
     for x in body.parties:
-        household = await repository.household_of(conn, x.resident_id) if x.resident_id else None
+        household = await repository.household_of(conn, x.resident_id, p.ward_id) if x.resident_id else None
         if x.resident_id and household is None:
             # Without the household the conflict-of-interest rule could not be applied: refuse, don't guess.
             raise InvalidInput(f"resident {x.resident_id} is not known; name the party without a resident_id")
@@ -95,7 +95,8 @@ async def open_referred_case(conn: asyncpg.Connection, *, ward_id: str, group_id
     team_id = teams[0]["team_id"] if len(teams) == 1 else None
     case_id = "case-" + uuid.uuid5(uuid.NAMESPACE_URL, f"referral:{ward_id}:{incident_id}").hex[:16]
     resolved = [Party(x.display_name, x.resident_id,
-                      await repository.household_of(conn, x.resident_id) if x.resident_id else None) for x in parties]
+                      await repository.household_of(conn, x.resident_id, ward_id) if x.resident_id else None)
+                for x in parties]
     if await repository.case(conn, case_id) is not None:
         return False
     # The incident carries no kind: other_civil until the team reclassifies it (``classify``).

@@ -7,7 +7,6 @@ up by result, by kind of dispute and by mediator. ``build`` gathers it; ``to_csv
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
 from html import escape
@@ -17,6 +16,7 @@ import asyncpg
 
 from services.mediation import domain, repository
 from services.mediation.domain import KIND_LABELS_VI, CaseKind, Status
+from shared import csvsafe
 
 PART_I_COLUMNS = [
     ("stt", "STT"),
@@ -110,7 +110,7 @@ def to_csv(book: dict[str, Any]) -> str:
     """Part I as CSV (UTF-8 with BOM, so spreadsheet software shows Vietnamese), then Part II below it."""
     out = io.StringIO()
     out.write("\ufeff")
-    w = csv.writer(out)
+    w = csvsafe.writer(out)
     w.writerow([label for _, label in PART_I_COLUMNS])
     for row in book["part_i"]:
         w.writerow([row[key] for key, _ in PART_I_COLUMNS])

@@ -74,8 +74,10 @@ async def rename_resident(conn: asyncpg.Connection, resident_id: str, full_name:
     await conn.execute("UPDATE residents SET full_name = $2 WHERE resident_id = $1", resident_id, full_name)
 
 
-async def household_of(conn: asyncpg.Connection, resident_id: str) -> str | None:
-    return await conn.fetchval("SELECT household_id FROM residents WHERE resident_id = $1", resident_id)
+async def household_of(conn: asyncpg.Connection, resident_id: str, ward_id: str) -> str | None:
+    """The household of a resident of ``ward_id`` (a resident of another ward is as unknown as no resident)."""
+    return await conn.fetchval("SELECT household_id FROM residents WHERE resident_id = $1 AND ward_id = $2",
+                               resident_id, ward_id)
 
 
 # -- cases --------------------------------------------------------------------------------------------------------

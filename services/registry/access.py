@@ -2,7 +2,8 @@
 
 * police and ward officials (and city officials / admins acting for the ward) see the whole ward;
 * a team leader or member sees their own team; a resident sees their own household;
-* nobody sees anything of another ward;
+* nobody sees anything of another ward, nor learns that it exists: a record of another ward named by its id
+  answers exactly as an unknown one (404 in a path, the same 422 in a body);
 * the national ID number is shown only to police and ward officials.
 """
 
@@ -12,7 +13,7 @@ import asyncpg
 
 from services.registry import repository
 from shared.auth import Principal, Role
-from shared.errors import Forbidden, InvalidInput, NotFound
+from shared.errors import Forbidden, InvalidInput
 
 STAFF = (Role.POLICE, Role.WARD_OFFICIAL, Role.CITY_OFFICIAL, Role.ADMIN)
 REGISTRARS = (Role.WARD_OFFICIAL, Role.POLICE, Role.ADMIN)  # keep the population register
@@ -39,30 +40,27 @@ def list_ward(principal: Principal, ward_id: str | None) -> str:
 
 
 async def load(conn: asyncpg.Connection, table: str, id_: str, principal: Principal, *, lock: bool = False) -> asyncpg.Record:
-    """A record named in the path: 404 when unknown, 403 when it belongs to another ward."""
+    """A record named in the path: 404 when unknown or of another ward (the same answer)."""
     row = await repository.get(conn, table, id_, lock=lock)
-    if row is None:
-        raise NotFound(f"unknown {_NAMES[table]} {id_}")
-    principal.ensure_ward(row["id"] if table == "wards" else row["ward_id"])
+    principal.ensure_reaches(None if row is None else row["id"] if table == "wards" else row["ward_id"],
+                             f"unknown {_NAMES[table]} {id_}")
     return row
 
 
 async def reference(conn: asyncpg.Connection, table: str, id_: str, ward_id: str, field: str) -> asyncpg.Record:
     """A record named in a request body: it must exist and belong to ``ward_id`` (422 otherwise)."""
     row = await repository.get(conn, table, id_)
-    if row is None:
-        raise InvalidInput(f"{field}: unknown {_NAMES[table]} {id_}")
-    if (row["id"] if table == "wards" else row["ward_id"]) != ward_id:
-        raise InvalidInput(f"{field}: the {_NAMES[table]} belongs to another ward")
+    if row is None or (row["id"] if table == "wards" else row["ward_id"]) != ward_id:
+        raise InvalidInput(f"{field}: unknown {_NAMES[table]} {id_}")  # another ward's: the same answer
     return row
 
 
 async def anchor(conn: asyncpg.Connection, table: str, id_: str, principal: Principal, field: str) -> asyncpg.Record:
-    """The record a new one hangs from (a household's group): it must exist (422), in the caller's ward (403)."""
+    """The record a new one hangs from (a household's group): it must exist in a ward the caller may act for
+    (422 otherwise, the same answer for an unknown one and another ward's)."""
     row = await repository.get(conn, table, id_)
-    if row is None:
+    if row is None or not principal.can_access_ward(row["ward_id"]):
         raise InvalidInput(f"{field}: unknown {_NAMES[table]} {id_}")
-    principal.ensure_ward(row["ward_id"])
     return row
 
 

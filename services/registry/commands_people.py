@@ -128,12 +128,15 @@ async def change_household(conn: asyncpg.Connection, principal: Principal, house
     return Outcome(body, "household", household_id, ward_id=household["ward_id"], details={"changed": sorted(changes)})
 
 
-async def _protect_national_id(conn: asyncpg.Connection, pii: PersonalDataProtector, resident_id: str,
+async def _protect_national_id(conn: asyncpg.Connection, pii: PersonalDataProtector, ward_id: str, resident_id: str,
                                raw: str) -> dict[str, object]:
     number = validate_national_id(raw)
     index = pii.blind_index(number, NATIONAL_ID_PURPOSE)
-    if await repository.national_id_taken(conn, pii.blind_index_candidates(number, NATIONAL_ID_PURPOSE), resident_id):
-        raise Conflict("this national ID number is already registered to another resident")
+    # Unique within the ward only: the answer must never tell a registrar who is registered in another ward. One
+    # person, one number nationwide is the national population database's to enforce, not this register's.
+    if await repository.national_id_taken(conn, ward_id, pii.blind_index_candidates(number, NATIONAL_ID_PURPOSE),
+                                          resident_id):
+        raise Conflict("this national ID number is already registered to another resident of the ward")
     return {"national_id_cipher": pii.encrypt(number, repository.national_id_context(resident_id)),
             "national_id_index": index}
 
@@ -147,7 +150,7 @@ async def register_resident(conn: asyncpg.Connection, principal: Principal, pii:
         "sex": cmd.sex, "birth_date": cmd.birth_date, "phone": cmd.phone,
     }
     if cmd.national_id is not None:
-        row.update(await _protect_national_id(conn, pii, rid, cmd.national_id))
+        row.update(await _protect_national_id(conn, pii, household["ward_id"], rid, cmd.national_id))
     await repository.insert(conn, "residents", row)
     await outbox.enqueue(conn, ResidentRegistered(
         ward_id=household["ward_id"], subject=rid, resident_id=rid, household_id=household["id"],
@@ -163,7 +166,7 @@ async def update_resident(conn: asyncpg.Connection, principal: Principal, pii: P
     if "full_name" in changes and changes["full_name"] is None or "sex" in changes and changes["sex"] is None:
         raise InvalidInput("full_name and sex cannot be removed")
     if cmd.national_id is not None:
-        changes.update(await _protect_national_id(conn, pii, resident_id, cmd.national_id))
+        changes.update(await _protect_national_id(conn, pii, before["ward_id"], resident_id, cmd.national_id))
     if not changes:
         raise InvalidInput("nothing to change")
     await repository.update(conn, "residents", resident_id, changes)

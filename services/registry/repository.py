@@ -92,12 +92,15 @@ async def list_residents(conn: asyncpg.Connection, ward_id: str, *, group_id: st
     return rows, total
 
 
-async def national_id_taken(conn: asyncpg.Connection, indexes: list[str], except_id: str | None = None) -> bool:
-    """Is the number registered to another resident? ``indexes``: its blind index under every configured index
-    key (during a key rotation a row may still hold the old key's index)."""
+async def national_id_taken(conn: asyncpg.Connection, ward_id: str, indexes: list[str],
+                            except_id: str | None = None) -> bool:
+    """Is the number registered to another resident of this ward (another ward's residents are never consulted)?
+    ``indexes``: its blind index under every configured index key (during a key rotation a row may still hold
+    the old key's index)."""
     return bool(await conn.fetchval(
-        "SELECT 1 FROM residents WHERE national_id_index = ANY($1::text[]) AND id IS DISTINCT FROM $2",
-        indexes, except_id,
+        "SELECT 1 FROM residents WHERE ward_id = $1 AND national_id_index = ANY($2::text[]) "
+        "AND id IS DISTINCT FROM $3",
+        ward_id, indexes, except_id,
     ))
 
 

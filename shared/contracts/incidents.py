@@ -141,6 +141,11 @@ class IncidentResolved(_Incident):
     reporter_ref: str | None = Field(
         default=None, description="A stable pseudonym of the reporter (never the identity); None if none known"
     )
+    reporter_claim_verifier: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$",
+        description="An anonymous tip's claim verifier (shared/claims.py): a hash, bound to reporter_ref, of the "
+                    "claim secret only the holder of the follow-up secret can get; None otherwise",
+    )
     resolved_at: datetime
 
     def to_public(self) -> PublicIncidentResolved:

@@ -32,7 +32,10 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on the port now. With SO_REUSEADDR, as uvicorn, PostgreSQL and tansu bind:
+    the connections of a platform stopped a moment ago, still in TIME_WAIT, do not make the port taken."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from shared.claims import claim_secret, claim_verifier
 from shared.contracts.donations import CampaignTargetReached, ContributionRecorded, ContributionReversed
 from shared.contracts.incidents import IncidentResolved
 from shared.contracts.mediation import CaseSucceeded
@@ -30,6 +31,9 @@ MOBILISATION_TEAMS = [f"team-vd-{i:02d}" for i in range(1, 11)]
 CAMPAIGN = "camp-camera-2024"
 CAMERAS = ["cam-nga-ba", "cam-cho"]
 REPORTER = "rep-7f3a9c"  # the incidents service's pseudonym of an anonymous reporter
+REPORTER_FOLLOW_UP_SECRET = "only-the-reporter-holds-this-follow-up-secret"
+#: What the incidents service shows the reporter with the follow-up, and the verifier it sends awards.
+REPORTER_CLAIM_SECRET = claim_secret(REPORTER_FOLLOW_UP_SECRET, REPORTER)
 MEDIATORS = [("r-hung", "Lê Văn Hùng", "leader"), ("r-lan", "Phạm Thị Lan", "member"),
              ("r-minh", "Đỗ Văn Minh", "member")]
 
@@ -82,6 +86,8 @@ def incident_events() -> list[Event]:
         return IncidentResolved(ward_id=WARD, subject=f"inc-{n}", incident_id=f"inc-{n}", group_id=GROUP,
                                 category=category, is_crime_tip=True, outcome=outcome, camera_footage_used=True,
                                 camera_ids=CAMERAS[:1] if n % 2 else CAMERAS, reporter_ref=reporter,
+                                reporter_claim_verifier=claim_verifier(REPORTER_CLAIM_SECRET, reporter)
+                                if reporter == REPORTER else None,
                                 resolved_at=datetime(2024, 5, n, 3, 0, tzinfo=UTC))
     return [resolved(1, "drugs", REPORTER), resolved(2, "theft", REPORTER), resolved(3, "theft", None),
             resolved(4, "theft", "rep-other", outcome="unfounded")]

@@ -9,19 +9,23 @@ import pypdfium2 as pdfium
 import pytest
 
 from services.awards import domain
+from services.awards.bootstrap import build
 from services.awards.certificate import ANONYMOUS_REPORTER
-from tests.awards.conftest import CITY_OFFICIAL, WARD_OFFICIAL
+from shared.claims import claim_secret
+from tests.awards.conftest import CITY_OFFICIAL, WARD_OFFICIAL, Service, started  # noqa: F401 - fixture
 from tests.awards.seed import (
     CRITERIA,
     ISSUERS,
     MEDIATION_TEAM,
     REPORTER,
+    REPORTER_CLAIM_SECRET,
     WARD,
     incident_events,
     mediation_events,
     registry_events,
 )
 from tests.conftest import auth
+from tests.harness import assert_indistinguishable, serve
 
 pytestmark = pytest.mark.integration
 
@@ -192,22 +196,77 @@ async def test_an_anonymous_reporter_is_recognised_by_pseudonym_and_named_only_b
     code = award["verification_code"]
     assert (await svc.client.get(f"/v1/public/certificates/{code}")).json()["recipient"] == ANONYMOUS_REPORTER
 
-    # The reporter, who learnt the code through the incidents service, chooses to be named.
-    r = await svc.client.post(f"/v1/public/certificates/{code}/claim", json={"display_name": "Anh Tư chợ Vườn Hoa"})
-    assert r.status_code == 200
-    assert (await svc.client.post(f"/v1/public/certificates/{code}/claim",
-                                  json={"display_name": "Kẻ mạo danh"})).status_code == 409
-    await svc.client.post(f"/v1/awards/{award['award_id']}/certificate", headers=WARD_OFFICIAL)
+    # Whoever holds only the printed code (it is on the certificate, and verifiable by anyone) changes nothing.
+    before = await svc.db.fetch("awards", "SELECT claimed_name, certificate_sha256 FROM awards")
+    for body in ({"display_name": "Kẻ mạo danh"},  # the old claim: no proof at all
+                 {"display_name": "Kẻ mạo danh", "claim_secret": "x" * 43},  # a wrong proof
+                 {"display_name": "Kẻ mạo danh", "claim_secret": claim_secret("another-follow-up-secret", REPORTER)}):
+        r = await svc.client.post(f"/v1/public/certificates/{code}/claim", json=body)
+        assert r.status_code in (403, 422), r.text
+        assert r.headers["content-type"] == "application/problem+json"
+    r = await svc.client.post(f"/v1/public/certificates/{code}/claim/withdraw", json={"claim_secret": "x" * 43})
+    assert r.status_code == 403
+    assert await svc.db.fetch("awards", "SELECT claimed_name, certificate_sha256 FROM awards") == before
+    assert (await svc.client.get(f"/v1/public/certificates/{code}")).json()["recipient"] == ANONYMOUS_REPORTER
+
+    # The reporter, with the claim secret the follow-up showed them, chooses to be named.
+    r = await svc.client.post(f"/v1/public/certificates/{code}/claim",
+                              json={"display_name": "Anh Tư chợ Vườn Hoa", "claim_secret": REPORTER_CLAIM_SECRET})
+    assert r.status_code == 200, r.text
+    assert (await svc.client.get(f"/v1/public/certificates/{code}")).json()["recipient"] == "Anh Tư chợ Vườn Hoa"
+    # The certificate already issued is rendered again with the chosen name.
     pdf = await svc.client.get(f"/v1/awards/{award['award_id']}/certificate.pdf", headers=WARD_OFFICIAL)
     assert "Cá nhân: Anh Tư chợ Vườn Hoa" in _pdf_text(pdf.content)
+    # Someone else with the code still cannot replace it.
+    r = await svc.client.post(f"/v1/public/certificates/{code}/claim", json={"display_name": "Kẻ mạo danh",
+                                                                             "claim_secret": "y" * 43})
+    assert r.status_code == 403
+    assert (await svc.client.get(f"/v1/public/certificates/{code}")).json()["recipient"] == "Anh Tư chợ Vườn Hoa"
     # The chosen name never leaves in an event, nor lands in the audit trail.
     outbox = await svc.db.fetch("awards", "SELECT payload FROM outbox")
     assert not [r for r in outbox if "Anh Tư".encode() in bytes(r["payload"])]
     audit = await svc.db.fetch("awards", "SELECT details::text AS d, actor FROM audit_log WHERE command = 'award.claim'")
     assert audit and all("Anh Tư" not in row["d"] and row["actor"] == "public" for row in audit)
+    assert not await svc.db.fetch("awards", "SELECT 1 FROM audit_log WHERE details::text LIKE $1",
+                                  f"%{REPORTER_CLAIM_SECRET}%")
+
+    # With the same proof the reporter withdraws: the certificate reads "anonymous" again, the PDF too.
+    r = await svc.client.post(f"/v1/public/certificates/{code}/claim/withdraw",
+                              json={"claim_secret": REPORTER_CLAIM_SECRET})
+    assert r.status_code == 200 and r.json()["claimed"] is False
+    assert (await svc.client.get(f"/v1/public/certificates/{code}")).json()["recipient"] == ANONYMOUS_REPORTER
+    assert await svc.db.fetchval("awards", "SELECT claimed_name FROM awards WHERE verification_code = $1", code) is None
+    pdf = await svc.client.get(f"/v1/awards/{award['award_id']}/certificate.pdf", headers=WARD_OFFICIAL)
+    assert f"Cá nhân: {ANONYMOUS_REPORTER}" in _pdf_text(pdf.content) and "Anh Tư" not in _pdf_text(pdf.content)
     # Only a reporter's award can be claimed.
     assert json.loads((await svc.client.post("/v1/public/certificates/GK-2024-AAAA-BBBB/claim",
-                                             json={"display_name": "Ai đó"})).text)["status"] == 404
+                                             json={"display_name": "Ai đó", "claim_secret": "z" * 43})).text
+                      )["status"] == 404
+
+
+async def test_claims_are_rate_limited_per_code_and_per_address_with_retry_after(db, started):  # noqa: F811
+    async with serve(build, "awards", db, started, kind=Service, claim_rate_limit=3, claim_rate_window_s=3600) as svc:
+        await svc.feed(*incident_events())
+        await svc.configure(ISSUERS, [REPORTER_CRITERION])
+        [nomination] = await svc.evaluate()
+        code = (await svc.grant(nomination))["verification_code"]
+        wrong = {"display_name": "Kẻ mạo danh", "claim_secret": "x" * 43}
+        answers = [await svc.client.post(f"/v1/public/certificates/{code}/claim", json=wrong) for _ in range(3)]
+        assert [r.status_code for r in answers] == [403, 403, 403]
+        refused = await svc.client.post(f"/v1/public/certificates/{code}/claim", json=wrong)
+        assert refused.status_code == 429 and refused.headers["content-type"] == "application/problem+json"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+        # Past the limit even the right proof waits (the counter does not tell right from wrong), and nothing changes.
+        right = {"display_name": "Anh Tư", "claim_secret": REPORTER_CLAIM_SECRET}
+        assert (await svc.client.post(f"/v1/public/certificates/{code}/claim", json=right)).status_code == 429
+        assert (await svc.client.post(f"/v1/public/certificates/{code}/claim/withdraw",
+                                      json={"claim_secret": REPORTER_CLAIM_SECRET})).status_code == 429
+        assert await svc.db.fetchval("awards", "SELECT claimed_name FROM awards") is None
+        # Counted per client address too: other codes from the same address are refused as well.
+        assert (await svc.client.post("/v1/public/certificates/GK-2024-AAAA-BBBB/claim", json=wrong)).status_code == 429
+        # The counters hold no client address, only keyed pseudonyms and codes.
+        buckets = [r["bucket"] for r in await svc.db.fetch("awards", "SELECT bucket FROM rate_limit_windows")]
+        assert buckets and not [b for b in buckets if "127.0.0.1" in b or "testclient" in b]
 
 
 async def test_bad_input_gets_a_problem_and_writes_nothing(svc):
@@ -238,3 +297,30 @@ async def test_the_daily_job_proposes_this_years_nominations(svc):
     assert await svc.app.state.runtime.run_job("evaluate-criteria") == 0  # nothing proposed twice
     rows = await svc.db.fetch("awards", "SELECT recipient_ref, origin FROM nominations ORDER BY recipient_ref")
     assert [(r["recipient_ref"], r["origin"]) for r in rows] == [("r-hung", "criterion"), ("r-lan", "criterion")]
+
+
+async def test_another_wards_nominations_and_awards_answer_as_ones_that_do_not_exist(svc):
+    await svc.feed(*registry_events())
+    await svc.configure(ISSUERS, [])
+    made = await svc.client.post(f"/v1/wards/{WARD}/nominations", headers=WARD_OFFICIAL, json={
+        "year": 2024, "recipient_kind": "collective", "recipient_ref": MEDIATION_TEAM, "title": "Tập thể tiêu biểu",
+        "issuer": "ward_chairman", "evidence_note": "10 vụ hòa giải thành"})
+    assert made.status_code == 201, made.text
+    nomination = made.json()
+    other = await svc.client.post(f"/v1/wards/{WARD}/nominations", headers=WARD_OFFICIAL, json={
+        "year": 2024, "recipient_kind": "collective", "recipient_ref": MEDIATION_TEAM, "title": "Lần hai",
+        "issuer": "ward_chairman", "evidence_note": "ghi chú"})
+    award = await svc.grant(nomination)
+    elsewhere = auth("ward_official", "dong-ve")
+    nobody = "nomination-or-award-that-is-not"
+    for method, path, theirs_id, body in [
+        ("POST", "/v1/nominations/{}/review", other.json()["nomination_id"], {"council_minutes_ref": "BB 1"}),
+        ("POST", "/v1/nominations/{}/reject", other.json()["nomination_id"], {"reason": "không đủ"}),
+        ("GET", "/v1/awards/{}", award["award_id"], None),
+        ("POST", "/v1/awards/{}/revoke", award["award_id"], {"reason": "nhầm", "revoked_on": "2024-09-01"}),
+        ("POST", "/v1/awards/{}/certificate", award["award_id"], None),
+        ("GET", "/v1/awards/{}/certificate.pdf", award["award_id"], None),
+    ]:
+        theirs = await svc.client.request(method, path.format(theirs_id), json=body, headers=elsewhere)
+        unknown = await svc.client.request(method, path.format(nobody), json=body, headers=elsewhere)
+        assert_indistinguishable(theirs, theirs_id, unknown, nobody)

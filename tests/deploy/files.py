@@ -17,7 +17,7 @@ COMPOSE_CLUSTER = ROOT / "docker-compose.cluster.yml"
 DEPLOY = ROOT / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
 
-INFRASTRUCTURE = {"postgres", "kafka", "kafka-init", "otel-collector", "jaeger"}
+INFRASTRUCTURE = {"postgres", "kafka", "kafka-init", "otel-collector", "jaeger", "prometheus", "grafana"}
 #: One-shot steps of ours that run before the services (the image, another command).
 STEPS = {"migrate"}
 

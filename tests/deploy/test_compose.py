@@ -311,6 +311,9 @@ def test_traces_go_from_the_services_through_the_collector_to_jaeger():
     assert pipeline["receivers"] == ["otlp"] and pipeline["processors"][0] == "memory_limiter"
     (exporter,) = pipeline["exporters"]
     assert otel["exporters"][exporter]["endpoint"] == "jaeger:4317"
+    # the services also export logs (OTLP /v1/logs): without a logs pipeline the collector would refuse them
+    logs = otel["service"]["pipelines"]["logs"]
+    assert logs["receivers"] == ["otlp"] and all(e in otel["exporters"] for e in logs["exporters"])
 
 
 def test_third_party_images_are_pinned():

@@ -81,7 +81,8 @@ def test_the_acls_are_exactly_what_each_service_publishes_and_consumes(fake_kafk
         assert publishes and consumes, service
         dead_letter = settings.dead_letter_topic
         expected |= {(service, "topic", t, "Write", "literal") for t in publishes | {dead_letter}}
-        expected |= {(service, "topic", t, "Read", "literal") for t in consumes | {dead_letter}}
+        # its own audit topic, read back by `wardctl audit verify` with the service's credentials
+        expected |= {(service, "topic", t, "Read", "literal") for t in consumes | {dead_letter, f"{service}.audit"}}
         expected |= {(service, "group", settings.consumer_group, "Read", "literal"),
                      (service, "cluster", "kafka-cluster", "IdempotentWrite", "literal")}
     expected |= {(render.SUBSCRIBER_PRINCIPAL, "topic", PUBLIC_TOPIC, "Read", "literal"),
@@ -170,7 +171,7 @@ def test_settings_refuse_sasl_without_credentials_and_an_unauthenticated_broker_
                         kafka_security_protocol="SASL_PLAINTEXT")
     strong = {"jwt_secret": "x" * 40, "pii_key": "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=",
               "environment": "production", "service_name": "awards", "database_url": "postgresql://a@b/c",
-              "_env_file": None}
+              "_env_file": None, "audit_key": "k" * 40, "audit_key_id": "k1"}
     with pytest.raises(ValueError, match="KAFKA_SECURITY_PROTOCOL"):
         ServiceSettings(**strong)
     ServiceSettings(**strong, kafka_allow_plaintext=True)  # an operator's explicit choice

@@ -10,6 +10,7 @@ import pytest
 
 from shared.clock import ward_today
 from tests.donations.conftest import OFFICIAL, OFFICIAL_2, RESIDENT, Service, collector, headers, outbox_types
+from tests.harness import assert_indistinguishable
 
 pytestmark = pytest.mark.integration
 LEADER = headers("team_leader", "leader-1", resident_id="member-01", team_ids=["team-01"])
@@ -97,3 +98,31 @@ async def test_expenses_are_approved_by_another_official_and_never_exceed_the_ba
     assert 30_000_000 - spent >= 0 and spent in (26_000_000, 25_000_000)
     report = (await service.client.get(f"/v1/campaigns/{campaign_id}/report", headers=RESIDENT)).json()
     assert report["spent_vnd"] == spent and report["balance_vnd"] == 30_000_000 - spent
+
+
+async def test_another_wards_campaign_records_answer_as_ones_that_do_not_exist(service: Service):
+    campaign_id = await service.open_campaign()
+    gift = await service.contribute(campaign_id, 1, 1_000_000)
+    pledge = await service.client.post(f"/v1/campaigns/{campaign_id}/pledges", headers=collector(2), json={
+        "team_id": "team-02", "donor_kind": "household", "donor_ref": "hh-2", "total_vnd": 100_000,
+        "instalments": [{"number": 1, "due_on": (ward_today() + timedelta(days=5)).isoformat(),
+                         "amount_vnd": 100_000}]})
+    expense = await service.client.post(f"/v1/campaigns/{campaign_id}/expenses", headers=OFFICIAL, json={
+        "item": "Camera", "amount_vnd": 500_000, "invoice_ref": "HĐ 1", "paid_on": ward_today().isoformat()})
+    ids = {"campaign": campaign_id, "contribution": gift.json()["contribution_id"],
+           "pledge": pledge.json()["pledge_id"], "expense": expense.json()["expense_id"]}
+    elsewhere = headers("ward_official", "official-dv", ward="dong-ve")
+    nobody = "00000000-0000-4000-8000-000000000000"
+    for method, path, kind, body in [
+        ("GET", "/v1/campaigns/{}/report", "campaign", None), ("GET", "/v1/campaigns/{}/report.csv", "campaign", None),
+        ("POST", "/v1/campaigns/{}/close", "campaign", {}),
+        ("POST", "/v1/campaigns/{}/expenses", "campaign", {"item": "x", "amount_vnd": 1, "invoice_ref": "y",
+                                                         "paid_on": ward_today().isoformat()}),
+        ("POST", "/v1/contributions/{}/reversals", "contribution", {"kind": "refund", "reason": "x"}),
+        ("POST", "/v1/expenses/{}/approve", "expense", {"approval_ref": "QĐ 1"}),
+        ("GET", "/v1/pledges/{}", "pledge", None),
+    ]:
+        theirs = await service.client.request(method, path.format(ids[kind]), json=body, headers=elsewhere)
+        unknown = await service.client.request(method, path.format(nobody), json=body, headers=elsewhere)
+        assert_indistinguishable(theirs, ids[kind], unknown, nobody)
+    assert (await service.client.post(f"/v1/campaigns/{campaign_id}/close", headers=OFFICIAL)).status_code == 200

@@ -39,6 +39,8 @@ async def test_the_demo_replays_the_article_and_reads_back_its_figures(platform,
     assert s.value("recipients") >= {"collective", "individual"}
     assert s.value("certificate PDF verified (public endpoint)") is True
     assert s.value("anonymous reporter recognised (follow-up code only)") == ["ward_chairman"]
+    claim = s.value("anonymous reporter named only with the follow-up's claim secret")
+    assert [status for status, _ in claim] == [403, 200, 200] and claim[1][1] == "Người tố giác ở Trần Phú"
     assert "every figure matches the article" in printed[-1]
 
     # The figures are read from the services, not from the replay's input: an eleventh ANXH team formed in the

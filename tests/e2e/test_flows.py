@@ -11,6 +11,7 @@ import pytest
 from shared.events import PUBLIC_TOPIC, PublicEvent, from_kafka, load_all_contracts
 from tests.e2e.conftest import eventually
 from tests.kafka_helpers import read_topic
+from tests.otlp_receiver import SPAN_KIND_CONSUMER, SPAN_KIND_PRODUCER, SPAN_KIND_SERVER
 
 pytestmark = pytest.mark.e2e
 
@@ -43,15 +44,34 @@ async def test_each_flow_is_one_trace_across_the_services_it_touches(platform, r
         spans = platform.otlp.snapshot()
         for trace_id in _traces_started_by(spans, service, route):
             in_trace = [s for s in spans if s.trace_id == trace_id]
-            handled_by = {s.service for s in in_trace if s.name.endswith(" process")}
+            handled_by = {s.service for s in in_trace if s.name.startswith("process ")}
             if reaches - {service} <= handled_by:
                 # the chain is connected: every consumer span has a parent inside the same trace
                 ids = {s.span_id for s in in_trace}
-                assert all(s.parent_span_id in ids for s in in_trace if s.name.endswith(" process"))
+                assert all(s.parent_span_id in ids for s in in_trace if s.name.startswith("process "))
                 return True
         return False
 
     assert await eventually(one_trace_reaches_all, timeout=60), flow
+
+
+async def test_every_trace_is_a_flow_and_every_consumer_span_is_its_producers_child(platform, replayed):  # noqa: ANN001
+    spans = platform.otlp.snapshot()
+    by_id = {s.span_id: s for s in spans}
+    processes = [s for s in spans if s.name.startswith("process ")]
+    assert processes
+    for p in processes:  # the relay's send span of the same event, in the same trace, is the parent
+        if p.parent_span_id in by_id:  # (a parent still in an export batch is checked by the flows above)
+            send = by_id[p.parent_span_id]
+            assert send.kind == SPAN_KIND_PRODUCER and send.name == "send " + p.name.removeprefix("process ")
+            assert send.trace_id == p.trace_id
+    # no trace of broker batches or lone database polls: every trace starts with a request, or with a send or a
+    # process span of its own (an event written by a scheduled job, or one that arrived without trace context)
+    roots = [s for s in spans if not s.parent_span_id]
+    assert [(r.service, r.name) for r in roots if not (
+        r.kind in (SPAN_KIND_SERVER, SPAN_KIND_PRODUCER)
+        or (r.kind == SPAN_KIND_CONSUMER and r.name.startswith("process ") and "ward.outcome" in r.attributes))] == []
+    assert any(r.kind == SPAN_KIND_SERVER for r in roots)
 
 
 async def test_no_personal_data_reaches_traces(platform, replayed):  # noqa: ANN001

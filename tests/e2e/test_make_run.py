@@ -1,5 +1,6 @@
 """`make run` (python -m shared.devstack run) from nothing: embedded PostgreSQL and tansu, migrations, the five
-services ready within a minute, their API docs printed; Ctrl-C (SIGINT) stops everything."""
+services ready within a minute, their API docs printed; Ctrl-C (SIGINT) stops everything; and started again at
+once (its ports' connections still in TIME_WAIT), it comes up again on the same ports and data."""
 
 from __future__ import annotations
 
@@ -29,24 +30,35 @@ def _free_block(n: int = 5) -> int:
     raise RuntimeError("no block of free ports")
 
 
-def test_make_run_brings_the_platform_up_within_a_minute_and_ctrl_c_stops_it() -> None:
-    data = Path(tempfile.mkdtemp(prefix="ward-make-run-"))
-    os.chmod(data, 0o755)
-    base = _free_block()
+def _start(data: Path, base: int) -> tuple[subprocess.Popen[str], str, float]:
+    """Start `make run`; return the process, what it printed until it was ready (or gave up), and how long."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "shared.devstack", "run", "--data-dir", str(data),
                              "--port-base", str(base)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if "Ctrl-C stops everything" in line or time.monotonic() - started > 90:
+            break
+    return proc, "".join(lines), time.monotonic() - started
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=60)
+    return rest
+
+
+def test_make_run_brings_the_platform_up_within_a_minute_ctrl_c_stops_it_and_it_starts_again_at_once() -> None:
+    data = Path(tempfile.mkdtemp(prefix="ward-make-run-"))
+    os.chmod(data, 0o755)
+    base = _free_block()
+    proc, output, ready_after = _start(data, base)
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "Ctrl-C stops everything" in line or time.monotonic() - started > 90:
-                break
-        ready_after = time.monotonic() - started
-        output = "".join(lines)
         assert "all five services ready" in output, output
         assert ready_after < 60, output
         for i, svc in enumerate(SERVICES):
@@ -56,10 +68,21 @@ def test_make_run_brings_the_platform_up_within_a_minute_and_ctrl_c_stops_it() -
         assert re.search(r"schema ready \(\d+ migrations applied\)", output)
         assert (data / "postgres" / "PG_VERSION").exists()  # the data survives a restart
     finally:
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)
+        rest = _stop(proc)
     assert proc.returncode == 0, rest
     assert "stopped" in rest
     for i in range(len(SERVICES)):  # nobody listens any more
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", base + i)) != 0
+
+    # At once again: the health checks above left connections in TIME_WAIT on the services' ports.
+    again, output, _ = _start(data, base)
+    try:
+        assert "is taken" not in output, output
+        assert "all five services ready" in output, output
+        assert "schema ready (0 migrations applied)" in output  # the same data directory, already migrated
+        with urllib.request.urlopen(f"http://127.0.0.1:{base}/health/ready", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        rest = _stop(again)
+    assert again.returncode == 0, rest

@@ -14,7 +14,7 @@ async def test_all_five_services_are_ready_with_their_api_and_event_docs(platfor
         async with platform.client(svc) as client:
             ready = await client.get("/health/ready")
             assert ready.status_code == 200, (svc, ready.text)
-            assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+            assert ready.json()["checks"] == {"database": "ok", "schema": "ok", "broker": "ok"}
             openapi = (await client.get("/openapi.json")).json()
             assert openapi["info"]["title"] and openapi["paths"], svc
             spec = (await client.get("/asyncapi.json")).json()

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from services.incidents.bootstrap import build
+from shared.claims import claim_verifier
 from shared.contracts.awards import AwardGranted
 from shared.contracts.mediation import CaseOpened, CaseRefused, CaseSucceeded
 from shared.events import PUBLIC_TOPIC, to_kafka
@@ -110,6 +111,16 @@ async def test_flows_2_and_3_through_kafka_without_leaking_reporters(db, broker,
         return body.get("outcome") == "solved" and [a["verification_code"] for a in body["recognition"]] == ["VX-7Q2K"]
 
     await eventually(recognised)
+    # The follow-up also shows the claim secret, whose verifier (and only that) went to awards in IncidentResolved:
+    # with it, and only with it, the reporter can put a name on the certificate (tests/awards).
+    follow = (await client.post("/v1/follow-up", json={"follow_up_code": code, "secret": secret},
+                                headers=auth("resident", sub="any-device"))).json()
+    claim = follow["claim_secret"]
+    assert claim and claim != secret
+    assert resolved[anon_id]["reporter_claim_verifier"] == claim_verifier(claim, resolved[anon_id]["reporter_ref"])
+    assert resolved[named_ids[0]]["reporter_claim_verifier"] is None  # an identified report has no follow-up
+    stored = json.dumps([dict(r) for r in await db.fetch("incidents", "SELECT * FROM incidents")], default=str)
+    assert claim not in stored and secret not in stored
 
     # -- flow 2: disputes referred to mediation; one mediated, one refused and back with the police --------------
     dispute = {"category": "dispute", "place": {"group_id": GROUP}, "description": "Tranh chấp lối đi chung",
@@ -168,6 +179,7 @@ async def test_flows_2_and_3_through_kafka_without_leaking_reporters(db, broker,
         + " ".join(f"{k}={v.decode()}" for k, v in r.headers or ()) for r in published
     ) + "\n" + caplog.text + "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
     assert "Lê Văn Em" not in haystack
+    assert claim not in haystack
     for identity in IDENTITIES + [secret]:
         assert identity not in haystack, "found a reporter's identity in what the service published or logged"
     await client.aclose()

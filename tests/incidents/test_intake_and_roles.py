@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
+from shared.claims import claim_verifier
 from tests.conftest import auth
+from tests.harness import assert_indistinguishable
 from tests.incidents.conftest import CAMERA, GROUP, OLD_CAMERA
 
 pytestmark = pytest.mark.integration
@@ -49,7 +52,7 @@ async def test_identified_reporter_is_seen_by_police_only(service, db):
     assert (await service.get(f"/v1/incidents/{incident_id}", headers=auth("resident", **neighbour))).status_code == 404
     assert (await service.get("/v1/incidents", headers=auth("resident", **neighbour))).json()["items"] == []
     other_ward = await service.get(f"/v1/incidents/{incident_id}", headers=auth("police", ward="hoa-binh"))
-    assert other_ward.status_code == 403
+    assert other_ward.status_code == 404
 
     # At rest: the identity only as ciphertext; the audit trail names a pseudonym, not the resident.
     row = (await db.fetch("incidents", "SELECT * FROM incidents WHERE incident_id = $1", incident_id))[0]
@@ -87,6 +90,10 @@ async def test_anonymous_tip_keeps_nothing_that_identifies_the_reporter(service,
     status = await service.post("/v1/follow-up", json={"follow_up_code": code, "secret": secret},
                                 headers=auth("resident", sub="someone-else"))
     assert status.status_code == 200 and status.json()["state"] == "received"
+    # The claim secret for awards: derived from the follow-up secret, never kept; only its verifier is.
+    claim = status.json()["claim_secret"]
+    assert claim and claim not in json.dumps({k: str(v) for k, v in row.items()})
+    assert row["claim_verifier"] == claim_verifier(claim, row["reporter_ref"])
     police = (await service.get(f"/v1/incidents/{incident_id}", headers=auth("police"))).json()
     assert police["anonymous"] is True and police["reporter"] is None
 
@@ -106,3 +113,16 @@ async def test_bad_intake_is_refused_and_nothing_is_written(service, db, change,
     assert "Nguyễn Văn An" not in answer.text
     assert await db.fetchval("incidents", "SELECT count(*) FROM incidents") == 0
     assert await db.fetchval("incidents", "SELECT count(*) FROM outbox") == 0
+
+
+async def test_another_wards_incident_answers_as_one_that_does_not_exist(service):
+    made = await service.post("/v1/incidents", json=theft(), headers=auth("resident", **RESIDENT))
+    theirs, nobody = made.json()["incident_id"], str(uuid.uuid4())
+    police_elsewhere = auth("police", ward="hoa-binh")
+    for method, suffix, body in [("GET", "", None), ("GET", "/history", None), ("POST", "/triage", {"note": "x"}),
+                                 ("POST", "/assign", {"kind": "police", "officer": "p"}),
+                                 ("POST", "/resolve", {"outcome": "solved", "note": "xong"})]:
+        answers = [await service.request(method, f"/v1/incidents/{i}{suffix}", json=body, headers=police_elsewhere)
+                   for i in (theirs, nobody)]
+        assert_indistinguishable(answers[0], theirs, answers[1], nobody)
+        assert answers[0].status_code == 404

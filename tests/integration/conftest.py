@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 
 from tests.integration.probe import create_probe_tables
+from tests.otlp_receiver import OtlpReceiver, forward_to
 
 pytestmark = pytest.mark.integration
 
@@ -42,3 +43,15 @@ async def started() -> AsyncIterator[Callable]:
     yield start
     for r in reversed(runtimes):
         await r.stop()
+
+
+@pytest.fixture
+def otlp() -> Iterator[OtlpReceiver]:
+    """A real OTLP receiver that gets this process's spans (through the allow-list exporter) during the test."""
+    receiver = OtlpReceiver().start()
+    forward_to(receiver)
+    try:
+        yield receiver
+    finally:
+        forward_to(None)
+        receiver.stop()

@@ -8,15 +8,13 @@ from datetime import timedelta
 import asyncpg
 import httpx
 import pytest
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared import audit
 from shared.auth import mint_token
 from shared.settings import DEV_JWT_SECRET
-from shared.telemetry import add_exporter
 from tests.conftest import auth, settings_for
 from tests.integration.conftest import eventually
-from tests.integration.probe import consumer_runtime, publisher_app
+from tests.integration.probe import publisher_app
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +102,7 @@ async def test_audit_trail_is_insert_only_and_hash_chained(probe_db, started):
         rows = await conn.fetch("SELECT * FROM audit_log ORDER BY seq")
         assert [r["command"] for r in rows] == ["probe.record"] * 3
         assert rows[1]["prev_hash"] == rows[0]["hash"]
-        assert await audit.verify_chain(conn) is None
+        assert await audit.verify_chain(conn, runtime.audit_keys) is None
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("UPDATE audit_log SET actor = 'someone else'")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -119,7 +117,7 @@ async def test_audit_trail_is_insert_only_and_hash_chained(probe_db, started):
         await admin.close()
     conn = await probe_db.connect("registry")
     try:
-        assert await audit.verify_chain(conn) == rows[1]["seq"]
+        assert await audit.verify_chain(conn, runtime.audit_keys) == rows[1]["seq"]
     finally:
         await conn.close()
 
@@ -153,31 +151,3 @@ async def test_health_metrics_and_asyncapi(probe_db, broker, started):
     assert "/probe" in openapi["paths"]
     assert not_ready.status_code == 503 and not_ready.json()["checks"]["database"] == "ok"
     assert not_ready.json()["checks"]["broker"] != "ok"
-
-
-async def test_one_trace_spans_the_http_request_and_the_handler_in_another_service(probe_db, broker, started):
-    exporter = InMemorySpanExporter()
-    add_exporter(exporter, batch=False)
-    app, publisher = publisher_app(settings_for("registry", probe_db, broker))
-    await started(publisher)
-    await started(consumer_runtime(settings_for("incidents", probe_db, broker)))
-    async with _client(app) as client:
-        r = await client.post("/probe", json={"id": "traced", "value": 3}, headers=auth("ward_official"))
-    assert r.status_code == 201
-
-    async def handled() -> bool:
-        return any(s.name == "registry.wards process" and s.attributes.get("ward.outcome") == "handled"
-                   for s in exporter.get_finished_spans())
-
-    await eventually(handled)
-    spans = exporter.get_finished_spans()
-    http = next(s for s in spans if s.name.startswith("POST /probe"))
-    process = next(s for s in spans if s.name == "registry.wards process" and s.attributes.get("ward.outcome") == "handled")
-    publish = next(s for s in spans if s.name == "registry.wards publish")
-    assert process.context.trace_id == http.context.trace_id == publish.context.trace_id
-    assert process.parent.span_id == publish.context.span_id
-    # the allow-list: nothing outside it is exported (no client address, no user agent, no message body)
-    for s in spans:
-        for key in s.attributes:
-            assert not key.startswith(("client.", "user_agent", "http.user_agent", "net.peer", "http.client_ip")), key
-        assert "CCCD" not in str(dict(s.attributes))

@@ -3,12 +3,14 @@ follow-up, and who may see what. Each test reads as one rule of the Law on Grass
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared.contracts.registry import TeamMemberLeft
+from shared.clock import ward_today
+from shared.contracts.registry import TeamFormed, TeamMemberLeft
 from tests.conftest import auth
+from tests.harness import assert_indistinguishable
 from tests.mediation.conftest import GROUP, LEADER, MEDIATOR, OFFICIAL, PARTY, TEAM, WARD, as_, team_events
 
 pytestmark = pytest.mark.integration
@@ -143,7 +145,7 @@ async def test_a_session_then_success_with_the_agreement_and_its_follow_up(svc):
     [held] = await svc.outbox("mediation.case.session_held.v1")
     assert "notes" not in held and set(held["mediator_ids"]) == {"r-lan", "r-minh"}
 
-    today = datetime.now(UTC).date()
+    today = ward_today()  # the ward's calendar: after 17:00 UTC it is already tomorrow in Hà Nội
     done = await svc.client.post(f"/v1/cases/{cid}/success", headers=as_(MEDIATOR), json={
         "agreement": "Mở lại lối đi chung rộng 1,2 m", "carry_out_how": "Ông Cường tháo hàng rào",
         "carry_out_by": (today + timedelta(days=30)).isoformat()})
@@ -261,3 +263,25 @@ async def test_a_repeated_request_with_the_same_idempotency_key_opens_one_case(s
     assert first.json()["case_id"] == again.json()["case_id"]
     assert await svc.db.fetchval("mediation", "SELECT count(*) FROM cases") == 1
 
+
+
+async def test_another_wards_cases_and_residents_answer_as_ones_that_do_not_exist(svc):
+    await svc.feed(TeamFormed(ward_id="dong-ve", subject="team-dv", team_id="team-dv", group_id="tdp-dv",
+                              kind="mediation", compliant=True, name="Tổ hòa giải Đông Vệ",
+                              formed_on=date(2024, 1, 5), formation_act="QĐ 3"))
+    elsewhere = auth("ward_official", "dong-ve")
+    # a resident of Phú Sơn named as a party in Đông Vệ: as unknown there as a resident who does not exist
+    def request(resident_id: str) -> dict:
+        return {**REQUEST, "group_id": "tdp-dv", "parties": [
+            {"display_name": "Vũ Văn Bình", "resident_id": resident_id}, {"display_name": "Người khác"}]}
+    theirs = await svc.client.post("/v1/cases", json=request("r-binh"), headers=elsewhere)
+    unknown = await svc.client.post("/v1/cases", json=request("r-nobody"), headers=elsewhere)
+    assert_indistinguishable(theirs, "r-binh", unknown, "r-nobody")
+    assert await svc.db.fetchval("mediation", "SELECT count(*) FROM cases") == 0
+
+    case = await open_case(svc)
+    for method, suffix, body in [("GET", "", None), ("POST", "/classification", {"kind": "family"}),
+                                 ("POST", "/withdrawal", {"reason": "x"})]:
+        a = await svc.client.request(method, f"/v1/cases/{case['case_id']}{suffix}", json=body, headers=elsewhere)
+        b = await svc.client.request(method, f"/v1/cases/case-0000000000000000{suffix}", json=body, headers=elsewhere)
+        assert_indistinguishable(a, case["case_id"], b, "case-0000000000000000")

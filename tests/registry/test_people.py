@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from tests.harness import assert_indistinguishable
 from tests.registry.conftest import WARD, outbox_payloads, outbox_types
 
 NATIONAL_ID = "038090001234"
@@ -76,25 +77,42 @@ async def test_bad_input_is_a_clear_problem_and_writes_nothing(registry, db):
     assert await db.fetchval("registry", "SELECT count(*) FROM outbox") == before
 
 
-async def test_nobody_sees_or_changes_another_wards_records(registry):
+async def test_nobody_sees_or_changes_another_wards_records_nor_learns_they_exist(registry):
     api, _ = registry
     await api.ward()
     await api.ward("dong-ve", "Phường Đông Vệ")
     ours = await api.group()
     theirs = await api.group("Tổ dân phố Lê Lợi", ward="dong-ve")
     their_house = await api.household(theirs["id"], ward="dong-ve")
+    their_resident = await api.resident(their_house["id"], ward="dong-ve", national_id=NATIONAL_ID)
+    our_house = await api.household(ours["id"])
+    nobody = str(uuid.uuid4())
 
-    assert (await api.call("GET", f"/v1/groups/{theirs['id']}")).status_code == 403
-    assert (await api.call("GET", f"/v1/households/{their_house['id']}", role="police")).status_code == 403
-    assert (await api.call("POST", "/v1/households", json={"group_id": theirs["id"], "address": "1"})).status_code == 403
-    assert (await api.call("GET", "/v1/residents", params={"ward_id": "dong-ve"})).status_code == 403
+    async def both(method: str, path: str, their_id: str, role: str = "ward_official", body=None) -> None:  # noqa: ANN001
+        def fill(x, id_):  # noqa: ANN001, ANN202
+            return None if x is None else {k: (id_ if v == "<id>" else v) for k, v in x.items()}
+        theirs_r = await api.call(method, path.replace("<id>", their_id), role=role, json=fill(body, their_id))
+        unknown_r = await api.call(method, path.replace("<id>", nobody), role=role, json=fill(body, nobody))
+        assert_indistinguishable(theirs_r, their_id, unknown_r, nobody)
+
+    await both("GET", "/v1/groups/<id>", theirs["id"])
+    await both("GET", "/v1/households/<id>", their_house["id"], role="police")
+    await both("GET", "/v1/residents/<id>", their_resident["id"])
+    await both("PATCH", "/v1/residents/<id>", their_resident["id"], body={"phone": "0900000000"})
+    await both("POST", "/v1/residents/<id>/move", their_resident["id"], body={"household_id": our_house["id"]})
+    await both("POST", "/v1/households", theirs["id"], body={"group_id": "<id>", "address": "1"})
+    await both("POST", "/v1/residents", their_house["id"], body={"household_id": "<id>", "full_name": "A", "sex": "male"})
+    # a household in our ward cannot take a head from theirs, and is not told that theirs exists
+    await both("PATCH", f"/v1/households/{our_house['id']}", their_resident["id"], body={"head_resident_id": "<id>"})
+    # the national-ID check looks at our ward only: the same number registers here, and says nothing of theirs
+    ours_too = await api.resident(our_house["id"], "Người chuyển đến", national_id=NATIONAL_ID)
+    assert ours_too["national_id"] == NATIONAL_ID
+    dup = await api.call("POST", "/v1/residents", json={"household_id": our_house["id"], "full_name": "B",
+                                                       "sex": "male", "national_id": NATIONAL_ID})
+    assert dup.status_code == 409  # within the ward, one number, one resident
+    assert (await api.call("GET", "/v1/residents", params={"ward_id": "dong-ve"})).status_code == 403  # a named ward
     ok = await api.ok("GET", "/v1/groups")
     assert [g["id"] for g in ok["items"]] == [ours["id"]]
-    # a household in our ward cannot take a head from theirs
-    our_house = await api.household(ours["id"])
-    their_resident = await api.resident(their_house["id"], ward="dong-ve")
-    r = await api.call("PATCH", f"/v1/households/{our_house['id']}", json={"head_resident_id": their_resident["id"]})
-    assert r.status_code == 422 and "another ward" in r.json()["detail"]
 
 
 async def test_resident_sees_only_their_household_and_lists_are_paged(registry, db):

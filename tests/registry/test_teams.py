@@ -101,4 +101,4 @@ async def test_team_leader_manages_their_own_team_only(registry, db):
     events = await _team_events(db)
     assert events[-1]["type"] == "registry.team.member_role_changed.v1" and events[-1]["previous_role"] == "deputy"
     assert (await api.call("GET", f"/v1/teams/{mine['id']}", role="team_leader", ward="dong-ve",
-                           **claims)).status_code == 403
+                           **claims)).status_code == 404  # another ward's team: as if there were none

@@ -60,3 +60,16 @@ def test_csv_carries_the_same_totals():
     totals = {r["label"]: int(r["amount_vnd"]) for r in rows if r["section"] == "total"}
     assert totals == {"raised": 3_100_000, "reversed": 700_000, "spent": 2_000_000, "balance": 1_100_000}
     assert sum(int(r["amount_vnd"]) for r in rows if r["section"] == "by_team") == 3_100_000
+
+
+def test_csv_neutralises_typed_text_and_keeps_negative_amounts_numbers():
+    hostile = [entry("a", 1_000_000, "t1", public_name="=HYPERLINK(\"http://x.example\",\"Tâm\")"),
+               entry("d", 0, "t2", "in_kind", description="+cmd|' /C calc'!A0", public_name="@Hòa Bình")]
+    report = build_report({**CAMPAIGN, "name": "-Camera"}, {"t1": "\tTổ 1", "t2": " =1+1"}, hostile,
+                          [{"item": "=2*3", "amount_vnd": 3_000_000}])
+    rows = list(csv.reader(io.StringIO(report_csv(report))))
+    cells = [c for r in rows for c in r]
+    for typed in ("=HYPERLINK(\"http://x.example\",\"Tâm\")", "+cmd|' /C calc'!A0", "@Hòa Bình", "-Camera",
+                  "\tTổ 1", " =1+1", "=2*3"):
+        assert "'" + typed in cells and typed not in cells
+    assert ["total", "balance", "-2000000", ""] in rows  # a negative balance is still a number

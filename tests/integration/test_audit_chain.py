@@ -1,0 +1,289 @@
+"""The keyed audit chain and its published heads: each tampering is named, an intact chain passes, heads carry no
+personal data and leave on their interval and at shutdown; ``wardctl audit verify`` against the broker's log."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import sys
+
+import asyncpg
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from shared import audit
+from shared.devstack.stack import ROOT
+from shared.events import from_kafka, load_all_contracts
+from tests.conftest import auth, settings_for
+from tests.integration.conftest import eventually
+from tests.integration.probe import publisher_app
+from tests.kafka_helpers import read_topic
+
+pytestmark = pytest.mark.integration
+
+HEAD = "registry.audit.head-published.v1"
+OFFICIAL = "official-Nguyen-Van-A"  # a subject that must not leave in a head
+
+
+def _client(app) -> httpx.AsyncClient:  # noqa: ANN001
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t")
+
+
+async def _write_rows(app, n: int, start: int = 0) -> None:  # noqa: ANN001
+    async with _client(app) as client:
+        for i in range(start, start + n):
+            r = await client.post("/probe", json={"id": f"a{i}", "value": i}, headers=auth("ward_official", sub=OFFICIAL))
+            assert r.status_code == 201, r.text
+
+
+async def _admin(db, sql: str) -> None:  # noqa: ANN001
+    conn = await asyncpg.connect(db.admin_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _verify(db, keys: audit.AuditKeys, heads=()) -> audit.Report:  # noqa: ANN001
+    conn = await db.connect("registry")
+    try:
+        return await audit.verify(conn, keys, heads)
+    finally:
+        await conn.close()
+
+
+async def _heads(db) -> list[audit.Head]:  # noqa: ANN001
+    conn = await db.connect("registry")
+    try:
+        return await audit.heads_from_outbox(conn, "registry")
+    finally:
+        await conn.close()
+
+
+async def _seqs(db) -> list[int]:  # noqa: ANN001
+    return [r["seq"] for r in await db.fetch("registry", "SELECT seq FROM audit_log ORDER BY seq")]
+
+
+async def test_an_intact_chain_passes_and_each_tampering_is_named(probe_db, started):
+    app, runtime = publisher_app(settings_for("registry", probe_db, None))
+    await started(runtime)
+    await _write_rows(app, 5)
+    await runtime.run_job("audit-head")
+    keys = runtime.audit_keys
+    heads = await _heads(probe_db)
+    seqs = await _seqs(probe_db)
+    assert heads[-1].seq == seqs[-1]  # (the job also ran once at start, whenever that fell)
+    ok = await _verify(probe_db, keys, heads)
+    assert ok.ok and ok.rows == 5 and ok.last_seq == seqs[-1] and ok.heads_checked == len(heads)
+
+    # A wrong key does not verify: the MAC depends on the key the database never held.
+    forged_keys = audit.AuditKeys(keys.current_id, {keys.current_id: b"x" * 40})
+    assert (await _verify(probe_db, forged_keys)).broken.kind == "edited"
+
+    # An edited row: named, by its seq, as edited.
+    await _admin(probe_db, f"UPDATE registry.audit_log SET target_id = 'forged' WHERE seq = {seqs[1]}")
+    edited = await _verify(probe_db, keys, heads)
+    assert (edited.broken.kind, edited.broken.seq) == ("edited", seqs[1])
+    assert "edited" in edited.broken.message
+
+
+async def test_recomputing_the_chain_without_the_key_is_seen(probe_db, started):
+    """What the unkeyed chain allowed: edit a row and recompute every hash after it. Without the key, the first
+    recomputed row no longer matches its MAC."""
+    app, runtime = publisher_app(settings_for("registry", probe_db, None))
+    await started(runtime)
+    await _write_rows(app, 4)
+    seqs = await _seqs(probe_db)
+    conn = await asyncpg.connect(probe_db.admin_url)
+    try:
+        rows = await conn.fetch("SELECT * FROM registry.audit_log ORDER BY seq")
+        prev = rows[0]["hash"]
+        for row in rows[1:]:
+            target = "forged" if row["seq"] == seqs[1] else row["target_id"]
+            fields = {**audit._fields(row), "target_id": target}  # noqa: SLF001
+            new = hashlib.sha256((prev + json.dumps(fields)).encode()).hexdigest()
+            await conn.execute("UPDATE registry.audit_log SET target_id = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+                               target, prev, new, row["seq"])
+            prev = new
+    finally:
+        await conn.close()
+    report = await _verify(probe_db, runtime.audit_keys)
+    assert (report.broken.kind, report.broken.seq) == ("edited", seqs[1])
+
+
+async def test_rows_rewritten_as_unkeyed_legacy_rows_are_seen(probe_db, started):
+    """The downgrade: rewrite the tail as rows from before keying (key_id NULL, a plain hash anyone can compute)."""
+    app, runtime = publisher_app(settings_for("registry", probe_db, None))
+    await started(runtime)
+    await _write_rows(app, 4)
+    seqs = await _seqs(probe_db)
+    conn = await asyncpg.connect(probe_db.admin_url)
+    try:
+        prev = await conn.fetchval("SELECT hash FROM registry.audit_log WHERE seq = $1", seqs[1])
+        for row in await conn.fetch("SELECT * FROM registry.audit_log WHERE seq > $1 ORDER BY seq", seqs[1]):
+            fields = {**audit._fields(row), "target_id": "forged"}  # noqa: SLF001
+            new = audit._legacy_hash(prev, fields)  # noqa: SLF001
+            await conn.execute("UPDATE registry.audit_log SET target_id = 'forged', key_id = NULL, prev_hash = $1, "
+                               "hash = $2 WHERE seq = $3", prev, new, row["seq"])
+            prev = new
+    finally:
+        await conn.close()
+    report = await _verify(probe_db, runtime.audit_keys)
+    assert (report.broken.kind, report.broken.seq) == ("edited", seqs[2])
+    assert "no key id" in report.broken.message
+
+
+async def test_a_deleted_middle_row_is_named_as_a_deletion(probe_db, started):
+    app, runtime = publisher_app(settings_for("registry", probe_db, None))
+    await started(runtime)
+    await _write_rows(app, 5)
+    await runtime.run_job("audit-head")
+    seqs = await _seqs(probe_db)
+    await _admin(probe_db, f"DELETE FROM registry.audit_log WHERE seq = {seqs[2]}")
+    report = await _verify(probe_db, runtime.audit_keys, await _heads(probe_db))
+    assert (report.broken.kind, report.broken.seq) == ("deleted", seqs[3])
+    assert f"after row {seqs[1]}" in report.broken.message
+    # The first row too: the chain then starts elsewhere than at the genesis.
+    await _admin(probe_db, f"DELETE FROM registry.audit_log WHERE seq = {seqs[0]}")
+    report = await _verify(probe_db, runtime.audit_keys)
+    assert (report.broken.kind, report.broken.seq) == ("deleted", seqs[1])
+
+
+async def test_a_cut_tail_is_seen_only_against_a_published_head(probe_db, started):
+    app, runtime = publisher_app(settings_for("registry", probe_db, None))
+    await started(runtime)
+    await _write_rows(app, 5)
+    await runtime.run_job("audit-head")
+    heads = await _heads(probe_db)
+    seqs = await _seqs(probe_db)
+    await _admin(probe_db, f"DELETE FROM registry.audit_log WHERE seq >= {seqs[3]}")
+    assert (await _verify(probe_db, runtime.audit_keys)).ok  # the rows alone cannot show it
+    report = await _verify(probe_db, runtime.audit_keys, heads)
+    assert (report.broken.kind, report.broken.seq) == ("cut_tail", seqs[2])
+    assert f"names row {seqs[4]}" in report.broken.message
+    # The tail cut and then written again (new rows under the cut seqs): the head's row has another hash.
+    await _admin(probe_db, f"DELETE FROM registry.audit_log WHERE seq = {seqs[2]}")
+    await _write_rows(app, 3, start=10)
+    report = await _verify(probe_db, runtime.audit_keys, heads)
+    assert report.broken.kind in {"deleted", "head_mismatch"}
+
+
+async def test_legacy_rows_verify_as_they_were_and_the_keyed_chain_follows_them(probe_db, started):
+    conn = await asyncpg.connect(probe_db.admin_url)
+    try:  # two rows as the unkeyed chain wrote them (key_id NULL), details in the order the command built them
+        prev = audit.GENESIS
+        details = {"campaign_id": "c-1", "amount_vnd": 500_000}  # jsonb keeps them the other way round
+        for i in range(2):
+            row = await conn.fetchrow(
+                "INSERT INTO registry.audit_log (actor, actor_roles, ward_id, command, target_type, target_id, "
+                "details, prev_hash, hash) VALUES ('old', '{admin}', 'phu-son', 'old.cmd', 't', $1, $2::jsonb, $3, $4) "
+                "RETURNING *", f"old{i}", json.dumps(details), prev, f"{i:064d}")
+            fields = {**audit._fields(row), "details": details}  # noqa: SLF001 - as the old record() hashed it
+            prev = audit._legacy_hash(prev, fields)  # noqa: SLF001
+            await conn.execute("UPDATE registry.audit_log SET hash = $1 WHERE seq = $2", prev, row["seq"])
+        assert list(json.loads(await conn.fetchval("SELECT details::text FROM registry.audit_log LIMIT 1"))) == \
+            ["amount_vnd", "campaign_id"]
+    finally:
+        await conn.close()
+    app, runtime = publisher_app(settings_for("registry", probe_db, None))
+    await started(runtime)
+    await _write_rows(app, 2)
+    report = await _verify(probe_db, runtime.audit_keys)
+    assert report.ok and report.rows == 4 and report.legacy_rows == 2
+    await _admin(probe_db, "UPDATE registry.audit_log SET target_id = 'x' WHERE target_id = 'old1'")
+    assert (await _verify(probe_db, runtime.audit_keys)).broken.kind == "edited"
+
+
+async def test_rotated_keys_verify_with_the_retired_key(probe_db, started):
+    app, runtime = publisher_app(settings_for("registry", probe_db, None, audit_key_id="k1", audit_key="a" * 40))
+    await started(runtime)
+    await _write_rows(app, 2)
+    await runtime.stop()
+    app, runtime = publisher_app(settings_for("registry", probe_db, None, audit_key_id="k2", audit_key="b" * 40,
+                                              audit_retired_keys={"k1": "a" * 40}))
+    await started(runtime)
+    await _write_rows(app, 2, start=5)
+    assert [r["key_id"] for r in await probe_db.fetch("registry", "SELECT key_id FROM audit_log ORDER BY seq")] == \
+        ["k1", "k1", "k2", "k2"]
+    assert (await _verify(probe_db, runtime.audit_keys)).ok
+    without_old = audit.AuditKeys("k2", {"k2": b"b" * 40})
+    assert (await _verify(probe_db, without_old)).broken.kind == "unknown_key"
+
+
+async def test_heads_leave_on_their_interval_and_at_shutdown_with_no_personal_data(probe_db, broker, started):
+    app, runtime = publisher_app(settings_for("registry", probe_db, broker, audit_head_interval_s=0.2))
+    await started(runtime, wait_assigned=False)
+    await _write_rows(app, 2)
+
+    async def head_names_last_row() -> bool:
+        heads = await _heads(probe_db)
+        return bool(heads) and heads[-1].seq == (await _seqs(probe_db))[-1]
+
+    await eventually(head_names_last_row)
+    first = len(await _heads(probe_db))
+    await _write_rows(app, 1, start=2)
+    await eventually(head_names_last_row)  # the job ran again, on its interval
+    assert len(await _heads(probe_db)) == first + 1
+    before = REGISTRY.get_sample_value("ward_audit_head_published_timestamp_seconds", {"service": "registry"})
+    await asyncio.sleep(0.5)  # several intervals with no new row: no new head
+    assert len(await _heads(probe_db)) == first + 1
+    # ...yet the head is still the published one, and the gauge the WardAuditHeadNotPublished alert reads moves on.
+    after = REGISTRY.get_sample_value("ward_audit_head_published_timestamp_seconds", {"service": "registry"})
+    assert before is not None and after > before
+
+    await _write_rows(app, 1, start=3)
+    runtime.jobs.clear()  # no interval job from here on: only the shutdown can publish the last row
+    await runtime.stop()
+    payloads = [json.loads(bytes(r["payload"])) for r in
+                await probe_db.fetch("registry", "SELECT payload FROM outbox WHERE event_type = $1 ORDER BY seq", HEAD)]
+    last_seq = (await _seqs(probe_db))[-1]
+    assert payloads[-1]["reason"] == "shutdown" and payloads[-1]["seq"] == last_seq
+
+    load_all_contracts()
+    records = await read_topic(broker.bootstrap, "registry.audit",
+                               until=lambda rs: any(b'"shutdown"' in r.value for r in rs))
+    events = [from_kafka(r.value, dict(r.headers)) for r in records]
+    assert events[-1].reason == "shutdown" and events[-1].seq == last_seq  # it left before the process did
+    for body in payloads:  # a head is a position and a MAC: nothing of any row's content
+        assert set(body) == {"id", "occurred_at", "ward_id", "subject", "service", "seq", "hash", "key_id", "reason"}
+        assert body["ward_id"] == "*" and body["subject"] == "registry"
+        assert OFFICIAL not in json.dumps(body) and "Nguyễn" not in json.dumps(body, ensure_ascii=False)
+
+
+async def _wardctl(*args: str, **env: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shared.cli", *args, cwd=ROOT, env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 90)
+    return proc.returncode, out.decode()
+
+
+async def test_wardctl_audit_verify_reads_the_heads_from_the_broker(probe_db, broker, started):
+    app, runtime = publisher_app(settings_for("registry", probe_db, broker))
+    await started(runtime, wait_assigned=False)
+    await _write_rows(app, 4)
+    await runtime.stop()  # the shutdown head goes to registry.audit
+    env = {"SERVICE_NAME": "registry", "DATABASE_URL": probe_db.app_url("registry"),
+           "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap}
+    load_all_contracts()
+    await read_topic(broker.bootstrap, "registry.audit", min_count=1)
+    code, out = await _wardctl("audit", "verify", "registry", **env)
+    assert code == 0 and "intact" in out, out
+    assert "kafka" in out
+
+    # Whoever owns the database cuts the tail and removes the heads from the outbox too: Kafka still has one.
+    seqs = await _seqs(probe_db)
+    await _admin(probe_db, f"DELETE FROM registry.audit_log WHERE seq > {seqs[1]}")
+    await _admin(probe_db, "DELETE FROM registry.outbox")
+    code, out = await _wardctl("audit", "verify", "registry", **env)
+    assert code == 1 and "cut_tail" in out and f"ends at row {seqs[1]}" in out, out
+    # Without the broker (told so), the same cut goes unseen: that is why the topic is the anchor.
+    code, out = await _wardctl("audit", "verify", "registry", "--no-kafka", **env)
+    assert code == 0, out
+    # A broker that cannot be reached is an error, not a pass.
+    code, out = await _wardctl("audit", "verify", "registry", "--kafka-timeout", "3",
+                               **{**env, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
+    assert code == 2, out
