@@ -112,7 +112,8 @@ async def test_nul_characters_and_lone_surrogates_are_refused_before_postgresql(
         assert body["type"] == "/problems#invalid-input" and body["errors"][0]["type"] == "unstorable_text"
         assert "\x00" not in r.text
     # nothing was written; text that only looks like an escape is stored as it is
-    assert await registry.get(f"/v1/residents/{resident.json()['id']}", headers=official) is not None
+    after = await registry.get(f"/v1/residents/{resident.json()['id']}", headers=official)
+    assert after.status_code == 200 and after.json()["full_name"] == "Lê Văn B"
     literal = await registry.post("/v1/groups", json={"ward_id": WARD, "name": "T\\u0000 (literal)"}, headers=official)
     assert literal.status_code == 201 and literal.json()["name"] == "T\\u0000 (literal)"
     vietnamese = await registry.post("/v1/groups", json={"ward_id": WARD, "name": "Tổ Hàm Nghi 𝔸"}, headers=official)
