@@ -124,7 +124,8 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         return {"status": "ok"}
 
     @ops.get("/health/ready", summary="The database and the broker answer",
-             responses={503: {"description": "The database or the broker does not answer (the same body)"}})
+             responses={503: {"description": "The database or the broker does not answer (the same body)",
+                              "content": {"application/json": {"schema": {}}}}})
     async def ready() -> JSONResponse:
         checks = await runtime.readiness()
         ok = all(v == "ok" for v in checks.values())

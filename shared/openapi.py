@@ -9,7 +9,8 @@ rewrites each operation's responses, in the app factory, for every service:
 * each operation lists the statuses it can answer: 400 and 413 when it takes a body, 401 and 403 when it needs a
   token (401 with its ``WWW-Authenticate`` header), 404 and 429 on the API (``/v1``), 409 on state-changing
   methods, 422 everywhere (the path and query are validated on every route);
-* non-JSON successes are declared by the route with ``media(...)`` (CSV, PDF, HTML) and kept.
+* non-JSON successes are declared by the route with ``media(...)`` (CSV, PDF, HTML) and kept; an error status a
+  route declares itself (``responses={403: {"description": ...}}``) is documented as a problem.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ def rewrite(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
+            for status, response in responses.items():  # an error status the route declares itself (a
+                if status[0] in "45" and "content" not in response:  # domain rule's 403 on a public route)
+                    response["content"] = {PROBLEM_JSON: {"schema": _REF}}
             for status in _statuses(path, method, operation):
                 responses[str(status)] = _problem_response(status)
     return schema

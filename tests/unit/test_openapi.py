@@ -51,6 +51,15 @@ def test_every_operation_documents_its_problems(service):
                 assert response["content"] == PROBLEM, (path, method, status)
 
 
+def test_a_public_route_documents_the_403_of_a_wrong_proof():
+    paths = _document("awards")["paths"]
+    for path in ("/v1/public/certificates/{code}/claim", "/v1/public/certificates/{code}/claim/withdraw"):
+        responses = paths[path]["post"]["responses"]
+        assert responses["403"]["content"] == PROBLEM and "401" not in responses
+    ready = _document("registry")["paths"]["/health/ready"]["get"]["responses"]["503"]
+    assert set(ready["content"]) == {"application/json"}
+
+
 def test_non_json_responses_are_declared_with_their_media_types():
     def success(service: str, path: str) -> set[str]:
         return set(_document(service)["paths"][path]["get"]["responses"]["200"]["content"])
