@@ -73,6 +73,17 @@ class Platform:
         r = await self.request(svc, "GET", path, actor, params={k: v for k, v in params.items() if v is not None})
         return self._expect(r, svc, (200,)).json()
 
+    async def list_all(self, svc: str, path: str, actor: Actor | None, **params: Any) -> list[Any]:
+        """Every item of a list, following its ``next_cursor`` page by page (docs/development.md, "Lists")."""
+        items: list[Any] = []
+        cursor = None
+        while True:
+            page = await self.get(svc, path, actor, **params, limit=200, cursor=cursor)
+            items.extend(page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return items
+
     async def get_bytes(self, svc: str, path: str, actor: Actor | None) -> httpx.Response:
         return self._expect(await self.request(svc, "GET", path, actor), svc, (200,))
 

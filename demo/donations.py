@@ -70,9 +70,9 @@ async def run(api: Platform, w: Ward) -> Campaign:
                  {"approval_ref": f"QĐ chi {api.run_id}/QĐ-UBND"})
 
     async def cameras_registered() -> list[str] | None:
-        page = await api.get("registry", "/v1/facilities", organiser, group_id=w.group_id, kind="security_camera",
-                             page_size=200)
-        ids = [f["id"] for f in page["items"] if f.get("funded_by_expense_id") == expense["expense_id"]]
+        listed = await api.list_all("registry", "/v1/facilities", organiser, group_id=w.group_id,
+                                    kind="security_camera")
+        ids = [f["id"] for f in listed if f.get("funded_by_expense_id") == expense["expense_id"]]
         return ids if len(ids) == len(CAMERAS) else None
 
     camera_ids = await api.eventually("the cameras bought by the campaign to appear in the registry",

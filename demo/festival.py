@@ -84,7 +84,7 @@ async def run(api: Platform, w: Ward, anonymous_tip: dict[str, str]) -> Festival
 
     for issuer, body in ISSUERS.items():
         await api.ok("awards", f"/v1/wards/{ward_id}/issuers/{issuer}", deciders[issuer], body)
-    configured = await api.get("awards", f"/v1/wards/{ward_id}/criteria", official, year=year)
+    configured = await api.list_all("awards", f"/v1/wards/{ward_id}/criteria", official, year=year)
     have = {(c["achievement_kind"], c["holder_kind"], c["issuer"], c["title"]) for c in configured}
     for c in criteria(year):  # configured once a year: a re-run adds none
         if (c["achievement_kind"], c["holder_kind"], c["issuer"], c["title"]) not in have:
@@ -94,7 +94,7 @@ async def run(api: Platform, w: Ward, anonymous_tip: dict[str, str]) -> Festival
     want = expected_achievements(w)
 
     async def achievements_in() -> bool:
-        rows = await api.get("awards", f"/v1/wards/{ward_id}/achievements", official, year=year)
+        rows = await api.list_all("awards", f"/v1/wards/{ward_id}/achievements", official, year=year)
         mine = Counter((r["kind"], r["holder_kind"]) for r in rows
                        if r["group_id"] == w.group_id and r["award_id"] is None and _ready(r))
         return all(mine[k] >= n for k, n in want.items())

@@ -98,7 +98,7 @@ async def wait_for_mediation_team(api: Platform, w: Ward) -> None:
     official = api.actor("ward-official", "ward_official")
 
     async def ready() -> bool:
-        teams = (await api.get("mediation", "/v1/teams", official))["teams"]
+        teams = await api.list_all("mediation", "/v1/teams", official)
         return any(t["team_id"] == team["id"] and t["compliant"] for t in teams)
 
     await api.eventually("mediation to learn the Trần Phú mediation team and its mediators", ready)
@@ -121,7 +121,7 @@ async def dispute(api: Platform, w: Ward, n: int, cases: Cases) -> None:
         "summary": DISPUTES[n], "parties": [{"resident_id": p["id"], "display_name": p["full_name"]} for p in (a, b)]})
 
     async def case_opened() -> dict[str, Any] | None:
-        listed = (await api.get("mediation", "/v1/cases", official))["cases"]
+        listed = await api.list_all("mediation", "/v1/cases", official)
         return next((c for c in listed if c["referral_incident_id"] == incident), None)
 
     case = await api.eventually(f"mediation to open the case referred by incident {incident}", case_opened)

@@ -64,7 +64,7 @@ async def read_back(api: Platform, w: Ward, campaign: Campaign, cases: Cases, fe
     police = api.actor("area-police", "police")
     ward_id = api.config.ward_id
 
-    teams = (await api.get("registry", "/v1/teams", official, group_id=w.group_id, page_size=200))["items"]
+    teams = await api.list_all("registry", "/v1/teams", official, group_id=w.group_id)
     kinds = Counter(t["kind"] for t in teams)
     src = "registry GET /v1/teams"
     s.add("ANXH teams (tổ ANXH)", "10", kinds["anxh"], src, lambda v: v == article.TEAMS["anxh"])
@@ -78,10 +78,9 @@ async def read_back(api: Platform, w: Ward, campaign: Campaign, cases: Cases, fe
           lambda v: v == article.TEAMS["mobilisation"])
 
     src = "registry GET /v1/facilities"
-    points = await api.get("registry", "/v1/facilities", official, group_id=w.group_id, kind="fire_point")
-    s.add("public fire-fighting points", "1", points["total"], src, lambda v: v == article.FIRE_POINTS)
-    cameras = (await api.get("registry", "/v1/facilities", official, group_id=w.group_id, kind="security_camera",
-                             page_size=200))["items"]
+    points = await api.list_all("registry", "/v1/facilities", official, group_id=w.group_id, kind="fire_point")
+    s.add("public fire-fighting points", "1", len(points), src, lambda v: v == article.FIRE_POINTS)
+    cameras = await api.list_all("registry", "/v1/facilities", official, group_id=w.group_id, kind="security_camera")
     s.add("security cameras bought by the campaign", "installed",
           sum(1 for c in cameras if c["funded_by_campaign_id"] == campaign.campaign_id), src, lambda v: v >= 1)
 
@@ -99,7 +98,7 @@ async def read_back(api: Platform, w: Ward, campaign: Campaign, cases: Cases, fe
     s.add("disputes mediated successfully (hòa giải thành)", "10", book["part_ii"]["succeeded"],
           f"mediation record book {year}", lambda v: v == article.MEDIATIONS_SUCCEEDED)
 
-    incidents = (await api.get("incidents", "/v1/incidents", police, group_id=w.group_id))["items"]
+    incidents = await api.list_all("incidents", "/v1/incidents", police, group_id=w.group_id)
     solved = sorted(i["category"] for i in incidents if i["is_crime_tip"] and i["outcome"] == "solved")
     s.add("crime tips solved (drugs, theft)", "several cases cracked", solved, "incidents GET /v1/incidents",
           lambda v: {"drugs", "theft"} <= set(v))

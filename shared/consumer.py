@@ -33,7 +33,7 @@ from opentelemetry.semconv._incubating.attributes import messaging_attributes as
 from opentelemetry.trace import SpanKind
 
 from shared import metrics, outbox
-from shared.events import Event, EventDecodeError, from_kafka
+from shared.events import MAX_MESSAGE_BYTES, Event, EventDecodeError, from_kafka
 from shared.telemetry import context_from_carrier, tracer
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class EventConsumer:
         dead_letter_topic: str,
         max_attempts: int = 3,
         retry_backoff_s: float = 0.05,
-        max_payload_bytes: int = 256_000,
+        max_payload_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.service = service
         self.pool = pool

@@ -27,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.jsonutil import dumps
 
 PUBLIC_TOPIC = "public.ward-events"
+#: The default of the ``KAFKA_MAX_MESSAGE_BYTES`` setting, the one limit of a message's size on every side.
+MAX_MESSAGE_BYTES = 1_000_000
 CE_SOURCE_PREFIX = "urn:ward-platform:"
 CONTENT_TYPE = "application/json"
 
@@ -109,7 +111,7 @@ def to_kafka(event: Event) -> tuple[str, bytes, dict[str, bytes]]:
     return event.subject, msg.value, dict(msg.headers)
 
 
-def from_kafka(value: bytes | None, headers: dict[str, bytes], *, max_bytes: int = 256_000) -> Event:
+def from_kafka(value: bytes | None, headers: dict[str, bytes], *, max_bytes: int = MAX_MESSAGE_BYTES) -> Event:
     """Decode and strictly validate a Kafka message into its event class, or raise ``EventDecodeError``."""
     if value is None:
         raise EventDecodeError("empty message value")

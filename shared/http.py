@@ -9,17 +9,19 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from shared import metrics, problems
 from shared.edge import UnstorableText, guard_routes
 from shared.errors import ProblemError
+from shared.limits import BodyLimit, BodyRefused, JsonDepthLimit, declared_length_within_limit, too_large
 from shared.openapi import document_problems, media
 from shared.problems import DEFAULT_PROBLEM_DOCS_URL
 from shared.runtime import ServiceRuntime
@@ -71,6 +73,13 @@ def _install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyRefused):  # a body refused while it is received (shared.limits)
+            return problem(exc.status_code, exc.title, str(exc.detail), exc.type_suffix, request.url.path,
+                           docs_url=_docs_url(request))
+        if exc.status_code == 413:  # the body limit (``BodyLimit``), reached while the body is read
+            refused = too_large(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY))
+            return problem(413, refused.title, str(refused.detail), refused.type_suffix, request.url.path,
+                           docs_url=_docs_url(request))
         slug = problems.BY_STATUS.get(exc.status_code, "")
         title = problems.BY_SLUG[slug].title if slug else problems.title_for(exc.status_code)
         return problem(exc.status_code, title, str(exc.detail), slug, request.url.path,
@@ -98,6 +107,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
             await runtime.stop()
 
     app = FastAPI(
+        dependencies=[Depends(declared_length_within_limit)],
         title=title,
         version=version,
         description=runtime.description,
@@ -107,6 +117,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     )
     app.state.runtime = runtime
     _install_problem_handlers(app)
+    app.add_middleware(JsonDepthLimit, max_depth=runtime.settings.http_max_json_depth)
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Any) -> Response:
@@ -116,6 +127,10 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         metrics.HTTP_DURATION.labels(*labels).observe(time.perf_counter() - started)
         metrics.HTTP_REQUESTS.labels(*labels).inc()
         return response
+
+    # Outermost of ours: every route refuses a body over this before reading it (413); a route may declare its
+    # own ``max_body_size`` (larger or smaller) in its decorator.
+    app.add_middleware(BodyLimit, max_body_size=runtime.settings.http_max_body_bytes)
 
     ops = APIRouter(tags=["operations"])
 

@@ -3,6 +3,10 @@
 ``enqueue(conn, *events)`` must be called on the connection of the transaction that makes the change; the
 relay (``shared.relay``) publishes the rows afterwards. Public counterparts (``Event.to_public``) become rows
 of their own for the public topic, so the public feed is fed by the same guarantee.
+
+An event larger than ``KAFKA_MAX_MESSAGE_BYTES`` (measured as the producer will measure it) is refused here,
+when it is enqueued: the change that would publish it is rolled back with a clear error, instead of a row that
+the producer would refuse at publish time, again and again, holding back its aggregate's later events.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from shared.events import Event, to_kafka
+from shared.errors import ProblemError
+from shared.events import MAX_MESSAGE_BYTES, Event, to_kafka
 from shared.telemetry import current_trace_carrier
 
 INSERT_SQL = """
@@ -23,14 +29,49 @@ ON CONFLICT (event_id) DO NOTHING
 """
 
 
+#: Room kept for the headers the relay adds when it publishes (``traceparent`` and ``tracestate``).
+TRACE_HEADERS_ALLOWANCE = 600
+_max_message_bytes = MAX_MESSAGE_BYTES
+
+
+class EventTooLarge(ProblemError):
+    """The change would publish an event larger than a Kafka message may be: nothing is written."""
+
+    status, title, type_suffix = 422, "Event too large", "event-too-large"
+
+
+def set_max_message_bytes(limit: int) -> None:
+    """The service's ``KAFKA_MAX_MESSAGE_BYTES`` (set by the runtime; one value per process)."""
+    global _max_message_bytes
+    _max_message_bytes = limit
+
+
+def max_message_bytes() -> int:
+    return _max_message_bytes
+
+
+def message_size(key: str, value: bytes, headers: dict[str, str]) -> int:
+    """The size the producer checks against ``max_request_size``, with room for the trace headers."""
+    return TRACE_HEADERS_ALLOWANCE + DefaultRecordBatchBuilder.estimate_size_in_bytes(
+        key.encode(), value, [(k, v.encode()) for k, v in headers.items()])
+
+
 def _row(event: Event, trace_context: dict[str, str]) -> tuple[Any, ...]:
     key, value, headers = to_kafka(event)
+    text_headers = {k: v.decode() for k, v in headers.items()}
+    size = message_size(key, value, text_headers)
+    if size > _max_message_bytes:
+        raise EventTooLarge(
+            f"the {event.event_type} event this change would publish is {size} bytes, over the limit of "
+            f"{_max_message_bytes} (KAFKA_MAX_MESSAGE_BYTES); nothing was changed",
+            extra={"event_type": event.event_type, "size": size, "limit": _max_message_bytes},
+        )
     return (
         event.id,
         event.topic,
         key,
         event.event_type,
-        {k: v.decode() for k, v in headers.items()},
+        text_headers,
         value,
         trace_context,
     )
@@ -61,7 +102,13 @@ async def enqueue_raw(
     headers: dict[str, str],
     payload: bytes,
 ) -> None:
-    """An already-encoded message (a dead letter) through the same outbox and relay."""
+    """An already-encoded message (a dead letter) through the same outbox and relay.
+
+    A message too large to publish goes without its value (a header says so): the dead-letter record and its
+    headers still tell what it was, and an oversized row would block the relay."""
+    if message_size(key, payload, headers) > _max_message_bytes:
+        headers = {**headers, "dlq_payload_dropped": f"{len(payload)} bytes, over KAFKA_MAX_MESSAGE_BYTES"}
+        payload = b""
     await conn.execute(INSERT_SQL, event_id, topic, key, event_type, headers, payload, current_trace_carrier())
     await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
 

@@ -42,16 +42,20 @@ CATALOGUE: tuple[ProblemType, ...] = (
     ProblemType("method-not-allowed", 405, "Method not allowed",
                 "The path exists but not with this method; `Allow` lists the methods it takes."),
     ProblemType("conflict", 409, "Conflict", "The request conflicts with the current state (a duplicate)."),
-    ProblemType("payload-too-large", 413, "Payload too large", "The request body is larger than the route takes."),
+    ProblemType("content-too-large", 413, "Content too large",
+                "The request body is larger than the route takes (refused before it is read)."),
     ProblemType("rule-violated", 422, "Rule violated",
                 "The request is well-formed but breaks a domain rule (an illegal transition, a legal limit)."),
+    ProblemType("event-too-large", 422, "Event too large",
+                "The change would publish an event larger than the broker takes (`KAFKA_MAX_MESSAGE_BYTES`, in "
+                "`limit`); nothing was changed."),
     ProblemType("too-many-requests", 429, "Too many requests",
                 "The caller exceeded a rate limit; `Retry-After` says when to try again."),
     ProblemType("internal", 500, "Internal error", "An unexpected error; nothing was changed. It is logged."),
 )
 BY_SLUG = {p.slug: p for p in CATALOGUE}
 #: The slug of an HTTP error raised by the framework itself (unknown route, wrong method, ...), by status.
-BY_STATUS = {p.status: p.slug for p in CATALOGUE if p.slug not in {"rule-violated"}}
+BY_STATUS = {p.status: p.slug for p in CATALOGUE if p.slug not in {"rule-violated", "event-too-large"}}
 
 
 def type_uri(docs_url: str, slug: str) -> str:

@@ -26,6 +26,7 @@ from opentelemetry.semconv._incubating.attributes import messaging_attributes as
 from opentelemetry.trace import SpanKind
 
 from shared import metrics
+from shared.events import MAX_MESSAGE_BYTES
 from shared.telemetry import context_from_carrier, tracer
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,12 @@ RETURNING o.seq, o.event_id, o.topic, o.message_key, o.event_type, o.headers, o.
 """
 
 
-def make_producer(bootstrap_servers: str, *, enable_idempotence: bool = False, **overrides: Any) -> AIOKafkaProducer:
-    """The producer every relay uses: acks=all always; idempotence where the broker supports it."""
+def make_producer(
+    bootstrap_servers: str, *, enable_idempotence: bool = False, max_message_bytes: int = MAX_MESSAGE_BYTES,
+    **overrides: Any,
+) -> AIOKafkaProducer:
+    """The producer every relay uses: acks=all always; idempotence where the broker supports it; messages up to
+    ``max_message_bytes`` (``KAFKA_MAX_MESSAGE_BYTES``, which the outbox enforces when an event is enqueued)."""
     options: dict[str, Any] = {
         "bootstrap_servers": bootstrap_servers,
         "acks": "all",
@@ -58,7 +63,7 @@ def make_producer(bootstrap_servers: str, *, enable_idempotence: bool = False, *
         "linger_ms": 5,
         "request_timeout_ms": 10_000,
         "retry_backoff_ms": 200,
-        "max_request_size": 1_048_576,
+        "max_request_size": max_message_bytes,
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)

@@ -87,6 +87,7 @@ class ServiceRuntime:
         self._schema_ok = False
         self.audit_keys = audit.AuditKeys.from_settings(settings)
         self.every("audit-head", settings.audit_head_interval_s, self._publish_audit_head)
+        outbox.set_max_message_bytes(settings.kafka_max_message_bytes)
         setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
@@ -131,7 +132,7 @@ class ServiceRuntime:
             self.pool,
             self.service,
             lambda: make_producer(s.kafka_bootstrap_servers, enable_idempotence=s.kafka_enable_idempotence,
-                                  **client_options(s)),
+                                  max_message_bytes=s.kafka_max_message_bytes, **client_options(s)),
             batch_size=s.relay_batch_size,
             lease_s=s.relay_lease_s,
         )
@@ -143,7 +144,7 @@ class ServiceRuntime:
                 dead_letter_topic=s.dead_letter_topic,
                 max_attempts=s.consumer_max_attempts,
                 retry_backoff_s=s.consumer_retry_backoff_s,
-                max_payload_bytes=s.consumer_max_payload_bytes,
+                max_payload_bytes=s.kafka_max_message_bytes,
             )
             self._subscribe(self.consumer)
         self._started = True

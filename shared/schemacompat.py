@@ -4,8 +4,11 @@ Consumers read events with the tolerant-reader rule (unknown fields ignored, kno
 republish old events, so for one event type (one version):
 
 * adding an OPTIONAL field is compatible;
+* bounding a list or map that had no bound (``maxItems``, ``maxProperties``) is compatible: the producer is
+  tightened, and a consumer reads every event it can still receive - PROVIDED the bound is at least what the
+  producer could ever send before (its own input bounds); the reviewer checks that, the schema cannot;
 * removing a field, making a field required that was not, adding a required field, or changing a field's type,
-  format, enum or constraints is BREAKING: publish a new ``...vN+1`` class instead.
+  format, enum or constraints otherwise is BREAKING: publish a new ``...vN+1`` class instead.
 
 Descriptions, titles and examples may change freely.
 """
@@ -15,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 _DESCRIPTIVE = {"description", "title", "examples", "$id", "x-event-type", "x-topic", "default"}
+#: Upper bounds a new schema may add where the old one had none.
+_NEW_BOUNDS = ("maxItems", "maxProperties")
 
 
 def _resolve(node: Any, root: dict[str, Any]) -> Any:
@@ -58,5 +63,10 @@ def _compare(old: Any, new: Any, old_root: dict, new_root: dict, path: str, prob
             if name in new_props:
                 _compare(old_props[name], new_props[name], old_root, new_root, f"{path}{name}.", problems)
         return
-    if _strip(old, old_root) != _strip(new, new_root):
+    old_stripped, new_stripped = _strip(old, old_root), _strip(new, new_root)
+    if isinstance(old_stripped, dict) and isinstance(new_stripped, dict):
+        for bound in _NEW_BOUNDS:
+            if bound in new_stripped and bound not in old_stripped:
+                new_stripped = {k: v for k, v in new_stripped.items() if k != bound}
+    if old_stripped != new_stripped:
         problems.append(f"{path.rstrip('.') or '(root)'}: type or constraints changed")

@@ -76,7 +76,12 @@ class ServiceSettings(BaseSettings):
     # tansu answers an empty fetch after ~half of this: it is the latency of a hop, and an idle consumer's polling
     # rate. 5 ms made an idle platform keep a core busy; 25 ms costs ~12 ms a hop and a fraction of the CPU.
     kafka_fetch_max_wait_ms: int = 25
-    kafka_max_message_bytes: int = 1_000_000
+    kafka_max_message_bytes: int = Field(
+        default=1_000_000, ge=10_000,
+        description="The largest Kafka message (value, key and headers): the producer's max_request_size, the "
+        "consumer's limit (a larger message is dead-lettered) and the outbox's, which refuses a bigger event when "
+        "it is enqueued; at most the broker's message.max.bytes",
+    )
     # How the service authenticates to Kafka. The container stacks use SASL/SCRAM with one principal per service
     # and ACLs generated from the contracts (deploy/kafka/create-acls.sh); the embedded tansu broker has neither,
     # so development defaults to PLAINTEXT, which production refuses unless KAFKA_ALLOW_PLAINTEXT says otherwise.
@@ -91,6 +96,10 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int | None = None
+    http_max_body_bytes: int = Field(
+        default=1_048_576, ge=0, description="Largest request body a route accepts unless it declares its own (413)"
+    )
+    http_max_json_depth: int = Field(default=32, ge=1, description="Deepest JSON nesting a request body may have")
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "ward-platform"
@@ -128,7 +137,6 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 3
     consumer_retry_backoff_s: float = 0.05
     consumer_batch_max_records: int = 500
-    consumer_max_payload_bytes: int = 256_000
     scheduler_interval_s: float = 60.0
 
     problem_docs_url: str = Field(

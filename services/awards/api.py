@@ -15,6 +15,7 @@ from shared.contracts.awards import Issuer
 from shared.edge import WardId, content_disposition
 from shared.errors import NotFound
 from shared.openapi import media
+from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["awards"])
 
@@ -29,10 +30,6 @@ def _pool(request: Request):  # noqa: ANN202
 def _official_of(principal: Principal, ward_id: str) -> None:
     principal.require(*OFFICIALS)
     principal.ensure_ward(ward_id)
-
-
-def _rows(rows: list[Any]) -> list[dict[str, Any]]:
-    return [dict(r) for r in rows]
 
 
 # -- issuing authorities (configuration) -----------------------------------------------------------------------
@@ -53,10 +50,10 @@ async def configure_issuer(ward_id: WardId, issuer: Issuer, body: domain.Configu
 
 
 @router.get("/wards/{ward_id}/issuers")
-async def list_issuers(ward_id: WardId, request: Request, principal: CurrentPrincipal) -> Response:
+async def list_issuers(ward_id: WardId, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
-        return json_response(_rows(await repo.issuers(conn, ward_id)))
+        return json_response(repo.ISSUERS.page(await repo.issuers_page(conn, ward_id, page), page))
 
 
 # -- criteria and achievements ---------------------------------------------------------------------------------
@@ -74,17 +71,18 @@ async def add_criterion(ward_id: WardId, body: domain.Criterion, request: Reques
 
 
 @router.get("/wards/{ward_id}/criteria")
-async def list_criteria(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal) -> Response:
+async def list_criteria(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
-        return json_response(_rows(await repo.criteria(conn, ward_id, year)))
+        return json_response(repo.CRITERIA.page(await repo.criteria_page(conn, ward_id, year, page), page))
 
 
 @router.get("/wards/{ward_id}/achievements", summary="Achievements with the events that prove them")
-async def list_achievements(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal) -> Response:
+async def list_achievements(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
+                            page: Page) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
-        return json_response(_rows(await repo.achievements(conn, ward_id, year)))
+        return json_response(repo.ACHIEVEMENTS.page(await repo.achievements_page(conn, ward_id, year, page), page))
 
 
 # -- nominations -----------------------------------------------------------------------------------------------
@@ -118,10 +116,11 @@ async def nominate(ward_id: WardId, body: domain.ManualNomination, request: Requ
 
 @router.get("/wards/{ward_id}/nominations")
 async def list_nominations(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
+                           page: Page,
                            status: Literal["proposed", "reviewed", "approved", "rejected"] | None = None) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
-        return json_response(_rows(await repo.nominations(conn, ward_id, year, status)))
+        return json_response(repo.NOMINATIONS.page(await repo.nominations_page(conn, ward_id, year, status, page), page))
 
 
 async def _decide(request: Request, principal: Principal, command: str, nomination_id: str, run) -> Response:  # noqa: ANN001

@@ -21,7 +21,7 @@ from services.awards import repository as repo
 from services.awards.certificate import recipient_display
 from shared.auth import Principal
 from shared.commands import Outcome, execute, json_response
-from shared.errors import NotFound, TooManyRequests
+from shared.errors import InvalidInput, NotFound, TooManyRequests
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
@@ -66,6 +66,13 @@ def _address_pseudonym(service_key: bytes, address: str) -> str:
     return hmac.new(_address_key(service_key), address.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def _no_idempotency_key(request: Request) -> None:
+    """Every anonymous caller is the one principal `public`, so a stored reply would be shared between strangers (and a
+    reused key would tell one that another used it). Claiming and withdrawing are idempotent by themselves."""
+    if request.headers.get("Idempotency-Key"):
+        raise InvalidInput("a claim takes no Idempotency-Key: repeat the same request instead, it changes nothing twice")
+
+
 async def _within_claim_limits(request: Request, code: str) -> None:
     """Count this request per client address (as a keyed pseudonym, never the address) and per code; refuse past
     the limit. Counted before anything else, in its own statement: a refused proof counts too."""
@@ -84,6 +91,7 @@ async def _within_claim_limits(request: Request, code: str) -> None:
              summary="A recognised reporter chooses a name to be known by (proof: the claim secret from the follow-up)",
              responses={403: {"description": "The claim secret does not match this certificate"}})
 async def claim(body: domain.Claim, request: Request, code: str = Code) -> Response:
+    _no_idempotency_key(request)
     await _within_claim_limits(request, code)
 
     async def handler(conn) -> Outcome:  # noqa: ANN001
@@ -98,6 +106,7 @@ async def claim(body: domain.Claim, request: Request, code: str = Code) -> Respo
              summary="The reporter takes their name off the certificate again (the same proof)",
              responses={403: {"description": "The claim secret does not match this certificate"}})
 async def withdraw_claim(body: domain.ClaimWithdrawal, request: Request, code: str = Code) -> Response:
+    _no_idempotency_key(request)
     await _within_claim_limits(request, code)
 
     async def handler(conn) -> Outcome:  # noqa: ANN001

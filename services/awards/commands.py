@@ -12,6 +12,7 @@ import asyncpg
 from services.awards import domain
 from services.awards import repository as repo
 from services.awards.certificate import CertificateText, recipient_display, render_certificate
+from services.awards.consumers import MAX_EVIDENCE_IN_EVENT
 from shared import outbox
 from shared.auth import Principal
 from shared.claims import claim_matches
@@ -65,7 +66,7 @@ async def _propose(conn: asyncpg.Connection, *, ward_id: str, year: int, recipie
     await outbox.enqueue(conn, NominationProposed(
         ward_id=ward_id, subject=nomination_id, nomination_id=nomination_id, recipient_kind=recipient_kind,
         recipient_ref=recipient_ref, issuer=issuer, year=year, title=title, origin=origin, criterion_id=criterion_id,
-        achievement_ids=achievement_ids, evidence_event_ids=evidence,
+        achievement_ids=achievement_ids, evidence_event_ids=evidence[-MAX_EVIDENCE_IN_EVENT:],
     ))
     return {"nomination_id": nomination_id, "recipient_kind": recipient_kind, "recipient_ref": recipient_ref,
             "recipient_name": name, "title": title, "issuer": issuer, "year": year, "origin": origin,

@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.paging import Keyset, PageRequest
+
 Row = asyncpg.Record
 
 
@@ -140,10 +142,6 @@ async def issuer_on(conn: asyncpg.Connection, ward_id: str, issuer: str, day: da
     )
 
 
-async def issuers(conn: asyncpg.Connection, ward_id: str) -> list[Row]:
-    return await conn.fetch("SELECT * FROM issuers WHERE ward_id = $1 ORDER BY issuer, valid_from", ward_id)
-
-
 async def insert_criterion(conn: asyncpg.Connection, criterion_id: str, ward_id: str, c: Any) -> None:
     await conn.execute(
         "INSERT INTO criteria (criterion_id, ward_id, year, achievement_kind, holder_kind, min_count, min_amount_vnd, "
@@ -191,15 +189,6 @@ async def set_nomination(conn: asyncpg.Connection, nomination_id: str, **fields:
 
 async def release_achievements(conn: asyncpg.Connection, nomination_id: str) -> None:
     await conn.execute("UPDATE nomination_achievements SET active = false WHERE nomination_id = $1", nomination_id)
-
-
-async def nominations(conn: asyncpg.Connection, ward_id: str, year: int, status: str | None = None) -> list[Row]:
-    return await conn.fetch(
-        "SELECT n.*, ARRAY(SELECT achievement_id FROM nomination_achievements na WHERE na.nomination_id = n.nomination_id "
-        "ORDER BY achievement_id) AS achievement_ids FROM nominations n "
-        "WHERE ward_id = $1 AND year = $2 AND ($3::text IS NULL OR status = $3) ORDER BY created_at, nomination_id",
-        ward_id, year, status,
-    )
 
 
 # -- awards ----------------------------------------------------------------------------------------------------
@@ -263,3 +252,40 @@ async def keep_claim_verifier(conn: asyncpg.Connection, ward_id: str, reporter_r
 async def claim_verifier(conn: asyncpg.Connection, ward_id: str, reporter_ref: str) -> str | None:
     return await conn.fetchval("SELECT verifier FROM reporter_claim_verifiers WHERE ward_id = $1 AND reporter_ref = $2",
                                ward_id, reporter_ref)
+
+
+# -- the lists of the API (shared.paging) ----------------------------------------------------------------------
+ISSUERS = Keyset.of("issuer:text", "valid_from:date")
+CRITERIA = Keyset.of("created_at:timestamptz", "criterion_id:text")
+ACHIEVEMENTS = Keyset.of("a.kind:text", "a.holder_ref:text", "a.scope:text", "a.achievement_id:text")
+NOMINATIONS = Keyset.of("n.created_at:timestamptz", "n.nomination_id:text")
+
+
+async def issuers_page(conn: asyncpg.Connection, ward_id: str, page: PageRequest) -> list[Row]:
+    args: list[Any] = [ward_id]
+    return await conn.fetch(ISSUERS.query("SELECT * FROM issuers", ["ward_id = $1"], args, page), *args)
+
+
+async def criteria_page(conn: asyncpg.Connection, ward_id: str, year: int, page: PageRequest) -> list[Row]:
+    args: list[Any] = [ward_id, year]
+    return await conn.fetch(CRITERIA.query("SELECT * FROM criteria", ["ward_id = $1", "year = $2"], args, page),
+                            *args)
+
+
+async def achievements_page(conn: asyncpg.Connection, ward_id: str, year: int, page: PageRequest) -> list[Row]:
+    args: list[Any] = [ward_id, year]
+    return await conn.fetch(ACHIEVEMENTS.query(
+        "SELECT a.*, (SELECT array_agg(event_id ORDER BY recorded_at, event_id) FROM achievement_facts f "
+        "             WHERE f.achievement_id = a.achievement_id) AS evidence_event_ids, "
+        "       (SELECT award_id FROM award_achievements aa WHERE aa.achievement_id = a.achievement_id) AS award_id "
+        "FROM achievements a", ["a.ward_id = $1", "a.year = $2"], args, page), *args)
+
+
+async def nominations_page(conn: asyncpg.Connection, ward_id: str, year: int, status: str | None,
+                           page: PageRequest) -> list[Row]:
+    args: list[Any] = [ward_id, year, status]
+    return await conn.fetch(NOMINATIONS.query(
+        "SELECT n.*, ARRAY(SELECT achievement_id FROM nomination_achievements na "
+        "WHERE na.nomination_id = n.nomination_id ORDER BY achievement_id) AS achievement_ids FROM nominations n",
+        ["n.ward_id = $1", "n.year = $2", "$3::text IS NULL OR n.status = $3"], args, page), *args)
+

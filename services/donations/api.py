@@ -25,6 +25,7 @@ from shared.commands import execute, json_response
 from shared.edge import content_disposition
 from shared.errors import NotFound
 from shared.openapi import media
+from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["donations"])
 COLLECTORS = (Role.TEAM_MEMBER, Role.TEAM_LEADER)
@@ -102,12 +103,12 @@ async def _report(request: Request, campaign_id: str, principal: Principal) -> d
 
 
 @router.get("/campaigns", summary="Campaigns of the caller's ward")
-async def list_campaigns(request: Request, principal: CurrentPrincipal) -> Response:
+async def list_campaigns(request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     async with _pool(request).acquire() as conn:
-        rows = await repo.list_campaigns(conn, principal.ward_id)
-    return json_response([{k: r[k] for k in ("campaign_id", "group_id", "name", "purpose", "target_vnd",
-                                             "starts_on", "ends_on", "closed_on", "target_reached_on")}
-                          for r in rows])
+        rows = await repo.list_campaigns(conn, principal.ward_id, page)
+    return json_response(repo.CAMPAIGNS_BY_OPENING.page(rows, page, lambda r: {
+        k: r[k] for k in ("campaign_id", "group_id", "name", "purpose", "target_vnd", "starts_on", "ends_on",
+                          "closed_on", "target_reached_on")}))
 
 
 @router.get("/campaigns/{campaign_id}/report", summary="Public transparency report (báo cáo công khai), JSON")

@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.paging import Keyset, PageRequest
+
 
 async def _insert(conn: asyncpg.Connection, table: str, row: dict[str, Any]) -> None:
     """INSERT one row; ``table`` and the column names come from this module's code, never from input."""
@@ -74,8 +76,12 @@ async def campaign_team_ids(conn: asyncpg.Connection, campaign_id: str) -> list[
     return [r["team_id"] for r in rows]
 
 
-async def list_campaigns(conn: asyncpg.Connection, ward_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM campaigns WHERE ward_id = $1 ORDER BY opened_at", ward_id)
+CAMPAIGNS_BY_OPENING = Keyset.of("opened_at:timestamptz", "campaign_id:text")
+
+
+async def list_campaigns(conn: asyncpg.Connection, ward_id: str, page: PageRequest) -> list[asyncpg.Record]:
+    args: list[Any] = [ward_id]
+    return await conn.fetch(CAMPAIGNS_BY_OPENING.query("SELECT * FROM campaigns", ["ward_id = $1"], args, page), *args)
 
 
 async def mark_target_reached(conn: asyncpg.Connection, campaign_id: str, on: date) -> bool:

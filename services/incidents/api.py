@@ -18,6 +18,7 @@ from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import Outcome, execute, json_response
 from shared.contracts.incidents import Category, DisputeParty
 from shared.errors import InvalidInput
+from shared.paging import Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
@@ -90,16 +91,14 @@ async def report(body: ReportIn, request: Request, principal: CurrentPrincipal) 
 
 # -- reading ---------------------------------------------------------------------------------------------------------
 @router.get("", summary="Incidents of the ward (police, officials) or the caller's own reports (residents)")
-async def list_incidents(request: Request, principal: CurrentPrincipal, group_id: str | None = None,
+async def list_incidents(request: Request, principal: CurrentPrincipal, page: Page, group_id: str | None = None,
                          state: str | None = None) -> Response:
     ref = None
     if not views.is_staff(principal):
         ref = _pii(request).pseudonym(commands.reporter_key(principal), commands.REPORTER_PURPOSE)
     async with request.app.state.runtime.pool.acquire() as conn:
-        rows = await repo.list_incidents(conn, principal.ward_id, group_id=group_id, state=state, reporter_ref=ref)
-    if ref is not None:
-        rows = [r for r in rows if not r["anonymous"]]
-    return json_response({"items": [views.summary(r) for r in rows]})
+        rows = await repo.list_incidents(conn, principal.ward_id, page, group_id=group_id, state=state, reporter_ref=ref)
+    return json_response(repo.INCIDENTS_NEWEST_FIRST.page(rows, page, views.summary))
 
 
 @router.get("/{incident_id}", summary="One incident; the reporter's identity for the police only")
@@ -111,13 +110,14 @@ async def get_incident(incident_id: str, request: Request, principal: CurrentPri
 
 
 @router.get("/{incident_id}/history", summary="The audit trail of the incident's transitions: who, when, why")
-async def history(incident_id: str, request: Request, principal: CurrentPrincipal) -> Response:
+async def history(incident_id: str, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     principal.require(*views.STAFF)
     async with request.app.state.runtime.pool.acquire() as conn:
         inc = await repo.get_incident(conn, incident_id)
         principal.ensure_reaches(inc["ward_id"] if inc else None, "no such incident")
-        rows = await repo.transitions(conn, incident_id)
-    return json_response({"incident_id": incident_id, "transitions": [dict(r) for r in rows]})
+        rows = await repo.transitions(conn, incident_id, page)
+    return json_response(repo.TRANSITIONS_IN_ORDER.page(
+        rows, page, lambda r: {k: v for k, v in dict(r).items() if k != "seq"}))
 
 
 # -- lifecycle (police) ----------------------------------------------------------------------------------------------

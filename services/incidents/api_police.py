@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Request, Response
@@ -20,6 +20,7 @@ from shared.auth import CurrentPrincipal, Role
 from shared.claims import claim_secret
 from shared.commands import Outcome, execute, json_response
 from shared.errors import NotFound
+from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["police work"])
 
@@ -90,20 +91,21 @@ async def record_warning(body: WarningIn, request: Request, principal: CurrentPr
 
 
 @router.get("/warnings", summary="Warnings of a month; the warned person for the police only")
-async def list_warnings(request: Request, principal: CurrentPrincipal, month: str,
+async def list_warnings(request: Request, principal: CurrentPrincipal, month: str, page: Page,
                         group_id: str | None = None) -> Response:
     principal.require(*views.STAFF)
     start, end = briefing.month_bounds(month)
     pii = request.app.state.runtime.pii
     async with request.app.state.runtime.pool.acquire() as conn:
-        rows = await repo.list_warnings(conn, principal.ward_id, group_id, start, end)
-    items = []
-    for w in rows:
+        rows = await repo.list_warnings(conn, principal.ward_id, group_id, start, end, page)
+
+    def render(w: Any) -> dict[str, Any]:
         item = {k: w[k] for k in ("warning_id", "group_id", "kind", "reason", "issued_on", "incident_id")}
         if principal.has(Role.POLICE):
             item["person"] = json.loads(pii.decrypt(w["person"], commands.warning_context(w["warning_id"])))
-        items.append(item)
-    return json_response({"items": items})
+        return item
+
+    return json_response(repo.WARNINGS_BY_DATE.page(rows, page, render))
 
 
 # -- monthly briefing (giao ban) -----------------------------------------------------------------------------------

@@ -53,7 +53,10 @@ async def build(conn: asyncpg.Connection, ward_id: str, group_id: str, month: st
         "AND received_at < $3 ORDER BY deadline_on",
         ward_id, group_id, t1,
     )
-    warnings = await repo.list_warnings(conn, ward_id, group_id, start, end)
+    # A document of one group's month, not a list: its rows are bounded by that scope (GET /v1/warnings pages).
+    warnings = await conn.fetch(
+        "SELECT * FROM warnings WHERE ward_id = $1 AND group_id = $2 AND issued_on >= $3 AND issued_on < $4 "
+        "ORDER BY issued_on, warning_id", ward_id, group_id, start, end)
     expiring = await conn.fetch(
         "SELECT declaration_id, resident_id, valid_until, status FROM temporary_residences "
         "WHERE ward_id = $1 AND group_id = $2 AND ((status = 'active' AND valid_until < $4) "

@@ -179,10 +179,17 @@ async def start(conn: asyncpg.Connection, inc: asyncpg.Record, actor: str, note:
     return await _move(conn, inc, Action.START, actor, note)
 
 
+#: The cameras one incident may cite (``IncidentResolved.camera_ids`` carries them all).
+MAX_CAMERAS_CITED = 200
+
+
 async def cite_footage(conn: asyncpg.Connection, inc: asyncpg.Record, cite: FootageCitation) -> None:
     if inc["state"] in (State.RESOLVED, State.CLOSED):
         raise RuleViolation("footage can be cited only while the incident is open")
     await _check_cameras(conn, inc["ward_id"], [cite])
+    cited = {r["camera_id"] for r in await repo.footage(conn, inc["incident_id"])}
+    if cite.camera_id not in cited and len(cited) >= MAX_CAMERAS_CITED:
+        raise RuleViolation(f"an incident cites at most {MAX_CAMERAS_CITED} cameras")
     await repo.add_footage(conn, inc["incident_id"], cite.camera_id, cite.footage_from, cite.footage_to)
 
 

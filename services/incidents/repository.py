@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from shared.keyrotation import EncryptedColumn
+from shared.paging import Keyset, PageRequest
 
 Conn = asyncpg.Connection
 
@@ -66,16 +67,20 @@ async def update_incident(conn: Conn, incident_id: str, **fields: Any) -> None:
     await conn.execute(f"UPDATE incidents SET {sets} WHERE incident_id = $1", incident_id, *fields.values())  # noqa: S608
 
 
+INCIDENTS_NEWEST_FIRST = Keyset.of("received_at:timestamptz", "incident_id:text", descending=True)
+TRANSITIONS_IN_ORDER = Keyset.of("seq:bigint")
+WARNINGS_BY_DATE = Keyset.of("issued_on:date", "warning_id:text")
+
+
 async def list_incidents(
-    conn: Conn, ward_id: str, *, group_id: str | None = None, state: str | None = None,
-    reporter_ref: str | None = None, limit: int = 200,
+    conn: Conn, ward_id: str, page: PageRequest, *, group_id: str | None = None, state: str | None = None,
+    reporter_ref: str | None = None,
 ) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT * FROM incidents WHERE ward_id = $1 AND ($2::text IS NULL OR group_id = $2) "
-        "AND ($3::text IS NULL OR state = $3) AND ($4::text IS NULL OR reporter_ref = $4) "
-        "ORDER BY received_at DESC LIMIT $5",
-        ward_id, group_id, state, reporter_ref, limit,
-    )
+    """A page of the ward's incidents, newest first; a reporter's own list leaves out their anonymous tips."""
+    args: list[Any] = [ward_id, group_id, state, reporter_ref]
+    where = ["ward_id = $1", "$2::text IS NULL OR group_id = $2", "$3::text IS NULL OR state = $3",
+             "$4::text IS NULL OR (reporter_ref = $4 AND NOT anonymous)"]
+    return await conn.fetch(INCIDENTS_NEWEST_FIRST.query("SELECT * FROM incidents", where, args, page), *args)
 
 
 async def add_transition(
@@ -88,11 +93,11 @@ async def add_transition(
     )
 
 
-async def transitions(conn: Conn, incident_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT action, from_state, to_state, actor, reason, at FROM incident_transitions "
-        "WHERE incident_id = $1 ORDER BY seq", incident_id,
-    )
+async def transitions(conn: Conn, incident_id: str, page: PageRequest) -> list[asyncpg.Record]:
+    args: list[Any] = [incident_id]
+    return await conn.fetch(TRANSITIONS_IN_ORDER.query(
+        "SELECT seq, action, from_state, to_state, actor, reason, at FROM incident_transitions",
+        ["incident_id = $1"], args, page), *args)
 
 
 async def add_footage(conn: Conn, incident_id: str, camera_id: str, start: datetime | None, end: datetime | None) -> None:
@@ -129,12 +134,11 @@ async def insert_warning(conn: Conn, row: dict[str, Any]) -> None:
     )
 
 
-async def list_warnings(conn: Conn, ward_id: str, group_id: str | None, start: date, end: date) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT * FROM warnings WHERE ward_id = $1 AND ($2::text IS NULL OR group_id = $2) "
-        "AND issued_on >= $3 AND issued_on < $4 ORDER BY issued_on, warning_id",
-        ward_id, group_id, start, end,
-    )
+async def list_warnings(conn: Conn, ward_id: str, group_id: str | None, start: date, end: date,
+                        page: PageRequest) -> list[asyncpg.Record]:
+    args: list[Any] = [ward_id, group_id, start, end]
+    where = ["ward_id = $1", "$2::text IS NULL OR group_id = $2", "issued_on >= $3", "issued_on < $4"]
+    return await conn.fetch(WARNINGS_BY_DATE.query("SELECT * FROM warnings", where, args, page), *args)
 
 
 # -- projections -------------------------------------------------------------------------------------------------

@@ -28,8 +28,10 @@ from shared.commands import Outcome, execute, json_response
 from shared.edge import content_disposition
 from shared.errors import Forbidden, NotFound
 from shared.openapi import media
+from shared.paging import Keyset, Page, page_of
 
 router = APIRouter()
+TEAMS_BY_GROUP = Keyset.of("group_id:text", "team_id:text")
 
 
 def _pool(request: Request) -> asyncpg.Pool:
@@ -100,25 +102,23 @@ async def follow_up(case_id: str, body: FollowUp, request: Request, p: CurrentPr
 
 
 @router.get("/v1/cases")
-async def list_cases(request: Request, p: CurrentPrincipal, assignment_late: bool | None = None) -> Response:
+async def list_cases(request: Request, p: CurrentPrincipal, page: Page, assignment_late: bool | None = None) -> Response:
     """Officials: every case of the ward; mediators: their teams' cases; residents: the cases they are party to.
     ``assignment_late=true``: only those whose mediators were (or still are not) assigned within the legal period."""
+    scope = {
+        "everything": access.is_official(p, p.ward_id),
+        "team_ids": sorted(p.team_ids) if p.has(Role.TEAM_MEMBER, Role.TEAM_LEADER) and p.team_ids else [],
+        "party_resident_id": p.resident_id,
+    }
+    keyset = repository.CASES_BY_RECEIPT
     async with _pool(request).acquire() as conn:
-        if access.is_official(p, p.ward_id):
-            rows = await repository.list_cases(conn, p.ward_id)
-        else:
-            seen: dict[str, asyncpg.Record] = {}
-            if p.has(Role.TEAM_MEMBER, Role.TEAM_LEADER) and p.team_ids:
-                seen.update({r["case_id"]: r for r in await repository.list_cases(
-                    conn, p.ward_id, team_ids=sorted(p.team_ids))})
-            if p.resident_id:
-                seen.update({r["case_id"]: r for r in await repository.list_cases(
-                    conn, p.ward_id, party_resident_id=p.resident_id)})
-            rows = sorted(seen.values(), key=lambda r: (r["received_at"], r["case_id"]))
-        views = [await case_view(conn, r) for r in rows]
-        if assignment_late is not None:
-            views = [v for v in views if v["assignment_late"] is assignment_late]
-        return json_response({"cases": views})
+        if assignment_late is None:
+            rows = await repository.list_cases(conn, p.ward_id, page, **scope)
+            return json_response(keyset.page([await case_view(conn, r) for r in rows], page))
+        # Lateness depends on today's date: derived, not stored; filtered after it is computed, then paged alike.
+        views = [await case_view(conn, r) for r in await repository.list_cases(conn, p.ward_id, None, **scope)]
+    views = [v for v in views if v["assignment_late"] is assignment_late]
+    return json_response(page_of(views, keyset, page, key=lambda v: (v["received_at"], v["case_id"])))
 
 
 @router.get("/v1/cases/{case_id}")
@@ -132,12 +132,13 @@ async def get_case(case_id: str, request: Request, p: CurrentPrincipal) -> Respo
 
 
 @router.get("/v1/teams")
-async def list_teams(request: Request, p: CurrentPrincipal) -> Response:
+async def list_teams(request: Request, p: CurrentPrincipal, page: Page) -> Response:
     """The ward's mediation teams, their mediators and whether each meets Art. 12 of the law."""
     p.require(*access.OFFICIALS, Role.TEAM_MEMBER, Role.TEAM_LEADER)
+    args: list[object] = [p.ward_id]
     async with _pool(request).acquire() as conn:
-        return json_response({"teams": [await team_view(conn, t) for t in await repository.teams_of_ward(
-            conn, p.ward_id)]})
+        rows = await conn.fetch(TEAMS_BY_GROUP.query("SELECT * FROM teams", ["ward_id = $1"], args, page), *args)
+        return json_response(TEAMS_BY_GROUP.page([await team_view(conn, t) for t in rows], page))
 
 
 @router.get("/v1/refusal-grounds")

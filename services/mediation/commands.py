@@ -134,6 +134,10 @@ async def load(conn: asyncpg.Connection, p: Principal, case_id: str) -> tuple[as
     return row, parties
 
 
+#: The mediators one case may have (its concluding events carry them all).
+MAX_MEDIATORS_PER_CASE = 20
+
+
 async def assign(conn: asyncpg.Connection, p: Principal, case_id: str, body: AssignMediators) -> dict[str, Any]:
     row, parties = await load(conn, p, case_id)
     domain.ensure_allowed(row["status"], Action.ASSIGN)
@@ -145,6 +149,9 @@ async def assign(conn: asyncpg.Connection, p: Principal, case_id: str, body: Ass
     team_members = {m.resident_id: m for m in await repository.members(conn, row["team_id"])}
     today = ward_today()
     late = domain.assignment_late(row["assignment_due"], today, today)
+    assigned = {m["mediator_id"] for m in await repository.case_mediators(conn, case_id)}
+    if len(assigned | set(body.mediator_ids)) > MAX_MEDIATORS_PER_CASE:
+        raise RuleViolation(f"a case has at most {MAX_MEDIATORS_PER_CASE} mediators")
     for mediator_id in dict.fromkeys(body.mediator_ids):
         member = team_members.get(mediator_id)
         if member is None:

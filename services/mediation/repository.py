@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from services.mediation.domain import Member, Party
+from shared.paging import Keyset, PageRequest
 
 # -- projections of the registry -----------------------------------------------------------------------------
 
@@ -36,10 +37,6 @@ async def upsert_member(conn: asyncpg.Connection, team_id: str, m: Member, *, ac
 
 async def team(conn: asyncpg.Connection, team_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM teams WHERE team_id = $1", team_id)
-
-
-async def teams_of_ward(conn: asyncpg.Connection, ward_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM teams WHERE ward_id = $1 ORDER BY group_id, team_id", ward_id)
 
 
 async def teams_of_group(conn: asyncpg.Connection, ward_id: str, group_id: str) -> list[asyncpg.Record]:
@@ -170,18 +167,20 @@ async def follow_ups(conn: asyncpg.Connection, case_id: str) -> list[asyncpg.Rec
     return await conn.fetch("SELECT * FROM follow_ups WHERE case_id = $1 ORDER BY checked_on", case_id)
 
 
-async def list_cases(conn: asyncpg.Connection, ward_id: str, *, team_ids: list[str] | None = None,
-                     party_resident_id: str | None = None) -> list[asyncpg.Record]:
-    """Cases of a ward, narrowed to some teams and/or to those a resident is a party to (None: no narrowing)."""
-    return await conn.fetch(
-        """SELECT c.* FROM cases c
-           WHERE c.ward_id = $1
-             AND ($2::text[] IS NULL OR c.team_id = ANY($2::text[]))
-             AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM case_parties p
-                                              WHERE p.case_id = c.case_id AND p.resident_id = $3))
-           ORDER BY c.received_at, c.case_id""",
-        ward_id, team_ids, party_resident_id,
-    )
+CASES_BY_RECEIPT = Keyset.of("c.received_at:timestamptz", "c.case_id:text")
+
+
+async def list_cases(conn: asyncpg.Connection, ward_id: str, page: PageRequest | None, *,
+                     everything: bool, team_ids: list[str], party_resident_id: str | None) -> list[asyncpg.Record]:
+    """A page of a ward's cases (all of them with ``page=None``): every case when ``everything``, else those of
+    ``team_ids`` and those ``party_resident_id`` is a party to."""
+    args: list[Any] = [ward_id, everything, team_ids, party_resident_id]
+    where = ["c.ward_id = $1",
+             "$2 OR c.team_id = ANY($3::text[]) OR EXISTS (SELECT 1 FROM case_parties p "
+             "WHERE p.case_id = c.case_id AND p.resident_id = $4)"]
+    if page is None:
+        return await conn.fetch(CASES_BY_RECEIPT.unpaged("SELECT c.* FROM cases c", where), *args)
+    return await conn.fetch(CASES_BY_RECEIPT.query("SELECT c.* FROM cases c", where, args, page), *args)
 
 
 async def cases_of_team_year(conn: asyncpg.Connection, team_id: str, year: int) -> list[asyncpg.Record]:

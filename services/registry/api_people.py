@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import access, repository, views
 from services.registry import commands_people as cmd
-from services.registry.api_common import WARD_PATTERN, PageParams, pii, pool
+from services.registry.api_common import WARD_PATTERN, pii, pool
 from shared.auth import CurrentPrincipal, Role
 from shared.commands import execute, json_response
 from shared.edge import WardId
 from shared.errors import Forbidden
+from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["people and places"])
 
@@ -40,13 +41,12 @@ async def create_group(body: cmd.CreateGroup, request: Request, principal: Curre
 
 
 @router.get("/groups", summary="Residential groups of a ward")
-async def list_groups(request: Request, principal: CurrentPrincipal, paging: PageParams,
+async def list_groups(request: Request, principal: CurrentPrincipal, page: Page,
                       ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None) -> Response:
     ward = access.list_ward(principal, ward_id)  # group names are not personal: any caller of the ward
     async with pool(request).acquire() as conn:
-        rows, total = await repository.page(conn, "groups", {"ward_id": ward}, limit=paging.page_size,
-                                            offset=paging.offset, order="name, id")
-    return json_response(views.paged([views.plain(r) for r in rows], total, paging.page, paging.page_size))
+        rows = await repository.page(conn, "groups", {"ward_id": ward}, page, repository.BY_NAME)
+    return json_response(repository.BY_NAME.page(rows, page, views.plain))
 
 
 @router.get("/groups/{group_id}", summary="A residential group")
@@ -72,7 +72,7 @@ async def change_household(household_id: UUID, body: cmd.ChangeHousehold, reques
 
 
 @router.get("/households", summary="Households of a ward, by group")
-async def list_households(request: Request, principal: CurrentPrincipal, paging: PageParams,
+async def list_households(request: Request, principal: CurrentPrincipal, page: Page,
                           ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
                           group_id: UUID | None = None) -> Response:
     ward = access.list_ward(principal, ward_id)
@@ -82,8 +82,8 @@ async def list_households(request: Request, principal: CurrentPrincipal, paging:
             raise Forbidden("only police and ward officials list households")
         filters["id"] = principal.household_id  # a resident's list is their own household
     async with pool(request).acquire() as conn:
-        rows, total = await repository.page(conn, "households", filters, limit=paging.page_size, offset=paging.offset)
-    return json_response(views.paged([views.plain(r) for r in rows], total, paging.page, paging.page_size))
+        rows = await repository.page(conn, "households", filters, page)
+    return json_response(repository.BY_CREATION.page(rows, page, views.plain))
 
 
 @router.get("/households/{household_id}", summary="A household with its residents")
@@ -91,7 +91,7 @@ async def get_household(household_id: UUID, request: Request, principal: Current
     async with pool(request).acquire() as conn:
         row = await access.load(conn, "households", str(household_id), principal)
         access.ensure_sees_household(principal, row["id"])
-        members, _ = await repository.page(conn, "residents", {"household_id": row["id"]}, limit=200, offset=0)
+        members = await repository.household_members(conn, row["id"])
     body = views.plain(row)
     body["residents"] = [views.resident(m, principal, pii(request)) for m in members]
     return json_response(body)
@@ -122,7 +122,7 @@ async def move_resident(resident_id: UUID, body: cmd.MoveResident, request: Requ
 
 
 @router.get("/residents", summary="Residents of a ward, by group or household")
-async def list_residents(request: Request, principal: CurrentPrincipal, paging: PageParams,
+async def list_residents(request: Request, principal: CurrentPrincipal, page: Page,
                          ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
                          group_id: UUID | None = None, household_id: UUID | None = None) -> Response:
     ward = access.list_ward(principal, ward_id)
@@ -132,12 +132,10 @@ async def list_residents(request: Request, principal: CurrentPrincipal, paging: 
             raise Forbidden("only police and ward officials list residents")
         own = principal.household_id
     async with pool(request).acquire() as conn:
-        rows, total = await repository.list_residents(
+        rows = await repository.list_residents(
             conn, ward, group_id=str(group_id) if group_id else None,
-            household_ids=[str(h) for h in (household_id, own) if h is not None],
-            limit=paging.page_size, offset=paging.offset)
-    items = [views.resident(r, principal, pii(request)) for r in rows]
-    return json_response(views.paged(items, total, paging.page, paging.page_size))
+            household_ids=[str(h) for h in (household_id, own) if h is not None], page=page)
+    return json_response(repository.RESIDENTS_BY_NAME.page(rows, page, lambda r: views.resident(r, principal, pii(request))))
 
 
 @router.get("/residents/{resident_id}", summary="A resident (the national ID only for police and ward officials)")

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import access, repository, views
 from services.registry import commands_places as cmd
-from services.registry.api_common import WARD_PATTERN, PageParams, pool
+from services.registry.api_common import WARD_PATTERN, pool
 from shared.auth import CurrentPrincipal, Role
 from shared.commands import execute, json_response
+from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["facilities and boarding houses"])
 
@@ -32,16 +33,16 @@ async def decommission(facility_id: UUID, body: cmd.DecommissionFacility, reques
 
 
 @router.get("/facilities", summary="Facilities of a ward (public places: any caller of the ward)")
-async def list_facilities(request: Request, principal: CurrentPrincipal, paging: PageParams,
+async def list_facilities(request: Request, principal: CurrentPrincipal, page: Page,
                           ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
                           group_id: UUID | None = None,
                           kind: Literal["security_camera", "fire_point"] | None = None) -> Response:
     ward = access.list_ward(principal, ward_id)
     async with pool(request).acquire() as conn:
-        rows, total = await repository.page(conn, "facilities", {
+        rows = await repository.page(conn, "facilities", {
             "ward_id": ward, "group_id": str(group_id) if group_id else None, "kind": kind},
-            limit=paging.page_size, offset=paging.offset)
-    return json_response(views.paged([views.plain(r) for r in rows], total, paging.page, paging.page_size))
+            page)
+    return json_response(repository.BY_CREATION.page(rows, page, views.plain))
 
 
 @router.get("/facilities/{facility_id}", summary="A facility")
@@ -66,16 +67,16 @@ async def record_check(house_id: UUID, body: cmd.RecordCheck, request: Request, 
 
 
 @router.get("/boarding-houses", summary="Boarding houses of a ward")
-async def list_boarding_houses(request: Request, principal: CurrentPrincipal, paging: PageParams,
+async def list_boarding_houses(request: Request, principal: CurrentPrincipal, page: Page,
                                ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
                                group_id: UUID | None = None) -> Response:
     principal.require(*access.STAFF)
     ward = access.list_ward(principal, ward_id)
     async with pool(request).acquire() as conn:
-        rows, total = await repository.page(conn, "boarding_houses", {
+        rows = await repository.page(conn, "boarding_houses", {
             "ward_id": ward, "group_id": str(group_id) if group_id else None},
-            limit=paging.page_size, offset=paging.offset)
-    return json_response(views.paged([views.plain(r) for r in rows], total, paging.page, paging.page_size))
+            page)
+    return json_response(repository.BY_CREATION.page(rows, page, views.plain))
 
 
 @router.get("/boarding-houses/{house_id}", summary="A boarding house")

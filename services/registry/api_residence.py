@@ -10,12 +10,14 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import access, repository, views
 from services.registry import commands_residence as cmd
-from services.registry.api_common import WARD_PATTERN, PageParams, pool
+from services.registry.api_common import WARD_PATTERN, pool
 from shared import clock
 from shared.auth import CurrentPrincipal, Role
 from shared.commands import execute, json_response
+from shared.paging import Keyset, Page
 
 router = APIRouter(prefix="/v1", tags=["residence"])
+STAY_NOTICES_BY_ARRIVAL = Keyset.of("arrived_at:timestamptz", "id:text")
 RESIDENCE_CLERKS = (Role.POLICE, Role.WARD_OFFICIAL, Role.ADMIN)
 
 
@@ -51,18 +53,18 @@ async def declare_absence(body: cmd.DeclareAbsence, request: Request, principal:
 
 
 @router.get("/declarations", summary="Residence declarations of a ward")
-async def list_declarations(request: Request, principal: CurrentPrincipal, paging: PageParams,
+async def list_declarations(request: Request, principal: CurrentPrincipal, page: Page,
                             ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
                             group_id: UUID | None = None, resident_id: UUID | None = None,
                             status: Literal["active", "expired", "ended"] | None = None) -> Response:
     principal.require(*access.STAFF)
     ward = access.list_ward(principal, ward_id)
     async with pool(request).acquire() as conn:
-        rows, total = await repository.page(conn, "declarations", {
+        rows = await repository.page(conn, "declarations", {
             "ward_id": ward, "group_id": str(group_id) if group_id else None,
             "resident_id": str(resident_id) if resident_id else None, "status": status},
-            limit=paging.page_size, offset=paging.offset)
-    return json_response(views.paged([views.plain(r) for r in rows], total, paging.page, paging.page_size))
+            page)
+    return json_response(repository.BY_CREATION.page(rows, page, views.plain))
 
 
 @router.get("/declarations/{declaration_id}", summary="A residence declaration")
@@ -78,16 +80,16 @@ async def notify_stay(body: cmd.NotifyStay, request: Request, principal: Current
 
 
 @router.get("/stay-notices", summary="Stay notices of a ward; `late=true` lists the late ones")
-async def list_stay_notices(request: Request, principal: CurrentPrincipal, paging: PageParams,
+async def list_stay_notices(request: Request, principal: CurrentPrincipal, page: Page,
                             ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
                             boarding_house_id: UUID | None = None, late: bool | None = None) -> Response:
     principal.require(*access.STAFF)
     ward = access.list_ward(principal, ward_id)
     async with pool(request).acquire() as conn:
-        rows, total = await repository.page(conn, "stay_notices", {
+        rows = await repository.page(conn, "stay_notices", {
             "ward_id": ward, "boarding_house_id": str(boarding_house_id) if boarding_house_id else None, "late": late},
-            limit=paging.page_size, offset=paging.offset, order="arrived_at, id")
-    return json_response(views.paged([views.plain(r) for r in rows], total, paging.page, paging.page_size))
+            page, STAY_NOTICES_BY_ARRIVAL)
+    return json_response(STAY_NOTICES_BY_ARRIVAL.page(rows, page, views.plain))
 
 
 @router.get("/checks-due", summary="What the monthly police briefing (giao ban) must check")

@@ -9,11 +9,14 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import access, views
 from services.registry import commands_teams as cmd
-from services.registry.api_common import WARD_PATTERN, PageParams, pool
+from services.registry.api_common import WARD_PATTERN, pool
 from shared.auth import CurrentPrincipal, Role
 from shared.commands import execute, json_response
+from shared.paging import Keyset, Page, page_of
 
 router = APIRouter(prefix="/v1", tags=["teams"])
+TEAMS_BY_KIND = Keyset.of("kind:text", "name:text", "id:text")
+MEMBERS_BY_APPOINTMENT = Keyset.of("m.id:bigint")
 
 
 @router.post("/teams", status_code=201, summary="Form a team of one of the five kinds")
@@ -23,7 +26,7 @@ async def form_team(body: cmd.FormTeam, request: Request, principal: CurrentPrin
 
 
 @router.get("/teams", summary="Teams of a ward with their compliance; `compliant=false` lists the flagged ones")
-async def list_teams(request: Request, principal: CurrentPrincipal, paging: PageParams,
+async def list_teams(request: Request, principal: CurrentPrincipal, page: Page,
                      ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
                      group_id: UUID | None = None, kind: cmd.TeamKind | None = None,
                      compliant: bool | None = None) -> Response:
@@ -31,17 +34,16 @@ async def list_teams(request: Request, principal: CurrentPrincipal, paging: Page
     if not access.is_staff(principal):
         principal.require(Role.POLICE, Role.WARD_OFFICIAL)  # raises: team members read their own team by id
     async with pool(request).acquire() as conn:
-        rows = await conn.fetch(
-            """SELECT * FROM teams WHERE ward_id = $1 AND ($2::text IS NULL OR group_id = $2)
-               AND ($3::text IS NULL OR kind = $3) ORDER BY kind, name, id""",
-            ward, str(group_id) if group_id else None, kind)
+        where = ["ward_id = $1", "$2::text IS NULL OR group_id = $2", "$3::text IS NULL OR kind = $3"]
+        args: list[object] = [ward, str(group_id) if group_id else None, kind]
+        if compliant is None:
+            rows = await conn.fetch(TEAMS_BY_KIND.query("SELECT * FROM teams", where, args, page), *args)
+            return json_response(TEAMS_BY_KIND.page([await views.team(conn, r) for r in rows], page))
         # Compliance is derived from the members, never stored, so it cannot go stale; the filter is applied
-        # after computing it (a ward has tens of teams, not thousands).
-        teams = [await views.team(conn, r) for r in rows]
-    if compliant is not None:
-        teams = [t for t in teams if t["compliant"] is compliant]
-    window = teams[paging.offset: paging.offset + paging.page_size]
-    return json_response(views.paged(window, len(teams), paging.page, paging.page_size))
+        # after computing it (a ward has tens of teams, not thousands), then paged the same way.
+        rows = await conn.fetch(TEAMS_BY_KIND.unpaged("SELECT * FROM teams", where), *args)
+        teams = [t for t in [await views.team(conn, r) for r in rows] if t["compliant"] is compliant]
+    return json_response(page_of(teams, TEAMS_BY_KIND, page, key=lambda t: (t["kind"], t["name"], t["id"])))
 
 
 @router.get("/teams/{team_id}", summary="A team with its active members and compliance")
@@ -71,3 +73,16 @@ async def remove_member(team_id: UUID, resident_id: UUID, body: cmd.RemoveMember
     return await execute(pool(request), request, principal, "team.member.leave",
                          lambda c: cmd.remove_member(c, principal, str(team_id), str(resident_id), body))
 
+
+@router.get("/teams/{team_id}/members", summary="A team's members, past and present, in order of appointment")
+async def list_members(team_id: UUID, request: Request, principal: CurrentPrincipal, page: Page,
+                       active: bool | None = None) -> Response:
+    async with pool(request).acquire() as conn:
+        row = await access.load(conn, "teams", str(team_id), principal)
+        access.ensure_sees_team(principal, row["id"])
+        args: list[object] = [row["id"], active]
+        where = ["m.team_id = $1", "$2::boolean IS NULL OR (m.left_on IS NULL) = $2"]
+        rows = await conn.fetch(MEMBERS_BY_APPOINTMENT.query(
+            "SELECT m.id, m.resident_id, m.role, m.appointed_on, m.appointment_act, m.left_on, r.full_name, r.sex, "
+            "r.household_id FROM team_members m JOIN residents r ON r.id = m.resident_id", where, args, page), *args)
+    return json_response(MEMBERS_BY_APPOINTMENT.page(rows, page, lambda r: {k: v for k, v in dict(r).items() if k != "id"}))

@@ -9,6 +9,7 @@ import asyncpg
 
 from services.registry.domain import ActiveMember
 from shared.keyrotation import EncryptedColumn
+from shared.paging import Keyset, PageRequest
 
 # Tables whose rows a request may name by id. The generic helpers below build SQL from these names and from
 # column names written in this package (never from request data: values always travel as parameters), hence
@@ -37,23 +38,21 @@ async def get(conn: asyncpg.Connection, table: str, id_: str, *, lock: bool = Fa
     return await conn.fetchrow(sql, id_)
 
 
-async def page(
-    conn: asyncpg.Connection, table: str, filters: dict[str, Any], *, limit: int, offset: int, order: str = "created_at, id"
-) -> tuple[list[asyncpg.Record], int]:
-    """A page of ``table`` with equality filters (None values ignored), and the total count."""
+BY_CREATION = Keyset.of("created_at:timestamptz", "id:text")
+BY_NAME = Keyset.of("name:text", "id:text")
+
+
+async def page(conn: asyncpg.Connection, table: str, filters: dict[str, Any], page: PageRequest,
+               keyset: Keyset = BY_CREATION) -> list[asyncpg.Record]:
+    """One page of ``table`` with equality filters (None values ignored), in ``keyset`` order (shared.paging)."""
     assert table in TABLES
-    clauses, args = [], []
+    where, args = [], []
     for column, value in filters.items():
         if value is None:
             continue
         args.append(value)
-        clauses.append(f"{column} = ${len(args)}")
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    total = await conn.fetchval(f"SELECT count(*) FROM {table}{where}", *args)  # noqa: S608
-    rows = await conn.fetch(
-        f"SELECT * FROM {table}{where} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}", *args  # noqa: S608
-    )
-    return rows, total
+        where.append(f"{column} = ${len(args)}")
+    return await conn.fetch(keyset.query(f"SELECT * FROM {table}", where, args, page), *args)  # noqa: S608
 
 
 async def insert(conn: asyncpg.Connection, table: str, values: dict[str, Any], *, on_conflict_nothing: bool = False) -> bool:
@@ -79,17 +78,24 @@ async def resident_with_group(conn: asyncpg.Connection, resident_id: str) -> asy
     )
 
 
+async def household_members(conn: asyncpg.Connection, household_id: str) -> list[asyncpg.Record]:
+    """The residents of one household (part of the household document: at most 200, as before)."""
+    return await conn.fetch("SELECT * FROM residents WHERE household_id = $1 ORDER BY created_at, id LIMIT 200",
+                            household_id)
+
+
+RESIDENTS_BY_NAME = Keyset.of("r.full_name:text", "r.id:text")
+
+
 async def list_residents(conn: asyncpg.Connection, ward_id: str, *, group_id: str | None, household_ids: list[str],
-                         limit: int, offset: int) -> tuple[list[asyncpg.Record], int]:
+                         page: PageRequest) -> list[asyncpg.Record]:
     """Residents have no group column (their group is their household's): filter through households. Every
     id in ``household_ids`` must match (a resident's own household narrows any household filter)."""
-    sql_from = """ FROM residents r JOIN households h ON h.id = r.household_id
-                   WHERE r.ward_id = $1 AND ($2::text IS NULL OR h.group_id = $2)
-                     AND r.household_id = ALL($3::text[])"""
-    total = await conn.fetchval("SELECT count(*)" + sql_from, ward_id, group_id, household_ids)
-    rows = await conn.fetch("SELECT r.*, h.group_id" + sql_from + " ORDER BY r.full_name, r.id LIMIT $4 OFFSET $5",
-                            ward_id, group_id, household_ids, limit, offset)
-    return rows, total
+    args: list[Any] = [ward_id, group_id, household_ids]
+    where = ["r.ward_id = $1", "$2::text IS NULL OR h.group_id = $2", "r.household_id = ALL($3::text[])"]
+    sql = RESIDENTS_BY_NAME.query("SELECT r.*, h.group_id FROM residents r JOIN households h ON h.id = r.household_id",
+                                  where, args, page)
+    return await conn.fetch(sql, *args)
 
 
 async def national_id_taken(conn: asyncpg.Connection, ward_id: str, indexes: list[str],

@@ -37,7 +37,3 @@ async def team(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
         members=[dict(m) for m in members],
     )
     return body
-
-
-def paged(items: list[dict[str, Any]], total: int, page: int, page_size: int) -> dict[str, Any]:
-    return {"items": items, "page": page, "page_size": page_size, "total": total}

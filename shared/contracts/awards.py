@@ -50,7 +50,8 @@ class AchievementRecorded(Event):
     year: int = Field(ge=2000, le=2100)
     count: int = Field(ge=0, description="How many facts back it (cases, tips, contributions)")
     amount_vnd: int = Field(default=0, ge=0, description="Collections: đồng collected, net of reversals")
-    evidence_event_ids: list[str] = Field(default_factory=list, description="Ids of the events that prove it")
+    evidence_event_ids: list[str] = Field(default_factory=list, max_length=500,
+                                          description="Ids of the events that prove it (the latest 500)")
 
 
 # -- nominations (đề nghị khen thưởng) -----------------------------------------------------------------------
@@ -70,8 +71,9 @@ class NominationProposed(_Nomination):
     title: str = Field(max_length=300)
     origin: NominationOrigin
     criterion_id: str | None = None
-    achievement_ids: list[str] = Field(default_factory=list)
-    evidence_event_ids: list[str] = Field(default_factory=list)
+    achievement_ids: list[str] = Field(default_factory=list, max_length=50)
+    evidence_event_ids: list[str] = Field(default_factory=list, max_length=500,
+                                          description="Ids of the events that prove it (the latest 500)")
 
 
 class NominationReviewed(_Nomination):
@@ -136,7 +138,7 @@ class AwardGranted(Event):
     verification_code: str = Field(min_length=1, max_length=64)
     year: int = Field(ge=2000, le=2100)
     nomination_id: str | None = None
-    achievement_ids: list[str] = Field(default_factory=list)
+    achievement_ids: list[str] = Field(default_factory=list, max_length=50)
 
     def to_public(self) -> PublicAwardGranted:
         return copy_fields(PublicAwardGranted, self)

@@ -50,7 +50,7 @@ class CampaignOpened(Event):
     target_vnd: int = Field(gt=0, description="Target in whole đồng")
     starts_on: date
     ends_on: date
-    team_ids: list[str] = Field(description="The mobilisation teams (tổ vận động) that collect")
+    team_ids: list[str] = Field(max_length=100, description="The mobilisation teams (tổ vận động) that collect")
     organiser: str | None = Field(default=None, max_length=200, description="The body organising it")
     decision_ref: str | None = Field(default=None, max_length=200, description="The vote record / decision")
 
@@ -77,7 +77,7 @@ class CampaignTargetReached(Event):
     group_id: str = Id
     target_vnd: int = Vnd
     raised_vnd: int = Field(description="Net raised (contributions less reversals) when the target was reached")
-    team_totals: dict[str, int] = Field(description="team_id -> đồng collected by that team (net)")
+    team_totals: dict[str, int] = Field(max_length=100, description="team_id -> đồng collected by that team (net)")
     reached_on: date | None = None
 
     def to_public(self) -> PublicCampaignTargetReached:
@@ -145,7 +145,7 @@ class PledgeMade(Event):
     pledge_id: str = Id
     campaign_id: str = Id
     total_vnd: int = Field(gt=0)
-    instalments: list[Instalment]
+    instalments: list[Instalment] = Field(max_length=60)
     team_id: str | None = None
     donor_kind: DonorKind
 
@@ -189,5 +189,5 @@ class ExpenseRecorded(Event):
     item: str = Field(max_length=300)
     amount_vnd: int = Field(gt=0)
     invoice_ref: str = Field(max_length=200)
-    cameras: list[CameraPurchase] = Field(default_factory=list)
+    cameras: list[CameraPurchase] = Field(default_factory=list, max_length=200)
     paid_on: date | None = None

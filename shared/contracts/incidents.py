@@ -137,7 +137,8 @@ class IncidentResolved(_Incident):
     is_crime_tip: bool
     outcome: Outcome
     camera_footage_used: bool
-    camera_ids: list[str] = Field(default_factory=list, description="Registry facility ids of the cameras cited")
+    camera_ids: list[str] = Field(default_factory=list, max_length=200,
+                                  description="Registry facility ids of the cameras cited")
     reporter_ref: str | None = Field(
         default=None, description="A stable pseudonym of the reporter (never the identity); None if none known"
     )

@@ -77,7 +77,7 @@ class SessionHeld(_CaseFacts):
     topic: ClassVar[str] = TOPIC
     session_id: str | None = Field(default=None, max_length=64)
     held_on: date | None = None
-    mediator_ids: list[str] = Field(default_factory=list, description="The mediators who took part")
+    mediator_ids: list[str] = Field(default_factory=list, max_length=20, description="The mediators who took part")
 
 
 class PublicCaseSucceeded(PublicEvent):
@@ -96,7 +96,7 @@ class CaseSucceeded(_CaseFacts):
 
     event_type: ClassVar[str] = "mediation.case.succeeded.v1"
     topic: ClassVar[str] = TOPIC
-    mediator_ids: list[str] = Field(description="Registry resident ids of the mediators of the case")
+    mediator_ids: list[str] = Field(max_length=20, description="Registry resident ids of the mediators of the case")
     concluded_on: date
     carry_out_by: date | None = Field(default=None, description="When the agreement is to be carried out")
 
@@ -109,7 +109,7 @@ class CaseFailed(_CaseFacts):
 
     event_type: ClassVar[str] = "mediation.case.failed.v1"
     topic: ClassVar[str] = TOPIC
-    mediator_ids: list[str]
+    mediator_ids: list[str] = Field(max_length=20)
     directed_to: str = Field(max_length=500, description="Where the parties were directed, e.g. the ward's UBND")
     concluded_on: date
 

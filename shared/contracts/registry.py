@@ -127,7 +127,7 @@ class _TeamState(Event):
     compliant: bool = Field(
         description="Mediation teams: a leader and at least 3 mediators including a woman. Other kinds: a leader."
     )
-    compliance_issues: list[str] = Field(default_factory=list, description="Why the team is not compliant")
+    compliance_issues: list[str] = Field(default_factory=list, max_length=20, description="Why the team is not compliant")
 
 
 class TeamFormed(_TeamState):
@@ -231,7 +231,7 @@ class BoardingHouseRegistered(Event):
     group_id: str = Id
     name: str = Field(max_length=200)
     landlord_resident_id: str = Id
-    rooms: list[str] = Field(default_factory=list, description="Room labels")
+    rooms: list[str] = Field(default_factory=list, max_length=500, description="Room labels")
 
 
 class BoardingHouseChecked(Event):

@@ -29,9 +29,11 @@ pytestmark = pytest.mark.integration
 
 
 async def _achievements(svc) -> dict[tuple[str, str, str], dict]:  # noqa: ANN001
-    r = await svc.client.get(f"/v1/wards/{WARD}/achievements", params={"year": 2024}, headers=WARD_OFFICIAL)
+    r = await svc.client.get(f"/v1/wards/{WARD}/achievements", params={"year": 2024, "limit": 200},
+                             headers=WARD_OFFICIAL)
     assert r.status_code == 200, r.text
-    return {(a["kind"], a["holder_kind"], a["holder_ref"]): a for a in r.json()}
+    assert r.json()["next_cursor"] is None
+    return {(a["kind"], a["holder_kind"], a["holder_ref"]): a for a in r.json()["items"]}
 
 
 async def test_each_achievement_counts_its_facts_once_and_keeps_the_events_that_prove_them(svc):

@@ -209,6 +209,15 @@ async def test_an_anonymous_reporter_is_recognised_by_pseudonym_and_named_only_b
     assert await svc.db.fetch("awards", "SELECT claimed_name, certificate_sha256 FROM awards") == before
     assert (await svc.client.get(f"/v1/public/certificates/{code}")).json()["recipient"] == ANONYMOUS_REPORTER
 
+    # Every anonymous caller is one principal: a stored reply would be shared between strangers, so no key is taken.
+    for route, body in (("claim", {"display_name": "Anh Tư chợ Vườn Hoa", "claim_secret": REPORTER_CLAIM_SECRET}),
+                        ("claim/withdraw", {"claim_secret": REPORTER_CLAIM_SECRET})):
+        r = await svc.client.post(f"/v1/public/certificates/{code}/{route}", headers={"Idempotency-Key": "k-1"},
+                                  json=body)
+        assert r.status_code == 422 and "Idempotency-Key" in r.json()["detail"]
+    assert await svc.db.fetchval("awards", "SELECT count(*) FROM idempotency_keys") == 0
+    assert await svc.db.fetch("awards", "SELECT claimed_name, certificate_sha256 FROM awards") == before
+
     # The reporter, with the claim secret the follow-up showed them, chooses to be named.
     r = await svc.client.post(f"/v1/public/certificates/{code}/claim",
                               json={"display_name": "Anh Tư chợ Vườn Hoa", "claim_secret": REPORTER_CLAIM_SECRET})

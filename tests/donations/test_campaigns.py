@@ -31,7 +31,7 @@ async def test_an_official_opens_a_campaign_voted_by_more_than_half_of_the_house
     [public] = await outbox_types(service.db, "public.donations.campaign.opened.v1")
     assert "team_ids" not in public and public["campaign_id"] == campaign_id
     listed = await service.client.get("/v1/campaigns", headers=RESIDENT)
-    assert [c["campaign_id"] for c in listed.json()] == [campaign_id]
+    assert [c["campaign_id"] for c in listed.json()["items"]] == [campaign_id]
 
 
 @pytest.mark.parametrize(("vote", "status", "says"), [

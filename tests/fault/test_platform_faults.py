@@ -129,7 +129,7 @@ async def test_events_of_different_aggregates_out_of_order_converge(plat):  # no
     async with plat.client("mediation") as client:
         async def converged() -> bool:
             r = await client.get("/v1/teams", headers=auth("ward_official", ward))
-            teams = {t["team_id"]: t for t in r.json()["teams"]}
+            teams = {t["team_id"]: t for t in r.json()["items"]}
             t = teams.get(team)
             return bool(t and t["name"] == "Tổ hòa giải (ngoài thứ tự)"
                         and [m["resident_id"] for m in t["mediators"]] == [resident])

@@ -126,3 +126,23 @@ async def test_another_wards_incident_answers_as_one_that_does_not_exist(service
                    for i in (theirs, nobody)]
         assert_indistinguishable(answers[0], theirs, answers[1], nobody)
         assert answers[0].status_code == 404
+
+
+async def test_the_incident_list_pages_past_any_fixed_cap(service):
+    """Newest first, each once; before, the list stopped at 200 with no way to the rest."""
+    made = []
+    for i in range(12):
+        r = await service.post("/v1/incidents", json=theft(description=f"Vụ trộm số {i}", footage=[]),
+                               headers=auth("resident", **RESIDENT))
+        assert r.status_code == 201, r.text
+        made.append(r.json()["incident_id"])
+    seen, cursor = [], None
+    while True:
+        page = (await service.get("/v1/incidents", params={"limit": 5, **({"cursor": cursor} if cursor else {})},
+                                  headers=auth("police"))).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [i["incident_id"] for i in seen] == list(reversed(made))
+    assert (await service.get("/v1/incidents", params={"limit": 201}, headers=auth("police"))).status_code == 422

@@ -67,7 +67,7 @@ async def test_lifecycle_refuses_illegal_moves_and_records_who_when_why(service,
     assert reopened.json()["state"] == "in_progress" and reopened.json()["outcome"] is None
 
     history = (await service.get(f"/v1/incidents/{incident_id}/history", headers=auth("ward_official"))).json()
-    steps = [(t["action"], t["from_state"], t["to_state"], t["actor"], t["reason"]) for t in history["transitions"]]
+    steps = [(t["action"], t["from_state"], t["to_state"], t["actor"], t["reason"]) for t in history["items"]]
     assert steps == [
         ("report", None, "received", "reporter", None),
         ("triage", "received", "triaged", "ca-khu-vuc-1", "tin có cơ sở"),
@@ -77,7 +77,7 @@ async def test_lifecycle_refuses_illegal_moves_and_records_who_when_why(service,
         ("close", "resolved", "closed", "ca-khu-vuc-1", "xong"),
         ("reopen", "closed", "in_progress", "ca-khu-vuc-1", "có tình tiết mới"),
     ]
-    assert all(t["at"] for t in history["transitions"])
+    assert all(t["at"] for t in history["items"])
     assert (await service.get(f"/v1/incidents/{incident_id}/history", headers=auth("resident"))).status_code == 403
     audited = [r["command"] for r in await db.fetch("incidents", "SELECT command FROM audit_log ORDER BY seq")]
     assert audited[-2:] == ["incident.close", "incident.reopen"] and "incident.resolve" in audited
@@ -172,3 +172,22 @@ async def test_warnings_and_the_monthly_briefing(service, db):
     assert (await service.get(f"/v1/briefings/{GROUP}/{month}", headers=auth("resident"))).status_code == 403
     assert (await service.get(f"/v1/briefings/{GROUP}/2026-13", headers=auth("police"))).status_code == 422
     assert (await service.get(f"/v1/briefings/{GROUP}/{month}", headers=auth("police", ward="hoa-binh"))).status_code == 422
+
+
+async def test_an_incident_cites_no_more_cameras_than_its_resolved_event_may_carry(service, db, monkeypatch):
+    from services.incidents import commands
+    from shared.contracts.incidents import IncidentResolved
+    from shared.contracts.registry import FacilityRegistered
+
+    assert IncidentResolved.model_fields["camera_ids"].metadata[0].max_length == commands.MAX_CAMERAS_CITED
+    monkeypatch.setattr(commands, "MAX_CAMERAS_CITED", 2)  # the rule, at a size a test can reach
+    cams = [f"cam-extra-{i}" for i in range(2)]
+    await seed(db, [FacilityRegistered(ward_id=WARD, subject=c, facility_id=c, group_id=GROUP, kind="security_camera",
+                                       name=f"Camera {c}", location="Trần Phú") for c in cams])
+    incident_id = await _report(service)
+    assert (await _do(service, incident_id, "footage", {"camera_id": CAMERA})).status_code == 200
+    assert (await _do(service, incident_id, "footage", {"camera_id": cams[0]})).status_code == 200
+    again = await _do(service, incident_id, "footage", {"camera_id": cams[0]})  # the same camera: an update
+    assert again.status_code == 200
+    third = await _do(service, incident_id, "footage", {"camera_id": cams[1]})
+    assert third.status_code == 422 and "at most 2 cameras" in third.json()["detail"]

@@ -80,8 +80,9 @@ PHONE_COLUMNS = {"registry.residents.phone": "the population register"}
 #: Routes not driven here, and why.
 NOT_DRIVEN = {
     ("incidents", "POST", "/v1/follow-up"): "a read (the secret travels in a body), not a command",
-    ("awards", "POST", "/v1/public/certificates/{code}/claim"): "anonymous route (principal 'public'); reworked by "
-                                                                "the reporter-claim change",
+    ("awards", "POST", "/v1/public/certificates/{code}/claim"): "anonymous: refuses an Idempotency-Key "
+                                                                "(tests/awards/test_approval.py)",
+    ("awards", "POST", "/v1/public/certificates/{code}/claim/withdraw"): "anonymous: refuses an Idempotency-Key",
 }
 
 

@@ -223,7 +223,7 @@ async def test_each_role_sees_only_its_cases(svc):
     async def visible(who) -> set[str]:  # noqa: ANN001
         r = await svc.client.get("/v1/cases", headers=as_(who))
         assert r.status_code == 200
-        return {c["case_id"] for c in r.json()["cases"]}
+        return {c["case_id"] for c in r.json()["items"]}
 
     assert await visible(OFFICIAL) == {ours["case_id"], theirs["case_id"]}
     assert await visible(MEDIATOR) == {ours["case_id"]}
@@ -237,7 +237,7 @@ async def test_each_role_sees_only_its_cases(svc):
 
 
 async def test_teams_show_compliance_and_follow_the_registry(svc):
-    teams = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["teams"]
+    teams = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["items"]
     [team] = teams
     assert team["compliant"] is True and len(team["mediators"]) == 4
     await svc.feed(TeamMemberLeft(ward_id=WARD, subject=TEAM, team_id=TEAM, group_id=GROUP, kind="mediation",
@@ -245,7 +245,7 @@ async def test_teams_show_compliance_and_follow_the_registry(svc):
                                   household_id="hh-11", full_name="Phạm Thị Lan", sex="female", role="member",
                                   left_on=datetime.now(UTC).date()))
     await svc.feed(*team_events("team-anxh", GROUP, kind="anxh"))  # not a mediation team: ignored
-    [team] = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["teams"]
+    [team] = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["items"]
     assert team["compliant"] is False and team["compliance_issues"] == ["no woman among the mediators"]
     assert "r-lan" not in {m["resident_id"] for m in team["mediators"]}
     case = await open_case(svc)
@@ -285,3 +285,22 @@ async def test_another_wards_cases_and_residents_answer_as_ones_that_do_not_exis
         a = await svc.client.request(method, f"/v1/cases/{case['case_id']}{suffix}", json=body, headers=elsewhere)
         b = await svc.client.request(method, f"/v1/cases/case-0000000000000000{suffix}", json=body, headers=elsewhere)
         assert_indistinguishable(a, case["case_id"], b, "case-0000000000000000")
+
+
+async def test_a_case_has_at_most_as_many_mediators_as_its_events_may_carry(svc):
+    """CaseSucceeded and CaseFailed carry every mediator of the case (a bounded list): the 21st is refused."""
+    from services.mediation.commands import MAX_MEDIATORS_PER_CASE
+    from shared.contracts.mediation import CaseSucceeded
+
+    extra = [(f"r-m{i:02d}", f"hh-m{i:02d}", f"Hòa giải viên {i}", "female", "member") for i in range(24)]
+    await svc.feed(*team_events(members=extra)[1:])
+    case = await open_case(svc)
+    path = f"/v1/cases/{case['case_id']}/mediators"
+    ids = [m[0] for m in extra]
+    for start in range(0, MAX_MEDIATORS_PER_CASE, 5):
+        r = await svc.client.post(path, json={"mediator_ids": ids[start:start + 5]}, headers=as_(LEADER))
+        assert r.status_code == 200, r.text
+    over = await svc.client.post(path, json={"mediator_ids": [ids[MAX_MEDIATORS_PER_CASE]]}, headers=as_(LEADER))
+    assert over.status_code == 422 and f"at most {MAX_MEDIATORS_PER_CASE} mediators" in over.json()["detail"]
+    assert await svc.db.fetchval("mediation", "SELECT count(*) FROM case_mediators") == MAX_MEDIATORS_PER_CASE
+    assert CaseSucceeded.model_fields["mediator_ids"].metadata[0].max_length == MAX_MEDIATORS_PER_CASE

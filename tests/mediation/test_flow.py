@@ -71,7 +71,7 @@ async def test_flow_2_referral_to_successful_mediation_and_a_refused_referral_ba
     async with _client(med_app) as mediation, _client(inc_app) as incidents:
 
         async def team_ready() -> bool:
-            teams = (await mediation.get("/v1/teams", headers=as_(OFFICIAL))).json()["teams"]
+            teams = (await mediation.get("/v1/teams", headers=as_(OFFICIAL))).json()["items"]
             return bool(teams) and len(teams[0]["mediators"]) == 4 and teams[0]["compliant"]
 
         await eventually(team_ready)
@@ -82,7 +82,7 @@ async def test_flow_2_referral_to_successful_mediation_and_a_refused_referral_ba
         case: dict = {}
 
         async def case_opened() -> bool:
-            cases = (await mediation.get("/v1/cases", headers=as_(OFFICIAL))).json()["cases"]
+            cases = (await mediation.get("/v1/cases", headers=as_(OFFICIAL))).json()["items"]
             case.update(next((c for c in cases if c["referral_incident_id"] == incident_id), {}))
             return bool(case)
 
@@ -139,7 +139,7 @@ async def test_flow_2_referral_to_successful_mediation_and_a_refused_referral_ba
         refused: dict = {}
 
         async def second_case() -> bool:
-            cases = (await mediation.get("/v1/cases", headers=as_(LEADER))).json()["cases"]
+            cases = (await mediation.get("/v1/cases", headers=as_(LEADER))).json()["items"]
             refused.update(next((c for c in cases if c["referral_incident_id"] == assault), {}))
             return bool(refused)
 

@@ -130,9 +130,13 @@ async def test_resident_sees_only_their_household_and_lists_are_paged(registry, 
     assert (await api.call("POST", "/v1/residents", role="resident", json={
         "household_id": mine["id"], "full_name": "Z", "sex": "male"}, **claims)).status_code == 403
 
-    page1 = await api.ok("GET", "/v1/residents", params={"group_id": group["id"], "page_size": 3})
-    page2 = await api.ok("GET", "/v1/residents", params={"group_id": group["id"], "page_size": 3, "page": 2})
-    assert page1["total"] == 4 and len(page1["items"]) == 3 and len(page2["items"]) == 1
+    page1 = await api.ok("GET", "/v1/residents", params={"group_id": group["id"], "limit": 3})
+    page2 = await api.ok("GET", "/v1/residents", params={"group_id": group["id"], "limit": 3,
+                                                         "cursor": page1["next_cursor"]})
+    assert len(page1["items"]) == 3 and page1["next_cursor"] and len(page2["items"]) == 1
+    assert page2["next_cursor"] is None
+    names = [r["full_name"] for r in page1["items"] + page2["items"]]
+    assert names == sorted(names) and len({r["id"] for r in page1["items"] + page2["items"]}) == 4
 
     moved = await api.ok("POST", f"/v1/residents/{me['id']}/move", {"household_id": other["id"]})
     assert moved["household_id"] == other["id"]

@@ -103,7 +103,7 @@ async def test_tran_phu_group_is_entered_and_its_events_reach_another_service(db
         await eventually(dead_lettered, timeout=20)
 
         # The registry's own view of the group.
-        listed = await api.ok("GET", "/v1/teams", params={"group_id": group["id"], "page_size": 200})
+        listed = await api.ok("GET", "/v1/teams", params={"group_id": group["id"], "limit": 200})
         assert Counter(t["kind"] for t in listed["items"]) == SEED_TEAMS
         assert all(t["compliant"] for t in listed["items"])
         facilities = await api.ok("GET", "/v1/facilities", params={"group_id": group["id"]})

@@ -76,3 +76,42 @@ def test_nested_models_are_compared_through_refs() -> None:
     new = json.loads(json.dumps(old))
     new["$defs"]["P"]["properties"]["x"] = {"type": "integer"}
     assert breaking_changes(old, new) == ["p.x: type or constraints changed"]
+
+
+def test_a_new_upper_bound_on_a_list_or_map_is_compatible_but_moving_one_is_not() -> None:
+    listed = _with(ids={"type": "array", "items": {"type": "string"}},
+                   totals={"type": "object", "additionalProperties": {"type": "integer"}})
+    bounded = _with(ids={"type": "array", "items": {"type": "string"}, "maxItems": 50},
+                    totals={"type": "object", "additionalProperties": {"type": "integer"}, "maxProperties": 100})
+    assert breaking_changes(listed, bounded) == []
+    tighter = json.loads(json.dumps(bounded))
+    tighter["properties"]["ids"]["maxItems"] = 40
+    assert breaking_changes(bounded, tighter) == ["ids: type or constraints changed"]
+    # dropping a bound lets the producer send what consumers on the bounded model refuse
+    assert breaking_changes(bounded, listed) == ["ids: type or constraints changed", "totals: type or constraints changed"]
+    assert breaking_changes(_with(amount={"type": "integer"}), _with(amount={"type": "integer", "maximum": 5})) == [
+        "amount: type or constraints changed"]
+
+
+def _unbounded_collections(node: object, root: dict, path: str = "") -> list[str]:
+    if isinstance(node, dict):
+        if "$ref" in node and node["$ref"].startswith("#/$defs/"):
+            return _unbounded_collections(root["$defs"][node["$ref"].split("/")[-1]], root, path)
+        found = []
+        if node.get("type") == "array" and "maxItems" not in node:
+            found.append(path or "(root)")
+        if node.get("type") == "object" and isinstance(node.get("additionalProperties"), dict) and "maxProperties" not in node:
+            found.append(path or "(root)")
+        for key, value in node.items():
+            if key != "$defs":
+                found += _unbounded_collections(value, root, f"{path}.{key}" if key != "properties" else path)
+        return found
+    if isinstance(node, list):
+        return [f for item in node for f in _unbounded_collections(item, root, path)]
+    return []
+
+
+@pytest.mark.parametrize("event_type", sorted(TYPES))
+def test_every_list_and_map_in_an_event_is_bounded(event_type: str) -> None:
+    schema = schema_of(TYPES[event_type])
+    assert _unbounded_collections(schema, schema) == []

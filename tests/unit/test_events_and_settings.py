@@ -9,7 +9,7 @@ from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 
 from shared.contracts.registry import GroupCreated, ResidentRegistered, TeamFormed
-from shared.events import PUBLIC_TOPIC, EventDecodeError, PublicEvent, from_kafka, to_kafka
+from shared.events import MAX_MESSAGE_BYTES, PUBLIC_TOPIC, EventDecodeError, PublicEvent, from_kafka, to_kafka
 from shared.settings import DEV_AUDIT_KEY, DEV_JWT_SECRET, ServiceSettings
 
 
@@ -35,7 +35,7 @@ def test_cloudevents_binary_mode_round_trip() -> None:
         (lambda v, h: (v, {**h, "ce_type": b"registry.group.created.v7"}), "unknown event type"),
         (lambda v, h: (json.dumps({**json.loads(v), "ward_id": ""}).encode(), h), "failed validation"),
         (lambda v, h: (v, {**h, "ce_id": str(uuid.uuid4()).encode()}), "differ"),
-        (lambda v, h: (b"x" * 300_000, h), "exceeds the limit"),
+        (lambda v, h: (b"x" * (MAX_MESSAGE_BYTES + 1), h), "exceeds the limit"),
         (lambda v, h: (None, h), "empty"),
     ],
 )

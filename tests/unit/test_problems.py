@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shared.outbox  # noqa: F401 - defines a problem class of its own
 from shared import errors, problems
 from shared.edge import UnstorableText
+from shared.limits import too_large
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "problems.md"
 
@@ -31,3 +33,4 @@ def test_type_uris_are_documentation_links_or_about_blank():
         "https://docs.example.org/problems.html#forbidden")
     assert problems.type_uri("/problems", "http-418") == "about:blank"
     assert problems.BY_STATUS[UnstorableText("x").status_code] == "invalid-input"
+    assert too_large(10).type_suffix in problems.BY_SLUG and problems.BY_STATUS[413] == too_large(10).type_suffix
