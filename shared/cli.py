@@ -9,6 +9,10 @@
 * ``wardctl keys rotate SERVICE [--batch-size 500]`` - re-encrypt the service's personal data under its active
   keys, in batches, while it runs (resumable: run it again after an interruption)
 * ``wardctl schemas [--write|--check]`` - the events' JSON Schemas and the catalogue in docs/events.md
+* ``wardctl dead-letters list|show|redrive|discard SERVICE [--id N] [--event-id ID] [--event-type T] [--topic T]
+  [--since T] [--until T] [--all]`` - a service's dead letters: read them, hand them to its running consumer
+  again, or close them with a reason (audit trail)
+* ``wardctl parked SERVICE`` - events of a type the service does not know yet, waiting for a release that does
 * ``wardctl audit verify SERVICE [--no-kafka] [--no-outbox]`` - check a service's audit chain row by row and
   against the heads it published (on ``<service>.audit`` and in its outbox); names the first broken link
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -118,6 +123,111 @@ async def _keys(args: argparse.Namespace) -> int:
         listed = ", ".join(f"{kid}={n}" for kid, n in by_key.items()) or "none"
         print(f"{col}: {listed}")
     return 0
+
+
+def _selection(args: argparse.Namespace):  # noqa: ANN202 - shared.deadletters.Selection
+    from shared.deadletters import Selection
+
+    return Selection(ids=args.id or [], event_ids=args.event_id or [], event_type=args.event_type, topic=args.topic,
+                     since=_dt(args.since) if args.since else None, until=_dt(args.until) if args.until else None,
+                     everything=args.all)
+
+
+async def _dead_letters(args: argparse.Namespace) -> int:
+    from shared import audit
+    from shared import deadletters as dl
+    from shared.db import create_pool
+    from shared.settings import ServiceSettings
+
+    settings = ServiceSettings(service_name=args.service)
+    keys = audit.AuditKeys.from_settings(settings)
+    sel = _selection(args)
+    actor = args.operator or os.environ.get("WARDCTL_OPERATOR") or getpass.getuser()
+    pool = await create_pool(settings.database_url, args.service, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            if args.action in ("list", "show"):
+                statuses = dl.STATUSES if args.status == "any" else (
+                    (args.status,) if args.status else (dl.STATUSES if sel.ids or sel.event_ids else dl.UNRESOLVED))
+                rows = await dl.select(conn, sel, statuses, limit=None if args.action == "show" else args.limit)
+                if args.action == "show":
+                    if not sel.narrowed:
+                        print("show needs --id or another filter", file=sys.stderr)
+                        return 2
+                    print("\n\n".join(dl.detail(r, with_payload=args.payload) for r in rows) or "no such dead letter")
+                    return 0 if rows else 1
+                print(f"{args.service}: {len(rows)} dead letters ({', '.join(statuses)})")
+                if rows:
+                    print(dl.SUMMARY_HEADER)
+                    for r in rows:
+                        print(dl.summary_line(r))
+                return 0
+            try:
+                async with conn.transaction():
+                    if args.action == "discard":
+                        if not args.reason:
+                            print("discard needs --reason (it goes to the audit trail)", file=sys.stderr)
+                            return 2
+                        done = await dl.discard(conn, sel, keys=keys, actor=actor, reason=args.reason)
+                        print(f"{args.service}: {len(done)} dead letters discarded by {actor}: {_ids(done)}")
+                        return 0
+                    queued, missing = await dl.redrive(conn, args.service, sel, keys=keys, actor=actor, again=args.again)
+            except dl.NothingSelected as exc:
+                print(str(exc), file=sys.stderr)
+                return 2
+            print(f"{args.service}: {len(queued)} dead letters queued for redrive: {_ids(queued)}; "
+                  f"its running consumer handles them")
+            if missing:
+                print(f"{len(missing)} without a stored message (dead-lettered before it was kept), not redriven: "
+                      f"{_ids(missing)}")
+            if not args.wait or not queued:
+                return 0 if queued or not missing else 1
+            return await _wait_for_redrive(conn, args.service, queued, args.wait)
+    finally:
+        await pool.close()
+
+
+async def _wait_for_redrive(conn, service: str, ids: list[int], timeout: float) -> int:  # noqa: ANN001
+    from shared import deadletters as dl
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        states = await dl.statuses_of(conn, ids)
+        if all(s != "redriving" for s in states.values()) or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    by: dict[str, list[int]] = {}
+    for i, s in sorted(states.items()):
+        by.setdefault(s, []).append(i)
+    print(f"{service}: redriven {len(by.get('redriven', []))}, failed again {len(by.get('open', []))} "
+          f"{_ids(by.get('open', []))}, still pending {len(by.get('redriving', []))} {_ids(by.get('redriving', []))}")
+    if by.get("redriving"):
+        return 3
+    return 1 if by.get("open") else 0
+
+
+async def _parked(args: argparse.Namespace) -> int:
+    from shared.db import create_pool
+    from shared.settings import ServiceSettings
+
+    settings = ServiceSettings(service_name=args.service)
+    pool = await create_pool(settings.database_url, args.service, min_size=1, max_size=1)
+    try:
+        rows = await pool.fetch("SELECT seq, parked_at, topic, event_type, message_id FROM parked_events "
+                                "ORDER BY seq LIMIT $1", args.limit)
+        total = await pool.fetchval("SELECT count(*) FROM parked_events")
+    finally:
+        await pool.close()
+    print(f"{args.service}: {total} parked events (drained when a release that knows their type starts)")
+    for r in rows:
+        print(f"{r['seq']:>6}  {r['parked_at']:%Y-%m-%dT%H:%M:%SZ}  {r['topic']}  {r['event_type']}  {r['message_id']}")
+    return 0
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:50]))
+    return shown + (f" (and {len(ids) - 50} more)" if len(ids) > 50 else "")
 
 
 async def _audit_verify(args: argparse.Namespace) -> int:
@@ -248,6 +358,28 @@ def main(argv: list[str] | None = None) -> int:
     kr.add_argument("--batch-size", type=int, default=500)
     s = sub.add_parser("schemas", help="check (default) or --write the JSON Schemas and the catalogue")
     s.add_argument("--write", action="store_true")
+    d = sub.add_parser("dead-letters", help="list, show, redrive or discard a service's dead letters")
+    d.add_argument("action", choices=["list", "show", "redrive", "discard"])
+    d.add_argument("service")
+    d.add_argument("--id", type=int, action="append", help="a dead-letter record id (repeatable)")
+    d.add_argument("--event-id", action="append", help="an event id (repeatable)")
+    d.add_argument("--event-type")
+    d.add_argument("--topic", help="the topic the event came from")
+    d.add_argument("--since", help="dead-lettered at or after (ISO 8601)")
+    d.add_argument("--until", help="dead-lettered before (ISO 8601)")
+    d.add_argument("--all", action="store_true", help="redrive/discard: every unresolved dead letter")
+    d.add_argument("--status", choices=["open", "redriving", "redriven", "discarded", "any"],
+                   help="list/show: which records (default: open and redriving)")
+    d.add_argument("--limit", type=int, default=200, help="list: at most this many")
+    d.add_argument("--payload", action="store_true", help="show: print the message body too")
+    d.add_argument("--reason", help="discard: why (recorded in the audit trail)")
+    d.add_argument("--operator", help="who decides (default: $WARDCTL_OPERATOR or the login name)")
+    d.add_argument("--again", action="store_true", help="redrive: also those already sent and not yet handled")
+    d.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="redrive: wait for the consumer's outcome; exit 1 if some failed again, 3 if still pending")
+    pk = sub.add_parser("parked", help="list a service's parked events (types it does not know yet)")
+    pk.add_argument("service")
+    pk.add_argument("--limit", type=int, default=200)
     a = sub.add_parser("audit", help="the audit chain: verify SERVICE")
     a_sub = a.add_subparsers(dest="audit_cmd", required=True)
     v = a_sub.add_parser("verify", help="check a service's audit chain and its published heads")
@@ -256,6 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--no-outbox", action="store_true", help="do not read the heads in the service's outbox")
     v.add_argument("--kafka-timeout", type=float, default=30.0, help="seconds to read the topic (default 30)")
     args = parser.parse_args(argv)
+    if args.cmd == "parked":
+        return asyncio.run(_parked(args))
+    if args.cmd == "dead-letters":
+        return asyncio.run(_dead_letters(args))
     if args.cmd == "token":
         return cmd_token(args)
     if args.cmd == "republish":

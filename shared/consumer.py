@@ -4,12 +4,21 @@ A service declares handlers per event type; the consumer takes messages in batch
 subscriber, ``AckPolicy.MANUAL``) and, in ONE PostgreSQL transaction per batch:
 
 1. decodes and strictly validates each message (``shared.events.from_kafka``); one that cannot be decoded,
-   or whose type is unknown, is dead-lettered at once: retrying cannot fix it;
+   or that fails its type's schema, is dead-lettered at once: retrying cannot fix it. One of a well-formed
+   type this version does not know (a producer deployed before this consumer) is **parked** with its raw
+   message; ``drain_parked`` hands it to the same path when a version that knows the type runs;
 2. skips it if its id is already in the inbox (a redelivery, a duplicate, a republished event);
 3. runs the handler in a savepoint, up to ``max_attempts`` times with backoff; the inbox row is written in
    the same savepoint, so the handler's effects and "handled" commit or vanish together;
-4. after the last failed attempt, dead-letters it: the original value and headers plus the error go to the
-   service's outbox for the dead-letter topic (atomic with marking it handled), and the batch goes on.
+4. after the last failed attempt, dead-letters it: the original key, value and headers plus the error are kept
+   in ``dead_letters`` and go to the service's outbox for the dead-letter topic (atomic with the inbox row
+   ``dead_lettered``), and the batch goes on.
+
+A dead letter is recovered by ``wardctl dead-letters redrive``: it sends the original message again, through this
+service's outbox, to this service's own dead-letter topic (which its consumer also reads, and which only this
+service may write and read under the Kafka ACLs), with headers naming this service and the record; the consumer
+locks the record and the inbox row and runs the same handler path, turning the inbox row to ``handled`` only if
+the handler succeeds (``_redrive``). The dead-letter copies themselves are passed by, never handled.
 
 Only after that transaction commits are the Kafka offsets committed. If the database itself fails, the batch
 is not acknowledged: the consumer seeks back and takes it again, so nothing is skipped; a crash between the
@@ -19,7 +28,9 @@ database commit and the offset commit only causes a redelivery, which step 2 abs
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import re
 import time
 import traceback
 import uuid
@@ -33,12 +44,24 @@ from opentelemetry.semconv._incubating.attributes import messaging_attributes as
 from opentelemetry.trace import SpanKind
 
 from shared import metrics, outbox
-from shared.events import MAX_MESSAGE_BYTES, Event, EventDecodeError, from_kafka
+from shared.events import (
+    EVENT_TYPES,
+    MAX_MESSAGE_BYTES,
+    Event,
+    EventDecodeError,
+    UnknownEventType,
+    from_kafka,
+)
 from shared.telemetry import context_from_carrier, tracer
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Any], Awaitable[None]]
+
+#: Headers ``wardctl dead-letters redrive`` adds to the original message: the service whose dead letter it is
+#: (every other consumer group of the topic passes it by) and the dead-letter record's id.
+REDRIVE_SERVICE_HEADER = "ward_redrive_service"
+REDRIVE_OF_HEADER = "ward_redrive_of"
 
 #: Errors that mean "the database is not there", not "this message is bad": the batch is retried whole.
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
@@ -96,12 +119,12 @@ class EventConsumer:
         self.retry_backoff_s = retry_backoff_s
         self.max_payload_bytes = max_payload_bytes
         self._tracer = tracer("ward.consumer")
+        self._parked_changed = False
 
     @property
     def topics(self) -> list[str]:
-        from shared.events import EVENT_TYPES
-
-        return sorted({EVENT_TYPES[t].topic for t in self.handlers})
+        """The topics of the events it handles, and its own dead-letter topic, where its redrives arrive."""
+        return sorted({EVENT_TYPES[t].topic for t in self.handlers} | {self.dead_letter_topic})
 
     async def handle_batch(self, messages: Iterable[RawMessage]) -> None:
         """Handle a batch in one transaction. Raises only for infrastructure failures (nothing committed)."""
@@ -110,6 +133,8 @@ class EventConsumer:
             seen = await self._already_handled(conn, batch)
             for msg in batch:
                 await self._handle_one(conn, msg, seen)
+        if self._parked_changed:
+            await self.refresh_parked_metric()
 
     async def _already_handled(self, conn: asyncpg.Connection, batch: list[RawMessage]) -> set[str]:
         """The batch's event ids already in the inbox, in one query (ids read from the CloudEvents header)."""
@@ -119,7 +144,8 @@ class EventConsumer:
         rows = await conn.fetch("SELECT message_id FROM inbox WHERE message_id = ANY($1::text[])", ids)
         return {r["message_id"] for r in rows}
 
-    async def _handle_one(self, conn: asyncpg.Connection, msg: RawMessage, seen: set[str] | frozenset[str] = frozenset()) -> None:
+    async def _handle_one(self, conn: asyncpg.Connection, msg: RawMessage, seen: set[str] | frozenset[str] = frozenset()) -> str:
+        """Handle one message; returns its outcome (``handled``, ``duplicate``, ``dead_lettered``, ...)."""
         headers = {k: v for k, v in msg.headers}
         carrier = {k: v.decode("utf-8", "replace") for k, v in headers.items() if k in ("traceparent", "tracestate")}
         # The producer's context, restored from the record's traceparent: this span is a child of the relay's
@@ -138,12 +164,31 @@ class EventConsumer:
                 messaging.MESSAGING_CONSUMER_GROUP_NAME: f"{self.service}-service",
             },
         ) as span:
+            redrive_for = headers.get(REDRIVE_SERVICE_HEADER)
+            if msg.topic == self.dead_letter_topic or redrive_for is not None:
+                # Its own dead-letter topic: the copies of its dead letters (for operators; never handled nor
+                # dead-lettered again, which would loop) and the redrives `wardctl dead-letters` sends.
+                if redrive_for is None:
+                    outcome = "dead_letter_copy"
+                elif redrive_for.decode("utf-8", "replace") != self.service or msg.topic != self.dead_letter_topic:
+                    outcome = "not_mine"  # a redrive header on another topic or for another service: not ours
+                else:
+                    outcome = await self._redrive(conn, msg, headers, span)
+                span.set_attribute("ward.outcome", outcome)
+                metrics.EVENTS_HANDLED.labels(self.service, outcome).inc()
+                return outcome
             try:
                 event = from_kafka(msg.value, headers, max_bytes=self.max_payload_bytes)
+            except UnknownEventType as exc:
+                outcome = await self._park(conn, msg, exc)
+                span.set_attribute("ward.event_type", exc.event_type)
+                span.set_attribute("ward.outcome", outcome)
+                metrics.EVENTS_HANDLED.labels(self.service, outcome).inc()
+                return outcome
             except EventDecodeError as exc:
                 span.set_attribute("ward.outcome", "dead_lettered")
                 await self._dead_letter(conn, msg, msg.position_id, None, f"undecodable: {exc}", attempts=1)
-                return
+                return "dead_lettered"
             span.set_attribute("ward.event_type", event.event_type)
             span.set_attribute(messaging.MESSAGING_MESSAGE_ID, str(event.id))
             message_id = str(event.id)
@@ -152,42 +197,60 @@ class EventConsumer:
             if message_id in seen:
                 span.set_attribute("ward.outcome", "duplicate")
                 metrics.EVENTS_HANDLED.labels(self.service, "duplicate").inc()
-                return
+                return "duplicate"
             handler = self.handlers.get(event.event_type)
             if handler is None:
                 await self._mark(conn, message_id, msg.topic, event.event_type, "ignored")
                 span.set_attribute("ward.outcome", "ignored")
-                return
-            error = ""
-            for attempt in range(1, self.max_attempts + 1):
-                started = time.perf_counter()
-                try:
-                    async with conn.transaction():  # a savepoint: this event's effects only
-                        inserted = await self._mark(conn, message_id, msg.topic, event.event_type, "handled")
-                        if not inserted:  # handled concurrently by another member after a rebalance
-                            return
-                        await handler(conn, event)
-                    if isinstance(seen, set):
-                        seen.add(message_id)
-                    metrics.HANDLER_LATENCY.labels(self.service, event.event_type).observe(time.perf_counter() - started)
-                    metrics.EVENTS_HANDLED.labels(self.service, "handled").inc()
-                    span.set_attribute("ward.outcome", "handled")
-                    return
-                except INFRASTRUCTURE_ERRORS:
-                    raise
-                except Exception as exc:
-                    metrics.HANDLER_ERRORS.labels(self.service, event.event_type).inc()
-                    error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                    span.set_attribute("error.type", type(exc).__name__)
-                    log.warning(
-                        "event handler failed",
-                        extra={"event_type": event.event_type, "event_id": message_id, "attempt": attempt,
-                               "error_type": type(exc).__name__},
-                    )
-                    if attempt < self.max_attempts:
-                        await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
-            span.set_attribute("ward.outcome", "dead_lettered")
-            await self._dead_letter(conn, msg, message_id, event.event_type, f"handler failed: {error}", self.max_attempts)
+                return "ignored"
+
+            async def claim() -> bool:  # the inbox row, written in the handler's savepoint
+                return await self._mark(conn, message_id, msg.topic, event.event_type, "handled")
+
+            outcome, error = await self._run_handler(conn, handler, event, claim, span)
+            if outcome == "handled" and isinstance(seen, set):
+                seen.add(message_id)
+            if outcome == "failed":
+                outcome = "dead_lettered"
+                await self._dead_letter(conn, msg, message_id, event.event_type, f"handler failed: {error}",
+                                        self.max_attempts)
+            span.set_attribute("ward.outcome", outcome)
+            return outcome
+
+    async def _run_handler(
+        self, conn: asyncpg.Connection, handler: Handler, event: Event, claim: Callable[[], Awaitable[bool]], span: Any
+    ) -> tuple[str, str]:
+        """The one path every event takes to its handler: up to ``max_attempts`` savepoints, each claiming the inbox
+        row (``claim`` returns False when another member already handled the event) and running the handler, so
+        the effects and "handled" commit or vanish together. Returns (``handled`` | ``duplicate`` | ``failed``, the
+        last error)."""
+        error = ""
+        message_id = str(event.id)
+        for attempt in range(1, self.max_attempts + 1):
+            started = time.perf_counter()
+            try:
+                async with conn.transaction():  # a savepoint: this event's effects only
+                    if not await claim():  # handled concurrently by another member after a rebalance
+                        metrics.EVENTS_HANDLED.labels(self.service, "duplicate").inc()
+                        return "duplicate", ""
+                    await handler(conn, event)
+                metrics.HANDLER_LATENCY.labels(self.service, event.event_type).observe(time.perf_counter() - started)
+                metrics.EVENTS_HANDLED.labels(self.service, "handled").inc()
+                return "handled", ""
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as exc:
+                metrics.HANDLER_ERRORS.labels(self.service, event.event_type).inc()
+                error = redact("".join(traceback.format_exception_only(type(exc), exc)).strip())
+                span.set_attribute("error.type", type(exc).__name__)
+                log.warning(
+                    "event handler failed",
+                    extra={"event_type": event.event_type, "event_id": message_id, "attempt": attempt,
+                           "error_type": type(exc).__name__},
+                )
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
+        return "failed", error
 
     async def _mark(self, conn: asyncpg.Connection, message_id: str, topic: str, event_type: str | None, outcome: str) -> bool:
         row = await conn.fetchval(
@@ -202,13 +265,15 @@ class EventConsumer:
     ) -> None:
         if not await self._mark(conn, message_id, msg.topic, event_type, "dead_lettered"):
             return
-        error = error[:4000]
+        error = redact(error)[:4000]
+        original = {k: v.decode("utf-8", "backslashreplace") for k, v in msg.headers}
         await conn.execute(
-            "INSERT INTO dead_letters (message_id, topic, kafka_partition, kafka_offset, error, attempts) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            message_id, msg.topic, msg.partition, msg.offset, error, attempts,
+            "INSERT INTO dead_letters (message_id, topic, kafka_partition, kafka_offset, error, attempts, event_type, "
+            "message_key, payload, headers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            message_id, msg.topic, msg.partition, msg.offset, error, attempts, event_type, msg.key, msg.value or b"",
+            original,
         )
-        headers = {k: v.decode("utf-8", "backslashreplace") for k, v in msg.headers}
+        headers = dict(original)
         headers.update({
             "dlq_error": error,
             "dlq_original_topic": msg.topic,
@@ -228,6 +293,140 @@ class EventConsumer:
         )
         metrics.DEAD_LETTERS.labels(self.service, msg.topic).inc()
         log.error("message dead-lettered", extra={"topic": msg.topic, "message_id": message_id, "attempts": attempts})
+
+    # -- redrive: a dead letter sent again by `wardctl dead-letters redrive` ---------------------------------------
+    async def _redrive(self, conn: asyncpg.Connection, msg: RawMessage, headers: dict[str, bytes], span: Any) -> str:
+        """Handle a redriven copy of one of this service's dead letters, through the same handler path.
+
+        The dead-letter row and then the inbox row are locked (``FOR UPDATE``) in this transaction: a discard, a
+        second copy on another replica, or the original event redelivered wait here and then find the state
+        changed, so the event is handled at most once. The inbox turns from ``dead_lettered`` to ``handled`` in the
+        handler's savepoint, so only when the handler succeeds; otherwise the record stays open with the new error.
+        """
+        try:
+            dl_id = int(headers.get(REDRIVE_OF_HEADER, b""))
+        except ValueError:
+            log.warning("redrive without a dead-letter id ignored", extra={"topic": msg.topic})
+            return "stale_redrive"
+        dl = await conn.fetchrow(
+            "SELECT id, message_id, topic, status, payload FROM dead_letters WHERE id = $1 FOR UPDATE", dl_id)
+        if dl is None or dl["status"] not in ("open", "redriving"):
+            return "stale_redrive"  # discarded, or already redriven by an earlier copy
+        if dl["payload"] is None or bytes(dl["payload"]) != (msg.value or b""):
+            # Only the message the record holds is redriven: a copy with another body (a forged or mistaken
+            # header) does not get past the inbox under a dead-lettered event's id.
+            log.warning("redrive refused: the message is not the one dead-lettered", extra={"dead_letter_id": dl_id})
+            return "stale_redrive"
+        original = {k: v for k, v in headers.items() if k not in (REDRIVE_SERVICE_HEADER, REDRIVE_OF_HEADER)}
+        try:
+            event = from_kafka(msg.value, original, max_bytes=self.max_payload_bytes)
+        except EventDecodeError as exc:
+            await self._redrive_failed(conn, dl_id, f"undecodable: {exc}", 1)
+            return "redrive_failed"
+        span.set_attribute("ward.event_type", event.event_type)
+        span.set_attribute("messaging.message.id", str(event.id))
+        message_id = str(event.id)
+        await conn.execute("SELECT 1 FROM inbox WHERE message_id = ANY($1::text[]) FOR UPDATE",
+                           [message_id, dl["message_id"]])
+        handler = self.handlers.get(event.event_type)
+
+        async def claim() -> bool:
+            turned = await conn.fetchval(
+                "UPDATE inbox SET outcome = 'handled', handled_at = now() "
+                "WHERE message_id = $1 AND outcome = 'dead_lettered' RETURNING 1", message_id)
+            return turned is not None or await self._mark(conn, message_id, dl["topic"], event.event_type, "handled")
+
+        if handler is None:
+            outcome = "ignored" if await claim() else "duplicate"
+        else:
+            outcome, error = await self._run_handler(conn, handler, event, claim, span)
+            if outcome == "failed":
+                await self._redrive_failed(conn, dl_id, f"handler failed: {error}", self.max_attempts)
+                return "redrive_failed"
+        # handled now, or found handled already (the event came through another path): the dead letter is resolved
+        await conn.execute(
+            "UPDATE inbox SET outcome = 'handled', handled_at = now() WHERE message_id = $1 AND outcome = 'dead_lettered'",
+            dl["message_id"])
+        await conn.execute(
+            "UPDATE dead_letters SET status = 'redriven', resolved_at = now(), resolved_by = $2 WHERE id = $1",
+            dl_id, f"{self.service}-service ({outcome})")
+        log.info("dead letter redriven", extra={"dead_letter_id": dl_id, "event_id": message_id, "outcome": outcome})
+        return "redriven" if outcome == "handled" else outcome
+
+    async def _redrive_failed(self, conn: asyncpg.Connection, dl_id: int, error: str, attempts: int) -> None:
+        await conn.execute(
+            "UPDATE dead_letters SET status = 'open', error = $2, attempts = attempts + $3 WHERE id = $1",
+            dl_id, redact(error)[:4000], attempts)
+        log.error("redriven dead letter failed again", extra={"dead_letter_id": dl_id, "attempts": attempts})
+
+    # -- parking: events of a type this version does not know yet ------------------------------------------------
+    async def _park(self, conn: asyncpg.Connection, msg: RawMessage, exc: UnknownEventType) -> str:
+        if exc.event_id in await self._already_handled(conn, [msg]):
+            return "duplicate"
+        inserted = await conn.fetchval(
+            "INSERT INTO parked_events (message_id, topic, kafka_partition, kafka_offset, event_type, message_key, "
+            "payload, headers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (message_id) DO NOTHING RETURNING 1",
+            exc.event_id, msg.topic, msg.partition, msg.offset, exc.event_type, msg.key, msg.value or b"",
+            [[k, base64.b64encode(v).decode()] for k, v in msg.headers],
+        )
+        if inserted is None:
+            return "duplicate"
+        self._parked_changed = True
+        log.warning("event of an unknown type parked", extra={"topic": msg.topic, "event_type": exc.event_type,
+                                                               "message_id": exc.event_id})
+        return "parked"
+
+    async def drain_parked(self, batch_size: int = 100) -> int:
+        """Handle the parked events whose type this version knows, oldest first, through the inbox path.
+
+        Runs on one replica at a time (a transaction-level advisory lock); each batch is one transaction, like
+        a batch from Kafka, and its rows leave ``parked_events`` in that transaction. Returns how many left.
+        """
+        drained = 0
+        known = sorted(EVENT_TYPES)
+        while True:
+            async with self.pool.acquire() as conn, conn.transaction():
+                got = await conn.fetchval(
+                    "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':parked-drain'))")
+                if not got:
+                    break  # another replica is draining
+                rows = await conn.fetch(
+                    "SELECT seq, topic, kafka_partition, kafka_offset, message_key, payload, headers FROM parked_events "
+                    "WHERE event_type = ANY($1::text[]) ORDER BY seq LIMIT $2", known, batch_size)
+                if not rows:
+                    break
+                batch = [RawMessage(r["topic"], r["kafka_partition"] or 0, r["kafka_offset"] or 0, r["message_key"],
+                                    r["payload"], tuple((k, base64.b64decode(v)) for k, v in r["headers"]))
+                         for r in rows]
+                seen = await self._already_handled(conn, batch)
+                for msg in batch:
+                    await self._handle_one(conn, msg, seen)
+                await conn.execute("DELETE FROM parked_events WHERE seq = ANY($1::bigint[])", [r["seq"] for r in rows])
+            drained += len(rows)
+        if drained:
+            log.info("parked events drained", extra={"count": drained})
+        await self.refresh_parked_metric()
+        return drained
+
+    async def refresh_parked_metric(self) -> None:
+        """Set ``ward_parked_events`` from the table (a type whose events all left goes back to 0)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT event_type, count(*) AS n FROM parked_events GROUP BY event_type")
+        counts = {r["event_type"]: r["n"] for r in rows}
+        shown = {s.labels["event_type"] for m in metrics.PARKED_EVENTS.collect() for s in m.samples
+                 if s.labels.get("service") == self.service}
+        for event_type in shown | set(counts):
+            metrics.PARKED_EVENTS.labels(self.service, event_type).set(counts.get(event_type, 0))
+        self._parked_changed = False
+
+
+def redact(text: str) -> str:
+    """An error text without what could be a national ID or a phone number (runs of 9 or more digits): a handler's
+    exception may quote a value, and the error goes to the dead-letter record, its topic's headers and the logs."""
+    return _DIGIT_RUN.sub("[digits]", text)
+
+
+_DIGIT_RUN = re.compile(r"(?<![\w-])\+?\d[\d .]{7,}\d(?![\w-])")
 
 
 def record_lag(service: str, group: str, consumer: Any, records: Iterable[ConsumerRecord]) -> None:

@@ -15,6 +15,7 @@ the value, the aggregate id (``subject``) as the message key, plus the W3C ``tra
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 from uuid import UUID, uuid4, uuid5
@@ -93,6 +94,21 @@ class EventDecodeError(ValueError):
     """A message that cannot become an event: bad headers, unknown type, invalid JSON or schema."""
 
 
+#: A well-formed versioned type name (``registry.team.formed.v2``): only such a type can be one a newer
+#: version of this code knows; anything else in ``ce_type`` is garbage and dead-lettered.
+VERSIONED_TYPE = re.compile(r"[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+\.v[0-9]+")
+
+
+class UnknownEventType(EventDecodeError):
+    """A valid CloudEvents message of a well-formed type this version does not know (yet): a producer deployed
+    before its consumer. The consumer parks it instead of dead-lettering it."""
+
+    def __init__(self, event_type: str, event_id: str) -> None:
+        super().__init__(f"unknown event type {event_type!r}")
+        self.event_type = event_type
+        self.event_id = event_id
+
+
 def to_kafka(event: Event) -> tuple[str, bytes, dict[str, bytes]]:
     """(key, value, headers) of the event in CloudEvents binary mode."""
     ce = CloudEvent(
@@ -124,6 +140,8 @@ def from_kafka(value: bytes | None, headers: dict[str, bytes], *, max_bytes: int
     event_type = ce.get_type()
     cls = EVENT_TYPES.get(event_type)
     if cls is None:
+        if isinstance(event_type, str) and VERSIONED_TYPE.fullmatch(event_type) and ce.get_id():
+            raise UnknownEventType(event_type, str(ce.get_id()))
         raise EventDecodeError(f"unknown event type {event_type!r}")
     data = ce.get_data()
     if isinstance(data, bytes | str):

@@ -34,3 +34,6 @@ HTTP_DURATION = Histogram(
 AUDIT_HEAD_PUBLISHED = Gauge(
     "ward_audit_head_published_timestamp_seconds", "When the service last published its audit chain head", ["service"]
 )
+PARKED_EVENTS = Gauge(
+    "ward_parked_events", "Events of a type this version does not know yet, parked", ["service", "event_type"]
+)

@@ -101,15 +101,18 @@ async def enqueue_raw(
     event_type: str,
     headers: dict[str, str],
     payload: bytes,
+    trace_context: dict[str, str] | None = None,
 ) -> None:
-    """An already-encoded message (a dead letter) through the same outbox and relay.
+    """An already-encoded message (a dead letter, a redrive) through the same outbox and relay. ``trace_context``
+    (W3C traceparent/tracestate) defaults to the current span's.
 
     A message too large to publish goes without its value (a header says so): the dead-letter record and its
     headers still tell what it was, and an oversized row would block the relay."""
     if message_size(key, payload, headers) > _max_message_bytes:
         headers = {**headers, "dlq_payload_dropped": f"{len(payload)} bytes, over KAFKA_MAX_MESSAGE_BYTES"}
         payload = b""
-    await conn.execute(INSERT_SQL, event_id, topic, key, event_type, headers, payload, current_trace_carrier())
+    carrier = trace_context if trace_context is not None else current_trace_carrier()
+    await conn.execute(INSERT_SQL, event_id, topic, key, event_type, headers, payload, carrier)
     await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
 
 

@@ -147,8 +147,12 @@ class ServiceRuntime:
                 max_payload_bytes=s.kafka_max_message_bytes,
             )
             self._subscribe(self.consumer)
+            # Parked events of types this version now knows are handled before new messages arrive (in order).
+            await self._drain_parked_once()
         self._started = True
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        if self.consumer is not None:
+            self._tasks.append(asyncio.create_task(self._drain_parked(), name=f"{self.service}-parked"))
         self._tasks.append(asyncio.create_task(self._connect_broker(), name=f"{self.service}-broker"))
         for job in self.jobs:
             self._tasks.append(asyncio.create_task(self._run_job(job), name=f"{self.service}-job-{job.name}"))
@@ -269,6 +273,19 @@ class ServiceRuntime:
                     log.debug("broker stop after a failed start failed", exc_info=True)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    async def _drain_parked_once(self) -> None:
+        assert self.consumer is not None
+        try:
+            await self.consumer.drain_parked()
+        except Exception:  # the database is down: the periodic drain tries again
+            log.exception("draining parked events failed")
+
+    async def _drain_parked(self) -> None:
+        """Drain periodically too: during a rolling upgrade an older replica may park events this one knows."""
+        while True:
+            await asyncio.sleep(self.settings.parked_drain_interval_s)
+            await self._drain_parked_once()
 
     async def _run_job(self, job: ScheduledJob) -> None:
         while True:

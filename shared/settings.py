@@ -138,6 +138,8 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_s: float = 0.05
     consumer_batch_max_records: int = 500
     scheduler_interval_s: float = 60.0
+    # Parked events (a type an older replica did not know) are drained at start and then this often.
+    parked_drain_interval_s: float = 60.0
 
     problem_docs_url: str = Field(
         default="/problems",

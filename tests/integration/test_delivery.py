@@ -99,24 +99,35 @@ async def test_poison_messages_go_to_dead_letter_and_the_next_is_handled(probe_d
     _, gv, gh = to_kafka(good)
     _, bv, bh = to_kafka(bad_handler)
     unknown_headers = dict(gh, ce_type=b"registry.probe.recorded.v9", ce_id=str(uuid.uuid4()).encode())
+    garbage_type = dict(gh, ce_type=b"no version here", ce_id=str(uuid.uuid4()).encode())
+    invalid_body = gv.replace(b'"value":1', b'"value":"one"')
+    invalid_headers = dict(gh, ce_id=str(uuid.uuid4()).encode())
+    assert invalid_body != gv
     # all on one key, so one partition: the order is the order of this list
     await produce(broker.bootstrap, "registry.wards", b"{not json", key=b"k", headers=list(gh.items()))
     await produce(broker.bootstrap, "registry.wards", gv, key=b"k", headers=list(unknown_headers.items()))
+    await produce(broker.bootstrap, "registry.wards", gv, key=b"k", headers=list(garbage_type.items()))
+    await produce(broker.bootstrap, "registry.wards", invalid_body, key=b"k", headers=list(invalid_headers.items()))
     await produce(broker.bootstrap, "registry.wards", bv, key=b"k", headers=list(bh.items()))
     await produce(broker.bootstrap, "registry.wards", gv, key=b"k", headers=list(gh.items()))
 
     await eventually(lambda: _has_effect(probe_db, "good"))
-    dead = await read_topic(broker.bootstrap, "incidents.dead-letter", min_count=3, timeout=20)
-    assert len(dead) == 3
+    dead = await read_topic(broker.bootstrap, "incidents.dead-letter", min_count=4, timeout=20)
+    assert len(dead) == 4
     errors = sorted(header(r, "dlq_error") for r in dead)
     assert any("not a CloudEvents" in e or "undecodable" in e for e in errors)
-    assert any("unknown event type 'registry.probe.recorded.v9'" in e for e in errors)
+    assert any("unknown event type 'no version here'" in e for e in errors)  # not a versioned type: garbage
+    assert any("registry.probe.recorded.v1 failed validation" in e for e in errors)  # known type, invalid body
     assert any("handler refuses value 666" in e for e in errors)
-    assert {r.value for r in dead} == {b"{not json", gv, bv}  # the original messages
+    assert not any("recorded.v9" in e for e in errors)  # a well-formed type it does not know: parked, below
+    assert {r.value for r in dead} == {b"{not json", gv, invalid_body, bv}  # the original messages
     assert all(header(r, "dlq_original_topic") == "registry.wards" for r in dead)
     handled_bad = [r for r in dead if header(r, "dlq_attempts") == "3"]
     assert len(handled_bad) == 1  # the failing handler was tried the bounded number of times
-    assert await probe_db.fetchval("incidents", "SELECT count(*) FROM dead_letters") == 3
+    assert await probe_db.fetchval("incidents", "SELECT count(*) FROM dead_letters") == 4
+    parked = await probe_db.fetch("incidents", "SELECT message_id, event_type, payload FROM parked_events")
+    assert [(r["message_id"], r["event_type"], bytes(r["payload"])) for r in parked] == [
+        (unknown_headers["ce_id"].decode(), "registry.probe.recorded.v9", gv)]
 
 
 async def test_two_relays_on_one_outbox_publish_every_row_once(probe_db, broker):
