@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-unit test-integration test-e2e test-fault demo lock schemas docs-events bench token lint clean
+.PHONY: install run test fuzz test-unit test-integration test-e2e test-fault demo lock schemas docs-events bench token lint clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ run: install
 ## The whole suite against real PostgreSQL and a real Kafka-protocol broker (started by the tests on free ports).
 test: install $(PROMTOOL)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## Schema fuzzing, deeper than in `make test`: schemathesis against the five services on the running platform.
+fuzz: install
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/test_schemathesis.py $(PYTEST_ARGS)
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit

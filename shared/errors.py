@@ -10,12 +10,14 @@ class ProblemError(Exception):
     title: str = "Bad request"
     type_suffix: str = "bad-request"
 
+    headers: dict[str, str] = {}  # response headers every problem of this class carries
+
     def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra or {}
-        self.headers = headers or {}
+        self.headers = {**type(self).headers, **(headers or {})}
 
 
 class InvalidInput(ProblemError):
@@ -23,13 +25,11 @@ class InvalidInput(ProblemError):
 
 
 class Unauthorized(ProblemError):
-    """A 401: always with an RFC 6750 ``WWW-Authenticate`` challenge (shared.auth adds the error code)."""
+    """A 401: always with an RFC 6750 ``WWW-Authenticate`` challenge (shared.auth passes a precise one, with
+    ``error="invalid_token"``, when a token was sent)."""
 
     status, title, type_suffix = 401, "Unauthorized", "unauthorized"
-
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(detail, extra=extra, headers=headers or {"WWW-Authenticate": 'Bearer realm="ward-platform"'})
+    headers = {"WWW-Authenticate": 'Bearer realm="ward-platform"'}
 
 
 class ServiceUnavailable(ProblemError):

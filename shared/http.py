@@ -11,36 +11,49 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
-from shared import metrics
+from shared import metrics, problems
+from shared.edge import UnstorableText, guard_routes
 from shared.errors import ProblemError
 from shared.limits import BodyLimit, BodyRefused, JsonDepthLimit, declared_length_within_limit, too_large
+from shared.openapi import document_problems, media
+from shared.problems import DEFAULT_PROBLEM_DOCS_URL
 from shared.runtime import ServiceRuntime
 from shared.telemetry import tracer_provider
 
 log = logging.getLogger(__name__)
-PROBLEM_TYPE_BASE = "https://ward-platform.example/problems/"
 
 
 def problem(status: int, title: str, detail: str, type_suffix: str, instance: str, *,
-            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": PROBLEM_TYPE_BASE + type_suffix, "title": title, "status": status, "detail": detail,
-            "instance": instance, **extra}
+            docs_url: str = DEFAULT_PROBLEM_DOCS_URL, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem response; its ``type`` points at the problem's documentation (shared.problems)."""
+    type_uri = problems.type_uri(docs_url, type_suffix)
+    if type_uri == "about:blank":
+        title = problems.title_for(status)
+    headers = dict(headers or {})
+    if status == 401:  # RFC 6750 section 3: every 401 says how to authenticate
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    body = {"type": type_uri, "title": title, "status": status, "detail": detail, "instance": instance, **extra}
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def _docs_url(request: Request) -> str:
+    runtime = getattr(request.app.state, "runtime", None)
+    return getattr(getattr(runtime, "settings", None), "problem_docs_url", None) or DEFAULT_PROBLEM_DOCS_URL
 
 
 def _install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _domain(request: Request, exc: ProblemError) -> JSONResponse:
-        response = problem(exc.status, exc.title, exc.detail, exc.type_suffix, request.url.path, **exc.extra)
-        response.headers.update(exc.headers)
-        return response
+        return problem(exc.status, exc.title, exc.detail, exc.type_suffix, request.url.path,
+                       docs_url=_docs_url(request), headers=exc.headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -49,22 +62,34 @@ def _install_problem_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return problem(422, "Invalid input", "the request does not match the schema", "invalid-input",
-                       request.url.path, errors=errors)
+                       request.url.path, docs_url=_docs_url(request), errors=errors)
+
+    @app.exception_handler(UnstorableText)
+    async def _unstorable(request: Request, exc: UnstorableText) -> JSONResponse:
+        return problem(422, "Invalid input", str(exc.detail), "invalid-input", request.url.path,
+                       docs_url=_docs_url(request),
+                       errors=[{"loc": [exc.where.removeprefix("the ").removeprefix("a ")], "msg": str(exc.detail),
+                                "type": "unstorable_text"}])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if isinstance(exc, BodyRefused):
-            return problem(exc.status_code, exc.title, str(exc.detail), exc.type_suffix, request.url.path)
+        if isinstance(exc, BodyRefused):  # a body refused while it is received (shared.limits)
+            return problem(exc.status_code, exc.title, str(exc.detail), exc.type_suffix, request.url.path,
+                           docs_url=_docs_url(request))
         if exc.status_code == 413:  # the body limit (``BodyLimit``), reached while the body is read
             refused = too_large(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY))
-            return problem(413, refused.title, str(refused.detail), refused.type_suffix, request.url.path)
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}", request.url.path)
+            return problem(413, refused.title, str(refused.detail), refused.type_suffix, request.url.path,
+                           docs_url=_docs_url(request))
+        slug = problems.BY_STATUS.get(exc.status_code, "")
+        title = problems.BY_SLUG[slug].title if slug else problems.title_for(exc.status_code)
+        return problem(exc.status_code, title, str(exc.detail), slug, request.url.path,
+                       docs_url=_docs_url(request), headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", extra={"path_template": _route(request), "error_type": type(exc).__name__})
         return problem(500, "Internal error", "an unexpected error occurred; nothing was changed", "internal",
-                       request.url.path)
+                       request.url.path, docs_url=_docs_url(request))
 
 
 def _route(request: Request) -> str:
@@ -113,13 +138,16 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @ops.get("/health/ready", summary="The database and the broker answer")
+    @ops.get("/health/ready", summary="The database and the broker answer",
+             responses={503: {"description": "The database or the broker does not answer (the same body)",
+                              "content": {"application/json": {"schema": {}}}}})
     async def ready() -> JSONResponse:
         checks = await runtime.readiness()
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
-    @ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @ops.get("/metrics", summary="Prometheus metrics", response_class=Response,
+             responses=media(CONTENT_TYPE_LATEST, "Prometheus text exposition format"))
     async def prometheus() -> Response:
         # Read only: a scrape changes nothing (retention is the "outbox-retention" job's, not the scrape's).
         if runtime.relay is not None:
@@ -134,8 +162,16 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         spec = AsyncAPI(runtime.broker, title=f"{title} events", version=version, description=runtime.description)
         return JSONResponse(spec.to_specification().to_jsonable())
 
+    @ops.get("/problems", summary="What each problem type means (the `type` of every error points here)",
+             response_class=HTMLResponse)
+    async def problem_types() -> HTMLResponse:
+        return HTMLResponse(problems.render_html())
+
+    # Authentication before the body is read, and text PostgreSQL cannot store refused, on every route.
+    guard_routes([ops, *routers])
     app.include_router(ops)
     for router in routers:
         app.include_router(router)
+    document_problems(app)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider(), excluded_urls="health,metrics", exclude_spans=["receive", "send"])
     return app

@@ -170,6 +170,12 @@ class ServiceSettings(BaseSettings):
     # Parked events (a type an older replica did not know) are drained at start and then this often.
     parked_drain_interval_s: float = 60.0
 
+    problem_docs_url: str = Field(
+        default="/problems",
+        description="Where problem types are documented; a problem's type is this URL + '#' + its slug. "
+        "The default is the page every service serves; set it to the published docs/problems.md.",
+    )
+
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
 

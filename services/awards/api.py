@@ -12,7 +12,9 @@ from services.awards import repository as repo
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import Outcome, execute, json_response
 from shared.contracts.awards import Issuer
+from shared.edge import WardId, content_disposition
 from shared.errors import NotFound
+from shared.openapi import media
 from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["awards"])
@@ -32,7 +34,7 @@ def _official_of(principal: Principal, ward_id: str) -> None:
 
 # -- issuing authorities (configuration) -----------------------------------------------------------------------
 @router.post("/wards/{ward_id}/issuers/{issuer}", status_code=201, summary="Configure an issuing authority")
-async def configure_issuer(ward_id: str, issuer: Issuer, body: domain.ConfigureIssuer, request: Request,
+async def configure_issuer(ward_id: WardId, issuer: Issuer, body: domain.ConfigureIssuer, request: Request,
                            principal: CurrentPrincipal) -> Response:
     principal.require(domain.DECIDING_ROLE[issuer], Role.ADMIN)
     principal.ensure_ward(ward_id)
@@ -48,7 +50,7 @@ async def configure_issuer(ward_id: str, issuer: Issuer, body: domain.ConfigureI
 
 
 @router.get("/wards/{ward_id}/issuers")
-async def list_issuers(ward_id: str, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
+async def list_issuers(ward_id: WardId, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
         return json_response(repo.ISSUERS.page(await repo.issuers_page(conn, ward_id, page), page))
@@ -56,7 +58,7 @@ async def list_issuers(ward_id: str, request: Request, principal: CurrentPrincip
 
 # -- criteria and achievements ---------------------------------------------------------------------------------
 @router.post("/wards/{ward_id}/criteria", status_code=201, summary="Configure a criterion for a year")
-async def add_criterion(ward_id: str, body: domain.Criterion, request: Request, principal: CurrentPrincipal) -> Response:
+async def add_criterion(ward_id: WardId, body: domain.Criterion, request: Request, principal: CurrentPrincipal) -> Response:
     principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
     principal.ensure_ward(ward_id)
 
@@ -69,14 +71,14 @@ async def add_criterion(ward_id: str, body: domain.Criterion, request: Request, 
 
 
 @router.get("/wards/{ward_id}/criteria")
-async def list_criteria(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
+async def list_criteria(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
         return json_response(repo.CRITERIA.page(await repo.criteria_page(conn, ward_id, year, page), page))
 
 
 @router.get("/wards/{ward_id}/achievements", summary="Achievements with the events that prove them")
-async def list_achievements(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal,
+async def list_achievements(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
                             page: Page) -> Response:
     _official_of(principal, ward_id)
     async with _pool(request).acquire() as conn:
@@ -86,7 +88,7 @@ async def list_achievements(ward_id: str, year: Year, request: Request, principa
 # -- nominations -----------------------------------------------------------------------------------------------
 @router.post("/wards/{ward_id}/nominations/evaluate", status_code=201,
              summary="Apply the year's criteria: propose nominations with their evidence")
-async def evaluate(ward_id: str, year: Annotated[int, Body(embed=True, ge=2000, le=2100)], request: Request,
+async def evaluate(ward_id: WardId, year: Annotated[int, Body(embed=True, ge=2000, le=2100)], request: Request,
                    principal: CurrentPrincipal) -> Response:
     principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
     principal.ensure_ward(ward_id)
@@ -100,7 +102,7 @@ async def evaluate(ward_id: str, year: Annotated[int, Body(embed=True, ge=2000, 
 
 
 @router.post("/wards/{ward_id}/nominations", status_code=201, summary="Nominate by hand, with evidence")
-async def nominate(ward_id: str, body: domain.ManualNomination, request: Request, principal: CurrentPrincipal) -> Response:
+async def nominate(ward_id: WardId, body: domain.ManualNomination, request: Request, principal: CurrentPrincipal) -> Response:
     principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
     principal.ensure_ward(ward_id)
 
@@ -113,7 +115,7 @@ async def nominate(ward_id: str, body: domain.ManualNomination, request: Request
 
 
 @router.get("/wards/{ward_id}/nominations")
-async def list_nominations(ward_id: str, year: Year, request: Request, principal: CurrentPrincipal,
+async def list_nominations(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
                            page: Page,
                            status: Literal["proposed", "reviewed", "approved", "rejected"] | None = None) -> Response:
     _official_of(principal, ward_id)
@@ -192,10 +194,11 @@ async def issue_certificate(award_id: str, request: Request, principal: CurrentP
     return await execute(_pool(request), request, principal, "certificate.issue", handler)
 
 
-@router.get("/awards/{award_id}/certificate.pdf", response_class=Response, summary="The issued Giấy khen")
+@router.get("/awards/{award_id}/certificate.pdf", response_class=Response, summary="The issued Giấy khen",
+            responses=media("application/pdf", "The certificate of merit"))
 async def certificate_pdf(award_id: str, request: Request, principal: CurrentPrincipal) -> Response:
     a, _ = await _visible_award(request, principal, award_id)
     if a["certificate_pdf"] is None:
         raise NotFound("no certificate has been issued for this award yet")
     return Response(content=bytes(a["certificate_pdf"]), media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="giay-khen-{a["verification_code"]}.pdf"'})
+                    headers=content_disposition(f"giay-khen-{a['verification_code']}.pdf", inline=True))

@@ -13,6 +13,8 @@ from services.awards import repository as repo
 from services.awards.certificate import recipient_display, render_festival
 from shared.auth import CurrentPrincipal, Role
 from shared.commands import json_response
+from shared.edge import WardId, content_disposition
+from shared.openapi import media
 
 router = APIRouter(prefix="/v1", tags=["festival"])
 
@@ -41,19 +43,20 @@ async def festival(conn: asyncpg.Connection, ward_id: str, year: int) -> dict[st
 
 
 # The .pdf route comes first: {year} alone would also match "2024.pdf" and refuse it as not a number.
-@router.get("/wards/{ward_id}/festival/{year}.pdf", response_class=Response, summary="The printable list")
-async def festival_pdf(ward_id: str, request: Request, principal: CurrentPrincipal, year: int = Year) -> Response:
+@router.get("/wards/{ward_id}/festival/{year}.pdf", response_class=Response, summary="The printable list",
+            responses=media("application/pdf", "The festival's list, printable"))
+async def festival_pdf(ward_id: WardId, request: Request, principal: CurrentPrincipal, year: int = Year) -> Response:
     principal.require(Role.WARD_OFFICIAL, Role.CITY_OFFICIAL, Role.ADMIN)
     principal.ensure_ward(ward_id)
     async with request.app.state.runtime.pool.acquire() as conn:
         data = await festival(conn, ward_id, year)
     pdf = render_festival(data["ward_name"], year, data["awards"])
     return Response(content=pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="ngay-hoi-{ward_id}-{year}.pdf"'})
+                    headers=content_disposition(f"ngay-hoi-{ward_id}-{year}.pdf", inline=True))
 
 
 @router.get("/wards/{ward_id}/festival/{year}", summary="The festival's list of awards, with their evidence")
-async def festival_json(ward_id: str, request: Request, principal: CurrentPrincipal, year: int = Year) -> Response:
+async def festival_json(ward_id: WardId, request: Request, principal: CurrentPrincipal, year: int = Year) -> Response:
     principal.require(Role.WARD_OFFICIAL, Role.CITY_OFFICIAL, Role.ADMIN)
     principal.ensure_ward(ward_id)
     async with request.app.state.runtime.pool.acquire() as conn:

@@ -88,7 +88,8 @@ async def _within_claim_limits(request: Request, code: str) -> None:
 
 
 @router.post("/certificates/{code}/claim",
-             summary="A recognised reporter chooses a name to be known by (proof: the claim secret from the follow-up)")
+             summary="A recognised reporter chooses a name to be known by (proof: the claim secret from the follow-up)",
+             responses={403: {"description": "The claim secret does not match this certificate"}})
 async def claim(body: domain.Claim, request: Request, code: str = Code) -> Response:
     _no_idempotency_key(request)
     await _within_claim_limits(request, code)
@@ -102,7 +103,8 @@ async def claim(body: domain.Claim, request: Request, code: str = Code) -> Respo
 
 
 @router.post("/certificates/{code}/claim/withdraw",
-             summary="The reporter takes their name off the certificate again (the same proof)")
+             summary="The reporter takes their name off the certificate again (the same proof)",
+             responses={403: {"description": "The claim secret does not match this certificate"}})
 async def withdraw_claim(body: domain.ClaimWithdrawal, request: Request, code: str = Code) -> Response:
     _no_idempotency_key(request)
     await _within_claim_limits(request, code)

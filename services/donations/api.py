@@ -22,7 +22,9 @@ from services.donations.models import (
 from services.donations.report import build_report, report_csv
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import execute, json_response
+from shared.edge import content_disposition
 from shared.errors import NotFound
+from shared.openapi import media
 from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["donations"])
@@ -114,11 +116,12 @@ async def report(campaign_id: str, request: Request, principal: CurrentPrincipal
     return json_response(await _report(request, campaign_id, principal))
 
 
-@router.get("/campaigns/{campaign_id}/report.csv", summary="Public transparency report, CSV")
+@router.get("/campaigns/{campaign_id}/report.csv", summary="Public transparency report, CSV",
+            response_class=Response, responses=media("text/csv", "The report as CSV (UTF-8)"))
 async def report_as_csv(campaign_id: str, request: Request, principal: CurrentPrincipal) -> Response:
     body = report_csv(await _report(request, campaign_id, principal))
     return Response(body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'})
+                    headers=content_disposition(f"campaign-{campaign_id}.csv"))
 
 
 @router.get("/pledges/{pledge_id}", summary="A pledge's instalments: paid, due or overdue")

@@ -25,7 +25,9 @@ from services.mediation.schemas import (
 from services.mediation.views import case_view, team_view
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import Outcome, execute, json_response
+from shared.edge import content_disposition
 from shared.errors import Forbidden, NotFound
+from shared.openapi import media
 from shared.paging import Keyset, Page, page_of
 
 router = APIRouter()
@@ -145,7 +147,8 @@ async def refusal_grounds(p: CurrentPrincipal) -> Response:
     return json_response({"grounds": [g.__dict__ for g in domain.EXCLUDED_GROUNDS.values()]})
 
 
-@router.get("/v1/teams/{team_id}/record-book/{year}")
+@router.get("/v1/teams/{team_id}/record-book/{year}", response_class=Response,
+            responses=media("application/json", "The record book, as `format` asks", also=("text/csv", "text/html")))
 async def record_book(team_id: str, year: int, request: Request, p: CurrentPrincipal,
                       format: Literal["json", "csv", "html"] = Query("json")) -> Response:
     """Sổ theo dõi hoạt động hòa giải ở cơ sở: the team's mediators and ward officials may read it."""
@@ -160,7 +163,7 @@ async def record_book(team_id: str, year: int, request: Request, p: CurrentPrinc
         book = await recordbook.build(conn, team, year)
     if format == "csv":
         return Response(recordbook.to_csv(book), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="so-hoa-giai-{team_id}-{year}.csv"'})
+                        headers=content_disposition(f"so-hoa-giai-{team_id}-{year}.csv"))
     if format == "html":
         return HTMLResponse(recordbook.to_html(book))
     return json_response(book)

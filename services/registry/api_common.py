@@ -6,9 +6,10 @@ import asyncpg
 from fastapi import Request
 
 from shared.crypto import PersonalDataProtector
+from shared.edge import WARD_PATTERN as EDGE_WARD_PATTERN
 
 # Path ids are UUIDs (wards excepted): a malformed one is a 422 before any SQL runs.
-WARD_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
+WARD_PATTERN = EDGE_WARD_PATTERN
 
 
 def pool(request: Request) -> asyncpg.Pool:

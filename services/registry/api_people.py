@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import access, repository, views
 from services.registry import commands_people as cmd
 from services.registry.api_common import WARD_PATTERN, pii, pool
 from shared.auth import CurrentPrincipal, Role
 from shared.commands import execute, json_response
+from shared.edge import WardId
 from shared.errors import Forbidden
 from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["people and places"])
-WardId = Annotated[str, Path(pattern=WARD_PATTERN)]
 
 
 # -- wards and groups ------------------------------------------------------------------------------------------

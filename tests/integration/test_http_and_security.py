@@ -62,7 +62,7 @@ async def test_problem_details_auth_and_ward_checks(probe_db, started):
     assert invalid.status_code == 422
     body = invalid.json()
     assert invalid.headers["content-type"] == "application/problem+json"
-    assert body["status"] == 422 and body["type"].endswith("/invalid-input") and body["errors"][0]["loc"][-1] == "value"
+    assert body["status"] == 422 and body["type"] == "/problems#invalid-input" and body["errors"][0]["loc"][-1] == "value"
     assert missing.status_code == 401 and missing.json()["title"] == "Unauthorized"
     assert missing.headers["www-authenticate"] == 'Bearer realm="ward-platform"'
     for r in (wrong_sig, expired, other_service, star_resident):

@@ -1,0 +1,73 @@
+"""Each service's OpenAPI document declares what its operations really answer: problems (RFC 9457) with their
+statuses, and CSV, PDF and HTML with their media types. (Schemathesis checks the answers against it, e2e.)"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from services.awards.bootstrap import build as build_awards
+from services.donations.bootstrap import build as build_donations
+from services.incidents.bootstrap import build as build_incidents
+from services.mediation.bootstrap import build as build_mediation
+from services.registry.bootstrap import build as build_registry
+from shared.settings import ServiceSettings
+
+BUILDS = {"registry": build_registry, "incidents": build_incidents, "mediation": build_mediation,
+          "donations": build_donations, "awards": build_awards}
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+@functools.cache
+def _document(service: str) -> dict:
+    app = BUILDS[service](ServiceSettings(service_name=service, database_url="postgresql://u:p@127.0.0.1:1/x"))
+    return app.openapi()
+
+
+@pytest.mark.parametrize("service", BUILDS)
+def test_every_operation_documents_its_problems(service):
+    doc = _document(service)
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    problem = doc["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "instance"} <= set(problem["required"])
+    assert "errors" in problem["properties"]
+    operations = [(path, method, op) for path, item in doc["paths"].items() for method, op in item.items()]
+    assert len(operations) > 5
+    for path, method, op in operations:
+        responses = op["responses"]
+        assert responses["422"]["content"] == PROBLEM, (path, method)
+        if op.get("security"):
+            assert responses["401"]["content"] == PROBLEM and "WWW-Authenticate" in responses["401"]["headers"]
+            assert responses["403"]["content"] == PROBLEM
+        if "requestBody" in op:
+            assert {"400", "413"} <= responses.keys(), (path, method)
+        if path.startswith("/v1/"):
+            assert {"404", "429"} <= responses.keys(), (path, method)
+        if method in ("post", "patch") and path.startswith("/v1/"):
+            assert "409" in responses, (path, method)
+        for status, response in responses.items():
+            if status.startswith(("4", "5")) and status != "503":
+                assert response["content"] == PROBLEM, (path, method, status)
+
+
+def test_a_public_route_documents_the_403_of_a_wrong_proof():
+    paths = _document("awards")["paths"]
+    for path in ("/v1/public/certificates/{code}/claim", "/v1/public/certificates/{code}/claim/withdraw"):
+        responses = paths[path]["post"]["responses"]
+        assert responses["403"]["content"] == PROBLEM and "401" not in responses
+    ready = _document("registry")["paths"]["/health/ready"]["get"]["responses"]["503"]
+    assert set(ready["content"]) == {"application/json"}
+
+
+def test_non_json_responses_are_declared_with_their_media_types():
+    def success(service: str, path: str) -> set[str]:
+        return set(_document(service)["paths"][path]["get"]["responses"]["200"]["content"])
+
+    assert success("donations", "/v1/campaigns/{campaign_id}/report.csv") == {"text/csv"}
+    assert success("awards", "/v1/awards/{award_id}/certificate.pdf") == {"application/pdf"}
+    assert success("awards", "/v1/wards/{ward_id}/festival/{year}.pdf") == {"application/pdf"}
+    assert success("mediation", "/v1/teams/{team_id}/record-book/{year}") == {"application/json", "text/csv",
+                                                                              "text/html"}
+    assert success("incidents", "/v1/briefings/{group_id}/{month}/print") == {"text/html"}
+    assert success("registry", "/problems") == {"text/html"}
