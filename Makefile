@@ -32,7 +32,7 @@ run: install
 
 ## The whole suite against real PostgreSQL and a real Kafka-protocol broker (started by the tests on free ports).
 test: install $(PROMTOOL)
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
 
 ## Schema fuzzing, deeper than in `make test`: schemathesis against the five services on the running platform.
 fuzz: install
