@@ -301,6 +301,11 @@ spec:
                 secretKeyRef:
                   name: {service}-audit
                   key: AUDIT_KEY_ID
+            - name: IDEMPOTENCY_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {service}-idempotency
+                  key: IDEMPOTENCY_KEY
 {key_env}          # Migrations are the ward-migrate Job's (this pod holds only the application login); until they are
           # applied, /health/ready answers 503 and names them. The startup probe gives a slow start time before
           # the liveness probe may restart the container.
@@ -369,6 +374,7 @@ _KUSTOMIZATION = """\
 #   <service>-database             DATABASE_URL: the service's application login (one per service)
 #   <service>-kafka                KAFKA_SASL_PASSWORD (one per service; the principal is the service's name)
 #   <service>-audit                AUDIT_KEY, AUDIT_KEY_ID (one per service: the key of its audit chain)
+#   <service>-idempotency          IDEMPOTENCY_KEY (one per service: seals the replies kept for retries)
 {key_secrets}#   ward-platform-migrations       <SERVICE>_OWNER_DATABASE_URL for each service: read only by the ward-migrate Job
 # (see docs/containers.md). PostgreSQL, Kafka and the collector are the city's own, not part of this base.
 apiVersion: kustomize.config.k8s.io/v1beta1

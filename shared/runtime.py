@@ -87,6 +87,9 @@ class ServiceRuntime:
         self.pii: PersonalDataProtector = settings.protector()  # only the keys this service uses; none for most
         self._schema_ok = False
         self.audit_keys = audit.AuditKeys.from_settings(settings)
+        self.idempotency_sealer = idempotency.Sealer(
+            self.service, settings.idempotency_key.get_secret_value(),
+            [k.get_secret_value() for k in settings.idempotency_retired_keys])
         self.every("audit-head", settings.audit_head_interval_s, self._publish_audit_head)
         outbox.set_max_message_bytes(settings.kafka_max_message_bytes)
         self.token_verifier = TokenVerifier(settings)  # fetches nothing until the first token arrives

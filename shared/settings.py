@@ -23,6 +23,7 @@ DEV_PII_KEYS = json.dumps({"dev1": DEV_ENCRYPTION_KEY, "legacy": DEV_PII_KEY})
 DEV_INDEX_KEYS = json.dumps({"dev1": DEV_INDEX_KEY, "legacy": DEV_PII_KEY})
 DEV_KEY_VALUES = frozenset({DEV_PII_KEY, DEV_ENCRYPTION_KEY, DEV_INDEX_KEY})
 DEV_AUDIT_KEY = "dev-only-audit-key-change-me-0123456789abcdef"
+DEV_IDEMPOTENCY_KEY = "dev-only-idempotency-key-change-me-0123456789"
 
 #: The development token issuer and the public half of the development signing key (Ed25519; the private half is
 #: shared/devkeys/DEV-ONLY-token-signing-key.pem, used by ``wardctl token`` and the tests). A service in
@@ -157,6 +158,13 @@ class ServiceSettings(BaseSettings):
 
     outbox_retention_days: int = 30
     outbox_retention_interval_s: float = 3600.0  # how often the retention job deletes published rows past it
+    idempotency_key: SecretStr = Field(
+        default=SecretStr(DEV_IDEMPOTENCY_KEY),
+        description="seals the replies kept for Idempotency-Key retries (AES-GCM; at least 32 characters, one per service)",
+    )
+    idempotency_retired_keys: list[SecretStr] = Field(
+        default_factory=list, description="keys replaced within the retention period: their records still open",
+    )
     idempotency_retention_hours: float = Field(
         default=24, gt=0, description="how long a command's response is kept for a retry with its Idempotency-Key"
     )
@@ -291,6 +299,11 @@ class ServiceSettings(BaseSettings):
                 bad.append("AUDIT_KEY")
             if any(len(k.get_secret_value()) < 32 for k in audit_keys):
                 bad.append("AUDIT_KEY (shorter than 32 characters)")
+            idempotency_keys = [self.idempotency_key, *self.idempotency_retired_keys]
+            if any(k.get_secret_value() == DEV_IDEMPOTENCY_KEY for k in idempotency_keys):
+                bad.append("IDEMPOTENCY_KEY")
+            if any(len(k.get_secret_value()) < 32 for k in idempotency_keys):
+                bad.append("IDEMPOTENCY_KEY (shorter than 32 characters)")
             if "dev-" in self.database_url and "-password" in self.database_url:
                 bad.append("DATABASE_URL")
             if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:

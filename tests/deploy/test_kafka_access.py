@@ -172,7 +172,8 @@ def test_settings_refuse_sasl_without_credentials_and_an_unauthenticated_broker_
     strong = {"jwt_issuer": "https://id.example/realms/ward", "jwt_jwks_url": "https://id.example/certs",
               "pii_key": "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=",
               "environment": "production", "service_name": "awards", "database_url": "postgresql://a@b/c",
-              "_env_file": None, "audit_key": "k" * 40, "audit_key_id": "k1"}
+              "_env_file": None, "audit_key": "k" * 40, "audit_key_id": "k1",
+              "idempotency_key": "i" * 40}
     with pytest.raises(ValueError, match="KAFKA_SECURITY_PROTOCOL"):
         ServiceSettings(**strong)
     ServiceSettings(**strong, kafka_allow_plaintext=True)  # an operator's explicit choice

@@ -66,10 +66,6 @@ NAME_COLUMNS = {
     "awards.nominations.recipient_name": "the nomination",
     "awards.awards.recipient_name": "the award",
     "awards.awards.certificate_pdf": "the certificate of merit",
-    # A service given no personal-data key keeps a command's reply as it is, for IDEMPOTENCY_RETENTION_HOURS: its
-    # replies only repeat the names its own tables above keep in clear.
-    **{f"{s}.idempotency_keys.response_body": "replies of a service without a personal-data key, 24 h" for s in
-       ("mediation", "donations", "awards")},
     # Internal events carry residents' names to the services that project them (never national IDs, phones).
     **{f"{s}.outbox.payload": "internal events name residents" for s in
        ("registry", "incidents", "mediation", "donations", "awards")},
@@ -372,7 +368,7 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
     assert set().union(*(d.uncovered() for d in drivers)) == set(), "drive every command route here"
     for service in ("registry", "incidents", "mediation", "donations", "awards"):
         assert await db.fetchval(service, "SELECT count(*) FROM idempotency_keys") > 0
-    for service in ("registry", "incidents"):  # the services with a personal-data key seal every record
+    for service in ("registry", "incidents", "mediation", "donations", "awards"):  # every service seals every record
         assert await db.fetchval(service, "SELECT bool_and(sealed) AND bool_and(request_hash = '') "
                                           "FROM idempotency_keys")
 

@@ -67,7 +67,7 @@ def test_no_registry_event_carries_a_national_id_or_phone() -> None:
 PROD_KEYS = {"pii_keys": '{"k1": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYiE="}', "pii_active_key_id": "k1",
              "index_keys": '{"i1": "aW5kZXgtaW5kZXgtaW5kZXgtaW5kZXgtaW5kZXghISE="}', "index_active_key_id": "i1"}
 PROD_KAFKA = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "registry", "kafka_sasl_password": "pw"}
-PROD_AUDIT = {"audit_key": "a" * 40, "audit_key_id": "k1"}
+PROD_AUDIT = {"audit_key": "a" * 40, "audit_key_id": "k1", "idempotency_key": "i" * 40}
 PROD_OIDC = {"jwt_issuer": "https://id.city.example/realms/ward",
              "jwt_jwks_url": "https://id.city.example/realms/ward/protocol/openid-connect/certs"}
 
@@ -117,7 +117,7 @@ def test_audience_is_the_service_name_unless_configured() -> None:
 
 def test_settings_refuse_the_development_audit_key_in_production() -> None:
     base = {"service_name": "awards", "database_url": "postgresql://awards:s3cret@db/ward", "environment": "production",
-            **PROD_OIDC, "kafka_allow_plaintext": True}
+            **PROD_OIDC, "kafka_allow_plaintext": True, "idempotency_key": "i" * 40}
     with pytest.raises(ValidationError, match="AUDIT_KEY"):
         ServiceSettings(**base)  # the development key and id
     with pytest.raises(ValidationError, match="AUDIT_KEY"):

@@ -106,7 +106,8 @@ def test_production_needs_each_purpose_its_own_real_key_and_never_echoes_one() -
     secret = key()
     base = {"service_name": "registry", "database_url": DB, "environment": "production",
             "jwt_issuer": "https://id.example/realms/ward", "jwt_jwks_url": "https://id.example/certs",
-            "kafka_allow_plaintext": True, "audit_key": "a" * 40, "audit_key_id": "k1"}
+            "kafka_allow_plaintext": True, "audit_key": "a" * 40, "audit_key_id": "k1",
+            "idempotency_key": "i" * 40}
     with pytest.raises(ValidationError, match=r"PII_KEYS \(not set\).*INDEX_KEYS \(not set\)"):
         ServiceSettings(**base)
     with pytest.raises(ValidationError, match="INDEX_KEYS") as refused:
