@@ -33,7 +33,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from shared import audit, idempotency, metrics, migrations, outbox
+from shared import audit, idempotency, metrics, migrations, outbox, ratelimit
 from shared.auth import TokenVerifier
 from shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Handler, RawMessage, record_lag
 from shared.contracts.audit import head_event_class
@@ -91,6 +91,7 @@ class ServiceRuntime:
             self.service, settings.idempotency_key.get_secret_value(),
             [k.get_secret_value() for k in settings.idempotency_retired_keys])
         self.every("audit-head", settings.audit_head_interval_s, self._publish_audit_head)
+        self.every("rate-limit-purge", 60, ratelimit.purge)
         outbox.set_max_message_bytes(settings.kafka_max_message_bytes)
         self.token_verifier = TokenVerifier(settings)  # fetches nothing until the first token arrives
         setup_telemetry(self.service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)

@@ -152,9 +152,13 @@ class ServiceSettings(BaseSettings):
     audit_head_interval_s: float = Field(default=300.0, gt=0, description="How often the chain's head is published")
 
     # The public claim routes of awards (a reporter naming themselves on a certificate): requests per window, counted
-    # per client address and per certificate code, across replicas (services/awards/ratelimit.py).
+    # per client address and per certificate code, across replicas (shared/ratelimit.py).
     claim_rate_limit: int = Field(default=20, ge=1)
     claim_rate_window_s: int = Field(default=600, ge=1)
+    # The other public and anonymous routes (anonymous tip intake, follow-up, certificate verification), per client
+    # address and, where the route names one, per code (shared/ratelimit.py).
+    public_rate_limit: int = Field(default=30, ge=1)
+    public_rate_window_s: int = Field(default=60, ge=1)
 
     outbox_retention_days: int = 30
     outbox_retention_interval_s: float = 3600.0  # how often the retention job deletes published rows past it

@@ -7,21 +7,16 @@ rate limited per client address and per code (429 with Retry-After), across repl
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import hmac
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from services.awards import commands, domain, ratelimit
+from services.awards import commands, domain
 from services.awards import repository as repo
 from services.awards.certificate import recipient_display
+from shared import ratelimit
 from shared.auth import Principal
 from shared.commands import Outcome, execute, json_response
-from shared.errors import InvalidInput, NotFound, TooManyRequests
+from shared.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
@@ -33,6 +28,8 @@ ANONYMOUS = Principal(subject="public", roles=frozenset(), ward_id="-")
 
 @router.get("/certificates/{code}", summary="Verify a certificate of merit by its code")
 async def verify(request: Request, code: str = Code) -> Response:
+    s = request.app.state.runtime.settings
+    await ratelimit.limit(request, "verify", limit=s.public_rate_limit, window_s=s.public_rate_window_s)
     async with request.app.state.runtime.pool.acquire() as conn:
         a = await repo.award_by_code(conn, domain.normalise_code(code))
     if a is None:
@@ -54,18 +51,6 @@ async def verify(request: Request, code: str = Code) -> Response:
     })
 
 
-@functools.lru_cache(maxsize=8)
-def _address_key(service_key: bytes) -> bytes:
-    """A key for the counters' address pseudonyms, derived (HKDF) from the service's own secret: awards holds no
-    personal-data key, and the database must not learn client addresses from the counters."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"ward-platform:awards:rate-limit-address:v1").derive(service_key)
-
-
-def _address_pseudonym(service_key: bytes, address: str) -> str:
-    return hmac.new(_address_key(service_key), address.encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def _no_idempotency_key(request: Request) -> None:
     """Every anonymous caller is the one principal `public`, so a stored reply would be shared between strangers (and a
     reused key would tell one that another used it). Claiming and withdrawing are idempotent by themselves."""
@@ -74,17 +59,10 @@ def _no_idempotency_key(request: Request) -> None:
 
 
 async def _within_claim_limits(request: Request, code: str) -> None:
-    """Count this request per client address (as a keyed pseudonym, never the address) and per code; refuse past
-    the limit. Counted before anything else, in its own statement: a refused proof counts too."""
-    runtime = request.app.state.runtime
-    s = runtime.settings
-    address = _address_pseudonym(runtime.audit_keys.keys[runtime.audit_keys.current_id],
-                                 request.client.host if request.client else "unknown")
-    waits = [await ratelimit.hit(runtime.pool, bucket, limit=s.claim_rate_limit, window_s=s.claim_rate_window_s)
-             for bucket in (f"claim:addr:{address}", f"claim:code:{domain.normalise_code(code)}")]
-    wait = max((w for w in waits if w is not None), default=None)
-    if wait is not None:
-        raise TooManyRequests("too many claim attempts; try again later", retry_after_s=wait)
+    """Counted before anything else, per client address and per code: a refused proof counts too."""
+    s = request.app.state.runtime.settings
+    await ratelimit.limit(request, "claim", limit=s.claim_rate_limit, window_s=s.claim_rate_window_s,
+                          code=domain.normalise_code(code))
 
 
 @router.post("/certificates/{code}/claim",

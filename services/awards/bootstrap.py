@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.awards import api, api_festival, api_public, consumers, jobs, ratelimit
+from services.awards import api, api_festival, api_public, consumers, jobs
 from shared.contracts.awards import (
     AchievementRecorded,
     AwardGranted,
@@ -32,5 +32,4 @@ def build(settings: ServiceSettings) -> FastAPI:
     )
     runtime.consume(consumers.HANDLERS)
     runtime.every("evaluate-criteria", 24 * 3600, jobs.evaluate_criteria)
-    runtime.every("purge-rate-limits", 3600, ratelimit.purge)
     return create_app(runtime, [api_festival.router, api.router, api_public.router], title="awards")

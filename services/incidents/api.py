@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.incidents import commands, views
 from services.incidents import repository as repo
 from services.incidents.domain import FootageCitation, ReportIn
+from shared import ratelimit
 from shared.auth import CurrentPrincipal, Principal, Role
 from shared.commands import Outcome, execute, json_response
 from shared.contracts.incidents import Category, DisputeParty
@@ -75,6 +76,10 @@ async def report(body: ReportIn, request: Request, principal: CurrentPrincipal) 
         if request.headers.get("Idempotency-Key"):
             # A replay would have to return the secret, which is never stored: refuse rather than half-protect.
             raise InvalidInput("an anonymous tip takes no Idempotency-Key: its reply holds a secret that is not kept")
+        # Bounded per client address (a keyed pseudonym, its counter deleted when the window ends: nothing of it
+        # stays to be matched with the tip).
+        s = request.app.state.runtime.settings
+        await ratelimit.limit(request, "anonymous-tip", limit=s.public_rate_limit, window_s=s.public_rate_window_s)
         # Nothing of the caller's token may be kept with an anonymous tip, not even in the audit trail.
         actor = Principal(subject="anonymous", roles=frozenset({Role.RESIDENT}), ward_id=principal.ward_id)
     else:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.incidents import briefing, commands, views
 from services.incidents import repository as repo
 from services.incidents.domain import secret_matches
-from shared import clock
+from shared import clock, ratelimit
 from shared.auth import CurrentPrincipal, Role
 from shared.claims import claim_secret
 from shared.commands import Outcome, execute, json_response
@@ -51,7 +51,11 @@ class WarningIn(_In):
 # -- anonymous follow-up -----------------------------------------------------------------------------------------
 @router.post("/follow-up", summary="An anonymous reporter's status, outcome and recognition (code + secret)")
 async def follow_up(body: FollowUpIn, request: Request, principal: CurrentPrincipal) -> Response:
-    # POST, so that the secret travels in the body and never in a URL or an access log.
+    # POST, so that the secret travels in the body and never in a URL or an access log. Counted per address and per
+    # code before the secret is checked: guessing a code's secret is bounded however many addresses try.
+    s = request.app.state.runtime.settings
+    await ratelimit.limit(request, "follow-up", limit=s.public_rate_limit, window_s=s.public_rate_window_s,
+                          code=body.follow_up_code.strip().upper())
     async with request.app.state.runtime.pool.acquire() as conn:
         inc = await repo.by_follow_up_code(conn, body.follow_up_code)
         if inc is None or not secret_matches(body.secret, inc["secret_hash"]) or inc["ward_id"] != principal.ward_id:

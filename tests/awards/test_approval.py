@@ -274,8 +274,15 @@ async def test_claims_are_rate_limited_per_code_and_per_address_with_retry_after
         # Counted per client address too: other codes from the same address are refused as well.
         assert (await svc.client.post("/v1/public/certificates/GK-2024-AAAA-BBBB/claim", json=wrong)).status_code == 429
         # The counters hold no client address, only keyed pseudonyms and codes.
-        buckets = [r["bucket"] for r in await svc.db.fetch("awards", "SELECT bucket FROM rate_limit_windows")]
+        buckets = [r["bucket"] for r in await svc.db.fetch("awards", "SELECT bucket FROM rate_limits")]
         assert buckets and not [b for b in buckets if "127.0.0.1" in b or "testclient" in b]
+
+
+async def test_certificate_verification_is_rate_limited_per_address(db, started):  # noqa: F811
+    async with serve(build, "awards", db, started, kind=Service, public_rate_limit=2, public_rate_window_s=3600) as svc:
+        answers = [await svc.client.get("/v1/public/certificates/GK-2024-AAAA-BBBB") for _ in range(3)]
+        assert [r.status_code for r in answers] == [404, 404, 429]  # enumerating codes is bounded
+        assert int(answers[-1].headers["Retry-After"]) >= 1
 
 
 async def test_bad_input_gets_a_problem_and_writes_nothing(svc):
