@@ -125,6 +125,7 @@ def test_a_list_computed_in_python_pages_the_same_way():
 #: docs/development.md, "Lists"); every other collection route must take ?limit= and ?cursor=.
 DOCUMENTS = {
     "/health/live", "/health/ready", "/metrics", "/asyncapi.json",
+    "/problems",  # the catalogue of problem types every error points to: a constant
     "/v1/checks-due",  # registry: one ward's checks for the monthly briefing
     "/v1/campaigns/{campaign_id}/report", "/v1/campaigns/{campaign_id}/report.csv",  # one campaign's accounts
     "/v1/briefings/{group_id}/{month}/print",  # one group's month

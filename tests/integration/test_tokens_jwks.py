@@ -221,7 +221,7 @@ async def test_in_production_a_jwks_url_serving_the_development_key_is_refused_t
                                database_url="postgresql://awards:s3cret@db/ward",
                                jwt_jwks_url=jwks.url, jwt_issuer=ISSUER, kafka_security_protocol="SASL_SSL",
                                kafka_sasl_username="awards", kafka_sasl_password="pw",
-                               audit_key="a" * 40, audit_key_id="k1")
+                               audit_key="a" * 40, audit_key_id="k1", idempotency_key="i" * 40)
     with pytest.raises(Unauthorized, match="unknown signing key"):
         await TokenVerifier(settings).verify(token("admin", "*", iss=ISSUER))  # signed with the development key
     development = ServiceSettings(service_name="awards", environment="development", _env_file=None,
