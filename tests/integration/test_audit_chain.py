@@ -265,11 +265,17 @@ async def test_wardctl_audit_verify_reads_the_heads_from_the_broker(probe_db, br
     app, runtime = publisher_app(settings_for("registry", probe_db, broker))
     await started(runtime, wait_assigned=False)
     await _write_rows(app, 4)
+
+    async def relay_has_reached_the_broker() -> bool:  # else the shutdown head would wait in the outbox
+        return await probe_db.fetchval(
+            "registry", "SELECT count(*) > 0 AND bool_and(published_at IS NOT NULL) FROM outbox")
+
+    await eventually(relay_has_reached_the_broker)
     await runtime.stop()  # the shutdown head goes to registry.audit
     env = {"SERVICE_NAME": "registry", "DATABASE_URL": probe_db.app_url("registry"),
            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap}
     load_all_contracts()
-    await read_topic(broker.bootstrap, "registry.audit", min_count=1)
+    assert await read_topic(broker.bootstrap, "registry.audit", min_count=1)
     code, out = await _wardctl("audit", "verify", "registry", **env)
     assert code == 0 and "intact" in out, out
     assert "kafka" in out
