@@ -17,9 +17,9 @@ import pytest
 from services.registry.bootstrap import build as build_registry
 from shared import migrations
 from shared.devstack.stack import ROOT, service_env
-from shared.migrations import migrations_for, provision
+from shared.migrations import migrations_for
 from shared.settings import SERVICES, ServiceSettings
-from tests.conftest import Database, settings_for
+from tests.conftest import Database, make_database, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -32,16 +32,7 @@ def wardctl(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 async def provisioned_only(admin_url: str) -> Database:
     """A fresh database with the roles and schemas, and no migration applied (what the migrate step finds)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    base = admin_url.rsplit("/", 1)[0]
-    conn = await asyncpg.connect(base + "/postgres")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    db = Database(f"{base}/{name}")
-    await provision(db.admin_url)
-    return db
+    return await make_database(admin_url, migrated=False)
 
 
 def owner_env(db: Database, *services: str) -> dict[str, str]:
