@@ -17,9 +17,7 @@ import base64
 import functools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,56 +29,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from shared.actor import ALL_WARDS, SYSTEM, Principal, Role  # noqa: F401  (re-exported: routes and tests import them here)
+from shared.errors import ServiceUnavailable, Unauthorized
 from shared.settings import DEV_JWT_ISSUER, DEV_JWT_KID, DEV_JWT_PUBLIC_X, SERVICES, ServiceSettings
 
 log = logging.getLogger(__name__)
-
-
-class Role(StrEnum):
-    RESIDENT = "resident"
-    TEAM_MEMBER = "team_member"
-    TEAM_LEADER = "team_leader"
-    POLICE = "police"
-    WARD_OFFICIAL = "ward_official"
-    CITY_OFFICIAL = "city_official"
-    ADMIN = "admin"
-
-
-ALL_WARDS = "*"
-
-
-@dataclass(frozen=True)
-class Principal:
-    subject: str
-    roles: frozenset[Role]
-    ward_id: str
-    resident_id: str | None = None
-    household_id: str | None = None
-    team_ids: frozenset[str] = field(default_factory=frozenset)
-
-    def has(self, *roles: Role | str) -> bool:
-        return any(Role(r) in self.roles for r in roles)
-
-    def can_access_ward(self, ward_id: str) -> bool:
-        return self.ward_id == ward_id or (self.ward_id == ALL_WARDS and self.has(Role.CITY_OFFICIAL, Role.ADMIN))
-
-    def ensure_ward(self, ward_id: str) -> None:
-        """The caller acts for a ward they name (a body's or a path's ``ward_id``): 403 for another ward. A record
-        looked up by its id is checked with ``ensure_reaches`` instead."""
-        if not self.can_access_ward(ward_id):
-            raise Forbidden("this record belongs to another ward")
-
-    def ensure_reaches(self, ward_id: str | None, not_found: str) -> None:
-        """A record looked up by its id (``ward_id`` None when there is none): one of a ward the caller may not
-        reach answers exactly as one that does not exist (404, the same ``not_found`` detail), so that ids cannot
-        be probed across wards. Role checks come after this, and keep their 403 within the caller's own ward."""
-        if ward_id is None or not self.can_access_ward(ward_id):
-            raise NotFound(not_found)
-
-    def require(self, *roles: Role | str) -> None:
-        if not self.has(*roles):
-            raise Forbidden(f"requires one of the roles: {', '.join(str(Role(r)) for r in roles)}")
 
 
 #: Where the development signing key lives (left out of the container image).

@@ -104,6 +104,15 @@ async def execute(
     return Response(content=body, status_code=outcome.status, media_type="application/json")
 
 
+async def dispatch(request: Request, command: Any, principal: Principal) -> Response:
+    """The HTTP adapter of every command: the service's ``Application`` runs it (with the request's
+    ``Idempotency-Key``); 201 when it created something, 200 otherwise; a replay says so in a header."""
+    application = request.app.state.runtime.application
+    reply = await application.handle(command, principal, idempotency_key=request.headers.get("Idempotency-Key"))
+    return Response(content=reply.body, status_code=201 if reply.created else 200, media_type="application/json",
+                    headers={"Idempotent-Replayed": "true"} if reply.replayed else None)
+
+
 def json_response(body: Any, status: int = 200) -> Response:
     """A JSON response encoded like command responses (dates, UUIDs, Decimals), for read endpoints."""
     return Response(content=dumps(body).encode(), status_code=status, media_type="application/json")

@@ -77,6 +77,7 @@ class ServiceRuntime:
         # Every service publishes the head of its audit chain (shared.audit), besides its own events.
         self.publishes = [*publishes, head_event_class(self.service)]
         self.handlers: dict[type[Event], Handler] = {}
+        self.application: Any = None  # the service's shared.application.Application (set in its bootstrap)
         self.jobs: list[ScheduledJob] = []
         self.pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None

@@ -154,3 +154,25 @@ def auth(roles: list[str] | str, ward: str = "phu-son", sub: str | None = None, 
     """The header of one caller (one subject, random unless given), with a fresh token at each use."""
     subject = sub or f"user-{uuid.uuid4().hex[:8]}"
     return BearerHeader(lambda: token(roles, ward, subject, **claims))  # type: ignore[arg-type]
+
+
+# -- what the suite needs ------------------------------------------------------------------------------------
+_NEEDS = {"postgres": 0, "broker": 0, "total": 0}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Count the tests that need PostgreSQL (any fixture that reaches ``pg_server``) or a broker, for the summary
+    line: the share of tests that need a real database is a figure the application layer is meant to lower."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        _NEEDS["total"] += 1
+        _NEEDS["postgres"] += "pg_server" in names or any(m.name == "needs_postgres" for m in item.iter_markers())
+        _NEEDS["broker"] += "broker" in names or any(m.name == "needs_broker" for m in item.iter_markers())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    total = _NEEDS["total"]
+    if total:
+        terminalreporter.write_line(
+            f"tests needing PostgreSQL: {_NEEDS['postgres']} of {total} ({100 * _NEEDS['postgres'] / total:.0f}%); "
+            f"needing a broker: {_NEEDS['broker']} of {total}")
