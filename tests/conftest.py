@@ -166,7 +166,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         _NEEDS["total"] += 1
-        _NEEDS["postgres"] += "pg_server" in names or any(m.name == "needs_postgres" for m in item.iter_markers())
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        _NEEDS["postgres"] += ("pg_server" in names or "postgres" in params.values()
+                               or any(m.name == "needs_postgres" for m in item.iter_markers()))
         _NEEDS["broker"] += "broker" in names or any(m.name == "needs_broker" for m in item.iter_markers())
 
 
