@@ -1,4 +1,4 @@
-"""HTTP routes for wards, groups, households and residents: decode, authorise, dispatch, encode."""
+"""HTTP routes for wards, groups, households and residents: decode, dispatch, encode."""
 
 from __future__ import annotations
 
@@ -7,140 +7,137 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.registry import access, repository, views
-from services.registry import commands_people as cmd
-from services.registry.api_common import WARD_PATTERN, pii, pool
-from shared.auth import CurrentPrincipal, Role
-from shared.commands import execute, json_response
-from shared.edge import WardId
-from shared.errors import Forbidden
+from services.registry import commands as cmd
+from services.registry import domain, schemas, views
+from services.registry.handlers_common import load
+from shared.auth import CurrentPrincipal
+from shared.commands import dispatch, json_response
+from shared.edge import WARD_PATTERN, WardId
 from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["people and places"])
+WardFilter = Annotated[str | None, Query(pattern=WARD_PATTERN)]
+
+
+def _app(request: Request):  # noqa: ANN202
+    return request.app.state.runtime.application
 
 
 # -- wards and groups ------------------------------------------------------------------------------------------
-@router.post("/wards", status_code=201, summary="Register a ward (phường)")
+@router.post("/wards", status_code=201, response_model=schemas.Ward, summary="Register a ward (phường)")
 async def register_ward(body: cmd.RegisterWard, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(Role.ADMIN, Role.CITY_OFFICIAL)
-    principal.ensure_ward(body.id)
-    return await execute(pool(request), request, principal, "ward.register", lambda c: cmd.register_ward(c, body))
+    return await dispatch(request, body, principal)
 
 
-@router.get("/wards/{ward_id}", summary="A ward")
+@router.get("/wards/{ward_id}", response_model=schemas.Ward, summary="A ward")
 async def get_ward(ward_id: WardId, request: Request, principal: CurrentPrincipal) -> Response:
-    async with pool(request).acquire() as conn:
-        return json_response(views.plain(await access.load(conn, "wards", ward_id, principal)))
+    async with _app(request).read() as uow:
+        return json_response(views.plain(await load(uow.wards, ward_id, principal, "ward")))
 
 
-@router.post("/groups", status_code=201, summary="Create a residential group (tổ dân phố)")
+@router.post("/groups", status_code=201, response_model=schemas.Group,
+             summary="Create a residential group (tổ dân phố)")
 async def create_group(body: cmd.CreateGroup, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
-    principal.ensure_ward(body.ward_id)
-    return await execute(pool(request), request, principal, "group.create", lambda c: cmd.create_group(c, body))
+    return await dispatch(request, body, principal)
 
 
-@router.get("/groups", summary="Residential groups of a ward")
+@router.get("/groups", response_model=schemas.PageOf[schemas.Group],
+            summary="Residential groups of a ward, with their household counts")
 async def list_groups(request: Request, principal: CurrentPrincipal, page: Page,
-                      ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None) -> Response:
-    ward = access.list_ward(principal, ward_id)  # group names are not personal: any caller of the ward
-    async with pool(request).acquire() as conn:
-        rows = await repository.page(conn, "groups", {"ward_id": ward}, page, repository.BY_NAME)
-    return json_response(repository.BY_NAME.page(rows, page, views.plain))
+                      ward_id: WardFilter = None) -> Response:
+    ward = domain.list_ward(principal, ward_id)  # group names are not personal: any caller of the ward
+    async with _app(request).read() as uow:
+        listed = await uow.groups.page_of_ward(ward, page)
+    return json_response({**listed, "items": [views.plain(g) for g in listed["items"]]})
 
 
-@router.get("/groups/{group_id}", summary="A residential group")
+@router.get("/groups/{group_id}", response_model=schemas.Group,
+            summary="A residential group, with its household count")
 async def get_group(group_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
-    async with pool(request).acquire() as conn:
-        return json_response(views.plain(await access.load(conn, "groups", str(group_id), principal)))
+    async with _app(request).read() as uow:
+        return json_response(views.plain(await load(uow.groups, group_id, principal, "group")))
 
 
 # -- households --------------------------------------------------------------------------------------------------
-@router.post("/households", status_code=201, summary="Register a household (hộ gia đình)")
+@router.post("/households", status_code=201, response_model=schemas.Household,
+             summary="Register a household (hộ gia đình)")
 async def register_household(body: cmd.RegisterHousehold, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(*access.REGISTRARS)
-    return await execute(pool(request), request, principal, "household.register",
-                         lambda c: cmd.register_household(c, principal, body))
+    return await dispatch(request, body, principal)
 
 
-@router.patch("/households/{household_id}", summary="Change a household's address or head (chủ hộ)")
-async def change_household(household_id: UUID, body: cmd.ChangeHousehold, request: Request,
+@router.patch("/households/{household_id}", response_model=schemas.Household,
+              summary="Change a household's address or head (chủ hộ)")
+async def change_household(household_id: UUID, body: cmd.ChangeHouseholdFields, request: Request,
                            principal: CurrentPrincipal) -> Response:
-    principal.require(*access.REGISTRARS)
-    return await execute(pool(request), request, principal, "household.change",
-                         lambda c: cmd.change_household(c, principal, str(household_id), body))
+    command = cmd.ChangeHousehold(household_id=household_id, **body.model_dump(exclude_unset=True))
+    return await dispatch(request, command, principal)
 
 
-@router.get("/households", summary="Households of a ward, by group")
-async def list_households(request: Request, principal: CurrentPrincipal, page: Page,
-                          ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
+@router.get("/households", response_model=schemas.PageOf[schemas.Household],
+            summary="Households of a ward, by group")
+async def list_households(request: Request, principal: CurrentPrincipal, page: Page, ward_id: WardFilter = None,
                           group_id: UUID | None = None) -> Response:
-    ward = access.list_ward(principal, ward_id)
-    filters: dict[str, object] = {"ward_id": ward, "group_id": str(group_id) if group_id else None}
-    if not access.is_staff(principal):
-        if not (principal.has(Role.RESIDENT) and principal.household_id):
-            raise Forbidden("only police and ward officials list households")
-        filters["id"] = principal.household_id  # a resident's list is their own household
-    async with pool(request).acquire() as conn:
-        rows = await repository.page(conn, "households", filters, page)
-    return json_response(repository.BY_CREATION.page(rows, page, views.plain))
+    ward = domain.list_ward(principal, ward_id)
+    own = domain.own_household_filter(principal, "households")  # a resident's list is their own household
+    async with _app(request).read() as uow:
+        listed = await uow.households.page(
+            {"ward_id": ward, "group_id": str(group_id) if group_id else None, "id": own}, page)
+    return json_response({**listed, "items": [views.plain(h) for h in listed["items"]]})
 
 
-@router.get("/households/{household_id}", summary="A household with its residents")
+@router.get("/households/{household_id}", response_model=schemas.HouseholdWithResidents,
+            summary="A household with its residents")
 async def get_household(household_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
-    async with pool(request).acquire() as conn:
-        row = await access.load(conn, "households", str(household_id), principal)
-        access.ensure_sees_household(principal, row["id"])
-        members = await repository.household_members(conn, row["id"])
+    async with _app(request).read() as uow:
+        row = await load(uow.households, household_id, principal, "household")
+        domain.ensure_sees_household(principal, row["household_id"])
+        members = await uow.residents.of_household(row["household_id"])
+        pii = uow.pii
     body = views.plain(row)
-    body["residents"] = [views.resident(m, principal, pii(request)) for m in members]
+    body["residents"] = [views.resident(m, principal, pii) for m in members]
     return json_response(body)
 
 
 # -- residents -----------------------------------------------------------------------------------------------------
-@router.post("/residents", status_code=201, summary="Register a resident in a household")
+@router.post("/residents", status_code=201, response_model=schemas.Resident,
+             summary="Register a resident in a household")
 async def register_resident(body: cmd.RegisterResident, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(*access.REGISTRARS)
-    return await execute(pool(request), request, principal, "resident.register",
-                         lambda c: cmd.register_resident(c, principal, pii(request), body))
+    return await dispatch(request, body, principal)
 
 
-@router.patch("/residents/{resident_id}", summary="Change a resident's details")
-async def update_resident(resident_id: UUID, body: cmd.UpdateResident, request: Request,
+@router.patch("/residents/{resident_id}", response_model=schemas.Resident, summary="Change a resident's details")
+async def update_resident(resident_id: UUID, body: cmd.UpdateResidentFields, request: Request,
                           principal: CurrentPrincipal) -> Response:
-    principal.require(*access.REGISTRARS)
-    return await execute(pool(request), request, principal, "resident.update",
-                         lambda c: cmd.update_resident(c, principal, pii(request), str(resident_id), body))
+    command = cmd.UpdateResident(resident_id=resident_id, **body.model_dump(exclude_unset=True))
+    return await dispatch(request, command, principal)
 
 
-@router.post("/residents/{resident_id}/move", summary="Move a resident to another household of the ward")
-async def move_resident(resident_id: UUID, body: cmd.MoveResident, request: Request,
+@router.post("/residents/{resident_id}/move", response_model=schemas.Resident,
+             summary="Move a resident to another household of the ward")
+async def move_resident(resident_id: UUID, body: cmd.MoveResidentFields, request: Request,
                         principal: CurrentPrincipal) -> Response:
-    principal.require(*access.REGISTRARS)
-    return await execute(pool(request), request, principal, "resident.move",
-                         lambda c: cmd.move_resident(c, principal, pii(request), str(resident_id), body))
+    return await dispatch(request, cmd.MoveResident(resident_id=resident_id, **body.model_dump()), principal)
 
 
-@router.get("/residents", summary="Residents of a ward, by group or household")
-async def list_residents(request: Request, principal: CurrentPrincipal, page: Page,
-                         ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
+@router.get("/residents", response_model=schemas.PageOf[schemas.Resident],
+            summary="Residents of a ward, by group or household")
+async def list_residents(request: Request, principal: CurrentPrincipal, page: Page, ward_id: WardFilter = None,
                          group_id: UUID | None = None, household_id: UUID | None = None) -> Response:
-    ward = access.list_ward(principal, ward_id)
-    own = None
-    if not access.is_staff(principal):
-        if not (principal.has(Role.RESIDENT) and principal.household_id):
-            raise Forbidden("only police and ward officials list residents")
-        own = principal.household_id
-    async with pool(request).acquire() as conn:
-        rows = await repository.list_residents(
-            conn, ward, group_id=str(group_id) if group_id else None,
+    ward = domain.list_ward(principal, ward_id)
+    own = domain.own_household_filter(principal, "residents")
+    async with _app(request).read() as uow:
+        listed = await uow.residents.page_of_ward(
+            ward, group_id=str(group_id) if group_id else None,
             household_ids=[str(h) for h in (household_id, own) if h is not None], page=page)
-    return json_response(repository.RESIDENTS_BY_NAME.page(rows, page, lambda r: views.resident(r, principal, pii(request))))
+        pii = uow.pii
+    return json_response({**listed, "items": [views.resident(r, principal, pii) for r in listed["items"]]})
 
 
-@router.get("/residents/{resident_id}", summary="A resident (the national ID only for police and ward officials)")
+@router.get("/residents/{resident_id}", response_model=schemas.Resident,
+            summary="A resident (the national ID only for police and ward officials)")
 async def get_resident(resident_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
-    async with pool(request).acquire() as conn:
-        row = await access.load(conn, "residents", str(resident_id), principal)
-        access.ensure_sees_household(principal, row["household_id"])
-    return json_response(views.resident(row, principal, pii(request)))
+    async with _app(request).read() as uow:
+        row = await load(uow.residents, resident_id, principal, "resident")
+        domain.ensure_sees_household(principal, row["household_id"])
+        pii = uow.pii
+    return json_response(views.resident(row, principal, pii))

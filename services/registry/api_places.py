@@ -2,87 +2,83 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.registry import access, repository, views
-from services.registry import commands_places as cmd
-from services.registry.api_common import WARD_PATTERN, pool
-from shared.auth import CurrentPrincipal, Role
-from shared.commands import execute, json_response
+from services.registry import commands as cmd
+from services.registry import domain, schemas, views
+from services.registry.handlers_common import load
+from shared.auth import CurrentPrincipal
+from shared.commands import dispatch, json_response
+from shared.contracts.registry import FacilityKind
+from shared.edge import WARD_PATTERN
 from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["facilities and boarding houses"])
+WardFilter = Annotated[str | None, Query(pattern=WARD_PATTERN)]
 
 
-@router.post("/facilities", status_code=201, summary="Register a security camera or a public fire-fighting point")
+@router.post("/facilities", status_code=201, response_model=schemas.Facility,
+             summary="Register a security camera or a public fire-fighting point")
 async def register_facility(body: cmd.RegisterFacility, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(Role.WARD_OFFICIAL, Role.POLICE, Role.ADMIN)
-    return await execute(pool(request), request, principal, "facility.register",
-                         lambda c: cmd.register_facility(c, principal, body))
+    return await dispatch(request, body, principal)
 
 
-@router.post("/facilities/{facility_id}/decommission", summary="Take a facility out of service")
-async def decommission(facility_id: UUID, body: cmd.DecommissionFacility, request: Request,
+@router.post("/facilities/{facility_id}/decommission", response_model=schemas.Facility,
+             summary="Take a facility out of service")
+async def decommission(facility_id: UUID, body: cmd.DecommissionFacilityFields, request: Request,
                        principal: CurrentPrincipal) -> Response:
-    principal.require(Role.WARD_OFFICIAL, Role.POLICE, Role.ADMIN)
-    return await execute(pool(request), request, principal, "facility.decommission",
-                         lambda c: cmd.decommission_facility(c, principal, str(facility_id), body))
+    return await dispatch(request, cmd.DecommissionFacility(facility_id=facility_id, **body.model_dump()), principal)
 
 
-@router.get("/facilities", summary="Facilities of a ward (public places: any caller of the ward)")
-async def list_facilities(request: Request, principal: CurrentPrincipal, page: Page,
-                          ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
-                          group_id: UUID | None = None,
-                          kind: Literal["security_camera", "fire_point"] | None = None) -> Response:
-    ward = access.list_ward(principal, ward_id)
-    async with pool(request).acquire() as conn:
-        rows = await repository.page(conn, "facilities", {
-            "ward_id": ward, "group_id": str(group_id) if group_id else None, "kind": kind},
-            page)
-    return json_response(repository.BY_CREATION.page(rows, page, views.plain))
+@router.get("/facilities", response_model=schemas.PageOf[schemas.Facility],
+            summary="Facilities of a ward (public places: any caller of the ward)")
+async def list_facilities(request: Request, principal: CurrentPrincipal, page: Page, ward_id: WardFilter = None,
+                          group_id: UUID | None = None, kind: FacilityKind | None = None) -> Response:
+    ward = domain.list_ward(principal, ward_id)
+    async with request.app.state.runtime.application.read() as uow:
+        listed = await uow.facilities.page(
+            {"ward_id": ward, "group_id": str(group_id) if group_id else None, "kind": kind}, page)
+    return json_response({**listed, "items": [views.plain(f) for f in listed["items"]]})
 
 
-@router.get("/facilities/{facility_id}", summary="A facility")
+@router.get("/facilities/{facility_id}", response_model=schemas.Facility, summary="A facility")
 async def get_facility(facility_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
-    async with pool(request).acquire() as conn:
-        return json_response(views.plain(await access.load(conn, "facilities", str(facility_id), principal)))
+    async with request.app.state.runtime.application.read() as uow:
+        return json_response(views.plain(await load(uow.facilities, facility_id, principal, "facility")))
 
 
-@router.post("/boarding-houses", status_code=201, summary="Register a boarding house (khu nhà trọ) with its rooms")
+@router.post("/boarding-houses", status_code=201, response_model=schemas.BoardingHouse,
+             summary="Register a boarding house (khu nhà trọ) with its rooms")
 async def register_boarding_house(body: cmd.RegisterBoardingHouse, request: Request,
                                   principal: CurrentPrincipal) -> Response:
-    principal.require(*access.REGISTRARS)
-    return await execute(pool(request), request, principal, "boarding_house.register",
-                         lambda c: cmd.register_boarding_house(c, principal, body))
+    return await dispatch(request, body, principal)
 
 
-@router.post("/boarding-houses/{house_id}/checks", status_code=201, summary="Record a police check")
-async def record_check(house_id: UUID, body: cmd.RecordCheck, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(Role.POLICE)
-    return await execute(pool(request), request, principal, "boarding_house.check",
-                         lambda c: cmd.record_check(c, principal, str(house_id), body))
+@router.post("/boarding-houses/{house_id}/checks", status_code=201, response_model=schemas.BoardingHouseCheck,
+             summary="Record a police check")
+async def record_check(house_id: UUID, body: cmd.RecordCheckFields, request: Request,
+                       principal: CurrentPrincipal) -> Response:
+    return await dispatch(request, cmd.RecordCheck(boarding_house_id=house_id, **body.model_dump()), principal)
 
 
-@router.get("/boarding-houses", summary="Boarding houses of a ward")
+@router.get("/boarding-houses", response_model=schemas.PageOf[schemas.BoardingHouse],
+            summary="Boarding houses of a ward")
 async def list_boarding_houses(request: Request, principal: CurrentPrincipal, page: Page,
-                               ward_id: Annotated[str | None, Query(pattern=WARD_PATTERN)] = None,
-                               group_id: UUID | None = None) -> Response:
-    principal.require(*access.STAFF)
-    ward = access.list_ward(principal, ward_id)
-    async with pool(request).acquire() as conn:
-        rows = await repository.page(conn, "boarding_houses", {
-            "ward_id": ward, "group_id": str(group_id) if group_id else None},
-            page)
-    return json_response(repository.BY_CREATION.page(rows, page, views.plain))
+                               ward_id: WardFilter = None, group_id: UUID | None = None) -> Response:
+    principal.require(*domain.STAFF)
+    ward = domain.list_ward(principal, ward_id)
+    async with request.app.state.runtime.application.read() as uow:
+        listed = await uow.boarding_houses.page(
+            {"ward_id": ward, "group_id": str(group_id) if group_id else None}, page)
+    return json_response({**listed, "items": [views.plain(b) for b in listed["items"]]})
 
 
-@router.get("/boarding-houses/{house_id}", summary="A boarding house")
+@router.get("/boarding-houses/{house_id}", response_model=schemas.BoardingHouse, summary="A boarding house")
 async def get_boarding_house(house_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
-    async with pool(request).acquire() as conn:
-        row = await access.load(conn, "boarding_houses", str(house_id), principal)
-    if not (access.is_staff(principal) or principal.resident_id == row["landlord_resident_id"]):
-        principal.require(*access.STAFF)
+    async with request.app.state.runtime.application.read() as uow:
+        row = await load(uow.boarding_houses, house_id, principal, "boarding house")
+    domain.ensure_sees_boarding_house(principal, row)
     return json_response(views.plain(row))

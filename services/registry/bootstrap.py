@@ -1,10 +1,14 @@
-"""Composition root of the registry service: settings -> runtime, handlers, jobs, routes -> FastAPI app."""
+"""Composition root of the registry service: settings -> runtime, application (handlers over its unit of work),
+consumers, jobs, routes -> FastAPI app."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.registry import api_people, api_places, api_residence, api_teams, consumers, jobs
+from services.registry import api_people, api_places, api_residence, api_teams, consumers, handlers
+from services.registry.handlers_residence import expire_temporary_residences
+from services.registry.uow import RegistryUnitOfWork
+from shared.application import Application, PgContext
 from shared.contracts import registry as events
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -33,7 +37,13 @@ def build(settings: ServiceSettings) -> FastAPI:
         description="The registry (danh bạ): wards, groups, households, residents, teams, facilities, boarding "
         "houses and residence declarations.",
     )
-    runtime.consume(consumers.HANDLERS)
-    runtime.every("expire-temporary-residences", EXPIRY_INTERVAL_S, jobs.expire_temporary_residences)
+    runtime.application = Application(
+        "registry",
+        lambda conn=None, *, read_only=False: RegistryUnitOfWork(PgContext.from_runtime(runtime), conn,
+                                                                 read_only=read_only, pii=runtime.pii),
+        handlers.HANDLERS)
+    runtime.consume(runtime.application.on_events(consumers.HANDLERS))
+    runtime.every("expire-temporary-residences", EXPIRY_INTERVAL_S,
+                  runtime.application.job("expire-temporary-residences", expire_temporary_residences))
     return create_app(runtime, [api_people.router, api_teams.router, api_places.router, api_residence.router],
                       title="registry")

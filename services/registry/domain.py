@@ -17,13 +17,16 @@ Legal sources:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
+from shared.actor import ALL_WARDS, Principal, Role
 from shared.clock import WARD_TZ
-from shared.errors import InvalidInput, RuleViolation
+from shared.contracts.registry import AbsenceCase
+from shared.errors import Conflict, Forbidden, InvalidInput, RuleViolation
 
-TEAM_KINDS = ("anxh", "security_order", "mediation", "fire_prevention", "mobilisation")
 MIN_MEDIATORS = 3
 MIN_TEMPORARY_STAY = timedelta(days=30)
 MAX_TEMPORARY_YEARS = 2
@@ -37,6 +40,132 @@ def validate_national_id(value: str) -> str:
     if not _NATIONAL_ID.fullmatch(cleaned):
         raise InvalidInput("national_id must be exactly 12 digits")
     return cleaned
+
+
+# -- who may see and change what -------------------------------------------------------------------------
+# * police and ward officials (and city officials / admins acting for the ward) see the whole ward;
+# * a team leader or member sees their own team; a resident sees their own household;
+# * nobody sees anything of another ward, nor learns that it exists: a record of another ward named by its id
+#   answers exactly as an unknown one (404 in a path, the same 422 in a body);
+# * the national ID number is shown only to police and ward officials.
+STAFF = (Role.POLICE, Role.WARD_OFFICIAL, Role.CITY_OFFICIAL, Role.ADMIN)
+REGISTRARS = (Role.WARD_OFFICIAL, Role.POLICE, Role.ADMIN)  # keep the population register
+RESIDENCE_CLERKS = (Role.POLICE, Role.WARD_OFFICIAL, Role.ADMIN)
+FACILITY_KEEPERS = (Role.WARD_OFFICIAL, Role.POLICE, Role.ADMIN)
+OFFICIALS = (Role.WARD_OFFICIAL, Role.ADMIN)  # create groups, form teams
+WARD_REGISTRARS = (Role.ADMIN, Role.CITY_OFFICIAL)
+SEES_NATIONAL_ID = (Role.POLICE, Role.WARD_OFFICIAL)
+
+
+def is_staff(actor: Principal) -> bool:
+    return actor.has(*STAFF)
+
+
+def list_ward(actor: Principal, ward_id: str | None) -> str:
+    """The ward a list is about: the caller's own unless named, and never another they may not access."""
+    ward = ward_id or actor.ward_id
+    if ward == ALL_WARDS:
+        raise InvalidInput("ward_id is required for callers of every ward")
+    actor.ensure_ward(ward)
+    return ward
+
+
+def own_household_filter(actor: Principal, what: str) -> str | None:
+    """Staff list the whole ward (None); a resident lists only their own household; anyone else is refused."""
+    if is_staff(actor):
+        return None
+    if actor.has(Role.RESIDENT) and actor.household_id:
+        return actor.household_id
+    raise Forbidden(f"only police and ward officials list {what}")
+
+
+def ensure_sees_household(actor: Principal, household_id: str) -> None:
+    if is_staff(actor):
+        return
+    if actor.has(Role.RESIDENT) and actor.household_id == household_id:
+        return
+    raise Forbidden("a resident sees only their own household")
+
+
+def ensure_sees_team(actor: Principal, team_id: str) -> None:
+    if is_staff(actor):
+        return
+    if actor.has(Role.TEAM_LEADER, Role.TEAM_MEMBER) and team_id in actor.team_ids:
+        return
+    raise Forbidden("team members see only their own team")
+
+
+def ensure_lists_teams(actor: Principal) -> None:
+    if not is_staff(actor):
+        actor.require(Role.POLICE, Role.WARD_OFFICIAL)  # raises: team members read their own team by id
+
+
+def ensure_manages_team(actor: Principal, team_id: str) -> None:
+    """Ward officials manage every team of their ward; a team leader manages their own team's members."""
+    if actor.has(Role.WARD_OFFICIAL, Role.ADMIN):
+        return
+    if actor.has(Role.TEAM_LEADER) and team_id in actor.team_ids:
+        return
+    raise Forbidden("requires a ward official or this team's leader")
+
+
+def ensure_sees_boarding_house(actor: Principal, house: Mapping[str, Any]) -> None:
+    """Staff, and the boarding house's own landlord."""
+    if not (is_staff(actor) or actor.resident_id == house["landlord_resident_id"]):
+        actor.require(*STAFF)
+
+
+def ensure_files_stay_notice(actor: Principal, house: Mapping[str, Any]) -> None:
+    if not (actor.has(*RESIDENCE_CLERKS) or actor.resident_id == house["landlord_resident_id"]):
+        raise Forbidden("stay notices are filed by the boarding house's landlord, the police or ward officials")
+
+
+def sees_national_id(actor: Principal) -> bool:
+    return actor.has(*SEES_NATIONAL_ID)
+
+
+# -- households and residents -----------------------------------------------------------------------------
+def check_head(household_id: str, head: Mapping[str, Any]) -> None:
+    if head["household_id"] != household_id:
+        raise InvalidInput("head_resident_id: the head of household must be a member of it")
+
+
+def check_move(resident: Mapping[str, Any], target_household_id: str, heads_a_household: bool) -> None:
+    if target_household_id == resident["household_id"]:
+        raise InvalidInput("the resident already lives in this household")
+    if heads_a_household:
+        raise Conflict("the resident heads their household: name another head first")
+
+
+def check_resident_changes(changes: Mapping[str, Any]) -> None:
+    if ("full_name" in changes and changes["full_name"] is None) or ("sex" in changes and changes["sex"] is None):
+        raise InvalidInput("full_name and sex cannot be removed")
+
+
+def changed_fields(changes: Iterable[str]) -> list[str]:
+    """What the audit trail records of a change: the fields' names, never their values (the national ID among
+    them, whatever columns hold it)."""
+    return sorted({"national_id" if k.startswith("national_id") else k for k in changes})
+
+
+# -- facilities and boarding houses -----------------------------------------------------------------------
+def check_decommission(facility: Mapping[str, Any], on: date) -> None:
+    if facility["decommissioned_on"] is not None:
+        raise Conflict("the facility is already decommissioned")
+    if facility["installed_on"] is not None and on < facility["installed_on"]:
+        raise InvalidInput("decommissioned_on is before the facility was installed")
+
+
+def clean_rooms(rooms: Iterable[str]) -> list[str]:
+    cleaned = [r.strip() for r in rooms]
+    if any(not r for r in cleaned) or len(set(cleaned)) != len(cleaned):
+        raise InvalidInput("rooms must be distinct, non-empty labels")
+    return cleaned
+
+
+def check_room(room: str | None, rooms: Iterable[str]) -> None:
+    if room is not None and room not in rooms:
+        raise InvalidInput(f"room: the boarding house has no room {room!r}")
 
 
 # -- teams -------------------------------------------------------------------------------------------------
@@ -59,6 +188,31 @@ def team_compliance(kind: str, members: list[ActiveMember]) -> list[str]:
         if not any(m.sex == "female" for m in members):
             issues.append("no woman among the mediators")
     return issues
+
+
+def check_leader(members: Iterable[Mapping[str, Any]], role: str, resident_id: str) -> None:
+    """One leader per team (tổ trưởng)."""
+    if role == "leader" and any(m["role"] == "leader" and m["resident_id"] != resident_id for m in members):
+        raise Conflict("the team already has a leader; change the current leader's role first")
+
+
+def check_new_member(team: Mapping[str, Any], members: Iterable[Mapping[str, Any]], resident_id: str,
+                     appointed_on: date) -> None:
+    if appointed_on < team["formed_on"]:
+        raise InvalidInput("appointed_on is before the team was formed")
+    if any(m["resident_id"] == resident_id for m in members):
+        raise Conflict("this resident is already a member of the team")
+
+
+def check_role_change(membership: Mapping[str, Any], role: str, changed_on: date) -> None:
+    if membership["role"] == role:
+        raise InvalidInput(f"the member already has the role {role}")
+    check_not_before_appointment(membership, changed_on, "changed_on")
+
+
+def check_not_before_appointment(membership: Mapping[str, Any], on: date, field: str) -> None:
+    if on < membership["appointed_on"]:
+        raise InvalidInput(f"{field} is before the member was appointed")
 
 
 # -- residence declarations --------------------------------------------------------------------------------
@@ -90,7 +244,7 @@ def check_renewal(current_until: date, new_until: date, today: date) -> None:
         raise RuleViolation("a renewal is valid for at most 2 years (Law on Residence art. 28)")
 
 
-ABSENCE_MINIMUM = {
+ABSENCE_MINIMUM: dict[AbsenceCase, timedelta] = {
     "bail_or_probation": timedelta(days=1),
     "military_age": timedelta(days=90),  # three months
     "other": timedelta(days=365),  # twelve months
@@ -109,6 +263,31 @@ def check_absence(case: str, absent_from: date, absent_until: date) -> None:
 
 def overlaps(a_from: date, a_until: date, b_from: date, b_until: date) -> bool:
     return a_from < b_until and b_from < a_until
+
+
+def refuse_overlap(others: Iterable[Mapping[str, Any]], start: date, end: date, *, renewing: str | None = None) -> None:
+    """One person's active declarations of one kind do not overlap (``renewing``: the one being extended)."""
+    for other in others:
+        if other["declaration_id"] != renewing and overlaps(start, end, other["valid_from"], other["valid_until"]):
+            what = "the renewed period" if renewing else "the period"
+            raise Conflict(f"{what} overlaps declaration {other['declaration_id']} of the same person")
+
+
+def check_active_temporary(declaration: Mapping[str, Any]) -> None:
+    if declaration["kind"] != "temporary_residence":
+        raise InvalidInput("not a temporary residence declaration")
+    if declaration["status"] != "active":
+        raise RuleViolation(f"the declaration is {declaration['status']}")
+
+
+def check_end(declaration: Mapping[str, Any], ended_on: date) -> None:
+    if not declaration["valid_from"] <= ended_on <= declaration["valid_until"]:
+        raise InvalidInput("ended_on must fall within the declaration's period")
+
+
+def check_arrival(arrived_at: datetime, notified_at: datetime) -> None:
+    if arrived_at > notified_at:
+        raise InvalidInput("arrived_at is in the future")
 
 
 def stay_notice_deadline(arrived_at: datetime) -> datetime:

@@ -1,39 +1,38 @@
-"""How registry records are shown over HTTP. The national ID is decrypted only for the roles that may see it."""
+"""How registry records are shown: the national ID is decrypted only for the roles that may see it; a team shows
+its active members and its compliance, derived from them (never stored, so it cannot go stale)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
-
-from services.registry import access, repository
-from services.registry.domain import team_compliance
+from services.registry.domain import ActiveMember, sees_national_id, team_compliance
 from services.registry.repository import national_id_context
-from shared.auth import Principal
+from shared.actor import Principal
 from shared.crypto import PersonalDataProtector
 
 _HIDDEN = {"national_id_cipher", "national_id_index", "created_at"}
 
 
-def plain(row: asyncpg.Record) -> dict[str, Any]:
-    return {k: v for k, v in dict(row).items() if k not in _HIDDEN}
+def plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in _HIDDEN}
 
 
-def resident(row: asyncpg.Record, principal: Principal, pii: PersonalDataProtector) -> dict[str, Any]:
+def resident(row: Mapping[str, Any], actor: Principal, pii: PersonalDataProtector) -> dict[str, Any]:
     body = plain(row)
     body["has_national_id"] = row["national_id_cipher"] is not None
-    if access.sees_national_id(principal) and row["national_id_cipher"] is not None:
-        body["national_id"] = pii.decrypt(bytes(row["national_id_cipher"]), national_id_context(row["id"]))
+    if sees_national_id(actor) and row["national_id_cipher"] is not None:
+        body["national_id"] = pii.decrypt(bytes(row["national_id_cipher"]), national_id_context(row["resident_id"]))
     return body
 
 
-async def team(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
-    members = await repository.active_members(conn, row["id"])
-    issues = team_compliance(row["kind"], repository.as_active(members))
+def compliance(kind: str, members: list[Mapping[str, Any]]) -> list[str]:
+    return team_compliance(kind, [ActiveMember(m["resident_id"], m["role"], m["sex"]) for m in members])
+
+
+def team(row: Mapping[str, Any], members: list[Mapping[str, Any]]) -> dict[str, Any]:
+    issues = compliance(row["kind"], members)
     body = plain(row)
-    body.update(
-        compliant=not issues,
-        compliance_issues=issues,
-        members=[dict(m) for m in members],
-    )
+    body.update(compliant=not issues, compliance_issues=issues,
+                members=[{k: v for k, v in m.items() if k != "left_on"} for m in members])
     return body

@@ -19,6 +19,8 @@ MemberRole = Literal["leader", "deputy", "member"]
 Sex = Literal["female", "male"]
 FacilityKind = Literal["security_camera", "fire_point"]
 AbsenceCase = Literal["bail_or_probation", "military_age", "other"]
+DeclarationKind = Literal["temporary_residence", "absence"]
+DeclarationStatus = Literal["active", "expired", "ended"]
 
 Id = Field(min_length=1, max_length=64)
 

@@ -39,7 +39,7 @@ class Api:
 
     # a few builders, so each test reads as the situation it sets up
     async def ward(self, ward: str = WARD, name: str = "Phường Phú Sơn") -> dict:
-        return await self.ok("POST", "/v1/wards", {"id": ward, "name": name, "city": "Thanh Hóa"},
+        return await self.ok("POST", "/v1/wards", {"ward_id": ward, "name": name, "city": "Thanh Hóa"},
                              role="admin", ward="*")
 
     async def group(self, name: str = "Tổ dân phố Trần Phú", ward: str = WARD) -> dict:

@@ -11,23 +11,23 @@ from shared import clock
 async def _setup(api):  # noqa: ANN001, ANN202
     await api.ward()
     group = await api.group()
-    home = await api.household(group["id"])
-    landlord = await api.resident(home["id"], "Chủ trọ Hoàng Văn Em")
-    lodging = await api.household(group["id"])
-    lodger = await api.resident(lodging["id"], "Sinh viên Vũ Thị Giang", "female")
+    home = await api.household(group["group_id"])
+    landlord = await api.resident(home["household_id"], "Chủ trọ Hoàng Văn Em")
+    lodging = await api.household(group["group_id"])
+    lodger = await api.resident(lodging["household_id"], "Sinh viên Vũ Thị Giang", "female")
     house = await api.ok("POST", "/v1/boarding-houses", {
-        "group_id": group["id"], "name": "Nhà trọ Hoàng Em", "address": "12 ngõ 5 Trần Phú",
-        "landlord_resident_id": landlord["id"], "rooms": ["P101", "P102"]})
+        "group_id": group["group_id"], "name": "Nhà trọ Hoàng Em", "address": "12 ngõ 5 Trần Phú",
+        "landlord_resident_id": landlord["resident_id"], "rooms": ["P101", "P102"]})
     return group, landlord, lodger, house
 
 
 async def test_temporary_residence_rules_overlaps_renewal_and_end(registry, db):
     api, _ = registry
     group, _, lodger, house = await _setup(api)
-    body = {"resident_id": lodger["id"], "boarding_house_id": house["id"], "room": "P101",
+    body = {"resident_id": lodger["resident_id"], "boarding_house_id": house["boarding_house_id"], "room": "P101",
             "valid_from": "2025-09-01", "valid_until": "2026-06-30"}
     decl = await api.ok("POST", "/v1/temporary-residences", body)
-    assert decl["status"] == "active" and decl["group_id"] == group["id"]
+    assert decl["status"] == "active" and decl["group_id"] == group["group_id"]
     before = await db.fetchval("registry", "SELECT count(*) FROM outbox")
 
     bad = [
@@ -43,11 +43,11 @@ async def test_temporary_residence_rules_overlaps_renewal_and_end(registry, db):
     assert await db.fetchval("registry", "SELECT count(*) FROM declarations") == 1
     assert await db.fetchval("registry", "SELECT count(*) FROM outbox") == before
 
-    renewed = await api.ok("POST", f"/v1/temporary-residences/{decl['id']}/renew", {"valid_until": "2027-06-30"})
+    renewed = await api.ok("POST", f"/v1/temporary-residences/{decl['declaration_id']}/renew", {"valid_until": "2027-06-30"})
     assert renewed["valid_until"] == "2027-06-30"
-    ended = await api.ok("POST", f"/v1/temporary-residences/{decl['id']}/end", {"ended_on": "2026-12-31"})
+    ended = await api.ok("POST", f"/v1/temporary-residences/{decl['declaration_id']}/end", {"ended_on": "2026-12-31"})
     assert ended["status"] == "ended"
-    assert (await api.call("POST", f"/v1/temporary-residences/{decl['id']}/renew",
+    assert (await api.call("POST", f"/v1/temporary-residences/{decl['declaration_id']}/renew",
                            json={"valid_until": "2028-01-01"})).status_code == 422
     rows = await db.fetch("registry", "SELECT event_type, payload FROM outbox WHERE topic = 'registry.residence' ORDER BY seq")
     assert [r["event_type"] for r in rows] == ["registry.residence.temporary_registered.v1",
@@ -56,7 +56,7 @@ async def test_temporary_residence_rules_overlaps_renewal_and_end(registry, db):
     assert json.loads(bytes(rows[1]["payload"]))["previous_valid_until"] == "2026-06-30"
 
     # Temporary absence: only for the cases and durations of the law; overlapping absences refused.
-    absence = {"resident_id": lodger["id"], "case": "military_age", "absent_from": "2026-01-01",
+    absence = {"resident_id": lodger["resident_id"], "case": "military_age", "absent_from": "2026-01-01",
                "absent_until": "2026-05-01", "destination": "Hà Nội"}
     assert (await api.call("POST", "/v1/absences", json={**absence, "absent_until": "2026-02-01"})).status_code == 422
     await api.ok("POST", "/v1/absences", absence)
@@ -67,19 +67,19 @@ async def test_expiry_job_emits_exactly_one_event_per_expired_declaration(regist
     api, runtime = registry
     _, _, lodger, house = await _setup(api)
     expired = await api.ok("POST", "/v1/temporary-residences", {
-        "resident_id": lodger["id"], "valid_from": "2024-01-01", "valid_until": "2024-06-30"})
+        "resident_id": lodger["resident_id"], "valid_from": "2024-01-01", "valid_until": "2024-06-30"})
     today = clock.ward_today()
     current = await api.ok("POST", "/v1/temporary-residences", {
-        "resident_id": lodger["id"], "boarding_house_id": house["id"],
+        "resident_id": lodger["resident_id"], "boarding_house_id": house["boarding_house_id"],
         "valid_from": str(today - timedelta(days=10)), "valid_until": str(today + timedelta(days=60))})
 
     assert await runtime.run_job("expire-temporary-residences") == 1
     assert await runtime.run_job("expire-temporary-residences") == 0  # a second run finds nothing to do
     rows = await db.fetch("registry", "SELECT payload FROM outbox WHERE event_type = "
                                       "'registry.residence.temporary_expired.v1'")
-    assert [json.loads(bytes(r["payload"]))["declaration_id"] for r in rows] == [expired["id"]]
-    assert (await api.ok("GET", f"/v1/declarations/{expired['id']}", role="police"))["status"] == "expired"
-    assert (await api.ok("GET", f"/v1/declarations/{current['id']}", role="police"))["status"] == "active"
+    assert [json.loads(bytes(r["payload"]))["declaration_id"] for r in rows] == [expired["declaration_id"]]
+    assert (await api.ok("GET", f"/v1/declarations/{expired['declaration_id']}", role="police"))["status"] == "expired"
+    assert (await api.ok("GET", f"/v1/declarations/{current['declaration_id']}", role="police"))["status"] == "active"
 
 
 async def test_stay_notices_are_flagged_late_and_checks_due_lists_what_police_must_see(registry, db):
@@ -87,20 +87,20 @@ async def test_stay_notices_are_flagged_late_and_checks_due_lists_what_police_mu
     _, landlord, lodger, house = await _setup(api)
     today = clock.ward_today()
     decl = await api.ok("POST", "/v1/temporary-residences", {
-        "resident_id": lodger["id"], "boarding_house_id": house["id"], "room": "P102",
+        "resident_id": lodger["resident_id"], "boarding_house_id": house["boarding_house_id"], "room": "P102",
         "valid_from": str(today - timedelta(days=20)), "valid_until": str(today + timedelta(days=15))})
 
     due = await api.ok("GET", "/v1/checks-due", role="police", params={"within_days": 30})
-    assert [d["id"] for d in due["declarations_expiring"]] == [decl["id"]]
-    assert [x["resident_id"] for x in due["lodgers_without_stay_notice"]] == [lodger["id"]]
-    assert [b["id"] for b in due["boarding_houses_not_checked_this_month"]] == [house["id"]]
+    assert [d["declaration_id"] for d in due["declarations_expiring"]] == [decl["declaration_id"]]
+    assert [x["resident_id"] for x in due["lodgers_without_stay_notice"]] == [lodger["resident_id"]]
+    assert [b["boarding_house_id"] for b in due["boarding_houses_not_checked_this_month"]] == [house["boarding_house_id"]]
     assert (await api.ok("GET", "/v1/checks-due", role="police", params={"within_days": 7}))["declarations_expiring"] == []
     assert (await api.call("GET", "/v1/checks-due", role="resident")).status_code == 403
 
     # The landlord files the notice two days after arrival: accepted, and flagged late.
     arrived = (clock.now() - timedelta(days=2)).isoformat()
-    landlord_claims = {"resident_id": landlord["id"], "household_id": landlord["household_id"]}
-    notice = {"boarding_house_id": house["id"], "lodger_resident_id": lodger["id"], "lodger_name": "Vũ Thị Giang",
+    landlord_claims = {"resident_id": landlord["resident_id"], "household_id": landlord["household_id"]}
+    notice = {"boarding_house_id": house["boarding_house_id"], "lodger_resident_id": lodger["resident_id"], "lodger_name": "Vũ Thị Giang",
               "room": "P102", "arrived_at": arrived}
     late = await api.ok("POST", "/v1/stay-notices", notice, role="resident", **landlord_claims)
     assert late["late"] is True
@@ -109,14 +109,14 @@ async def test_stay_notices_are_flagged_late_and_checks_due_lists_what_police_mu
     # Only a notice filed after the deadline may be late; one minute after arrival is late only across 23:00.
     arrival_local = clock.in_ward_time(clock.now() - timedelta(minutes=1))
     assert on_time["late"] is (arrival_local.hour == 22 and arrival_local.minute == 59)
-    stranger = {"resident_id": lodger["id"], "household_id": lodger["household_id"]}
+    stranger = {"resident_id": lodger["resident_id"], "household_id": lodger["household_id"]}
     assert (await api.call("POST", "/v1/stay-notices", role="resident", json=notice, **stranger)).status_code == 403
     future = {**notice, "arrived_at": (clock.now() + timedelta(hours=1)).isoformat()}
     assert (await api.call("POST", "/v1/stay-notices", json=future, role="police")).status_code == 422
     listed = await api.ok("GET", "/v1/stay-notices", role="police", params={"late": "true"})
-    assert [n["id"] for n in listed["items"]] == [late["id"]]
+    assert [n["notice_id"] for n in listed["items"]] == [late["notice_id"]]
 
-    await api.ok("POST", f"/v1/boarding-houses/{house['id']}/checks", {"checked_on": str(today)}, role="police")
+    await api.ok("POST", f"/v1/boarding-houses/{house['boarding_house_id']}/checks", {"checked_on": str(today)}, role="police")
     due = await api.ok("GET", "/v1/checks-due", role="police")
     assert due["lodgers_without_stay_notice"] == [] and due["boarding_houses_not_checked_this_month"] == []
     stay_events = await db.fetch("registry", "SELECT payload FROM outbox WHERE event_type = "

@@ -15,24 +15,24 @@ async def test_mediation_team_is_flagged_until_it_has_a_leader_three_mediators_a
     api, _ = registry
     await api.ward()
     group = await api.group()
-    house = await api.household(group["id"])
-    leader = await api.resident(house["id"], "Trần Văn Bình")
-    second = await api.resident(house["id"], "Đỗ Văn Cường")
-    woman = await api.resident(house["id"], "Ngô Thị Dung", "female")
+    house = await api.household(group["group_id"])
+    leader = await api.resident(house["household_id"], "Trần Văn Bình")
+    second = await api.resident(house["household_id"], "Đỗ Văn Cường")
+    woman = await api.resident(house["household_id"], "Ngô Thị Dung", "female")
 
-    team = await api.team(group["id"], "mediation", "Tổ hòa giải Trần Phú")
+    team = await api.team(group["group_id"], "mediation", "Tổ hòa giải Trần Phú")
     assert team["compliant"] is False
     flagged = await api.ok("GET", "/v1/teams", params={"compliant": "false"})
-    assert [t["id"] for t in flagged["items"]] == [team["id"]]
+    assert [t["team_id"] for t in flagged["items"]] == [team["team_id"]]
 
-    await api.member(team["id"], leader["id"], "leader")
-    await api.member(team["id"], second["id"])
-    after = await api.member(team["id"], woman["id"])
+    await api.member(team["team_id"], leader["resident_id"], "leader")
+    await api.member(team["team_id"], second["resident_id"])
+    after = await api.member(team["team_id"], woman["resident_id"])
     assert after["compliant"] is True and after["compliance_issues"] == []
     assert (await api.ok("GET", "/v1/teams", params={"compliant": "false"}))["items"] == []
 
     # The woman leaves: the team is flagged again, and the event says so.
-    left = await api.ok("POST", f"/v1/teams/{team['id']}/members/{woman['id']}/leave", {"left_on": "2024-06-01"})
+    left = await api.ok("POST", f"/v1/teams/{team['team_id']}/members/{woman['resident_id']}/leave", {"left_on": "2024-06-01"})
     assert left["compliant"] is False
     events = await _team_events(db)
     assert [(e["type"].split(".")[2], e["compliant"]) for e in events] == [
@@ -40,7 +40,7 @@ async def test_mediation_team_is_flagged_until_it_has_a_leader_three_mediators_a
         ("member_joined", True), ("member_left", False)]
     assert events[-1]["compliance_issues"] == ["fewer than 3 mediators (2)", "no woman among the mediators"]
     assert events[1]["full_name"] == "Trần Văn Bình" and events[1]["role"] == "leader"
-    assert events[1]["household_id"] == house["id"] and events[3]["sex"] == "female"
+    assert events[1]["household_id"] == house["household_id"] and events[3]["sex"] == "female"
 
 
 async def test_membership_mistakes_are_refused_and_change_nothing(registry, db):
@@ -48,29 +48,29 @@ async def test_membership_mistakes_are_refused_and_change_nothing(registry, db):
     await api.ward()
     await api.ward("dong-ve", "Phường Đông Vệ")
     group = await api.group()
-    house = await api.household(group["id"])
-    a = await api.resident(house["id"], "A")
-    b = await api.resident(house["id"], "B")
-    outsider_house = await api.household((await api.group("Tổ Lê Lợi", ward="dong-ve"))["id"], ward="dong-ve")
-    outsider = await api.resident(outsider_house["id"], "C", ward="dong-ve")
-    team = await api.team(group["id"], "anxh", "Tổ ANXH số 1")
-    await api.member(team["id"], a["id"], "leader")
+    house = await api.household(group["group_id"])
+    a = await api.resident(house["household_id"], "A")
+    b = await api.resident(house["household_id"], "B")
+    outsider_house = await api.household((await api.group("Tổ Lê Lợi", ward="dong-ve"))["group_id"], ward="dong-ve")
+    outsider = await api.resident(outsider_house["household_id"], "C", ward="dong-ve")
+    team = await api.team(group["group_id"], "anxh", "Tổ ANXH số 1")
+    await api.member(team["team_id"], a["resident_id"], "leader")
     before = await db.fetchval("registry", "SELECT count(*) FROM outbox")
 
-    path = f"/v1/teams/{team['id']}/members"
+    path = f"/v1/teams/{team['team_id']}/members"
     cases = [
-        ({"resident_id": a["id"], "role": "member", "appointed_on": "2024-02-01"}, 409),   # added twice
-        ({"resident_id": b["id"], "role": "leader", "appointed_on": "2024-02-01"}, 409),   # a second leader
-        ({"resident_id": outsider["id"], "role": "member", "appointed_on": "2024-02-01"}, 422),  # other ward
+        ({"resident_id": a["resident_id"], "role": "member", "appointed_on": "2024-02-01"}, 409),   # added twice
+        ({"resident_id": b["resident_id"], "role": "leader", "appointed_on": "2024-02-01"}, 409),   # a second leader
+        ({"resident_id": outsider["resident_id"], "role": "member", "appointed_on": "2024-02-01"}, 422),  # other ward
         ({"resident_id": str(uuid.uuid4()), "role": "member", "appointed_on": "2024-02-01"}, 422),  # unknown
         ({"resident_id": "r-1", "role": "member", "appointed_on": "2024-02-01"}, 422),      # malformed id
-        ({"resident_id": b["id"], "role": "chief", "appointed_on": "2024-02-01"}, 422),     # no such role
-        ({"resident_id": b["id"], "role": "member", "appointed_on": "2023-12-31"}, 422),    # before the team
+        ({"resident_id": b["resident_id"], "role": "chief", "appointed_on": "2024-02-01"}, 422),     # no such role
+        ({"resident_id": b["resident_id"], "role": "member", "appointed_on": "2023-12-31"}, 422),    # before the team
     ]
     for body, status in cases:
         r = await api.call("POST", path, json=body)
         assert r.status_code == status, (body, r.text)
-    assert (await api.call("POST", "/v1/teams", json={"group_id": group["id"], "kind": "anxh", "name": "X",
+    assert (await api.call("POST", "/v1/teams", json={"group_id": group["group_id"], "kind": "anxh", "name": "X",
                                                        "formed_on": "2024-01-01", "formation_act": ""})).status_code == 422
     assert await db.fetchval("registry", "SELECT count(*) FROM outbox") == before
     assert await db.fetchval("registry", "SELECT count(*) FROM team_members") == 1
@@ -80,25 +80,25 @@ async def test_team_leader_manages_their_own_team_only(registry, db):
     api, _ = registry
     await api.ward()
     group = await api.group()
-    house = await api.household(group["id"])
-    leader, newcomer = await api.resident(house["id"], "L"), await api.resident(house["id"], "N", "female")
-    mine = await api.team(group["id"], "fire_prevention", "Tổ PCCC liên gia 1")
-    other = await api.team(group["id"], "fire_prevention", "Tổ PCCC liên gia 2")
-    await api.member(mine["id"], leader["id"], "leader")
-    claims = {"team_ids": [mine["id"]], "resident_id": leader["id"]}
+    house = await api.household(group["group_id"])
+    leader, newcomer = await api.resident(house["household_id"], "L"), await api.resident(house["household_id"], "N", "female")
+    mine = await api.team(group["group_id"], "fire_prevention", "Tổ PCCC liên gia 1")
+    other = await api.team(group["group_id"], "fire_prevention", "Tổ PCCC liên gia 2")
+    await api.member(mine["team_id"], leader["resident_id"], "leader")
+    claims = {"team_ids": [mine["team_id"]], "resident_id": leader["resident_id"]}
 
-    seen = await api.ok("GET", f"/v1/teams/{mine['id']}", role="team_leader", **claims)
+    seen = await api.ok("GET", f"/v1/teams/{mine['team_id']}", role="team_leader", **claims)
     assert [m["full_name"] for m in seen["members"]] == ["L"]
-    assert (await api.call("GET", f"/v1/teams/{other['id']}", role="team_leader", **claims)).status_code == 403
+    assert (await api.call("GET", f"/v1/teams/{other['team_id']}", role="team_leader", **claims)).status_code == 403
     assert (await api.call("GET", "/v1/teams", role="team_leader", **claims)).status_code == 403
-    body = {"resident_id": newcomer["id"], "role": "deputy", "appointed_on": "2024-03-01"}
-    assert (await api.call("POST", f"/v1/teams/{other['id']}/members", role="team_leader", json=body,
+    body = {"resident_id": newcomer["resident_id"], "role": "deputy", "appointed_on": "2024-03-01"}
+    assert (await api.call("POST", f"/v1/teams/{other['team_id']}/members", role="team_leader", json=body,
                            **claims)).status_code == 403
-    await api.ok("POST", f"/v1/teams/{mine['id']}/members", body, role="team_leader", **claims)
-    promoted = await api.ok("PATCH", f"/v1/teams/{mine['id']}/members/{newcomer['id']}",
+    await api.ok("POST", f"/v1/teams/{mine['team_id']}/members", body, role="team_leader", **claims)
+    promoted = await api.ok("PATCH", f"/v1/teams/{mine['team_id']}/members/{newcomer['resident_id']}",
                             {"role": "member", "changed_on": "2024-04-01"}, role="team_leader", **claims)
     assert {m["full_name"]: m["role"] for m in promoted["members"]} == {"L": "leader", "N": "member"}
     events = await _team_events(db)
     assert events[-1]["type"] == "registry.team.member_role_changed.v1" and events[-1]["previous_role"] == "deputy"
-    assert (await api.call("GET", f"/v1/teams/{mine['id']}", role="team_leader", ward="dong-ve",
+    assert (await api.call("GET", f"/v1/teams/{mine['team_id']}", role="team_leader", ward="dong-ve",
                            **claims)).status_code == 404  # another ward's team: as if there were none

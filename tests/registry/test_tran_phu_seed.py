@@ -62,32 +62,32 @@ async def test_tran_phu_group_is_entered_and_its_events_reach_another_service(db
         group = await api.group("Tổ dân phố Trần Phú")
         people = []
         for i in range(30):
-            house = await api.household(group["id"])
+            house = await api.household(group["group_id"])
             sex = "female" if i % 3 == 0 else "male"
             extra = {"national_id": NATIONAL_ID} if i == 0 else {}
-            people.append(await api.resident(house["id"], f"Cư dân {i:02d}", sex, **extra))
+            people.append(await api.resident(house["household_id"], f"Cư dân {i:02d}", sex, **extra))
         teams: dict[str, list[dict]] = {}
         n = 0
         for kind, count in SEED_TEAMS.items():
             for k in range(count):
-                team = await api.team(group["id"], kind, f"Tổ {kind} {k + 1}")
-                await api.member(team["id"], people[n % 30]["id"], "leader")
+                team = await api.team(group["group_id"], kind, f"Tổ {kind} {k + 1}")
+                await api.member(team["team_id"], people[n % 30]["resident_id"], "leader")
                 n += 1
                 teams.setdefault(kind, []).append(team)
         mediation = teams["mediation"][0]
         for p in people[25:28]:  # two more mediators and, among them, women (Cư dân 27 is female)
-            await api.member(mediation["id"], p["id"])
-        await api.ok("POST", "/v1/facilities", {"group_id": group["id"], "kind": "fire_point",
+            await api.member(mediation["team_id"], p["resident_id"])
+        await api.ok("POST", "/v1/facilities", {"group_id": group["group_id"], "kind": "fire_point",
                                                "name": "Điểm PCCC công cộng", "location": "Đầu ngõ 12 Trần Phú"})
-        await api.ok("POST", "/v1/facilities", {"group_id": group["id"], "kind": "security_camera",
+        await api.ok("POST", "/v1/facilities", {"group_id": group["group_id"], "kind": "security_camera",
                                                "name": "Camera ngã ba", "location": "Ngã ba Trần Phú - Lê Lợi",
                                                "installed_on": "2024-05-01"})
 
         # Donations paid for two cameras: the expense arrives twice (a redelivery with a new event id), and one
         # expense names a group the ward does not have (dead-lettered, nothing registered from it).
         expense = dict(ward_id=WARD, subject="campaign-1", expense_id="expense-7", campaign_id="campaign-1",
-                       group_id=group["id"], item="2 camera an ninh", amount_vnd=12_000_000, invoice_ref="HĐ 0042",
-                       cameras=[CameraPurchase(name=f"Camera {i}", location=f"Ngõ {i} Trần Phú", group_id=group["id"],
+                       group_id=group["group_id"], item="2 camera an ninh", amount_vnd=12_000_000, invoice_ref="HĐ 0042",
+                       cameras=[CameraPurchase(name=f"Camera {i}", location=f"Ngõ {i} Trần Phú", group_id=group["group_id"],
                                                installed_on=date(2024, 6, 1)) for i in (1, 2)])
         await _produce(broker.bootstrap, ExpenseRecorded(**expense))
         await _produce(broker.bootstrap, ExpenseRecorded(**expense))
@@ -103,13 +103,13 @@ async def test_tran_phu_group_is_entered_and_its_events_reach_another_service(db
         await eventually(dead_lettered, timeout=20)
 
         # The registry's own view of the group.
-        listed = await api.ok("GET", "/v1/teams", params={"group_id": group["id"], "limit": 200})
+        listed = await api.ok("GET", "/v1/teams", params={"group_id": group["group_id"], "limit": 200})
         assert Counter(t["kind"] for t in listed["items"]) == SEED_TEAMS
         assert all(t["compliant"] for t in listed["items"])
-        facilities = await api.ok("GET", "/v1/facilities", params={"group_id": group["id"]})
+        facilities = await api.ok("GET", "/v1/facilities", params={"group_id": group["group_id"]})
         assert Counter(f["kind"] for f in facilities["items"]) == {"security_camera": 3, "fire_point": 1}
         funded = [f for f in facilities["items"] if f["funded_by_expense_id"]]
-        assert {f["id"] for f in funded} == {camera_facility_id("expense-7", 0), camera_facility_id("expense-7", 1)}
+        assert {f["facility_id"] for f in funded} == {camera_facility_id("expense-7", 0), camera_facility_id("expense-7", 1)}
         assert all(f["funded_by_campaign_id"] == "campaign-1" for f in funded)
 
     # What the other service received: every team formed, with its compliance, and the cameras once each.
@@ -121,7 +121,7 @@ async def test_tran_phu_group_is_entered_and_its_events_reach_another_service(db
     assert len([e for e in received if isinstance(e, ResidentRegistered)]) == 30
     cameras = [e for e in received if isinstance(e, FacilityRegistered) and e.funded_by_expense_id]
     assert sorted(e.facility_id for e in cameras) == sorted(camera_facility_id("expense-7", i) for i in (0, 1))
-    last_mediation = [e for e in received if isinstance(e, TeamMemberJoined) and e.team_id == mediation["id"]][-1]
+    last_mediation = [e for e in received if isinstance(e, TeamMemberJoined) and e.team_id == mediation["team_id"]][-1]
     assert last_mediation.compliant is True
 
     # And on the wire: no national ID in any registry topic.
