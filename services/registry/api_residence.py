@@ -11,7 +11,6 @@ from fastapi import APIRouter, Query, Request, Response
 from services.registry import commands as cmd
 from services.registry import domain, schemas, views
 from services.registry.handlers_common import load
-from services.registry.repository import STAY_NOTICES_BY_ARRIVAL
 from shared import clock
 from shared.auth import CurrentPrincipal, Role
 from shared.commands import dispatch, json_response
@@ -89,7 +88,7 @@ async def list_stay_notices(request: Request, principal: CurrentPrincipal, page:
     async with request.app.state.runtime.application.read() as uow:
         listed = await uow.stay_notices.page({
             "ward_id": ward, "boarding_house_id": str(boarding_house_id) if boarding_house_id else None,
-            "late": late}, page, STAY_NOTICES_BY_ARRIVAL)
+            "late": late}, page)
     return json_response(listed)
 
 

@@ -50,6 +50,7 @@ class _Table:
     table: str = ""
     id_name: str = ""
     select: str = ""  # the row as the repository shows it (defaults to the table's columns)
+    keyset: Keyset = BY_CREATION  # the order of its lists
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -82,8 +83,9 @@ class _Table:
         sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(values, start=2))
         await self.conn.execute(f"UPDATE {self.table} SET {sets} WHERE id = $1", id_, *values.values())  # noqa: S608
 
-    async def page(self, filters: dict[str, Any], page: PageRequest, keyset: Keyset = BY_CREATION) -> dict[str, Any]:
-        """One page with equality filters (None values ignored), in ``keyset`` order."""
+    async def page(self, filters: dict[str, Any], page: PageRequest) -> dict[str, Any]:
+        """One page with equality filters (None values ignored), in the repository's order."""
+        keyset = self.keyset
         where, args = [], []
         for column, value in filters.items():
             if value is None:
@@ -105,8 +107,10 @@ class GroupRepository(_Table):
     select = ("SELECT g.*, (SELECT count(*) FROM households h WHERE h.group_id = g.id)::int AS household_count "
               "FROM groups g")
 
+    keyset = BY_NAME
+
     async def page_of_ward(self, ward_id: str, page: PageRequest) -> dict[str, Any]:
-        return await self.page({"ward_id": ward_id}, page, BY_NAME)
+        return await self.page({"ward_id": ward_id}, page)
 
 
 class HouseholdRepository(_Table):
@@ -265,3 +269,4 @@ class StayNoticeRepository(_Table):
     """Stay notices (thông báo lưu trú) filed for lodgers of boarding houses."""
 
     table, id_name = "stay_notices", "notice_id"
+    keyset = STAY_NOTICES_BY_ARRIVAL
