@@ -40,7 +40,7 @@ async def run(api: Platform, w: Ward) -> Campaign:
         "ward_id": ward_id, "group_id": w.group_id, "name": "Lắp đặt camera an ninh tổ dân phố Trần Phú",
         "purpose": "Mua và lắp đặt camera an ninh phục vụ bảo vệ an ninh trật tự", "target_vnd": TARGET_VND,
         "starts_on": (today - timedelta(days=20)).isoformat(), "ends_on": (today + timedelta(days=10)).isoformat(),
-        "organiser": "Ban công tác mặt trận tổ dân phố Trần Phú", "team_ids": [t["id"] for t in teams],
+        "organiser": "Ban công tác mặt trận tổ dân phố Trần Phú", "team_ids": [t["team_id"] for t in teams],
         "vote": {"record_ref": f"BB họp hộ dân {api.run_id}", "held_on": (today - timedelta(days=25)).isoformat(),
                  "households_total": 36, "in_favour": 33, "against": 1, "abstained": 2}},
         retry_while="not a known team")
@@ -50,10 +50,10 @@ async def run(api: Platform, w: Ward) -> Campaign:
     receipt = 0
     for n, team in enumerate(teams):
         leader_id = team["members"][0]
-        collector = api.actor(f"collector-{leader_id}", "team_leader", resident_id=leader_id, team_ids=[team["id"]])
+        collector = api.actor(f"collector-{leader_id}", "team_leader", resident_id=leader_id, team_ids=[team["team_id"]])
         for k, amount in enumerate(TEAM_COLLECTIONS_VND):
             receipt += 1
-            body = {"team_id": team["id"], "channel": "cash" if k % 2 == 0 else "bank_transfer",
+            body = {"team_id": team["team_id"], "channel": "cash" if k % 2 == 0 else "bank_transfer",
                     "amount_vnd": amount, "receipt_number": f"PT-{api.run_id}-{receipt:03d}",
                     "received_on": (today - timedelta(days=(n + k) % 15)).isoformat(), "donor_kind": "household",
                     "donor_ref": households[(n * 4 + k) % len(households)]}
@@ -72,7 +72,7 @@ async def run(api: Platform, w: Ward) -> Campaign:
     async def cameras_registered() -> list[str] | None:
         listed = await api.list_all("registry", "/v1/facilities", organiser, group_id=w.group_id,
                                     kind="security_camera")
-        ids = [f["id"] for f in listed if f.get("funded_by_expense_id") == expense["expense_id"]]
+        ids = [f["facility_id"] for f in listed if f.get("funded_by_expense_id") == expense["expense_id"]]
         return ids if len(ids) == len(CAMERAS) else None
 
     camera_ids = await api.eventually("the cameras bought by the campaign to appear in the registry",

@@ -118,7 +118,7 @@ async def run(api: Platform, w: Ward, anonymous_tip: dict[str, str]) -> Festival
 
     # One certificate: the mediation team's Giấy khen of the city chairman, printed and verified.
     team_award = next((a for a, p in zip(festival.award_ids, proposed, strict=True)
-                       if p["recipient_ref"] == w.team("mediation")["id"]), festival.award_ids[0])
+                       if p["recipient_ref"] == w.team("mediation")["team_id"]), festival.award_ids[0])
     issued = await api.ok("awards", f"/v1/awards/{team_award}/certificate", city)
     pdf = await api.get_bytes("awards", f"/v1/awards/{team_award}/certificate.pdf", city)
     verified = await api.get("awards", f"/v1/public/certificates/{issued['verification_code']}", None)

@@ -59,7 +59,7 @@ async def wait_for_group(api: Platform, w: Ward) -> None:
 async def crime_tips(api: Platform, w: Ward, campaign: Campaign, cases: Cases) -> None:
     police = _police(api)
     reporter = w.residents[7]
-    identified = api.actor(f"resident-{reporter['id']}", "resident", resident_id=reporter["id"])
+    identified = api.actor(f"resident-{reporter['resident_id']}", "resident", resident_id=reporter["resident_id"])
     anonymous = api.actor("someone", "resident")
     seen = datetime.now(WARD_TZ) - timedelta(hours=3)
     tips = [
@@ -99,7 +99,7 @@ async def wait_for_mediation_team(api: Platform, w: Ward) -> None:
 
     async def ready() -> bool:
         teams = await api.list_all("mediation", "/v1/teams", official)
-        return any(t["team_id"] == team["id"] and t["compliant"] for t in teams)
+        return any(t["team_id"] == team["team_id"] and t["compliant"] for t in teams)
 
     await api.eventually("mediation to learn the Trần Phú mediation team and its mediators", ready)
 
@@ -109,16 +109,16 @@ async def dispute(api: Platform, w: Ward, n: int, cases: Cases) -> None:
     official = api.actor("ward-official", "ward_official")
     team = w.team("mediation")
     leader = api.actor(f"mediator-{team['members'][0]}", "team_leader", resident_id=team["members"][0],
-                       team_ids=[team["id"]])
+                       team_ids=[team["team_id"]])
     mediators = [team["members"][0], team["members"][1]]
     a, b = (w.residents[i] for i in PARTIES[n])
-    reporter = api.actor(f"resident-{a['id']}", "resident", resident_id=a["id"])
+    reporter = api.actor(f"resident-{a['resident_id']}", "resident", resident_id=a["resident_id"])
     incident = (await api.ok("incidents", "/v1/incidents", reporter, {
         "category": "dispute", "description": DISPUTES[n], "place": {"group_id": w.group_id},
         "reporter": {"full_name": a["full_name"]}}))["incident_id"]
     await api.ok("incidents", f"/v1/incidents/{incident}/triage", police, {"category": "dispute"})
     await api.ok("incidents", f"/v1/incidents/{incident}/refer-to-mediation", police, {
-        "summary": DISPUTES[n], "parties": [{"resident_id": p["id"], "display_name": p["full_name"]} for p in (a, b)]})
+        "summary": DISPUTES[n], "parties": [{"resident_id": p["resident_id"], "display_name": p["full_name"]} for p in (a, b)]})
 
     async def case_opened() -> dict[str, Any] | None:
         listed = await api.list_all("mediation", "/v1/cases", official)
@@ -157,7 +157,7 @@ async def warnings(api: Platform, w: Ward, cases: Cases) -> None:
         ("admonition", w.residents[35], "Có biểu hiện tụ tập gây mất trật tự công cộng ban đêm"),
     ):
         warning = await api.ok("incidents", "/v1/warnings", police, {
-            "group_id": w.group_id, "kind": kind, "person": {"resident_id": person["id"],
+            "group_id": w.group_id, "kind": kind, "person": {"resident_id": person["resident_id"],
                                                              "full_name": person["full_name"]},
             "reason": reason, "issued_on": ward_today().isoformat()})
         cases.warnings.append(warning["warning_id"])

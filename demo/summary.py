@@ -94,7 +94,7 @@ async def read_back(api: Platform, w: Ward, campaign: Campaign, cases: Cases, fe
     s.add("campaign target reached", "yes", report["target_reached_on"] is not None, src, lambda v: v is True)
 
     year = ward_today().year
-    book = await api.get("mediation", f"/v1/teams/{w.team('mediation')['id']}/record-book/{year}", official)
+    book = await api.get("mediation", f"/v1/teams/{w.team('mediation')['team_id']}/record-book/{year}", official)
     s.add("disputes mediated successfully (hòa giải thành)", "10", book["part_ii"]["succeeded"],
           f"mediation record book {year}", lambda v: v == article.MEDIATIONS_SUCCEEDED)
 

@@ -18,8 +18,8 @@ class Ward:
 
     group_id: str = ""
     group_name: str = ""
-    residents: list[dict] = field(default_factory=list)         # {id, full_name, sex, household_id}
-    teams: dict[str, list[dict]] = field(default_factory=dict)  # kind -> [{id, name, members: [resident ids]}]
+    residents: list[dict] = field(default_factory=list)         # {resident_id, full_name, sex, household_id}
+    teams: dict[str, list[dict]] = field(default_factory=dict)  # kind -> [{team_id, name, members: [resident ids]}]
     fire_point_id: str = ""
     boarding_house_id: str = ""
     lodgers: list[dict] = field(default_factory=list)
@@ -54,7 +54,7 @@ async def set_up(api: Platform) -> Ward:
     w = Ward()
 
     # The ward is registered once per platform; a second run finds it (409) and goes on.
-    await api.post("registry", "/v1/wards", admin, {"id": ward_id, "name": article.WARD_NAME, "city": article.CITY},
+    await api.post("registry", "/v1/wards", admin, {"ward_id": ward_id, "name": article.WARD_NAME, "city": article.CITY},
                    ok=(201, 409))
     # Group names are unique within a ward: a re-run on the same platform replays the article in a group of its
     # own, so that every figure read back is this run's, not the sum of all runs.
@@ -63,7 +63,7 @@ async def set_up(api: Platform) -> Ward:
     if r.status_code == 409:
         w.group_name = f"{article.GROUP_NAME} (lần chạy {api.run_id})"
         r = await api.post("registry", "/v1/groups", official, {"ward_id": ward_id, "name": w.group_name})
-    w.group_id = r.json()["id"]
+    w.group_id = r.json()["group_id"]
 
     for h in range(article.HOUSEHOLDS):
         house = await api.ok("registry", "/v1/households", official,
@@ -71,8 +71,9 @@ async def set_up(api: Platform) -> Ward:
         for k in range(article.PER_HOUSEHOLD):
             name, sex = article.person(h * article.PER_HOUSEHOLD + k)
             res = await api.ok("registry", "/v1/residents", official,
-                               {"household_id": house["id"], "full_name": name, "sex": sex})
-            w.residents.append({"id": res["id"], "full_name": name, "sex": sex, "household_id": house["id"]})
+                               {"household_id": house["household_id"], "full_name": name, "sex": sex})
+            w.residents.append({"resident_id": res["resident_id"], "full_name": name, "sex": sex,
+                                "household_id": house["household_id"]})
 
     start = season_start(today).isoformat()
     for kind, rosters in ROSTER.items():
@@ -81,16 +82,17 @@ async def set_up(api: Platform) -> Ward:
                 "group_id": w.group_id, "kind": kind, "name": article.team_name(kind, n), "formed_on": start,
                 "formation_act": f"QĐ {n}/QĐ-UBND phường Phú Sơn"})
             for pos, idx in enumerate(roster):
-                await api.ok("registry", f"/v1/teams/{team['id']}/members", official, {
-                    "resident_id": w.residents[idx]["id"], "role": "leader" if pos == 0 else "member",
+                await api.ok("registry", f"/v1/teams/{team['team_id']}/members", official, {
+                    "resident_id": w.residents[idx]["resident_id"], "role": "leader" if pos == 0 else "member",
                     "appointed_on": start})
             w.teams.setdefault(kind, []).append(
-                {"id": team["id"], "name": article.team_name(kind, n), "members": [w.residents[i]["id"] for i in roster]})
+                {"team_id": team["team_id"], "name": article.team_name(kind, n),
+                 "members": [w.residents[i]["resident_id"] for i in roster]})
 
     fire_point = await api.ok("registry", "/v1/facilities", official, {
         "group_id": w.group_id, "kind": "fire_point", "name": "Điểm phòng cháy, chữa cháy công cộng",
         "location": "Đầu ngõ 12 phố Trần Phú", "installed_on": start})
-    w.fire_point_id = fire_point["id"]
+    w.fire_point_id = fire_point["facility_id"]
     await _boarding_house(api, w, official, police, today)
     return w
 
@@ -101,9 +103,9 @@ async def _boarding_house(api: Platform, w: Ward, official, police, today: date)
     landlord = w.residents[LANDLORD]
     house = await api.ok("registry", "/v1/boarding-houses", official, {
         "group_id": w.group_id, "name": "Khu nhà trọ Trần Phú", "address": "Ngõ 20 phố Trần Phú",
-        "landlord_resident_id": landlord["id"], "rooms": ["P101", "P102"]})
-    w.boarding_house_id = house["id"]
-    landlord_actor = api.actor("landlord", "resident", resident_id=landlord["id"])
+        "landlord_resident_id": landlord["resident_id"], "rooms": ["P101", "P102"]})
+    w.boarding_house_id = house["boarding_house_id"]
+    landlord_actor = api.actor("landlord", "resident", resident_id=landlord["resident_id"])
     arrived = datetime.now(WARD_TZ) - timedelta(days=1)
     for room_no, room in enumerate(("P101", "P102")):
         household = await api.ok("registry", "/v1/households", official,
@@ -111,15 +113,15 @@ async def _boarding_house(api: Platform, w: Ward, official, police, today: date)
         for k in range(2):
             name, sex = article.person(100 + 2 * room_no + k)
             lodger = await api.ok("registry", "/v1/residents", official,
-                                  {"household_id": household["id"], "full_name": name, "sex": sex})
+                                  {"household_id": household["household_id"], "full_name": name, "sex": sex})
             await api.ok("registry", "/v1/temporary-residences", police, {
-                "resident_id": lodger["id"], "valid_from": (today - timedelta(days=1)).isoformat(),
-                "valid_until": (today + timedelta(days=180)).isoformat(), "boarding_house_id": house["id"],
+                "resident_id": lodger["resident_id"], "valid_from": (today - timedelta(days=1)).isoformat(),
+                "valid_until": (today + timedelta(days=180)).isoformat(), "boarding_house_id": w.boarding_house_id,
                 "room": room})
             if len(w.lodgers) < 3:
                 await api.ok("registry", "/v1/stay-notices", landlord_actor, {
-                    "boarding_house_id": house["id"], "lodger_resident_id": lodger["id"], "lodger_name": name,
+                    "boarding_house_id": w.boarding_house_id, "lodger_resident_id": lodger["resident_id"], "lodger_name": name,
                     "room": room, "arrived_at": arrived.isoformat()})
-            w.lodgers.append({"id": lodger["id"], "full_name": name, "room": room})
-    await api.ok("registry", f"/v1/boarding-houses/{house['id']}/checks", police, {
+            w.lodgers.append({"resident_id": lodger["resident_id"], "full_name": name, "room": room})
+    await api.ok("registry", f"/v1/boarding-houses/{w.boarding_house_id}/checks", police, {
         "checked_on": today.isoformat(), "notes": "Kiểm tra tạm trú, tạm vắng định kỳ hằng tháng"})

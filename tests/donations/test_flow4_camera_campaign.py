@@ -53,13 +53,13 @@ async def test_camera_campaign_raises_through_ten_teams_and_pays_for_cameras(db,
     await asyncio.gather(started(app.state.runtime), started(registry.state.runtime))  # the ~5 s joins overlap
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=registry, raise_app_exceptions=False),
                                  base_url="http://registry") as reg:
-        ward = await reg.post("/v1/wards", json={"id": "phu-son", "name": "Phường Phú Sơn", "city": "Thanh Hóa"},
+        ward = await reg.post("/v1/wards", json={"ward_id": "phu-son", "name": "Phường Phú Sơn", "city": "Thanh Hóa"},
                               headers=auth("admin", ward="*"))
         assert ward.status_code == 201, ward.text
         group = await reg.post("/v1/groups", json={"ward_id": "phu-son", "name": "Tổ dân phố Trần Phú"},
                                headers=auth("ward_official"))
         assert group.status_code == 201, group.text
-        group_id = group.json()["id"]
+        group_id = group.json()["group_id"]
     # The registry's team events: 10 mobilisation teams with one collector each, and a member who left team 10.
     await _publish(broker.bootstrap, *(team_formed(f"team-{i:02d}", group=group_id) for i in range(1, 11)),
                    *(member_joined(f"team-{i:02d}", f"member-{i:02d}", group=group_id) for i in range(1, 11)),

@@ -71,13 +71,13 @@ async def test_the_token_is_checked_before_the_body_is_read(apps):  # noqa: ANN0
 async def test_nul_characters_and_lone_surrogates_are_refused_before_postgresql(apps):  # noqa: ANN001
     official, police = auth("ward_official"), auth("police")
     registry = apps["registry"]
-    ward = await registry.post("/v1/wards", json={"id": WARD, "name": "Phường Phú Sơn", "city": "Thanh Hóa"},
+    ward = await registry.post("/v1/wards", json={"ward_id": WARD, "name": "Phường Phú Sơn", "city": "Thanh Hóa"},
                                headers=auth("admin", "*"))
     assert ward.status_code == 201, ward.text
     group = (await registry.post("/v1/groups", json={"ward_id": WARD, "name": "Tổ Trần Phú"}, headers=official)).json()
-    household = (await registry.post("/v1/households", json={"group_id": group["id"], "address": "1 Trần Phú"},
+    household = (await registry.post("/v1/households", json={"group_id": group["group_id"], "address": "1 Trần Phú"},
                                      headers=official)).json()
-    resident = await registry.post("/v1/residents", json={"household_id": household["id"], "full_name": "Lê Văn B",
+    resident = await registry.post("/v1/residents", json={"household_id": household["household_id"], "full_name": "Lê Văn B",
                                                           "sex": "male"}, headers=official)
     assert resident.status_code == 201, resident.text
     json_headers = {"Content-Type": "application/json"}
@@ -94,7 +94,7 @@ async def test_nul_characters_and_lone_surrogates_are_refused_before_postgresql(
         await apps["awards"].get("/v1/awards/a%00b", headers=official),
         await registry.get("/v1/wards/a%00b", headers=official),
         # a JSON body: an escaped NUL, in a value or a key, and unpaired surrogates (escaped or raw bytes)
-        await registry.patch(f"/v1/residents/{resident.json()['id']}",
+        await registry.patch(f"/v1/residents/{resident.json()['resident_id']}",
                              content=b'{"full_name": "a\\u0000b"}', headers={**json_headers, **official}),
         await registry.post("/v1/groups", content=b'{"ward_id": "phu-son", "name": "T\\ud800"}',
                             headers={**json_headers, **official}),
@@ -112,7 +112,7 @@ async def test_nul_characters_and_lone_surrogates_are_refused_before_postgresql(
         assert body["type"] == "/problems#invalid-input" and body["errors"][0]["type"] == "unstorable_text"
         assert "\x00" not in r.text
     # nothing was written; text that only looks like an escape is stored as it is
-    after = await registry.get(f"/v1/residents/{resident.json()['id']}", headers=official)
+    after = await registry.get(f"/v1/residents/{resident.json()['resident_id']}", headers=official)
     assert after.status_code == 200 and after.json()["full_name"] == "Lê Văn B"
     literal = await registry.post("/v1/groups", json={"ward_id": WARD, "name": "T\\u0000 (literal)"}, headers=official)
     assert literal.status_code == 201 and literal.json()["name"] == "T\\u0000 (literal)"

@@ -68,10 +68,10 @@ async def test_registry_rotates_national_ids_to_the_new_key_while_it_keeps_writi
         api = Api(client)
         await api.ward()
         group = await api.group()
-        household = await api.household(group["id"])
+        household = await api.household(group["group_id"])
         ids = {}
         for i in range(23):
-            ids[(await api.resident(household["id"], f"Người {i}", national_id=national_id(i)))["id"]] = national_id(i)
+            ids[(await api.resident(household["household_id"], f"Người {i}", national_id=national_id(i)))["resident_id"]] = national_id(i)
     old_rid = next(iter(ids))
     old_index = PersonalDataProtector(index=KeyRing.parse("INDEX_KEYS", json.dumps({"legacy": legacy}), "legacy"))
     conn = await db.connect("registry")
@@ -100,7 +100,7 @@ async def test_registry_rotates_national_ids_to_the_new_key_while_it_keeps_writi
             """Register residents for as long as the rotation runs (at least 10)."""
             i = 100
             while rotating or i < 110:
-                ids[(await api.resident(household["id"], f"Người {i}", national_id=national_id(i)))["id"]] = national_id(i)
+                ids[(await api.resident(household["household_id"], f"Người {i}", national_id=national_id(i)))["resident_id"]] = national_id(i)
                 i += 1
             return i - 100
 
@@ -111,7 +111,7 @@ async def test_registry_rotates_national_ids_to_the_new_key_while_it_keeps_writi
         assert code == 0, err
         assert "residents.national_id_cipher: 23 rewritten" in out, out  # the 23 old rows; new ones came as k2
         # a national ID under the old index is still found while the rotation runs, and after it
-        dup = await api.call("POST", "/v1/residents", json={"household_id": household["id"], "full_name": "X",
+        dup = await api.call("POST", "/v1/residents", json={"household_id": household["household_id"], "full_name": "X",
                                                               "sex": "male", "national_id": ids[old_rid]})
         assert dup.status_code == 409, dup.text
     await app2.state.runtime.stop()
@@ -130,7 +130,7 @@ async def test_registry_rotates_national_ids_to_the_new_key_while_it_keeps_writi
         for rid, number in ids.items():
             r = await client.get(f"/v1/residents/{rid}", headers=auth("police"))
             assert r.status_code == 200 and r.json()["national_id"] == number, (rid, r.text)
-        dup = await Api(client).call("POST", "/v1/residents", json={"household_id": household["id"], "full_name": "Y",
+        dup = await Api(client).call("POST", "/v1/residents", json={"household_id": household["household_id"], "full_name": "Y",
                                                                      "sex": "male", "national_id": national_id(5)})
         assert dup.status_code == 409
 
@@ -143,9 +143,9 @@ async def test_an_interrupted_rotation_resumes_where_it_stopped(db, started) -> 
     async with client_for(app, "http://registry") as client:
         api = Api(client)
         await api.ward()
-        household = await api.household((await api.group())["id"])
+        household = await api.household((await api.group())["group_id"])
         for i in range(12):
-            await api.resident(household["id"], f"Người {i}", national_id=national_id(i))
+            await api.resident(household["household_id"], f"Người {i}", national_id=national_id(i))
     settings = settings_for("registry", db, None, **as_settings(keyring_env({"k1": k1, "k2": k2}, "k2", {"i1": i1}, "i1")))
     pii = settings.protector()
 
@@ -216,8 +216,8 @@ async def test_a_value_under_a_key_no_longer_configured_stops_the_rotation_and_n
     async with client_for(app, "http://registry") as client:
         api = Api(client)
         await api.ward()
-        household = await api.household((await api.group())["id"])
-        rid = (await api.resident(household["id"], "Trần Thị B", "female", national_id=national_id(1)))["id"]
+        household = await api.household((await api.group())["group_id"])
+        rid = (await api.resident(household["household_id"], "Trần Thị B", "female", national_id=national_id(1)))["resident_id"]
     env = {"DATABASE_URL": db.app_url("registry"), **keyring_env({"k2": k2}, "k2", {"i1": i1}, "i1")}  # k1 dropped too soon
     code, out, err = await wardctl("keys", "rotate", "registry", **env)
     assert code == 1 and f"residents.national_id_cipher of id={rid}" in err and "'k1'" in err, (out, err)

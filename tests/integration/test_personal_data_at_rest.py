@@ -152,50 +152,50 @@ POLICE = auth("police", WARD, sub="police-1")
 
 async def drive_registry(svc: ServiceUnderTest) -> tuple[Driver, dict[str, str]]:
     go = Driver("registry", svc)
-    await go("POST", "/v1/wards", {"id": WARD, "name": "Phường Phú Sơn", "city": "Thanh Hóa"},
+    await go("POST", "/v1/wards", {"ward_id": WARD, "name": "Phường Phú Sơn", "city": "Thanh Hóa"},
              auth("admin", "*", sub="admin-1"))
     group = await go("POST", "/v1/groups", {"ward_id": WARD, "name": "Tổ dân phố Trần Phú"}, OFFICIAL)
-    home = await go("POST", "/v1/households", {"group_id": group["id"], "address": "12 Trần Phú"}, OFFICIAL)
-    other = await go("POST", "/v1/households", {"group_id": group["id"], "address": "14 Trần Phú"}, OFFICIAL)
-    person = await go("POST", "/v1/residents", {"household_id": home["id"], "full_name": RESIDENT, "sex": "female",
+    home = await go("POST", "/v1/households", {"group_id": group["group_id"], "address": "12 Trần Phú"}, OFFICIAL)
+    other = await go("POST", "/v1/households", {"group_id": group["group_id"], "address": "14 Trần Phú"}, OFFICIAL)
+    person = await go("POST", "/v1/residents", {"household_id": home["household_id"], "full_name": RESIDENT, "sex": "female",
                                                 "birth_date": BIRTH_DATE, "phone": PHONE, "national_id": NATIONAL_ID},
                       OFFICIAL)
-    rid = person["id"]
+    rid = person["resident_id"]
     await go("PATCH", f"/v1/residents/{rid}", {"phone": PHONE, "national_id": NATIONAL_ID, "full_name": RESIDENT},
              OFFICIAL)
-    await go("PATCH", f"/v1/households/{home['id']}", {"head_resident_id": rid}, OFFICIAL)
-    landlord = await go("POST", "/v1/residents", {"household_id": other["id"], "full_name": "Chủ Trọ",
+    await go("PATCH", f"/v1/households/{home['household_id']}", {"head_resident_id": rid}, OFFICIAL)
+    landlord = await go("POST", "/v1/residents", {"household_id": other["household_id"], "full_name": "Chủ Trọ",
                                                   "sex": "male"}, OFFICIAL)
-    await go("POST", f"/v1/residents/{landlord['id']}/move", {"household_id": home["id"]}, POLICE)
-    team = await go("POST", "/v1/teams", {"group_id": group["id"], "kind": "mediation", "name": "Tổ hòa giải",
+    await go("POST", f"/v1/residents/{landlord['resident_id']}/move", {"household_id": home["household_id"]}, POLICE)
+    team = await go("POST", "/v1/teams", {"group_id": group["group_id"], "kind": "mediation", "name": "Tổ hòa giải",
                                           "formed_on": "2024-01-15", "formation_act": "QĐ 12/QĐ-UBND"}, OFFICIAL)
-    await go("POST", f"/v1/teams/{team['id']}/members",
+    await go("POST", f"/v1/teams/{team['team_id']}/members",
              {"resident_id": rid, "role": "member", "appointed_on": "2024-02-01"}, OFFICIAL)
-    await go("PATCH", f"/v1/teams/{team['id']}/members/{rid}",
+    await go("PATCH", f"/v1/teams/{team['team_id']}/members/{rid}",
              {"role": "leader", "changed_on": "2024-03-01"}, OFFICIAL)
-    await go("POST", f"/v1/teams/{team['id']}/members/{rid}/leave", {"left_on": "2024-04-01"}, OFFICIAL)
-    cam = await go("POST", "/v1/facilities", {"group_id": group["id"], "kind": "security_camera",
+    await go("POST", f"/v1/teams/{team['team_id']}/members/{rid}/leave", {"left_on": "2024-04-01"}, OFFICIAL)
+    cam = await go("POST", "/v1/facilities", {"group_id": group["group_id"], "kind": "security_camera",
                                               "name": "Camera ngã ba", "location": "Ngã ba"}, OFFICIAL)
-    await go("POST", f"/v1/facilities/{cam['id']}/decommission",
+    await go("POST", f"/v1/facilities/{cam['facility_id']}/decommission",
              {"decommissioned_on": "2024-05-01", "reason": "hỏng"}, OFFICIAL)
-    house = await go("POST", "/v1/boarding-houses", {"group_id": group["id"], "name": "Nhà trọ Bình An",
-                                                     "address": "20 Trần Phú", "landlord_resident_id": landlord["id"],
+    house = await go("POST", "/v1/boarding-houses", {"group_id": group["group_id"], "name": "Nhà trọ Bình An",
+                                                     "address": "20 Trần Phú", "landlord_resident_id": landlord["resident_id"],
                                                      "rooms": ["P1", "P2"]}, OFFICIAL)
-    await go("POST", f"/v1/boarding-houses/{house['id']}/checks", {"checked_on": "2024-05-02"}, POLICE)
+    await go("POST", f"/v1/boarding-houses/{house['boarding_house_id']}/checks", {"checked_on": "2024-05-02"}, POLICE)
     today = ward_today()
     stay = await go("POST", "/v1/temporary-residences", {
         "resident_id": rid, "valid_from": today.isoformat(), "valid_until": (today + timedelta(days=90)).isoformat(),
-        "boarding_house_id": house["id"], "room": "P1"}, POLICE)
-    await go("POST", f"/v1/temporary-residences/{stay['id']}/renew",
+        "boarding_house_id": house["boarding_house_id"], "room": "P1"}, POLICE)
+    await go("POST", f"/v1/temporary-residences/{stay['declaration_id']}/renew",
              {"valid_until": (today + timedelta(days=180)).isoformat()}, POLICE)
-    await go("POST", f"/v1/temporary-residences/{stay['id']}/end", {"ended_on": today.isoformat()}, POLICE)
+    await go("POST", f"/v1/temporary-residences/{stay['declaration_id']}/end", {"ended_on": today.isoformat()}, POLICE)
     await go("POST", "/v1/absences", {"resident_id": rid, "case": "other",
                                       "absent_from": (today + timedelta(days=200)).isoformat(),
                                       "absent_until": (today + timedelta(days=600)).isoformat(),
                                       "destination": "Hà Nội"}, POLICE)
-    await go("POST", "/v1/stay-notices", {"boarding_house_id": house["id"], "lodger_name": LODGER, "room": "P2",
+    await go("POST", "/v1/stay-notices", {"boarding_house_id": house["boarding_house_id"], "lodger_name": LODGER, "room": "P2",
                                           "arrived_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}, POLICE)
-    return go, {"group_id": group["id"], "resident_id": rid, "team_id": team["id"]}
+    return go, {"group_id": group["group_id"], "resident_id": rid, "team_id": team["team_id"]}
 
 
 def registry_events(group: str, resident: str, team: str, kind: str) -> list:
@@ -386,7 +386,7 @@ async def test_idempotency_records_are_sealed_replayable_and_purged_after_retent
     async with serve(build_registry, "registry", db, started) as svc:
         runtime = svc.app.state.runtime
         headers = {**auth("admin", "*", sub="admin-1"), "Idempotency-Key": "ward-1"}
-        body = {"id": WARD, "name": "Phường Phú Sơn", "city": "Thanh Hóa"}
+        body = {"ward_id": WARD, "name": "Phường Phú Sơn", "city": "Thanh Hóa"}
         first = await svc.client.post("/v1/wards", json=body, headers=headers)
         again = await svc.client.post("/v1/wards", json=body, headers=headers)
         assert first.status_code == again.status_code == 201 and again.json() == first.json()
@@ -419,7 +419,7 @@ async def test_idempotency_records_are_sealed_replayable_and_purged_after_retent
 
 
 async def test_records_written_in_clear_before_the_upgrade_are_sealed_by_the_job(db, started):
-    body = json.dumps({"id": "x-ward", "name": "X", "city": "Y"}).encode()
+    body = json.dumps({"ward_id": "x-ward", "name": "X", "city": "Y"}).encode()
     conn = await db.connect("registry")
     try:  # a record as the previous version wrote it: the response in clear, an unkeyed request hash
         await conn.execute(
