@@ -22,6 +22,7 @@ from services.donations.bootstrap import build as build_donations
 from services.incidents.bootstrap import build as build_incidents
 from services.mediation.bootstrap import build as build_mediation
 from services.registry.bootstrap import build as build_registry
+from services.registry.commands import RegisterWard
 from shared.clock import ward_today
 from shared.contracts.incidents import IncidentResolved
 from shared.contracts.registry import (
@@ -32,7 +33,6 @@ from shared.contracts.registry import (
     TeamMemberJoined,
     WardRegistered,
 )
-from shared.idempotency import request_hash
 from tests.conftest import auth
 from tests.harness import ServiceUnderTest, serve
 from tests.integration.conftest import eventually
@@ -420,19 +420,21 @@ async def test_idempotency_records_are_sealed_replayable_and_purged_after_retent
 
 async def test_records_written_in_clear_before_the_upgrade_are_sealed_by_the_job(db, started):
     body = json.dumps({"ward_id": "x-ward", "name": "X", "city": "Y"}).encode()
+    # The registry's commands go through the application layer, which compares a retry on the command's canonical
+    # form (its fingerprint), not on the request's bytes.
+    fingerprint = RegisterWard.model_validate_json(body).fingerprint()
     conn = await db.connect("registry")
-    try:  # a record as the previous version wrote it: the response in clear, an unkeyed request hash
+    try:  # a record as an unsealed version wrote it: the response in clear, an unkeyed request fingerprint
         await conn.execute(
             "INSERT INTO idempotency_keys (principal, key, method, path, request_hash, status_code, response_body, "
-            "content_type) VALUES ('admin-1', 'old', 'POST', '/v1/wards', $1, 201, $2, 'application/json')",
-            request_hash("POST", "/v1/wards", body), json.dumps({"national_id": NATIONAL_ID}).encode())
+            "content_type) VALUES ('admin-1', 'old', 'COMMAND', 'ward.register', $1, 201, $2, 'application/json')",
+            fingerprint, json.dumps({"national_id": NATIONAL_ID}).encode())
     finally:
         await conn.close()
     async with serve(build_registry, "registry", db, started):  # the job runs when the service starts
         await eventually(lambda: db.fetchval("registry", "SELECT bool_and(sealed) FROM idempotency_keys"))
         row = (await db.fetch("registry", "SELECT * FROM idempotency_keys"))[0]
-        assert NATIONAL_ID.encode() not in bytes(row["response_body"]) and row["request_hash"] != request_hash(
-            "POST", "/v1/wards", body)
+        assert NATIONAL_ID.encode() not in bytes(row["response_body"]) and row["request_hash"] != fingerprint
     async with serve(build_registry, "registry", db, started) as svc:
         replay = await svc.client.post("/v1/wards", content=body, headers={
             **auth("admin", "*", sub="admin-1"), "Idempotency-Key": "old", "Content-Type": "application/json"})
