@@ -143,3 +143,41 @@ async def test_resident_sees_only_their_household_and_lists_are_paged(registry, 
     updated = await api.ok("PATCH", f"/v1/residents/{me['resident_id']}", {"full_name": "Phạm Thị Mai Anh"})
     assert updated["full_name"] == "Phạm Thị Mai Anh"
     assert (await outbox_types(db))[-2:] == ["registry.resident.moved.v1", "registry.resident.updated.v1"]
+
+
+async def test_a_group_shows_its_household_count_and_replies_name_their_ids(registry):
+    api, _ = registry
+    ward = await api.ward()
+    assert ward == {"ward_id": WARD, "name": "Phường Phú Sơn", "city": "Thanh Hóa"}
+    group = await api.group()
+    assert group["household_count"] == 0 and "id" not in group
+    for _ in range(2):
+        await api.household(group["group_id"])
+    assert (await api.ok("GET", f"/v1/groups/{group['group_id']}", role="resident"))["household_count"] == 2
+    listed = await api.ok("GET", "/v1/groups")
+    assert [(g["group_id"], g["household_count"]) for g in listed["items"]] == [(group["group_id"], 2)]
+    assert (await api.ok("GET", f"/v1/wards/{WARD}"))["ward_id"] == WARD
+
+
+async def test_request_bodies_with_unknown_fields_are_refused(registry, db):
+    api, _ = registry
+    await api.ward()
+    group = await api.group()
+    household = await api.household(group["group_id"])
+    resident = await api.resident(household["household_id"])
+    before = await db.fetchval("registry", "SELECT count(*) FROM outbox")
+    for method, path, body in [
+        ("POST", "/v1/wards", {"ward_id": "ba-dinh", "name": "X", "city": "Y", "id": "ba-dinh"}),
+        ("POST", "/v1/groups", {"ward_id": WARD, "name": "Tổ mới", "leader": "x"}),
+        ("POST", "/v1/households", {"group_id": group["group_id"], "address": "1", "household_id": "x"}),
+        ("PATCH", f"/v1/households/{household['household_id']}", {"address": "2", "group_id": group["group_id"]}),
+        ("PATCH", f"/v1/residents/{resident['resident_id']}", {"phone": "1", "resident_id": "x"}),
+        ("POST", f"/v1/residents/{resident['resident_id']}/move", {"household_id": household["household_id"],
+                                                                    "why": "x"}),
+    ]:
+        admin = path == "/v1/wards"
+        r = await api.call(method, path, json=body, role="admin" if admin else "ward_official",
+                           ward="*" if admin else WARD)
+        assert r.status_code == 422, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+    assert await db.fetchval("registry", "SELECT count(*) FROM outbox") == before
