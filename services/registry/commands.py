@@ -15,8 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.application import Command
 from shared.contracts.registry import AbsenceCase, FacilityKind, MemberRole, Sex, TeamKind
-
-WARD_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
+from shared.edge import WARD_PATTERN as WARD_ID
 
 
 class Fields(BaseModel):
