@@ -116,7 +116,7 @@ async def test_a_handler_bug_dead_letters_a_flow_and_redrive_after_the_fix_compl
     rows = await plat.db.fetch("awards", "SELECT holder_kind, holder_ref, count FROM achievements "
                                          "WHERE kind = 'mediations_succeeded' AND group_id = $1", w.group_id)
     assert sorted((r["holder_kind"], r["holder_ref"], r["count"]) for r in rows) == sorted(
-        [("collective", team["id"], 10), ("individual", team["members"][0], 10), ("individual", team["members"][1], 10)])
+        [("collective", team["team_id"], 10), ("individual", team["members"][0], 10), ("individual", team["members"][1], 10)])
     # ... each fact published once (one AchievementRecorded per fact), each event handled once and resolved.
     ach_ids = [r["achievement_id"] for r in await plat.db.fetch(
         "awards", "SELECT achievement_id FROM achievements WHERE kind = 'mediations_succeeded' AND group_id = $1",

@@ -67,7 +67,7 @@ async def test_postgresql_restarted_under_load_leaves_the_ledger_exact() -> None
                     "ward_id": api.config.ward_id, "group_id": w.group_id, "name": "Camera an ninh",
                     "purpose": "Camera", "target_vnd": 30_000_000,
                     "starts_on": (today - timedelta(days=5)).isoformat(), "ends_on": (today + timedelta(days=5)).isoformat(),
-                    "organiser": "Ban công tác mặt trận", "team_ids": [t["id"] for t in teams],
+                    "organiser": "Ban công tác mặt trận", "team_ids": [t["team_id"] for t in teams],
                     "vote": {"record_ref": "BB 1", "held_on": (today - timedelta(days=6)).isoformat(),
                              "households_total": 36, "in_favour": 30, "against": 3, "abstained": 3}})
                 cid = campaign["campaign_id"]
@@ -76,9 +76,9 @@ async def test_postgresql_restarted_under_load_leaves_the_ledger_exact() -> None
                     await asyncio.sleep(i * 0.12)  # spread over ~5 s: the load goes on through both outages
                     team = teams[i % len(teams)]
                     leader = team["members"][0]
-                    collector = api.actor(f"c-{leader}", "team_leader", resident_id=leader, team_ids=[team["id"]])
+                    collector = api.actor(f"c-{leader}", "team_leader", resident_id=leader, team_ids=[team["team_id"]])
                     await _post_until_accepted(api, f"/v1/campaigns/{cid}/contributions", collector, {
-                        "team_id": team["id"], "channel": "cash", "amount_vnd": amount,
+                        "team_id": team["team_id"], "channel": "cash", "amount_vnd": amount,
                         "receipt_number": f"PG-{i:03d}", "received_on": today.isoformat(), "donor_kind": "anonymous"})
 
                 async def restart_twice() -> None:
@@ -116,7 +116,7 @@ async def test_postgresql_restarted_under_load_leaves_the_ledger_exact() -> None
                 assert sum({e["contribution_id"]: e["amount_vnd"] for e in recorded}.values()) == sum(AMOUNTS)
                 expected_by_team: dict[str, int] = {}
                 for i, amount in enumerate(AMOUNTS):
-                    tid = teams[i % len(teams)]["id"]
+                    tid = teams[i % len(teams)]["team_id"]
                     expected_by_team[tid] = expected_by_team.get(tid, 0) + amount
 
                 async def awards_credited_each_team_exactly() -> bool:
