@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
+from services.incidents.commands import ReportIncident as ReportIn
 from services.incidents.domain import (
     TRANSITIONS,
     Action,
-    ReportIn,
     State,
     add_months,
     crime_tip_deadline,
