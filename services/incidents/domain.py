@@ -180,11 +180,6 @@ def triaged_deadline(is_crime_tip: bool, deadline_on: date | None, received_on: 
     return deadline_on or crime_tip_deadline(received_on)
 
 
-def check_resolution_outcome(outcome: str) -> None:
-    if outcome not in POLICE_OUTCOMES:
-        raise InvalidInput(f"outcome must be one of {sorted(POLICE_OUTCOMES)}; referral has its own command")
-
-
 def ensure_referable(category: str) -> None:
     if category != "dispute":
         raise RuleViolation("only a dispute can be referred to mediation")

@@ -34,7 +34,6 @@ from services.incidents.domain import (
     check_group,
     check_issued_on,
     check_not_future,
-    check_resolution_outcome,
     check_team,
     crime_tip_deadline,
     ensure_extendable,
@@ -229,7 +228,6 @@ async def handle_cite_footage(cmd: CiteFootage, uow: Any, actor: Principal) -> d
 
 async def handle_resolve(cmd: ResolveIncident, uow: Any, actor: Principal) -> dict[str, Any]:
     inc = await _load(uow, actor, cmd.incident_id)
-    check_resolution_outcome(cmd.outcome)
     after = await _move(uow, inc, Action.RESOLVE, actor.subject, cmd.note, outcome=cmd.outcome,
                         resolution_note=cmd.note, resolved_at=clock.now())
     uow.emit(await _resolved_event(uow, after))

@@ -12,7 +12,8 @@ import asyncpg
 from shared.clock import WARD_TZ
 
 
-def _instant(day: date) -> datetime:
+def ward_midnight(day: date) -> datetime:
+    """The instant a day of the ward's calendar begins."""
     return datetime.combine(day, time.min, tzinfo=WARD_TZ)
 
 
@@ -34,7 +35,7 @@ class BriefingRepository:
 
     async def month(self, ward_id: str, group_id: str, start: date, end: date) -> MonthRows:
         """The rows of the month ``[start, end)`` (days in the ward's time)."""
-        t0, t1 = _instant(start), _instant(end)
+        t0, t1 = ward_midnight(start), ward_midnight(end)
         fetch = self.conn.fetch
         incidents = await fetch(
             "SELECT category, state, count(*) AS n FROM incidents WHERE ward_id = $1 AND group_id = $2 "

@@ -4,6 +4,8 @@ runs every test on these and on the PostgreSQL ones: the fakes answer what the S
 from __future__ import annotations
 
 import copy
+from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -16,7 +18,7 @@ from services.incidents.repository import (
     UPDATABLE,
     WARNINGS_BY_DATE,
 )
-from services.incidents.repository_briefing import MonthRows
+from services.incidents.repository_briefing import MonthRows, ward_midnight
 from shared import clock
 from shared.application import FakeRepository, FakeUnitOfWork
 from shared.crypto import PersonalDataProtector
@@ -207,12 +209,42 @@ class FakeProjectionRepository(FakeRepository):
 
 
 class FakeBriefingRepository(FakeRepository):
-    """The briefing's report queries are PostgreSQL aggregates; its rules are tested over HTTP
-    (tests/incidents/test_lifecycle_and_police_work.py). Present so that a fake unit of work has every
-    repository the real one has."""
+    """The briefing's report queries over the other fake repositories (``source``: the unit of work)."""
+
+    def __init__(self, source: Callable[[], Any]) -> None:
+        self.source = source  # a function: copied by reference when the unit of work snapshots its repositories
 
     async def month(self, ward_id: str, group_id: str, start: date, end: date) -> MonthRows:
-        raise NotImplementedError("the briefing is read from PostgreSQL only")
+        uow = self.source()
+        t0, t1 = ward_midnight(start), ward_midnight(end)
+        ours = [r for r in uow.incidents.rows.values() if r["ward_id"] == ward_id and r["group_id"] == group_id]
+        counts = Counter((r["category"], r["state"]) for r in ours if t0 <= r["received_at"] < t1)
+        overdue = [r for r in ours if r["is_crime_tip"] and r["overdue_flagged_on"] is not None
+                   and r["state"] in OPEN_STATES and r["received_at"] < t1]
+        warnings = [w for w in uow.warnings.rows.values()
+                    if w["ward_id"] == ward_id and w["group_id"] == group_id and start <= w["issued_on"] < end]
+        p = uow.projections
+        residences = [r for r in p.residences.values() if r["ward_id"] == ward_id and r["group_id"] == group_id and (
+            (r["status"] == "active" and r["valid_until"] is not None and r["valid_until"] < end)
+            or (r["status"] == "expired" and r["changed_on"] is not None and start <= r["changed_on"] < end))]
+        stays = [n for n in p.stay_notices.values() if n["ward_id"] == ward_id and n["group_id"] == group_id
+                 and n["late"] and t0 <= n["arrived_at"] < t1]
+        cases = [c for c in p.mediation_cases.values() if c["ward_id"] == ward_id and c["group_id"] == group_id and (
+            c["status"] == "open" or (c["concluded_on"] is not None and start <= c["concluded_on"] < end)
+            or (c["opened_at"] is not None and t0 <= c["opened_at"] < t1))]
+
+        def pick(rows: list[dict[str, Any]], keys: str, order: Callable[[dict[str, Any]], Any]) -> list[dict]:
+            return [{k: r[k] for k in keys.split()} for r in sorted(rows, key=order)]
+
+        return MonthRows(
+            [{"category": c, "state": s, "n": n} for (c, s), n in sorted(counts.items())],
+            pick(overdue, "incident_id category deadline_on state", lambda r: (r["deadline_on"], r["incident_id"])),
+            pick(warnings, "warning_id kind issued_on incident_id", lambda w: (w["issued_on"], w["warning_id"])),
+            pick(residences, "declaration_id resident_id valid_until status",
+                 lambda r: (r["valid_until"] is None, r["valid_until"] or date.min, r["declaration_id"])),
+            pick(stays, "notice_id boarding_house_id arrived_at notified_at", lambda n: (n["arrived_at"], n["notice_id"])),
+            pick(cases, "case_id kind origin status referral_incident_id concluded_on", lambda c: c["case_id"]),
+        )
 
 
 def dev_protector() -> PersonalDataProtector:
@@ -227,4 +259,4 @@ class FakeIncidentsUnitOfWork(FakeUnitOfWork):
         self.incidents = FakeIncidentRepository()
         self.warnings = FakeWarningRepository()
         self.projections = FakeProjectionRepository()
-        self.briefings = FakeBriefingRepository()
+        self.briefings = FakeBriefingRepository(lambda: self)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.incidents import domain, handlers
+from services.incidents import briefing, domain, handlers
 from services.incidents.commands import (
     AssignIncident,
     CiteFootage,
@@ -43,7 +43,13 @@ from shared.contracts.incidents import (
     WarningRecorded,
 )
 from shared.contracts.mediation import CaseOpened, CaseRefused, CaseSucceeded
-from shared.contracts.registry import FacilityDecommissioned, FacilityRegistered
+from shared.contracts.registry import (
+    FacilityDecommissioned,
+    FacilityRegistered,
+    StayNotified,
+    TemporaryResidenceExpired,
+    TemporaryResidenceRegistered,
+)
 from shared.errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from shared.paging import PageRequest
 from tests.application import applications, audited, emitted
@@ -53,6 +59,7 @@ from tests.incidents.conftest import (
     GROUP,
     MEDIATION_TEAM,
     OLD_CAMERA,
+    OTHER_GROUP,
     WARD,
     registry_facts,
 )
@@ -402,3 +409,44 @@ def test_commands_refuse_unknown_fields_and_report_rules_hold_without_io():
         TriageIncident(incident_id="i", surprise=1)  # type: ignore[call-arg]
     with pytest.raises(ValueError):
         tip(anonymous=True, reporter={"full_name": "An"})
+
+
+# -- the monthly briefing (its queries, on both repositories; the document is a pure function) --------------------------
+async def test_the_briefing_counts_one_groups_month_and_names_nobody(app):
+    today, now = clock.ward_today(), clock.now()
+    start = today.replace(day=1)
+    await report(app)
+    await report(app, tip(category="fraud", is_crime_tip=False))
+    await report(app, tip(place={"group_id": OTHER_GROUP}))
+    dispute = (await report(app, tip(category="dispute", is_crime_tip=False)))["incident_id"]
+    await app.run(TriageIncident(incident_id=dispute), POLICE)
+    await app.run(ReferToMediation(incident_id=dispute, **REFERRAL), POLICE)
+    await feed(app, _case(CaseOpened, "case-1", dispute, origin="referral"),
+               _case(CaseSucceeded, "case-1", dispute, mediator_ids=["r-m1"], concluded_on=today),
+               TemporaryResidenceRegistered(ward_id=WARD, subject="d-1", declaration_id="d-1", resident_id="r-lodger",
+                                            group_id=GROUP, valid_from=date(2025, 1, 1), valid_until=today),
+               TemporaryResidenceRegistered(ward_id=WARD, subject="d-2", declaration_id="d-2", resident_id="r-far",
+                                            group_id=GROUP, valid_from=today, valid_until=date(2030, 1, 1)),
+               TemporaryResidenceExpired(ward_id=WARD, subject="d-3", declaration_id="d-3", resident_id="r-gone",
+                                         group_id=GROUP, expired_on=today),
+               StayNotified(ward_id=WARD, subject="n-1", notice_id="n-1", boarding_house_id="bh-1", group_id=GROUP,
+                            arrived_at=now, notified_at=now + timedelta(hours=30), late=True),
+               StayNotified(ward_id=WARD, subject="n-2", notice_id="n-2", boarding_house_id="bh-1", group_id=GROUP,
+                            arrived_at=now, notified_at=now, late=False))
+    await app.run(RecordWarning(group_id=GROUP, kind="admonition", reason="tụ tập gây mất trật tự", issued_on=today,
+                                person={"resident_id": "r-e", "full_name": "Lê Văn Em"}), POLICE)
+    async with app.read() as uow:
+        group = await uow.projections.group(GROUP)
+        rows = await uow.briefings.month(WARD, GROUP, start, domain.add_months(start, 1))
+    b = briefing.summarise(group, start.strftime("%Y-%m"), rows, today)
+    assert b["incidents"] == {"total": 3, "by_category": {"dispute": 1, "fraud": 1, "theft": 1},
+                              "by_state": {"received": 2, "resolved": 1}}
+    assert b["warnings"]["by_kind"] == {"summons": 0, "admonition": 1} and b["warnings"]["total"] == 1
+    checks = b["residence_checks"]
+    assert [(r["declaration_id"], r["expired"]) for r in checks["temporary_residences_expiring_or_expired"]] == [
+        ("d-1", False), ("d-3", True)]
+    assert [n["notice_id"] for n in checks["late_stay_notices"]] == ["n-1"]
+    assert b["mediations"]["by_status"] == {"succeeded": 1}
+    assert b["mediations"]["cases"][0]["referral_incident_id"] == dispute and b["overdue_tips"] == []
+    assert "Lê Văn Em" not in json.dumps(b, default=str) and "r-e" not in json.dumps(b["warnings"], default=str)
+    assert "Tổ dân phố Trần Phú" in briefing.render_html(json.loads(json.dumps(b, default=str)))
