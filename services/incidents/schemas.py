@@ -123,6 +123,12 @@ class AssigneeOut(_Out):
     officer: str | None
 
 
+class ReporterIdentity(_Out):
+    resident_id: str | None
+    full_name: str
+    phone: str | None
+
+
 class IncidentDetail(IncidentSummary):
     place: PlaceOut
     happened_at: datetime | None
@@ -135,7 +141,8 @@ class IncidentDetail(IncidentSummary):
     mediation_note: str | None
     anonymous: bool
     reporter_ref: str | None = Field(default=None, description="Staff only: the reporter's pseudonym")
-    reporter: dict[str, Any] | None = Field(default=None, description="Police only: the identified reporter")
+    reporter: ReporterIdentity | None = Field(
+        default=None, description="Police only: the identified reporter (null for an anonymous tip)")
 
 
 class TransitionOut(_Out):
@@ -203,17 +210,76 @@ class CameraPage(_Out):
     next_cursor: str | None
 
 
+class BriefingIncidents(_Out):
+    total: int
+    by_category: dict[str, int]
+    by_state: dict[str, int]
+
+
+class OverdueTip(_Out):
+    incident_id: str
+    category: Category
+    deadline_on: date
+    state: State
+
+
+class BriefingWarning(_Out):
+    warning_id: str
+    kind: WarningKind
+    issued_on: date
+    incident_id: str | None
+
+
+class BriefingWarnings(_Out):
+    total: int
+    by_kind: dict[str, int]
+    items: list[BriefingWarning] = Field(description="The group's month: bounded by that scope, answered whole")
+
+
+class ResidenceCheck(_Out):
+    declaration_id: str
+    resident_id: str
+    valid_until: date | None
+    status: str
+    expired: bool
+
+
+class LateStayNotice(_Out):
+    notice_id: str
+    boarding_house_id: str
+    arrived_at: datetime
+    notified_at: datetime
+
+
+class ResidenceChecks(_Out):
+    temporary_residences_expiring_or_expired: list[ResidenceCheck]
+    late_stay_notices: list[LateStayNotice]
+
+
+class BriefingCase(_Out):
+    case_id: str
+    kind: str
+    origin: str | None
+    status: str
+    referral_incident_id: str | None
+    concluded_on: date | None
+
+
+class BriefingMediations(_Out):
+    by_status: dict[str, int]
+    cases: list[BriefingCase]
+
+
 class Briefing(_Out):
     """The monthly briefing (giao ban) of a residential group: ids and counts, no reporter, no warned person."""
 
     ward_id: str
     group_id: str
     group_name: str
-    month: str
+    month: str = Field(description="YYYY-MM")
     prepared_on: date
-    incidents: dict[str, Any] = Field(description="total, by_category, by_state")
-    overdue_tips: list[dict[str, Any]]
-    warnings: dict[str, Any] = Field(description="total, by_kind, items (warning_id, kind, issued_on, incident_id)")
-    residence_checks: dict[str, Any] = Field(
-        description="temporary_residences_expiring_or_expired, late_stay_notices")
-    mediations: dict[str, Any] = Field(description="by_status, cases")
+    incidents: BriefingIncidents
+    overdue_tips: list[OverdueTip]
+    warnings: BriefingWarnings
+    residence_checks: ResidenceChecks
+    mediations: BriefingMediations
