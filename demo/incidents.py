@@ -56,6 +56,11 @@ async def wait_for_group(api: Platform, w: Ward) -> None:
                          lambda: api.get("incidents", f"/v1/briefings/{w.group_id}/{month}", _police(api)))
 
 
+async def _camera_known(api: Platform, police: Actor, camera: str) -> bool:
+    cameras = await api.list_all("incidents", "/v1/cameras", police, in_service="true")
+    return any(c["camera_id"] == camera for c in cameras)
+
+
 async def crime_tips(api: Platform, w: Ward, campaign: Campaign, cases: Cases) -> None:
     police = _police(api)
     reporter = w.residents[7]
@@ -82,11 +87,12 @@ async def crime_tips(api: Platform, w: Ward, campaign: Campaign, cases: Cases) -
         await api.ok("incidents", f"/v1/incidents/{incident}/assign", police,
                      {"kind": "police", "officer": police.subject, "note": "Cảnh sát khu vực xác minh"})
         await api.ok("incidents", f"/v1/incidents/{incident}/start", police, {"note": "Trích xuất camera"})
-        # Incidents learns the cameras from the registry's events (no read endpoint shows its copy): the
-        # citation is refused as "not a registered camera" until the registration has arrived.
+        # Incidents learns the cameras from the registry's events: wait until its list of cameras shows this one.
+        await api.eventually(f"incidents to learn camera {camera} from the registry",
+                             lambda camera=camera: _camera_known(api, police, camera))
         await api.ok("incidents", f"/v1/incidents/{incident}/footage", police, {
             "camera_id": camera, "footage_from": (seen - timedelta(minutes=30)).isoformat(),
-            "footage_to": (seen + timedelta(minutes=30)).isoformat()}, retry_while="is not a registered camera")
+            "footage_to": (seen + timedelta(minutes=30)).isoformat()})
         await api.ok("incidents", f"/v1/incidents/{incident}/resolve", police, {
             "outcome": "solved", "note": f"Phá chuyên án {'ma túy' if category == 'drugs' else 'trộm cắp tài sản'} "
                                          "nhờ hình ảnh camera an ninh"})

@@ -1,130 +1,110 @@
 """HTTP routes for police work and follow-up: anonymous follow-up, warnings (gọi hỏi, răn đe), the monthly
-briefing (giao ban) as JSON and as a printable document."""
+briefing (giao ban) as JSON and as a printable document, and the cameras incidents knows from the registry."""
 
 from __future__ import annotations
 
-import json
-from datetime import date
-from typing import Any, Literal
-
-import asyncpg
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
 
-from services.incidents import briefing, commands, views
-from services.incidents import repository as repo
-from services.incidents.domain import secret_matches
+from services.incidents import briefing, schemas, views
+from services.incidents.commands import RecordWarning
+from services.incidents.domain import STAFF, month_bounds, secret_matches
 from shared import clock, ratelimit
-from shared.auth import CurrentPrincipal, Role
+from shared.auth import CurrentPrincipal
 from shared.claims import claim_secret
-from shared.commands import Outcome, execute, json_response
+from shared.commands import dispatch, json_response
 from shared.errors import NotFound
+from shared.openapi import media
 from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["police work"])
 
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class FollowUpIn(_In):
-    follow_up_code: str = Field(min_length=1, max_length=32)
-    secret: str = Field(min_length=1, max_length=128)
-
-
-class WarnedPerson(_In):
-    resident_id: str | None = Field(default=None, max_length=64)
-    full_name: str = Field(min_length=1, max_length=200)
-
-
-class WarningIn(_In):
-    group_id: str = Field(min_length=1, max_length=64)
-    kind: Literal["summons", "admonition"] = Field(description="summons = gọi hỏi, admonition = răn đe")
-    person: WarnedPerson
-    reason: str = Field(min_length=3, max_length=2000)
-    issued_on: date
-    incident_id: str | None = Field(default=None, max_length=64)
+CLAIM_NOTICE = ("To be named on a certificate, send the claim secret with the name you choose to "
+                "POST /v1/public/certificates/{verification_code}/claim at the awards service; the same "
+                "secret withdraws the name. Anyone holding it can do so: keep it like the secret.")
 
 
 # -- anonymous follow-up -----------------------------------------------------------------------------------------
-@router.post("/follow-up", summary="An anonymous reporter's status, outcome and recognition (code + secret)")
-async def follow_up(body: FollowUpIn, request: Request, principal: CurrentPrincipal) -> Response:
+@router.post("/follow-up", response_model=schemas.FollowUpStatus,
+             summary="An anonymous reporter's status, outcome and recognition (code + secret)")
+async def follow_up(body: schemas.FollowUpIn, request: Request, principal: CurrentPrincipal) -> Response:
     # POST, so that the secret travels in the body and never in a URL or an access log. Counted per address and per
     # code before the secret is checked: guessing a code's secret is bounded however many addresses try.
-    s = request.app.state.runtime.settings
+    runtime = request.app.state.runtime
+    s = runtime.settings
     await ratelimit.limit(request, "follow-up", limit=s.public_rate_limit, window_s=s.public_rate_window_s,
                           code=body.follow_up_code.strip().upper())
-    async with request.app.state.runtime.pool.acquire() as conn:
-        inc = await repo.by_follow_up_code(conn, body.follow_up_code)
+    async with runtime.application.read() as uow:
+        inc = await uow.incidents.by_follow_up_code(body.follow_up_code)
         if inc is None or not secret_matches(body.secret, inc["secret_hash"]) or inc["ward_id"] != principal.ward_id:
             raise NotFound("no tip with this code and secret")  # one answer: no oracle for valid codes
-        awards = await repo.awards_for(conn, inc["ward_id"], inc["reporter_ref"])
+        awards = await uow.projections.awards_for(inc["ward_id"], inc["reporter_ref"])
     # The claim secret lets the reporter (and only the holder of this secret) put a name of their choice on a
     # certificate of merit at the awards service, or take it off again; derived here, never stored.
     claim = claim_secret(body.secret, inc["reporter_ref"]) if inc["claim_verifier"] else None
     return json_response({
         "incident_id": inc["incident_id"], "category": inc["category"], "state": inc["state"],
         "outcome": inc["outcome"], "received_at": inc["received_at"],
-        "recognition": [{"title": a["title"], "issuer": a["issuer"], "decision_number": a["decision_number"],
-                         "decision_date": a["decision_date"], "verification_code": a["verification_code"],
-                         "year": a["year"]} for a in awards],
+        "recognition": [{k: a[k] for k in ("title", "issuer", "decision_number", "decision_date",
+                                           "verification_code", "year")} for a in awards],
         "claim_secret": claim,
-        "claim_notice": ("To be named on a certificate, send the claim secret with the name you choose to "
-                         "POST /v1/public/certificates/{verification_code}/claim at the awards service; the same "
-                         "secret withdraws the name. Anyone holding it can do so: keep it like the secret."
-                         if claim else None),
+        "claim_notice": CLAIM_NOTICE if claim else None,
     })
 
 
 # -- warnings ----------------------------------------------------------------------------------------------------
-@router.post("/warnings", status_code=201, summary="Record a warning (police)")
-async def record_warning(body: WarningIn, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(Role.POLICE)
-
-    async def handler(conn: asyncpg.Connection) -> Outcome:
-        out = await commands.record_warning(
-            conn, request.app.state.runtime.pii, principal, group_id=body.group_id, kind=body.kind,
-            person=body.person.model_dump(), reason=body.reason, issued_on=body.issued_on,
-            incident_id=body.incident_id)
-        return Outcome(out, "warning", out["warning_id"], ward_id=principal.ward_id, status=201,
-                       details={"kind": body.kind, "group_id": body.group_id})
-
-    return await execute(request.app.state.runtime.pool, request, principal, "warning.record", handler)
+@router.post("/warnings", status_code=201, response_model=schemas.WarningReceipt,
+             summary="Record a warning (police)")
+async def record_warning(body: RecordWarning, request: Request, principal: CurrentPrincipal) -> Response:
+    return await dispatch(request, body, principal)
 
 
-@router.get("/warnings", summary="Warnings of a month; the warned person for the police only")
-async def list_warnings(request: Request, principal: CurrentPrincipal, month: str, page: Page,
-                        group_id: str | None = None) -> Response:
-    principal.require(*views.STAFF)
-    start, end = briefing.month_bounds(month)
-    pii = request.app.state.runtime.pii
-    async with request.app.state.runtime.pool.acquire() as conn:
-        rows = await repo.list_warnings(conn, principal.ward_id, group_id, start, end, page)
+@router.get("/warnings", response_model=schemas.WarningPage,
+            summary="Warnings of a month; the warned person for the police only")
+async def list_warnings(request: Request, principal: CurrentPrincipal, page: Page,
+                        month: str = Query(description="YYYY-MM"), group_id: str | None = None) -> Response:
+    principal.require(*STAFF)
+    start, end = month_bounds(month)
+    runtime = request.app.state.runtime
+    async with runtime.application.read() as uow:
+        found = await uow.warnings.list(principal.ward_id, group_id, start, end, page)
+    return json_response({**found, "items": [views.warning(principal, runtime.pii, w) for w in found["items"]]})
 
-    def render(w: Any) -> dict[str, Any]:
-        item = {k: w[k] for k in ("warning_id", "group_id", "kind", "reason", "issued_on", "incident_id")}
-        if principal.has(Role.POLICE):
-            item["person"] = json.loads(pii.decrypt(w["person"], commands.warning_context(w["warning_id"])))
-        return item
 
-    return json_response(repo.WARNINGS_BY_DATE.page(rows, page, render))
+# -- cameras (the registry's security cameras, as incidents knows them) --------------------------------------------
+@router.get("/cameras", response_model=schemas.CameraPage,
+            summary="The ward's security cameras incidents knows from the registry (citable once listed here)")
+async def list_cameras(request: Request, principal: CurrentPrincipal, page: Page, group_id: str | None = None,
+                       in_service: bool | None = Query(default=None, description=(
+                           "true: only cameras that may be cited; false: only decommissioned ones"))) -> Response:
+    async with request.app.state.runtime.application.read() as uow:
+        found = await uow.projections.cameras(principal.ward_id, page, group_id=group_id, in_service=in_service)
+    return json_response({**found, "items": [views.camera(c) for c in found["items"]]})
 
 
 # -- monthly briefing (giao ban) -----------------------------------------------------------------------------------
 async def _briefing(request: Request, principal: CurrentPrincipal, group_id: str, month: str) -> dict:
-    principal.require(*views.STAFF)
-    async with request.app.state.runtime.pool.acquire() as conn:
-        return await briefing.build(conn, principal.ward_id, group_id, month, clock.ward_today())
+    """A group looked up by its id: one of a ward the caller may not reach answers as one that does not exist."""
+    principal.require(*STAFF)
+    start, end = month_bounds(month)
+    async with request.app.state.runtime.application.read() as uow:
+        group = await uow.projections.group(group_id)
+        principal.ensure_reaches(group["ward_id"] if group else None, "no such residential group")
+        rows = await uow.briefings.month(group["ward_id"], group_id, start, end)
+    return briefing.summarise(group, month, rows, clock.ward_today())
 
 
-@router.get("/briefings/{group_id}/{month}", summary="The monthly briefing of a residential group (JSON)")
+_BRIEFING_404 = {404: {"description": "No such residential group, or one of a ward the caller may not reach"}}
+
+
+@router.get("/briefings/{group_id}/{month}", response_model=schemas.Briefing, responses=_BRIEFING_404,
+            summary="The monthly briefing of a residential group (JSON)")
 async def briefing_json(group_id: str, month: str, request: Request, principal: CurrentPrincipal) -> Response:
     return json_response(await _briefing(request, principal, group_id, month))
 
 
 @router.get("/briefings/{group_id}/{month}/print", response_class=HTMLResponse,
+            responses={**media("text/html", "A printable A4 document"), **_BRIEFING_404},
             summary="The monthly briefing as a printable A4 document")
 async def briefing_print(group_id: str, month: str, request: Request, principal: CurrentPrincipal) -> HTMLResponse:
     return HTMLResponse(briefing.render_html(await _briefing(request, principal, group_id, month)))

@@ -1,10 +1,13 @@
-"""Composition root of the incidents service: settings -> runtime, handlers, jobs, routes -> FastAPI app."""
+"""Composition root of the incidents service: settings -> runtime, application (handlers, unit of work), event
+handlers, jobs, routes -> FastAPI app."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.incidents import api, api_police, consumers, jobs
+from services.incidents import api, api_police, consumers, handlers
+from services.incidents.uow import IncidentsUnitOfWork
+from shared.application import Application, PgContext
 from shared.contracts.incidents import (
     IncidentAssigned,
     IncidentClosed,
@@ -39,6 +42,13 @@ def build(settings: ServiceSettings) -> FastAPI:
         description="Incident reports and crime tips (tin báo, tố giác tội phạm): intake with reporter protection, "
                     "lifecycle, deadlines, referral to mediation, police warnings and the monthly briefing.",
     )
-    runtime.consume(consumers.HANDLERS)
-    runtime.every("flag-overdue-tips", OVERDUE_CHECK_INTERVAL_S, jobs.flag_overdue_tips)
+    runtime.application = Application(
+        "incidents",
+        lambda conn=None, *, read_only=False: IncidentsUnitOfWork(PgContext.from_runtime(runtime), conn,
+                                                                  read_only=read_only, pii=runtime.pii),
+        handlers.HANDLERS,
+    )
+    runtime.consume(runtime.application.on_events(consumers.EVENT_HANDLERS))
+    runtime.every("flag-overdue-tips", OVERDUE_CHECK_INTERVAL_S,
+                  runtime.application.job("flag-overdue-tips", handlers.flag_overdue_tips))
     return create_app(runtime, [api.router, api_police.router], title="incidents")

@@ -1,99 +1,45 @@
 """The monthly briefing (giao ban) of a residential group: what police and the ward go through each month.
 
-Built from this service's own tables and its projections of registry and mediation events; it names no
-reporter and no warned person (ids and counts only), so police and ward officials can both read it.
+Pure functions: ``summarise`` turns the month's rows (``repository_briefing.BriefingRepository.month``) into the
+document, ``render_html`` prints it. It names no reporter and no warned person (ids and counts only), so police
+and ward officials can both read it.
 """
 
 from __future__ import annotations
 
 import html
-from datetime import date, datetime, time
-from typing import Any
+from datetime import date
+from typing import Any, get_args
 
-import asyncpg
-
-from services.incidents import repository as repo
-from services.incidents.domain import add_months
-from shared.clock import WARD_TZ
-from shared.errors import InvalidInput
+from services.incidents.repository_briefing import MonthRows
+from shared.contracts.incidents import WarningKind
 
 
-def month_bounds(month: str) -> tuple[date, date]:
-    try:
-        first = datetime.strptime(month, "%Y-%m").date()
-    except ValueError as exc:
-        raise InvalidInput("month must be YYYY-MM") from exc
-    return first, add_months(first, 1)
+def _count(rows: list[dict[str, Any]], key: str, weight: str | None = None) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r[key]] = counts.get(r[key], 0) + (r[weight] if weight else 1)
+    return counts
 
 
-def _instant(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=WARD_TZ)
-
-
-async def build(conn: asyncpg.Connection, ward_id: str, group_id: str, month: str, today: date) -> dict[str, Any]:
-    start, end = month_bounds(month)
-    t0, t1 = _instant(start), _instant(end)
-    group = await repo.group(conn, group_id)
-    if group is None or group["ward_id"] != ward_id:
-        raise InvalidInput(f"unknown residential group {group_id!r} in this ward")
-    incidents = await conn.fetch(
-        "SELECT category, state, count(*) AS n FROM incidents WHERE ward_id = $1 AND group_id = $2 "
-        "AND received_at >= $3 AND received_at < $4 GROUP BY category, state ORDER BY category, state",
-        ward_id, group_id, t0, t1,
-    )
-    by_category: dict[str, int] = {}
-    by_state: dict[str, int] = {}
-    for r in incidents:
-        by_category[r["category"]] = by_category.get(r["category"], 0) + r["n"]
-        by_state[r["state"]] = by_state.get(r["state"], 0) + r["n"]
-    # Overdue tips: flagged by the scheduled check, still undecided, received up to the end of the month.
-    overdue = await conn.fetch(
-        "SELECT incident_id, category, deadline_on, state FROM incidents WHERE ward_id = $1 AND group_id = $2 "
-        "AND is_crime_tip AND overdue_flagged_on IS NOT NULL AND state NOT IN ('resolved', 'closed') "
-        "AND received_at < $3 ORDER BY deadline_on",
-        ward_id, group_id, t1,
-    )
-    # A document of one group's month, not a list: its rows are bounded by that scope (GET /v1/warnings pages).
-    warnings = await conn.fetch(
-        "SELECT * FROM warnings WHERE ward_id = $1 AND group_id = $2 AND issued_on >= $3 AND issued_on < $4 "
-        "ORDER BY issued_on, warning_id", ward_id, group_id, start, end)
-    expiring = await conn.fetch(
-        "SELECT declaration_id, resident_id, valid_until, status FROM temporary_residences "
-        "WHERE ward_id = $1 AND group_id = $2 AND ((status = 'active' AND valid_until < $4) "
-        "OR (status = 'expired' AND changed_on < $4 AND changed_on >= $3)) ORDER BY valid_until NULLS LAST",
-        ward_id, group_id, start, end,
-    )
-    late_stays = await conn.fetch(
-        "SELECT notice_id, boarding_house_id, arrived_at, notified_at FROM stay_notices WHERE ward_id = $1 "
-        "AND group_id = $2 AND late AND arrived_at >= $3 AND arrived_at < $4 ORDER BY arrived_at",
-        ward_id, group_id, t0, t1,
-    )
-    cases = await conn.fetch(
-        "SELECT case_id, kind, origin, status, referral_incident_id, concluded_on FROM mediation_cases "
-        "WHERE ward_id = $1 AND group_id = $2 AND (status = 'open' OR (concluded_on >= $3 AND concluded_on < $4) "
-        "OR (opened_at >= $5 AND opened_at < $6)) ORDER BY case_id",
-        ward_id, group_id, start, end, t0, t1,
-    )
-    mediation_by_status: dict[str, int] = {}
-    for c in cases:
-        mediation_by_status[c["status"]] = mediation_by_status.get(c["status"], 0) + 1
+def summarise(group: dict[str, Any], month: str, rows: MonthRows, today: date) -> dict[str, Any]:
+    by_category = _count(rows.incident_counts, "category", "n")
     return {
-        "ward_id": ward_id, "group_id": group_id, "group_name": group["name"], "month": month,
+        "ward_id": group["ward_id"], "group_id": group["group_id"], "group_name": group["name"], "month": month,
         "prepared_on": today.isoformat(),
-        "incidents": {"total": sum(by_category.values()), "by_category": by_category, "by_state": by_state},
-        "overdue_tips": [dict(r) for r in overdue],
-        "warnings": {"total": len(warnings),
-                     "by_kind": {k: sum(1 for w in warnings if w["kind"] == k) for k in ("summons", "admonition")},
-                     "items": [{"warning_id": w["warning_id"], "kind": w["kind"], "issued_on": w["issued_on"],
-                                "incident_id": w["incident_id"]} for w in warnings]},
+        "incidents": {"total": sum(by_category.values()), "by_category": by_category,
+                      "by_state": _count(rows.incident_counts, "state", "n")},
+        "overdue_tips": rows.overdue_tips,
+        "warnings": {"total": len(rows.warnings),
+                     "by_kind": {k: sum(1 for w in rows.warnings if w["kind"] == k) for k in get_args(WarningKind)},
+                     "items": rows.warnings},
         "residence_checks": {
             "temporary_residences_expiring_or_expired": [
-                {**dict(r), "expired": r["status"] == "expired" or (r["valid_until"] is not None
-                                                                    and r["valid_until"] < today)}
-                for r in expiring],
-            "late_stay_notices": [dict(r) for r in late_stays],
+                {**r, "expired": r["status"] == "expired" or (r["valid_until"] is not None and r["valid_until"] < today)}
+                for r in rows.residences],
+            "late_stay_notices": rows.late_stays,
         },
-        "mediations": {"by_status": mediation_by_status, "cases": [dict(c) for c in cases]},
+        "mediations": {"by_status": _count(rows.mediation_cases, "status"), "cases": rows.mediation_cases},
     }
 
 

@@ -13,12 +13,10 @@ import hmac
 import secrets
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from shared.contracts.incidents import Category
-from shared.errors import InvalidInput, RuleViolation
+from shared.actor import Principal, Role
+from shared.errors import InvalidInput, NotFound, RuleViolation
 
 
 class State(StrEnum):
@@ -65,10 +63,17 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
 
 #: Outcomes police choose when resolving; ``referred_to_mediation`` has its own command, ``mediated`` comes
 #: only from the mediation service's outcome.
-POLICE_OUTCOMES: frozenset[str] = frozenset({"solved", "unfounded", "transferred"})
+PoliceOutcome = Literal["solved", "unfounded", "transferred"]
+POLICE_OUTCOMES: frozenset[str] = frozenset(get_args(PoliceOutcome))
 
-#: Open states a crime tip's deadline still runs in.
+#: The states of an incident still being worked on: a crime tip's deadline runs, footage may be cited.
 OPEN_STATES: frozenset[State] = frozenset({S.RECEIVED, S.TRIAGED, S.ASSIGNED, S.IN_PROGRESS})
+
+#: The cameras one incident may cite (``IncidentResolved.camera_ids`` carries them all).
+MAX_CAMERAS_CITED = 200
+
+#: Who reads the ward's incidents, warnings and briefings (a resident sees only their own reports).
+STAFF: tuple[Role, ...] = (Role.POLICE, Role.WARD_OFFICIAL, Role.CITY_OFFICIAL, Role.ADMIN)
 
 CRIME_TIP_DAYS = 20
 CRIME_TIP_MAX_MONTHS = 2
@@ -140,85 +145,84 @@ def secret_matches(secret: str, stored_hash: str | None) -> bool:
     return stored_hash is not None and hmac.compare_digest(hash_secret(secret), stored_hash)
 
 
-# -- intake ----------------------------------------------------------------------------------------------------
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+# -- who may do what --------------------------------------------------------------------------------------------
+def is_staff(actor: Principal) -> bool:
+    return actor.has(*STAFF)
 
 
-class Place(_In):
-    group_id: str = Field(min_length=1, max_length=64, description="The residential group (tổ dân phố)")
-    address: str | None = Field(default=None, max_length=300)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-
-    @model_validator(mode="after")
-    def _both_coordinates(self) -> Place:
-        if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("give both latitude and longitude, or neither")
-        return self
+def is_open(state: State | str) -> bool:
+    return State(state) in OPEN_STATES
 
 
-class Attachment(_In):
-    """Evidence metadata (the file itself lives in object storage). ``file_name`` and ``captured_at`` are
-    dropped for an anonymous tip: a file name or capture time can point to a device or a person."""
-
-    media_type: str = Field(min_length=3, max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")
-    size_bytes: int = Field(ge=1, le=2_000_000_000)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    file_name: str | None = Field(default=None, max_length=255)
-    captured_at: datetime | None = None
-
-
-class FootageCitation(_In):
-    camera_id: str = Field(min_length=1, max_length=64, description="A registry facility id (security camera)")
-    footage_from: datetime | None = None
-    footage_to: datetime | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> FootageCitation:
-        if self.footage_from and self.footage_to and self.footage_to < self.footage_from:
-            raise ValueError("footage_to is before footage_from")
-        return self
+def ensure_may_see(actor: Principal, incident: dict[str, Any] | None, own_reporter_ref: str | None) -> dict[str, Any]:
+    """An incident the caller may read: staff of its ward, or the resident who reported it (identified reports
+    only: an anonymous tip is followed up with its code and secret). Any other answers as one that does not
+    exist (404): its existence is not theirs to learn."""
+    actor.ensure_reaches(incident["ward_id"] if incident else None, "no such incident")
+    assert incident is not None
+    owns = not incident["anonymous"] and own_reporter_ref is not None and incident["reporter_ref"] == own_reporter_ref
+    if not (is_staff(actor) or owns):
+        raise NotFound("no such incident")
+    return incident
 
 
-class ReporterContact(_In):
-    """Identified reporters only: stored encrypted, shown to police only."""
-
-    full_name: str = Field(min_length=1, max_length=200)
-    phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 .-]{6,32}$")
+def sees_reporter(actor: Principal, ward_id: str) -> bool:
+    """Only the police of the incident's ward ever see a reporter's (or a warned person's) identity."""
+    return actor.has(Role.POLICE) and actor.can_access_ward(ward_id)
 
 
-class ReportIn(_In):
-    category: Category
-    is_crime_tip: bool = Field(default=False, description="A crime tip (tố giác tội phạm) runs a 20-day deadline")
-    place: Place
-    happened_at: datetime | None = None
-    description: str = Field(min_length=5, max_length=5000)
-    evidence: list[Attachment] = Field(default_factory=list, max_length=20)
-    footage: list[FootageCitation] = Field(default_factory=list, max_length=20)
-    anonymous: bool = False
-    reporter: ReporterContact | None = None
+# -- rules of the police's commands -----------------------------------------------------------------------------
+def triaged_deadline(is_crime_tip: bool, deadline_on: date | None, received_on: date) -> date | None:
+    """A report that becomes a crime tip at triage runs its 20 days from receipt; one that stops being one has
+    no deadline."""
+    if not is_crime_tip:
+        return None
+    return deadline_on or crime_tip_deadline(received_on)
 
-    @field_validator("happened_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("happened_at needs a time zone")
-        return v
 
-    @model_validator(mode="after")
-    def _reporter(self) -> ReportIn:
-        if self.anonymous and self.reporter is not None:
-            raise ValueError("an anonymous report carries no reporter details")
-        if not self.anonymous and self.reporter is None:
-            raise ValueError("an identified report needs the reporter's name (or report anonymously)")
-        if len({f.camera_id for f in self.footage}) != len(self.footage):
-            raise ValueError("a camera is cited twice")
-        return self
+def ensure_referable(category: str) -> None:
+    if category != "dispute":
+        raise RuleViolation("only a dispute can be referred to mediation")
 
-    def stored_evidence(self) -> list[dict]:
-        drop = {"file_name", "captured_at"} if self.anonymous else set()
-        return [a.model_dump(mode="json", exclude=drop) for a in self.evidence]
+
+def ensure_footage_may_be_cited(state: State | str, cited: set[str], camera_id: str) -> None:
+    """Footage is cited while the incident is open, of at most ``MAX_CAMERAS_CITED`` cameras (citing a camera
+    again updates its period)."""
+    if not is_open(state):
+        raise RuleViolation("footage can be cited only while the incident is open")
+    if camera_id not in cited and len(cited) >= MAX_CAMERAS_CITED:
+        raise RuleViolation(f"an incident cites at most {MAX_CAMERAS_CITED} cameras")
+
+
+def check_camera(camera: dict[str, Any] | None, ward_id: str, camera_id: str) -> None:
+    """Footage of a camera the registry registered in this ward and has not decommissioned."""
+    if camera is None or camera["ward_id"] != ward_id:
+        raise InvalidInput(f"camera {camera_id!r} is not a registered camera of this ward")
+    if camera["decommissioned_on"] is not None:
+        raise RuleViolation(f"camera {camera_id!r} was decommissioned on {camera['decommissioned_on']}")
+
+
+def check_group(group: dict[str, Any] | None, ward_id: str, group_id: str) -> None:
+    if group is None or group["ward_id"] != ward_id:
+        raise InvalidInput(f"unknown residential group {group_id!r} in this ward")
+
+
+def check_team(team: dict[str, Any] | None, ward_id: str, team_id: str) -> None:
+    if team is None or team["ward_id"] != ward_id:
+        raise InvalidInput(f"unknown team {team_id!r} in this ward")
+
+
+def ensure_extendable(is_crime_tip: bool, deadline_on: date | None, state: State | str) -> None:
+    if not is_crime_tip or deadline_on is None:
+        raise RuleViolation("only a crime tip has a deadline to extend")
+    if not is_open(state):
+        raise RuleViolation("the tip is already decided")
+
+
+def awaits_mediation(state: State | str, outcome: str | None) -> bool:
+    """Referred to mediation and still waiting for the case's outcome (a repeated or late outcome changes
+    nothing)."""
+    return State(state) is S.RESOLVED and outcome == "referred_to_mediation"
 
 
 def check_not_future(happened_at: datetime | None, now: datetime) -> None:
@@ -226,4 +230,15 @@ def check_not_future(happened_at: datetime | None, now: datetime) -> None:
         raise InvalidInput("happened_at is in the future")
 
 
-WarningKindIn = Literal["summons", "admonition"]
+def check_issued_on(issued_on: date, today: date) -> None:
+    if issued_on > today:
+        raise InvalidInput("issued_on is in the future")
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """The first day of a ``YYYY-MM`` month and of the next."""
+    try:
+        first = datetime.strptime(month, "%Y-%m").date()
+    except ValueError as exc:
+        raise InvalidInput("month must be YYYY-MM") from exc
+    return first, add_months(first, 1)

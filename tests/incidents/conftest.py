@@ -9,11 +9,16 @@ from datetime import date
 import httpx
 import pytest
 
-from services.incidents import consumers
 from services.incidents.bootstrap import build
+from services.incidents.consumers import EVENT_HANDLERS
+from services.incidents.uow import IncidentsUnitOfWork
+from shared.actor import SYSTEM
+from shared.application import PgContext
 from shared.contracts.registry import FacilityDecommissioned, FacilityRegistered, GroupCreated, TeamFormed
 from shared.db import _init_connection
+from tests.application import TEST_AUDIT_KEYS
 from tests.conftest import settings_for
+from tests.incidents.fakes import dev_protector
 from tests.integration.conftest import eventually, started  # noqa: F401 - fixtures for this package
 
 WARD = "phu-son"
@@ -44,13 +49,17 @@ def registry_facts() -> list:
 
 
 async def seed(db, events: list) -> None:  # noqa: ANN001
-    """Feed events to the service's handlers directly (the broker path is covered by the flow tests)."""
+    """Feed events to the service's event handlers directly, each in a unit of work as the consumer runs them (the
+    broker path is covered by the flow tests)."""
     conn = await db.connect("incidents")
     await _init_connection(conn, "incidents")  # the service's own codecs: handlers may write the outbox
+    ctx = PgContext(None, "incidents", TEST_AUDIT_KEYS, None)
     try:
         async with conn.transaction():
             for e in events:
-                await consumers.HANDLERS[type(e)](conn, e)
+                async with IncidentsUnitOfWork(ctx, conn, pii=dev_protector()) as uow:
+                    await EVENT_HANDLERS[type(e)](e, uow)
+                    await uow.commit(f"on {e.event_type}", SYSTEM)
     finally:
         await conn.close()
 

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
+from services.incidents.commands import ReportIncident
 from services.incidents.domain import (
     TRANSITIONS,
     Action,
-    ReportIn,
     State,
     add_months,
     crime_tip_deadline,
@@ -104,21 +104,21 @@ def _report(**over) -> dict:  # noqa: ANN003
 
 def test_an_anonymous_report_carries_no_reporter_and_drops_file_metadata():
     with pytest.raises(ValidationError):
-        ReportIn.model_validate(_report(anonymous=True))
+        ReportIncident.model_validate(_report(anonymous=True))
     with pytest.raises(ValidationError):
-        ReportIn.model_validate(_report(reporter=None))
+        ReportIncident.model_validate(_report(reporter=None))
     evidence = [{"media_type": "video/mp4", "size_bytes": 5, "sha256": "b" * 64, "file_name": "VID_Binh.mp4",
                  "captured_at": "2026-11-01T10:00:00+07:00"}]
-    anon = ReportIn.model_validate(_report(anonymous=True, reporter=None, evidence=evidence))
+    anon = ReportIncident.model_validate(_report(anonymous=True, reporter=None, evidence=evidence))
     assert anon.stored_evidence() == [{"media_type": "video/mp4", "size_bytes": 5, "sha256": "b" * 64}]
-    named = ReportIn.model_validate(_report(evidence=evidence))
+    named = ReportIncident.model_validate(_report(evidence=evidence))
     assert named.stored_evidence()[0]["file_name"] == "VID_Binh.mp4"
 
 
 def test_intake_rejects_malformed_places_and_duplicate_cameras():
     with pytest.raises(ValidationError):
-        ReportIn.model_validate(_report(place={"group_id": "g", "latitude": 10.0}))
+        ReportIncident.model_validate(_report(place={"group_id": "g", "latitude": 10.0}))
     with pytest.raises(ValidationError):
-        ReportIn.model_validate(_report(footage=[{"camera_id": "c"}, {"camera_id": "c"}]))
+        ReportIncident.model_validate(_report(footage=[{"camera_id": "c"}, {"camera_id": "c"}]))
     with pytest.raises(ValidationError):
-        ReportIn.model_validate(_report(happened_at="2026-11-01T10:00:00"))  # no time zone
+        ReportIncident.model_validate(_report(happened_at="2026-11-01T10:00:00"))  # no time zone

@@ -1,0 +1,285 @@
+"""HTTP shapes of incidents: the request bodies of the police's steps (the commands add the incident's id) and
+the response models every operation documents. Vocabularies come from shared.contracts.incidents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.incidents.domain import PoliceOutcome, State
+from shared.contracts.incidents import AssigneeKind, Category, DisputeParty, Outcome, WarningKind
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+# -- request bodies -------------------------------------------------------------------------------------------------
+class Footage(_Value):
+    camera_id: str = Field(min_length=1, max_length=64, description="A registry facility id (security camera)")
+    footage_from: datetime | None = None
+    footage_to: datetime | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Footage:
+        if self.footage_from and self.footage_to and self.footage_to < self.footage_from:
+            raise ValueError("footage_to is before footage_from")
+        return self
+
+
+class TriageIn(_Value):
+    category: Category | None = None
+    is_crime_tip: bool | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class AssignIn(_Value):
+    kind: AssigneeKind
+    team_id: str | None = Field(default=None, max_length=64)
+    officer: str | None = Field(default=None, max_length=200, description="The area police officer's user id")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class NoteIn(_Value):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ResolveIn(_Value):
+    outcome: PoliceOutcome
+    note: str = Field(min_length=3, max_length=2000)
+
+
+class ReferIn(_Value):
+    summary: str = Field(min_length=5, max_length=2000, description="Written by police; never the reporter")
+    parties: list[DisputeParty] = Field(min_length=1, max_length=20)
+
+
+class ExtendIn(_Value):
+    until: date | None = Field(default=None, description="At most 2 months from receipt; the full 2 months if omitted")
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ReasonIn(_Value):
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class WarnedPerson(_Value):
+    resident_id: str | None = Field(default=None, max_length=64)
+    full_name: str = Field(min_length=1, max_length=200)
+
+
+class FollowUpIn(_Value):
+    follow_up_code: str = Field(min_length=1, max_length=32)
+    secret: str = Field(min_length=1, max_length=128)
+
+
+# -- responses --------------------------------------------------------------------------------------------------------
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ReportReceipt(_Out):
+    incident_id: str
+    state: State
+    follow_up_code: str | None = Field(default=None, description="Anonymous tips only: shown once")
+    secret: str | None = Field(default=None, description="Anonymous tips only: shown once, never stored")
+    notice: str | None = None
+
+
+class IncidentSummary(_Out):
+    incident_id: str
+    group_id: str
+    category: Category
+    is_crime_tip: bool
+    state: State
+    outcome: Outcome | None
+    received_at: datetime
+    deadline_on: date | None
+    overdue: bool
+
+
+class IncidentPage(_Out):
+    items: list[IncidentSummary]
+    next_cursor: str | None
+
+
+class PlaceOut(_Out):
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+class FootageOut(_Out):
+    camera_id: str
+    footage_from: datetime | None
+    footage_to: datetime | None
+
+
+class AssigneeOut(_Out):
+    kind: AssigneeKind | None
+    team_id: str | None
+    officer: str | None
+
+
+class ReporterIdentity(_Out):
+    resident_id: str | None
+    full_name: str
+    phone: str | None
+
+
+class IncidentDetail(IncidentSummary):
+    place: PlaceOut
+    happened_at: datetime | None
+    description: str
+    evidence: list[dict[str, Any]]
+    footage: list[FootageOut]
+    assignee: AssigneeOut
+    resolution_note: str | None
+    mediation_case_id: str | None
+    mediation_note: str | None
+    anonymous: bool
+    reporter_ref: str | None = Field(default=None, description="Staff only: the reporter's pseudonym")
+    reporter: ReporterIdentity | None = Field(
+        default=None, description="Police only: the identified reporter (null for an anonymous tip)")
+
+
+class TransitionOut(_Out):
+    action: str
+    from_state: State | None
+    to_state: State
+    actor: str
+    reason: str | None
+    at: datetime
+
+
+class TransitionPage(_Out):
+    items: list[TransitionOut]
+    next_cursor: str | None
+
+
+class Recognition(_Out):
+    title: str
+    issuer: str
+    decision_number: str
+    decision_date: date
+    verification_code: str
+    year: int
+
+
+class FollowUpStatus(_Out):
+    incident_id: str
+    category: Category
+    state: State
+    outcome: Outcome | None
+    received_at: datetime
+    recognition: list[Recognition]
+    claim_secret: str | None
+    claim_notice: str | None
+
+
+class WarningReceipt(_Out):
+    warning_id: str
+    group_id: str
+    kind: WarningKind
+    issued_on: date
+
+
+class WarningOut(WarningReceipt):
+    reason: str
+    incident_id: str | None
+    person: WarnedPerson | None = Field(default=None, description="Police only")
+
+
+class WarningPage(_Out):
+    items: list[WarningOut]
+    next_cursor: str | None
+
+
+class CameraOut(_Out):
+    camera_id: str = Field(description="The registry's facility id")
+    group_id: str
+    name: str
+    location: str
+    decommissioned_on: date | None = Field(description="Set once the registry decommissioned it: no longer citable")
+
+
+class CameraPage(_Out):
+    items: list[CameraOut]
+    next_cursor: str | None
+
+
+class BriefingIncidents(_Out):
+    total: int
+    by_category: dict[str, int]
+    by_state: dict[str, int]
+
+
+class OverdueTip(_Out):
+    incident_id: str
+    category: Category
+    deadline_on: date
+    state: State
+
+
+class BriefingWarning(_Out):
+    warning_id: str
+    kind: WarningKind
+    issued_on: date
+    incident_id: str | None
+
+
+class BriefingWarnings(_Out):
+    total: int
+    by_kind: dict[str, int]
+    items: list[BriefingWarning] = Field(description="The group's month: bounded by that scope, answered whole")
+
+
+class ResidenceCheck(_Out):
+    declaration_id: str
+    resident_id: str
+    valid_until: date | None
+    status: str
+    expired: bool
+
+
+class LateStayNotice(_Out):
+    notice_id: str
+    boarding_house_id: str
+    arrived_at: datetime
+    notified_at: datetime
+
+
+class ResidenceChecks(_Out):
+    temporary_residences_expiring_or_expired: list[ResidenceCheck]
+    late_stay_notices: list[LateStayNotice]
+
+
+class BriefingCase(_Out):
+    case_id: str
+    kind: str
+    origin: str | None
+    status: str
+    referral_incident_id: str | None
+    concluded_on: date | None
+
+
+class BriefingMediations(_Out):
+    by_status: dict[str, int]
+    cases: list[BriefingCase]
+
+
+class Briefing(_Out):
+    """The monthly briefing (giao ban) of a residential group: ids and counts, no reporter, no warned person."""
+
+    ward_id: str
+    group_id: str
+    group_name: str
+    month: str = Field(description="YYYY-MM")
+    prepared_on: date
+    incidents: BriefingIncidents
+    overdue_tips: list[OverdueTip]
+    warnings: BriefingWarnings
+    residence_checks: ResidenceChecks
+    mediations: BriefingMediations

@@ -1,0 +1,29 @@
+"""The unit of work of incidents: its repositories on one transaction, and the personal-data protector its
+handlers encrypt reporters' and warned persons' identities with (and derive reporters' pseudonyms)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.incidents.repository import IncidentRepository, ProjectionRepository, WarningRepository
+from services.incidents.repository_briefing import BriefingRepository
+from shared.application import PgContext, PgUnitOfWork
+from shared.crypto import PersonalDataProtector
+
+
+class IncidentsUnitOfWork(PgUnitOfWork):
+    incidents: IncidentRepository
+    warnings: WarningRepository
+    projections: ProjectionRepository
+    briefings: BriefingRepository
+
+    def __init__(self, ctx: PgContext, conn: asyncpg.Connection | None = None, *, read_only: bool = False,
+                 pii: PersonalDataProtector) -> None:
+        super().__init__(ctx, conn, read_only=read_only)
+        self.pii = pii
+
+    def bind(self, conn: asyncpg.Connection) -> None:
+        self.incidents = IncidentRepository(conn)
+        self.warnings = WarningRepository(conn)
+        self.projections = ProjectionRepository(conn)
+        self.briefings = BriefingRepository(conn)
