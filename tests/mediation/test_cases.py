@@ -283,13 +283,13 @@ async def test_another_wards_cases_and_residents_answer_as_ones_that_do_not_exis
     for method, suffix, body in [("GET", "", None), ("POST", "/classification", {"kind": "family"}),
                                  ("POST", "/withdrawal", {"reason": "x"})]:
         a = await svc.client.request(method, f"/v1/cases/{case['case_id']}{suffix}", json=body, headers=elsewhere)
-        b = await svc.client.request(method, f"/v1/cases/case-0000000000000000{suffix}", json=body, headers=elsewhere)
-        assert_indistinguishable(a, case["case_id"], b, "case-0000000000000000")
+        b = await svc.client.request(method, f"/v1/cases/00000000-0000-4000-8000-000000000000{suffix}", json=body, headers=elsewhere)
+        assert_indistinguishable(a, case["case_id"], b, "00000000-0000-4000-8000-000000000000")
 
 
 async def test_a_case_has_at_most_as_many_mediators_as_its_events_may_carry(svc):
     """CaseSucceeded and CaseFailed carry every mediator of the case (a bounded list): the 21st is refused."""
-    from services.mediation.commands import MAX_MEDIATORS_PER_CASE
+    from services.mediation.domain import MAX_MEDIATORS_PER_CASE
     from shared.contracts.mediation import CaseSucceeded
 
     extra = [(f"r-m{i:02d}", f"hh-m{i:02d}", f"Hòa giải viên {i}", "female", "member") for i in range(24)]
