@@ -108,6 +108,9 @@ async def list_cases(
     kind: Annotated[CaseKind | None, Query(description="Only cases of this kind of dispute")] = None,
     group_id: Annotated[IdFilter, Query(description="Only cases of this residential group")] = None,
     team_id: Annotated[IdFilter, Query(description="Only cases of this mediation team")] = None,
+    referral_incident_id: Annotated[IdFilter, Query(
+        description="Only the case the incidents service's referral of this incident opened (what a client that "
+                    "referred a dispute waits for)")] = None,
     assignment_late: Annotated[bool | None, Query(
         description="true: only cases whose mediators were (or still are not) assigned within the legal period "
                     "(2 working days, Art. 20); false: only the others")] = None,
@@ -115,7 +118,7 @@ async def list_cases(
     """The cases the caller may see, oldest receipt first: officials every case of the ward, mediators their
     teams' cases, residents the cases they are party to; the filters narrow that (all of them together)."""
     filters = CaseFilters(status=status, kind=kind, group_id=group_id, team_id=team_id,
-                          assignment_late=assignment_late)
+                          referral_incident_id=referral_incident_id, assignment_late=assignment_late)
     today = ward_today()
     async with _application(request).read() as uow:
         listed = await uow.cases.page(domain.case_scope(p), filters, page, today)

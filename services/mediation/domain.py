@@ -357,4 +357,5 @@ class CaseFilters:
     kind: str | None = None
     group_id: str | None = None
     team_id: str | None = None
+    referral_incident_id: str | None = None
     assignment_late: bool | None = None

@@ -212,7 +212,7 @@ class CaseRepository:
                  "$2 OR c.team_id = ANY($3::text[]) OR EXISTS (SELECT 1 FROM case_parties p "
                  "WHERE p.case_id = c.case_id AND p.resident_id = $4)"]
         for column, value in (("status", filters.status), ("kind", filters.kind), ("group_id", filters.group_id),
-                              ("team_id", filters.team_id)):
+                              ("team_id", filters.team_id), ("referral_incident_id", filters.referral_incident_id)):
             if value is not None:
                 args.append(str(value))
                 where.append(f"c.{column} = ${len(args)}")

@@ -184,6 +184,8 @@ class FakeCaseRepository(FakeRepository):
                     and (filters.kind is None or c["kind"] == filters.kind)
                     and (filters.group_id is None or c["group_id"] == filters.group_id)
                     and (filters.team_id is None or c["team_id"] == filters.team_id)
+                    and (filters.referral_incident_id is None
+                         or c["referral_incident_id"] == filters.referral_incident_id)
                     and (filters.assignment_late is None or self._late(c, today) is filters.assignment_late))
 
         cases = [dict(c) for c in self.cases.values() if kept(c)]

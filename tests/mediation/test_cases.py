@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from services.mediation.schemas import CaseOut, CasePage, RefusalGrounds, TeamPage
 from shared.clock import ward_today
 from shared.contracts.registry import TeamFormed, TeamMemberLeft
 from tests.conftest import auth
@@ -27,7 +28,7 @@ REQUEST = {
 async def open_case(svc, who=PARTY, **changes) -> dict:  # noqa: ANN001
     r = await svc.client.post("/v1/cases", json={**REQUEST, **changes}, headers=as_(who))
     assert r.status_code == 201, r.text
-    return r.json()
+    return CaseOut.model_validate(r.json()) and r.json()  # the body its operation documents
 
 
 def _ago(days: int) -> str:
@@ -112,11 +113,13 @@ async def test_a_session_then_success_with_the_agreement_and_its_follow_up(svc):
                                    json={"checked_on": today.isoformat(), "progress": "carried_out"})
     assert follow.status_code == 201, follow.text
     assert follow.json()["follow_ups"][0]["progress"] == "carried_out"
+    assert CaseOut.model_validate(follow.json()).agreement is not None  # a full case is what the schema says
     assert (await svc.outbox("mediation.case.agreement_followed_up.v1"))[0]["progress"] == "carried_out"
 
 
 async def test_a_matter_that_may_not_be_mediated_is_refused_with_its_legal_ground(svc):
-    grounds = (await svc.client.get("/v1/refusal-grounds", headers=as_(OFFICIAL))).json()["grounds"]
+    grounds = RefusalGrounds.model_validate(
+        (await svc.client.get("/v1/refusal-grounds", headers=as_(OFFICIAL))).json()).model_dump()["grounds"]
     assert {g["code"] for g in grounds} >= {"criminal_offence", "harms_state_or_public_interest"}
     case = await open_case(svc)
     path = f"/v1/cases/{case['case_id']}/refusal"
@@ -127,13 +130,15 @@ async def test_a_matter_that_may_not_be_mediated_is_refused_with_its_legal_groun
         "ground": "criminal_offence", "explanation": "Ông Cường đánh ông Bình gây thương tích 15%"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "refused" and "Art. 3(1)(c)" in r.json()["refusal"]["reason"]
+    assert CaseOut.model_validate(r.json()).refusal is not None
     [event] = await svc.outbox("mediation.case.refused.v1")
     assert event["ground"] == "criminal_offence" and "Decree 15/2014" in event["reason"]
     assert "Cường" not in str(event) and "thương tích" not in str(event)
 
 
 async def test_teams_show_compliance_and_follow_the_registry(svc):
-    teams = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["items"]
+    teams = TeamPage.model_validate((await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()).model_dump(
+        mode="json")["items"]
     [team] = teams
     assert team["compliant"] is True and len(team["mediators"]) == 4
     await svc.feed(TeamMemberLeft(ward_id=WARD, subject=TEAM, team_id=TEAM, group_id=GROUP, kind="mediation",
@@ -187,12 +192,12 @@ async def test_the_case_list_takes_its_filters_from_the_query(svc):
     async def ids(**params) -> list[str]:  # noqa: ANN003
         r = await svc.client.get("/v1/cases", params=params, headers=as_(OFFICIAL))
         assert r.status_code == 200, r.text
-        assert set(r.json()) == {"items", "next_cursor"}
+        CasePage.model_validate(r.json())
         return [c["case_id"] for c in r.json()["items"]]
 
     assert await ids(kind="family") == [family["case_id"]]
     assert await ids(status="withdrawn", group_id=GROUP, team_id=TEAM) == [neighbours["case_id"]]
-    assert await ids(group_id="tdp-khac") == []
+    assert await ids(group_id="tdp-khac") == [] and await ids(referral_incident_id="inc-none") == []
     assert await ids(assignment_late="false", kind="family") == [family["case_id"]]
     for bad in ({"status": "reopened"}, {"kind": "murder"}, {"team_id": ""}):
         r = await svc.client.get("/v1/cases", params=bad, headers=as_(OFFICIAL))

@@ -465,9 +465,9 @@ async def test_a_referral_without_a_single_team_waits_for_an_official_to_hand_it
         await run(app, HandOver(case_id=case_id, team_id=TEAM), OFFICIAL)
 
     await feed(app, *team_events("team-hg-2", GROUP), referral("inc-3"))  # two teams in the group
+    [waiting] = (await listed(app, OFFICIAL, referral_incident_id="inc-3"))["items"]
     async with app.read() as uow:
-        waiting = await uow.cases.of_referral("inc-3")
-    assert waiting is not None and waiting["team_id"] is None
+        assert (await uow.cases.get(waiting))["team_id"] is None
 
 
 async def test_registry_events_keep_the_teams_and_cannot_move_one_to_another_ward(app):
