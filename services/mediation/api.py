@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.mediation import commands, domain, handlers, recordbook, views
@@ -39,6 +39,8 @@ from shared.paging import Page
 router = APIRouter()
 
 IdFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
+#: A case's id in a path: bounded as the commands' ``case_id`` is, so a longer one is a 422 problem, not a 500.
+CaseIdPath = Annotated[str, Path(min_length=1, max_length=64, description="The case's `case_id`")]
 
 
 def _application(request: Request):  # noqa: ANN202
@@ -52,49 +54,49 @@ async def open_case(body: OpenCaseRequest, request: Request, p: CurrentPrincipal
 
 
 @router.post("/v1/cases/{case_id}/team", response_model=CaseOut)
-async def hand_over(case_id: str, body: HandOverRequest, request: Request, p: CurrentPrincipal) -> Response:
+async def hand_over(case_id: CaseIdPath, body: HandOverRequest, request: Request, p: CurrentPrincipal) -> Response:
     """A ward official gives a case that has no team yet to a mediation team of the ward."""
     return await dispatch(request, commands.HandOver(case_id=case_id, **body.model_dump()), p)
 
 
 @router.post("/v1/cases/{case_id}/classification", response_model=CaseOut)
-async def classify(case_id: str, body: ClassifyRequest, request: Request, p: CurrentPrincipal) -> Response:
+async def classify(case_id: CaseIdPath, body: ClassifyRequest, request: Request, p: CurrentPrincipal) -> Response:
     return await dispatch(request, commands.Classify(case_id=case_id, **body.model_dump()), p)
 
 
 @router.post("/v1/cases/{case_id}/mediators", response_model=CaseOut)
-async def assign(case_id: str, body: AssignMediatorsRequest, request: Request, p: CurrentPrincipal) -> Response:
+async def assign(case_id: CaseIdPath, body: AssignMediatorsRequest, request: Request, p: CurrentPrincipal) -> Response:
     return await dispatch(request, commands.AssignMediators(case_id=case_id, **body.model_dump()), p)
 
 
 @router.post("/v1/cases/{case_id}/sessions", status_code=201, response_model=CaseOut)
-async def record_session(case_id: str, body: RecordSessionRequest, request: Request,
+async def record_session(case_id: CaseIdPath, body: RecordSessionRequest, request: Request,
                          p: CurrentPrincipal) -> Response:
     return await dispatch(request, commands.RecordSession(case_id=case_id, **body.model_dump()), p)
 
 
 @router.post("/v1/cases/{case_id}/success", response_model=CaseOut)
-async def succeed(case_id: str, body: SucceedRequest, request: Request, p: CurrentPrincipal) -> Response:
+async def succeed(case_id: CaseIdPath, body: SucceedRequest, request: Request, p: CurrentPrincipal) -> Response:
     return await dispatch(request, commands.Succeed(case_id=case_id, **body.model_dump()), p)
 
 
 @router.post("/v1/cases/{case_id}/failure", response_model=CaseOut)
-async def fail(case_id: str, body: FailRequest, request: Request, p: CurrentPrincipal) -> Response:
+async def fail(case_id: CaseIdPath, body: FailRequest, request: Request, p: CurrentPrincipal) -> Response:
     return await dispatch(request, commands.Fail(case_id=case_id, **body.model_dump()), p)
 
 
 @router.post("/v1/cases/{case_id}/withdrawal", response_model=CaseOut)
-async def withdraw(case_id: str, body: WithdrawRequest, request: Request, p: CurrentPrincipal) -> Response:
+async def withdraw(case_id: CaseIdPath, body: WithdrawRequest, request: Request, p: CurrentPrincipal) -> Response:
     return await dispatch(request, commands.Withdraw(case_id=case_id, **body.model_dump()), p)
 
 
 @router.post("/v1/cases/{case_id}/refusal", response_model=CaseOut)
-async def refuse(case_id: str, body: RefuseRequest, request: Request, p: CurrentPrincipal) -> Response:
+async def refuse(case_id: CaseIdPath, body: RefuseRequest, request: Request, p: CurrentPrincipal) -> Response:
     return await dispatch(request, commands.Refuse(case_id=case_id, **body.model_dump()), p)
 
 
 @router.post("/v1/cases/{case_id}/follow-ups", status_code=201, response_model=CaseOut)
-async def follow_up(case_id: str, body: FollowUpRequest, request: Request, p: CurrentPrincipal) -> Response:
+async def follow_up(case_id: CaseIdPath, body: FollowUpRequest, request: Request, p: CurrentPrincipal) -> Response:
     return await dispatch(request, commands.FollowUp(case_id=case_id, **body.model_dump()), p)
 
 
@@ -127,7 +129,7 @@ async def list_cases(
 
 
 @router.get("/v1/cases/{case_id}", response_model=CaseOut)
-async def get_case(case_id: str, request: Request, p: CurrentPrincipal) -> Response:
+async def get_case(case_id: CaseIdPath, request: Request, p: CurrentPrincipal) -> Response:
     async with _application(request).read() as uow:
         return json_response(await handlers.read_case(uow, p, case_id))
 

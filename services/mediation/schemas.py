@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.mediation.domain import Status
 from shared.contracts.mediation import AgreementProgress, CaseKind, CaseOrigin
+from shared.contracts.registry import MemberRole, Sex
 
 
 class _Body(BaseModel):
@@ -27,7 +28,8 @@ class PartyIn(_Body):
 class OpenCaseRequest(_Body):
     """A case received at a party's request or taken up on a mediator's initiative (referrals come by event)."""
 
-    origin: Literal["party_request", "mediator_initiative"]
+    origin: Literal["party_request", "mediator_initiative"] = Field(
+        description="The origins a caller may open a case with (a referral comes by event)")
     group_id: str = Field(min_length=1, max_length=64)
     team_id: str | None = Field(default=None, max_length=64, description="Needed only if the group has several")
     kind: CaseKind
@@ -202,8 +204,8 @@ class CasePage(_Out):
 class MediatorOut(_Out):
     resident_id: str
     full_name: str
-    sex: Literal["female", "male"]
-    role: Literal["leader", "deputy", "member"]
+    sex: Sex
+    role: MemberRole
 
 
 class TeamOut(_Out):

@@ -202,3 +202,9 @@ async def test_the_case_list_takes_its_filters_from_the_query(svc):
     for bad in ({"status": "reopened"}, {"kind": "murder"}, {"team_id": ""}):
         r = await svc.client.get("/v1/cases", params=bad, headers=as_(OFFICIAL))
         assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_case_id_longer_than_any_case_id_is_a_problem_not_an_error(svc):
+    for method, suffix, body in [("GET", "", None), ("POST", "/withdrawal", {})]:
+        r = await svc.client.request(method, f"/v1/cases/{'c' * 65}{suffix}", json=body, headers=as_(OFFICIAL))
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
