@@ -127,8 +127,8 @@ async def dispute(api: Platform, w: Ward, n: int, cases: Cases) -> None:
         "summary": DISPUTES[n], "parties": [{"resident_id": p["resident_id"], "display_name": p["full_name"]} for p in (a, b)]})
 
     async def case_opened() -> dict[str, Any] | None:
-        listed = await api.list_all("mediation", "/v1/cases", official)
-        return next((c for c in listed if c["referral_incident_id"] == incident), None)
+        listed = await api.list_all("mediation", "/v1/cases", official, referral_incident_id=incident)
+        return listed[0] if listed else None
 
     case = await api.eventually(f"mediation to open the case referred by incident {incident}", case_opened)
     case_id = case["case_id"]

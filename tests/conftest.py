@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -38,6 +39,7 @@ def pg_server() -> Iterator[EmbeddedPostgres]:
         yield server
     finally:
         server.stop("immediate")
+        shutil.rmtree(tmp, ignore_errors=True)  # each run's cluster is ~0.3-3 GB: left behind, they fill the disk
 
 
 class Database:

@@ -1,169 +1,167 @@
-"""HTTP routes of the mediation service, under /v1: decode, authorise, dispatch, encode."""
+"""HTTP routes of the mediation service, under /v1: authenticate, build the command from the body and the path,
+dispatch it; reads open a read-only unit of work and encode what the repositories return. Every error status an
+operation can answer is documented by shared.openapi; each success names its body (``response_model``)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-import asyncpg
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.mediation import access, commands, domain, recordbook, repository
+from services.mediation import commands, domain, handlers, recordbook, views
+from services.mediation.domain import CaseFilters, Status
 from services.mediation.schemas import (
-    AssignMediators,
-    Classify,
-    Fail,
-    FollowUp,
-    HandOver,
-    OpenCase,
-    RecordSession,
-    Refuse,
-    Succeed,
-    Withdraw,
+    AssignMediatorsRequest,
+    CaseOut,
+    CasePage,
+    ClassifyRequest,
+    FailRequest,
+    FollowUpRequest,
+    HandOverRequest,
+    OpenCaseRequest,
+    RecordBook,
+    RecordSessionRequest,
+    RefusalGrounds,
+    RefuseRequest,
+    SucceedRequest,
+    TeamPage,
+    WithdrawRequest,
 )
-from services.mediation.views import case_view, team_view
-from shared.auth import CurrentPrincipal, Principal, Role
-from shared.commands import Outcome, execute, json_response
+from shared.auth import CurrentPrincipal
+from shared.clock import ward_today
+from shared.commands import dispatch, json_response
+from shared.contracts.mediation import CaseKind
 from shared.edge import content_disposition
-from shared.errors import Forbidden, NotFound
 from shared.openapi import media
-from shared.paging import Keyset, Page, page_of
+from shared.paging import Page
 
 router = APIRouter()
-TEAMS_BY_GROUP = Keyset.of("group_id:text", "team_id:text")
+
+IdFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
+#: A case's id in a path: bounded as the commands' ``case_id`` is, so a longer one is a 422 problem, not a 500.
+CaseIdPath = Annotated[str, Path(min_length=1, max_length=64, description="The case's `case_id`")]
 
 
-def _pool(request: Request) -> asyncpg.Pool:
-    return request.app.state.runtime.pool
+def _application(request: Request):  # noqa: ANN202
+    return request.app.state.runtime.application
 
 
-async def _run(request: Request, p: Principal, command: str,
-               use_case: Callable[[asyncpg.Connection], Awaitable[dict[str, Any]]], status: int = 200) -> Response:
-    async def handler(conn: asyncpg.Connection) -> Outcome:
-        view = await use_case(conn)
-        return Outcome(view, "mediation_case", view["case_id"], ward_id=view["ward_id"],
-                       details={"status": view["status"]}, status=status)
-    return await execute(_pool(request), request, p, command, handler)
+@router.post("/v1/cases", status_code=201, response_model=CaseOut)
+async def open_case(body: OpenCaseRequest, request: Request, p: CurrentPrincipal) -> Response:
+    """Receive a case at a party's request, or take one up on a mediator's initiative (referrals come by event)."""
+    return await dispatch(request, commands.OpenCase(**body.model_dump()), p)
 
 
-@router.post("/v1/cases", status_code=201)
-async def open_case(body: OpenCase, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.open", lambda conn: commands.open_case(conn, p, body), 201)
+@router.post("/v1/cases/{case_id}/team", response_model=CaseOut)
+async def hand_over(case_id: CaseIdPath, body: HandOverRequest, request: Request, p: CurrentPrincipal) -> Response:
+    """A ward official gives a case that has no team yet to a mediation team of the ward."""
+    return await dispatch(request, commands.HandOver(case_id=case_id, **body.model_dump()), p)
 
 
-@router.post("/v1/cases/{case_id}/team")
-async def hand_over(case_id: str, body: HandOver, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.hand_over", lambda c: commands.hand_over(c, p, case_id, body))
+@router.post("/v1/cases/{case_id}/classification", response_model=CaseOut)
+async def classify(case_id: CaseIdPath, body: ClassifyRequest, request: Request, p: CurrentPrincipal) -> Response:
+    return await dispatch(request, commands.Classify(case_id=case_id, **body.model_dump()), p)
 
 
-@router.post("/v1/cases/{case_id}/classification")
-async def classify(case_id: str, body: Classify, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.classify", lambda c: commands.classify(c, p, case_id, body))
+@router.post("/v1/cases/{case_id}/mediators", response_model=CaseOut)
+async def assign(case_id: CaseIdPath, body: AssignMediatorsRequest, request: Request, p: CurrentPrincipal) -> Response:
+    return await dispatch(request, commands.AssignMediators(case_id=case_id, **body.model_dump()), p)
 
 
-@router.post("/v1/cases/{case_id}/mediators")
-async def assign(case_id: str, body: AssignMediators, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.assign", lambda c: commands.assign(c, p, case_id, body))
+@router.post("/v1/cases/{case_id}/sessions", status_code=201, response_model=CaseOut)
+async def record_session(case_id: CaseIdPath, body: RecordSessionRequest, request: Request,
+                         p: CurrentPrincipal) -> Response:
+    return await dispatch(request, commands.RecordSession(case_id=case_id, **body.model_dump()), p)
 
 
-@router.post("/v1/cases/{case_id}/sessions", status_code=201)
-async def record_session(case_id: str, body: RecordSession, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.session", lambda c: commands.record_session(c, p, case_id, body),
-                      201)
+@router.post("/v1/cases/{case_id}/success", response_model=CaseOut)
+async def succeed(case_id: CaseIdPath, body: SucceedRequest, request: Request, p: CurrentPrincipal) -> Response:
+    return await dispatch(request, commands.Succeed(case_id=case_id, **body.model_dump()), p)
 
 
-@router.post("/v1/cases/{case_id}/success")
-async def succeed(case_id: str, body: Succeed, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.succeed", lambda c: commands.succeed(c, p, case_id, body))
+@router.post("/v1/cases/{case_id}/failure", response_model=CaseOut)
+async def fail(case_id: CaseIdPath, body: FailRequest, request: Request, p: CurrentPrincipal) -> Response:
+    return await dispatch(request, commands.Fail(case_id=case_id, **body.model_dump()), p)
 
 
-@router.post("/v1/cases/{case_id}/failure")
-async def fail(case_id: str, body: Fail, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.fail", lambda c: commands.fail(c, p, case_id, body))
+@router.post("/v1/cases/{case_id}/withdrawal", response_model=CaseOut)
+async def withdraw(case_id: CaseIdPath, body: WithdrawRequest, request: Request, p: CurrentPrincipal) -> Response:
+    return await dispatch(request, commands.Withdraw(case_id=case_id, **body.model_dump()), p)
 
 
-@router.post("/v1/cases/{case_id}/withdrawal")
-async def withdraw(case_id: str, body: Withdraw, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.withdraw", lambda c: commands.withdraw(c, p, case_id, body))
+@router.post("/v1/cases/{case_id}/refusal", response_model=CaseOut)
+async def refuse(case_id: CaseIdPath, body: RefuseRequest, request: Request, p: CurrentPrincipal) -> Response:
+    return await dispatch(request, commands.Refuse(case_id=case_id, **body.model_dump()), p)
 
 
-@router.post("/v1/cases/{case_id}/refusal")
-async def refuse(case_id: str, body: Refuse, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.refuse", lambda c: commands.refuse(c, p, case_id, body))
-
-
-@router.post("/v1/cases/{case_id}/follow-ups", status_code=201)
-async def follow_up(case_id: str, body: FollowUp, request: Request, p: CurrentPrincipal) -> Response:
-    return await _run(request, p, "case.follow_up", lambda c: commands.follow_up(c, p, case_id, body), 201)
+@router.post("/v1/cases/{case_id}/follow-ups", status_code=201, response_model=CaseOut)
+async def follow_up(case_id: CaseIdPath, body: FollowUpRequest, request: Request, p: CurrentPrincipal) -> Response:
+    return await dispatch(request, commands.FollowUp(case_id=case_id, **body.model_dump()), p)
 
 
 # -- reads --------------------------------------------------------------------------------------------------------
 
 
-@router.get("/v1/cases")
-async def list_cases(request: Request, p: CurrentPrincipal, page: Page, assignment_late: bool | None = None) -> Response:
-    """Officials: every case of the ward; mediators: their teams' cases; residents: the cases they are party to.
-    ``assignment_late=true``: only those whose mediators were (or still are not) assigned within the legal period."""
-    scope = {
-        "everything": access.is_official(p, p.ward_id),
-        "team_ids": sorted(p.team_ids) if p.has(Role.TEAM_MEMBER, Role.TEAM_LEADER) and p.team_ids else [],
-        "party_resident_id": p.resident_id,
-    }
-    keyset = repository.CASES_BY_RECEIPT
-    async with _pool(request).acquire() as conn:
-        if assignment_late is None:
-            rows = await repository.list_cases(conn, p.ward_id, page, **scope)
-            return json_response(keyset.page([await case_view(conn, r) for r in rows], page))
-        # Lateness depends on today's date: derived, not stored; filtered after it is computed, then paged alike.
-        views = [await case_view(conn, r) for r in await repository.list_cases(conn, p.ward_id, None, **scope)]
-    views = [v for v in views if v["assignment_late"] is assignment_late]
-    return json_response(page_of(views, keyset, page, key=lambda v: (v["received_at"], v["case_id"])))
+@router.get("/v1/cases", response_model=CasePage)
+async def list_cases(
+    request: Request, p: CurrentPrincipal, page: Page,
+    status: Annotated[Status | None, Query(description="Only cases in this state")] = None,
+    kind: Annotated[CaseKind | None, Query(description="Only cases of this kind of dispute")] = None,
+    group_id: Annotated[IdFilter, Query(description="Only cases of this residential group")] = None,
+    team_id: Annotated[IdFilter, Query(description="Only cases of this mediation team")] = None,
+    referral_incident_id: Annotated[IdFilter, Query(
+        description="Only the case the incidents service's referral of this incident opened (what a client that "
+                    "referred a dispute waits for)")] = None,
+    assignment_late: Annotated[bool | None, Query(
+        description="true: only cases whose mediators were (or still are not) assigned within the legal period "
+                    "(2 working days, Art. 20); false: only the others")] = None,
+) -> Response:
+    """The cases the caller may see, oldest receipt first: officials every case of the ward, mediators their
+    teams' cases, residents the cases they are party to; the filters narrow that (all of them together)."""
+    filters = CaseFilters(status=status, kind=kind, group_id=group_id, team_id=team_id,
+                          referral_incident_id=referral_incident_id, assignment_late=assignment_late)
+    today = ward_today()
+    async with _application(request).read() as uow:
+        listed = await uow.cases.page(domain.case_scope(p), filters, page, today)
+    return json_response({"items": [views.case_view(f, today) for f in listed["items"]],
+                          "next_cursor": listed["next_cursor"]})
 
 
-@router.get("/v1/cases/{case_id}")
-async def get_case(case_id: str, request: Request, p: CurrentPrincipal) -> Response:
-    async with _pool(request).acquire() as conn:
-        row = await repository.case(conn, case_id)
-        if row is None or not p.can_access_ward(row["ward_id"]):
-            raise NotFound(f"no case {case_id}")
-        access.ensure_can_see(p, row, await repository.parties(conn, case_id))
-        return json_response(await case_view(conn, row))
+@router.get("/v1/cases/{case_id}", response_model=CaseOut)
+async def get_case(case_id: CaseIdPath, request: Request, p: CurrentPrincipal) -> Response:
+    async with _application(request).read() as uow:
+        return json_response(await handlers.read_case(uow, p, case_id))
 
 
-@router.get("/v1/teams")
+@router.get("/v1/teams", response_model=TeamPage)
 async def list_teams(request: Request, p: CurrentPrincipal, page: Page) -> Response:
     """The ward's mediation teams, their mediators and whether each meets Art. 12 of the law."""
-    p.require(*access.OFFICIALS, Role.TEAM_MEMBER, Role.TEAM_LEADER)
-    args: list[object] = [p.ward_id]
-    async with _pool(request).acquire() as conn:
-        rows = await conn.fetch(TEAMS_BY_GROUP.query("SELECT * FROM teams", ["ward_id = $1"], args, page), *args)
-        return json_response(TEAMS_BY_GROUP.page([await team_view(conn, t) for t in rows], page))
+    domain.ensure_may_list_teams(p)
+    async with _application(request).read() as uow:
+        listed = await uow.teams.page(p.ward_id, page)
+    return json_response({"items": [views.team_view(t, t["members"]) for t in listed["items"]],
+                          "next_cursor": listed["next_cursor"]})
 
 
-@router.get("/v1/refusal-grounds")
+@router.get("/v1/refusal-grounds", response_model=RefusalGrounds)
 async def refusal_grounds(p: CurrentPrincipal) -> Response:
     """Matters that may not be mediated at the grassroots, with their legal basis."""
     return json_response({"grounds": [g.__dict__ for g in domain.EXCLUDED_GROUNDS.values()]})
 
 
-@router.get("/v1/teams/{team_id}/record-book/{year}", response_class=Response,
-            responses=media("application/json", "The record book, as `format` asks", also=("text/csv", "text/html")))
+@router.get("/v1/teams/{team_id}/record-book/{year}", response_model=RecordBook,
+            responses=media("text/csv", "The record book, as `format` asks", also=("text/html",)))
 async def record_book(team_id: str, year: int, request: Request, p: CurrentPrincipal,
                       format: Literal["json", "csv", "html"] = Query("json")) -> Response:
-    """Sổ theo dõi hoạt động hòa giải ở cơ sở: the team's mediators and ward officials may read it."""
-    async with _pool(request).acquire() as conn:
-        team = await repository.team(conn, team_id)
-        if team is None or not p.can_access_ward(team["ward_id"]):
-            raise NotFound(f"no mediation team {team_id}")
-        if not (access.is_official(p, team["ward_id"]) or access.is_mediator_of(p, team_id)):
-            raise Forbidden("only the team's mediators and ward officials may read its record book")
-        if not 2000 <= year <= 2100:
-            raise NotFound(f"no record book for {year}")
-        book = await recordbook.build(conn, team, year)
+    """Sổ theo dõi hoạt động hòa giải ở cơ sở: the team's mediators and ward officials may read it (JSON, CSV for
+    spreadsheets, or a printable HTML document)."""
+    async with _application(request).read() as uow:
+        book = await handlers.read_record_book(uow, p, team_id, year)
     if format == "csv":
         return Response(recordbook.to_csv(book), media_type="text/csv; charset=utf-8",
                         headers=content_disposition(f"so-hoa-giai-{team_id}-{year}.csv"))
     if format == "html":
         return HTMLResponse(recordbook.to_html(book))
     return json_response(book)
+

@@ -1,10 +1,13 @@
-"""Composition root of the mediation service: settings -> runtime, handlers, jobs, routes -> FastAPI app."""
+"""Composition root of the mediation service: settings -> runtime, application (handlers and unit of work),
+event handlers, routes -> FastAPI app."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.mediation import api, consumers
+from services.mediation import api, consumers, handlers
+from services.mediation.uow import MediationUnitOfWork
+from shared.application import Application, PgContext
 from shared.contracts.mediation import (
     AgreementFollowedUp,
     CaseFailed,
@@ -29,5 +32,11 @@ def build(settings: ServiceSettings) -> FastAPI:
         settings, publishes=PUBLISHES,
         description="Grassroots mediation (hòa giải ở cơ sở): cases, mediators, sessions, outcomes, record book.",
     )
-    runtime.consume(consumers.HANDLERS)
+    runtime.application = Application(
+        "mediation",
+        lambda conn=None, *, read_only=False: MediationUnitOfWork(PgContext.from_runtime(runtime), conn,
+                                                                  read_only=read_only),
+        handlers.HANDLERS,
+    )
+    runtime.consume(runtime.application.on_events(consumers.EVENT_HANDLERS))
     return create_app(runtime, [api.router], title="mediation")

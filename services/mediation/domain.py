@@ -1,40 +1,34 @@
 """Rules of grassroots mediation (hòa giải ở cơ sở), Law on Grassroots Mediation 2013 (Luật Hòa giải ở cơ sở,
 No. 35/2013/QH13) and Decree 15/2014/NĐ-CP. No I/O here: the lifecycle of a case, what may not be mediated, who
-may mediate, the legal period for assignment and a team's compliance.
+may mediate and who may see or act on a case (the caller as data), the legal period for assignment and a team's
+compliance.
+
+The vocabularies a client sees (kinds, origins, agreement progress) are the contracts' (shared/contracts/mediation.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any, get_args
 
-from shared.errors import RuleViolation
+from shared.actor import Principal, Role
+from shared.contracts.mediation import CaseKind, CaseOrigin
+from shared.errors import Forbidden, InvalidInput, RuleViolation
 
+#: The kinds of dispute (loại vụ việc), in the record book's order.
+KINDS: tuple[str, ...] = get_args(CaseKind)
+#: A referral carries no kind: the case is ``other_civil`` until the team reclassifies it.
+REFERRAL_KIND: CaseKind = "other_civil"
 
-class CaseKind(StrEnum):
-    """The kind of dispute (loại vụ việc)."""
-
-    FAMILY = "family"  # hôn nhân và gia đình
-    NEIGHBOURS = "neighbours"  # mâu thuẫn giữa hàng xóm
-    PROPERTY_OR_LAND_BOUNDARY = "property_or_land_boundary"  # tài sản, ranh giới đất đai
-    OTHER_CIVIL = "other_civil"  # dân sự khác
-
-
-KIND_LABELS_VI = {
-    CaseKind.FAMILY: "Hôn nhân và gia đình",
-    CaseKind.NEIGHBOURS: "Mâu thuẫn hàng xóm",
-    CaseKind.PROPERTY_OR_LAND_BOUNDARY: "Tài sản, ranh giới đất đai",
-    CaseKind.OTHER_CIVIL: "Dân sự khác",
+KIND_LABELS_VI: dict[str, str] = {
+    "family": "Hôn nhân và gia đình",
+    "neighbours": "Mâu thuẫn hàng xóm",
+    "property_or_land_boundary": "Tài sản, ranh giới đất đai",
+    "other_civil": "Dân sự khác",
 }
-
-
-class Origin(StrEnum):
-    """How a case came in (Art. 16 of the law: grounds for conducting mediation)."""
-
-    PARTY_REQUEST = "party_request"  # một bên hoặc các bên yêu cầu
-    REFERRAL = "referral"  # cơ quan có thẩm quyền đề nghị (here: a dispute referred by the incidents service)
-    MEDIATOR_INITIATIVE = "mediator_initiative"  # hòa giải viên chứng kiến hoặc biết vụ việc
 
 
 class Status(StrEnum):
@@ -220,3 +214,148 @@ def result_label_vi(status: str) -> str:
         Status.WITHDRAWN: "Rút yêu cầu",
         Status.REFUSED: "Không thuộc phạm vi hòa giải",
     }.get(Status(status), "Đang hòa giải")
+
+
+#: The mediators one case may have (its concluding events carry them all).
+MAX_MEDIATORS_PER_CASE = 20
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """A case with what hangs off it, as the repository loads it: the case's row (its columns by name), its
+    parties in order, its mediators, sessions and follow-ups (each a row by name)."""
+
+    case: Mapping[str, Any]
+    parties: list[Party] = field(default_factory=list)
+    mediators: list[Mapping[str, Any]] = field(default_factory=list)
+    sessions: list[Mapping[str, Any]] = field(default_factory=list)
+    follow_ups: list[Mapping[str, Any]] = field(default_factory=list)
+
+
+def case_assignment_late(case: Mapping[str, Any], first_assigned: date | None, today: date) -> bool:
+    """Flagged when the leader assigned after the legal period, or has not assigned and it has passed (an ended
+    case that never had mediators is not late: nothing is waiting)."""
+    if first_assigned is None and case["status"] != Status.RECEIVED:
+        return False
+    return assignment_late(case["assignment_due"], first_assigned, today)
+
+
+# -- which team receives a case -----------------------------------------------------------------------------------
+def choose_team(team_ids: list[str], group_id: str, named: str | None) -> str | None:
+    """The group's mediation team (the one named, if the group has several); None if it has none."""
+    if named is not None:
+        if named not in team_ids:
+            raise InvalidInput(f"team {named} is not a mediation team of group {group_id}")
+        return named
+    if len(team_ids) > 1:
+        raise InvalidInput(f"group {group_id} has {len(team_ids)} mediation teams; name one with team_id")
+    return team_ids[0] if team_ids else None
+
+
+def referral_team(team_ids: list[str]) -> str | None:
+    """A referral goes to the group's one team. With no team, or several, the case waits for a ward official to
+    hand it over: a valid referral must never be dead-lettered for the ward's organisation."""
+    return team_ids[0] if len(team_ids) == 1 else None
+
+
+# -- who may see and act on a case: mediators their team's cases, ward officials the ward's, parties their own ----
+OFFICIALS = (Role.WARD_OFFICIAL, Role.CITY_OFFICIAL, Role.ADMIN)
+MEDIATORS = (Role.TEAM_MEMBER, Role.TEAM_LEADER)
+
+
+def is_official(p: Principal, ward_id: str) -> bool:
+    return p.has(*OFFICIALS) and p.can_access_ward(ward_id)
+
+
+def is_mediator_of(p: Principal, team_id: str | None) -> bool:
+    """A member of the team (team_member or team_leader with the team in the token's team_ids)."""
+    return team_id is not None and p.has(*MEDIATORS) and team_id in p.team_ids
+
+
+def is_leader_of(p: Principal, team_id: str | None) -> bool:
+    return team_id is not None and p.has(Role.TEAM_LEADER) and team_id in p.team_ids
+
+
+def is_party(p: Principal, parties: Iterable[Party]) -> bool:
+    return p.resident_id is not None and any(x.resident_id == p.resident_id for x in parties)
+
+
+def ensure_can_see(p: Principal, case: Mapping[str, Any], parties: list[Party]) -> None:
+    """Only the case's mediators, its parties and ward officials may see (or act on) a case."""
+    if not (p.can_access_ward(case["ward_id"]) and (
+            is_official(p, case["ward_id"]) or is_mediator_of(p, case["team_id"]) or is_party(p, parties))):
+        raise Forbidden("only the case's mediators, its parties and ward officials may see it")
+
+
+def ensure_may_open(p: Principal, origin: CaseOrigin, team_id: str, parties: list[Party]) -> None:
+    if origin == "mediator_initiative":
+        if not is_mediator_of(p, team_id):
+            raise Forbidden("only a mediator of the group's team may open a case on their own initiative")
+    elif not (is_mediator_of(p, team_id) or is_official(p, p.ward_id) or is_party(p, parties)):
+        raise Forbidden("a request is made by a party, or recorded by the team or a ward official")
+
+
+def ensure_may_assign(p: Principal, case: Mapping[str, Any], parties: list[Party], *, chosen_by_parties: bool) -> None:
+    if chosen_by_parties:
+        if not (is_party(p, parties) or is_leader_of(p, case["team_id"])):
+            raise Forbidden("the parties' choice is made by a party or recorded by the team leader")
+    elif not is_leader_of(p, case["team_id"]):
+        raise Forbidden("only the team leader (tổ trưởng) assigns mediators")
+
+
+def ensure_of_the_team(p: Principal, case: Mapping[str, Any], what: str) -> None:
+    """Sessions and conclusions are the case's team's."""
+    if not is_mediator_of(p, case["team_id"]):
+        raise Forbidden(f"only the case's team {what}")
+
+
+def ensure_team_or_official(p: Principal, case: Mapping[str, Any], what: str) -> None:
+    if not (is_mediator_of(p, case["team_id"]) or is_official(p, case["ward_id"])):
+        raise Forbidden(f"only the case's team or a ward official {what}")
+
+
+def ensure_may_refuse(p: Principal, case: Mapping[str, Any]) -> None:
+    if not (is_leader_of(p, case["team_id"]) or is_official(p, case["ward_id"])):
+        raise Forbidden("only the team leader or a ward official refuses a case")
+
+
+def ensure_may_hand_over(p: Principal, case: Mapping[str, Any]) -> None:
+    if not is_official(p, case["ward_id"]):
+        raise Forbidden("only a ward official hands a case to a team")
+
+
+def ensure_may_list_teams(p: Principal) -> None:
+    p.require(*OFFICIALS, *MEDIATORS)
+
+
+def ensure_may_read_record_book(p: Principal, team: Mapping[str, Any]) -> None:
+    if not (is_official(p, team["ward_id"]) or is_mediator_of(p, team["team_id"])):
+        raise Forbidden("only the team's mediators and ward officials may read its record book")
+
+
+@dataclass(frozen=True)
+class CaseScope:
+    """The cases of a ward a caller may list: every one (``everything``), else those of ``team_ids`` and those
+    ``party_resident_id`` is a party to."""
+
+    ward_id: str
+    everything: bool
+    team_ids: tuple[str, ...]
+    party_resident_id: str | None
+
+
+def case_scope(p: Principal) -> CaseScope:
+    return CaseScope(p.ward_id, is_official(p, p.ward_id),
+                     tuple(sorted(p.team_ids)) if p.has(*MEDIATORS) else (), p.resident_id)
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """The filters of the case list (each None: not filtered)."""
+
+    status: Status | None = None
+    kind: str | None = None
+    group_id: str | None = None
+    team_id: str | None = None
+    referral_incident_id: str | None = None
+    assignment_late: bool | None = None

@@ -1,21 +1,21 @@
 """The record book of grassroots mediation (sổ theo dõi hoạt động hòa giải ở cơ sở) of a team for a year.
 
 Part I has one row per case received that year, with the columns of the official form; Part II sums the year
-up by result, by kind of dispute and by mediator. ``build`` gathers it; ``to_csv`` and ``to_html`` render it
-(the HTML carries print CSS, so the ward prints it from a browser, landscape A4).
+up by result, by kind of dispute and by mediator. Pure: the repository loads the year's cases
+(``CaseRepository.of_team_year``); ``build`` arranges them as the form; ``to_csv`` and ``to_html`` render it (the
+HTML carries print CSS, so the ward prints it from a browser, landscape A4).
 """
 
 from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-import asyncpg
-
-from services.mediation import domain, repository
-from services.mediation.domain import KIND_LABELS_VI, CaseKind, Status
+from services.mediation import domain
+from services.mediation.domain import KIND_LABELS_VI, KINDS, CaseFile, Status
 from shared import csvsafe
 
 PART_I_COLUMNS = [
@@ -30,16 +30,15 @@ PART_I_COLUMNS = [
 ]
 
 
-async def build(conn: asyncpg.Connection, team: asyncpg.Record, year: int) -> dict[str, Any]:
+def build(team: Mapping[str, Any], year: int, cases: list[CaseFile]) -> dict[str, Any]:
+    """The book of ``team`` for ``year`` from the cases it received that year, in the order received."""
     rows = []
     by_status: Counter[str] = Counter()
-    by_kind: dict[str, Counter[str]] = {k.value: Counter() for k in CaseKind}
+    by_kind: dict[str, Counter[str]] = {k: Counter() for k in KINDS}
     by_mediator: dict[str, dict[str, Any]] = {}
-    for stt, case in enumerate(await repository.cases_of_team_year(conn, team["team_id"], year), start=1):
-        parties = await repository.parties(conn, case["case_id"])
-        mediators = await repository.case_mediators(conn, case["case_id"])
-        invitees = [f"{i['name']} ({i['relation']})" for s in await repository.sessions(conn, case["case_id"])
-                    for i in s["invitees"]]
+    for stt, file in enumerate(cases, start=1):
+        case, parties, mediators = file.case, file.parties, file.mediators
+        invitees = [f"{i['name']} ({i['relation']})" for s in file.sessions for i in s["invitees"]]
         status = case["status"]
         by_status[status] += 1
         by_kind[case["kind"]][status] += 1
@@ -61,7 +60,7 @@ async def build(conn: asyncpg.Connection, team: asyncpg.Record, year: int) -> di
             "agreement_or_demands": _agreement_or_demands(case),
             "result": domain.result_label_vi(status),
             "status": status,
-            "notes": _notes(case, await repository.follow_ups(conn, case["case_id"])),
+            "notes": _notes(case, file.follow_ups),
         })
     return {
         "team_id": team["team_id"],
@@ -83,7 +82,7 @@ async def build(conn: asyncpg.Connection, team: asyncpg.Record, year: int) -> di
     }
 
 
-def _agreement_or_demands(case: asyncpg.Record) -> str:
+def _agreement_or_demands(case: Mapping[str, Any]) -> str:
     if case["agreement"]:
         by = f", hạn {case['carry_out_by'].strftime('%d/%m/%Y')}" if case["carry_out_by"] else ""
         return f"{case['agreement']} (thực hiện: {case['carry_out_how']}{by})"
@@ -92,7 +91,7 @@ def _agreement_or_demands(case: asyncpg.Record) -> str:
     return case["refusal_reason"] or ""
 
 
-def _notes(case: asyncpg.Record, follow_ups: list[asyncpg.Record]) -> str:
+def _notes(case: Mapping[str, Any], follow_ups: list[Mapping[str, Any]]) -> str:
     notes = []
     if case["origin"] == "referral":
         notes.append("Chuyển từ tin báo")
@@ -144,7 +143,7 @@ def to_html(book: dict[str, Any]) -> str:
     )
     p2 = book["part_ii"]
     kinds = "".join(
-        f"<tr><td>{e(KIND_LABELS_VI[CaseKind(k)])}</td><td>{c['received']}</td><td>{c['succeeded']}</td>"
+        f"<tr><td>{e(KIND_LABELS_VI[k])}</td><td>{c['received']}</td><td>{c['succeeded']}</td>"
         f"<td>{c['failed']}</td></tr>" for k, c in p2["by_kind"].items()
     )
     mediators = "".join(

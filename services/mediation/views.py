@@ -1,22 +1,21 @@
-"""The JSON shapes of a case and a team, as the API returns them."""
+"""The JSON shapes of a case and a team, as the API returns them (schemas.CaseOut, schemas.TeamOut). Pure: the
+repository loads, these render."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
-import asyncpg
-
-from services.mediation import domain, repository
-from shared.clock import ward_today
+from services.mediation import domain
+from services.mediation.domain import CaseFile, Member
 
 
-async def case_view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
-    case_id = row["case_id"]
-    parties = await repository.parties(conn, case_id)
-    mediators = await repository.case_mediators(conn, case_id)
-    first_assigned = min((m["assigned_on"] for m in mediators), default=None)
+def case_view(file: CaseFile, today: date) -> dict[str, Any]:
+    row = file.case
+    first_assigned = min((m["assigned_on"] for m in file.mediators), default=None)
     return {
-        "case_id": case_id,
+        "case_id": row["case_id"],
         "ward_id": row["ward_id"],
         "group_id": row["group_id"],
         "team_id": row["team_id"],
@@ -28,25 +27,21 @@ async def case_view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, 
         "received_at": row["received_at"],
         "received_on": row["received_on"],
         "assignment_due": row["assignment_due"],
-        # Flagged when the leader assigned after the legal period, or has not assigned and it has passed.
-        "assignment_late": (
-            domain.assignment_late(row["assignment_due"], first_assigned, ward_today())
-            if first_assigned or row["status"] == domain.Status.RECEIVED else False
-        ),
+        "assignment_late": domain.case_assignment_late(row, first_assigned, today),
         "parties": [
             {"position": i, "display_name": p.display_name, "resident_id": p.resident_id}
-            for i, p in enumerate(parties, start=1)
+            for i, p in enumerate(file.parties, start=1)
         ],
         "mediators": [
             {"mediator_id": m["mediator_id"], "full_name": m["full_name"], "chosen_by_parties": m["chosen_by_parties"],
              "assigned_on": m["assigned_on"], "late": m["late"]}
-            for m in mediators
+            for m in file.mediators
         ],
         "sessions": [
             {"session_id": s["session_id"], "held_at": s["held_at"], "place": s["place"],
              "mediator_ids": s["mediator_ids"], "parties_present": s["parties_present"], "invitees": s["invitees"],
              "notes": s["notes"]}
-            for s in await repository.sessions(conn, case_id)
+            for s in file.sessions
         ],
         "refusal": ({"ground": row["refusal_ground"], "reason": row["refusal_reason"]}
                     if row["refusal_ground"] else None),
@@ -58,21 +53,20 @@ async def case_view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, 
         "concluded_on": row["concluded_on"],
         "follow_ups": [
             {"checked_on": f["checked_on"], "progress": f["progress"], "notes": f["notes"]}
-            for f in await repository.follow_ups(conn, case_id)
+            for f in file.follow_ups
         ],
     }
 
 
-async def team_view(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
-    members = await repository.members(conn, row["team_id"])
+def team_view(team: Mapping[str, Any], members: list[Member]) -> dict[str, Any]:
     issues = domain.team_compliance(members)
     return {
-        "team_id": row["team_id"],
-        "group_id": row["group_id"],
-        "name": row["name"],
+        "team_id": team["team_id"],
+        "group_id": team["group_id"],
+        "name": team["name"],
         "compliant": not issues,
         "compliance_issues": issues,
-        "registry_compliant": row["registry_compliant"],
+        "registry_compliant": team["registry_compliant"],
         "mediators": [{"resident_id": m.resident_id, "full_name": m.full_name, "sex": m.sex, "role": m.role}
                       for m in members],
     }

@@ -139,8 +139,9 @@ async def test_flow_2_referral_to_successful_mediation_and_a_refused_referral_ba
         refused: dict = {}
 
         async def second_case() -> bool:
-            cases = (await mediation.get("/v1/cases", headers=as_(LEADER))).json()["items"]
-            refused.update(next((c for c in cases if c["referral_incident_id"] == assault), {}))
+            cases = (await mediation.get("/v1/cases", params={"referral_incident_id": assault},
+                                         headers=as_(LEADER))).json()["items"]
+            refused.update(cases[0] if cases else {})
             return bool(refused)
 
         await eventually(second_case)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.mediation.schemas import RecordBook
 from tests.mediation.conftest import GROUP, LEADER, MEDIATOR, OFFICIAL, PARTY, TEAM, as_
 
 pytestmark = pytest.mark.integration
@@ -60,6 +61,7 @@ async def test_the_seeds_ten_successful_mediations_are_read_from_the_record_book
     r = await svc.client.get(f"/v1/teams/{TEAM}/record-book/{year}", headers=as_(MEDIATOR))
     assert r.status_code == 200, r.text
     book = r.json()
+    RecordBook.model_validate(book)  # the body its operation documents
     summary = book["part_ii"]
     assert summary["succeeded"] == 10  # "hoà giải thành công 10 vụ"
     assert (summary["received"], summary["failed"], summary["withdrawn"], summary["in_progress"]) == (12, 1, 1, 0)

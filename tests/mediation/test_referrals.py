@@ -1,5 +1,5 @@
-"""Referrals and registry events handled by the service's consumers (handed to the handlers as the inbox does;
-the Kafka path is in test_flow): untrusted input, idempotency by construction, and the team's reclassification."""
+"""Referrals and registry events through the service's consumer adapters (handed to them as the inbox does; the
+Kafka path is in test_flow), then read over HTTP; the rules of referrals are specified in test_handlers.py."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.contracts.incidents import DisputeParty, IncidentReferredToMediation
-from shared.contracts.registry import TeamMemberJoined
-from tests.mediation.conftest import GROUP, LEADER, MEDIATOR, OFFICIAL, TEAM, WARD, as_, team_events
+from tests.mediation.conftest import GROUP, LEADER, MEDIATOR, OFFICIAL, TEAM, WARD, as_
 
 pytestmark = pytest.mark.integration
 
@@ -45,48 +44,6 @@ async def test_a_referral_opens_one_case_with_the_groups_team_however_often_it_a
                               headers=as_(LEADER))
     [assigned] = await svc.outbox("mediation.case.mediator_assigned.v1")
     assert assigned["kind"] == "property_or_land_boundary"  # later events carry the new kind
-
-
-async def test_a_referral_for_a_group_without_a_team_waits_for_an_official_to_hand_it_over(svc):
-    await svc.feed(referral("inc-2", group_id="tdp-moi"))
-    [case] = (await svc.client.get("/v1/cases", headers=as_(OFFICIAL))).json()["items"]
-    assert case["team_id"] is None and case["status"] == "received"
-    assert (await svc.client.get("/v1/cases", headers=as_(MEDIATOR))).json()["items"] == []
-    path = f"/v1/cases/{case['case_id']}/team"
-    assert (await svc.client.post(path, json={"team_id": TEAM}, headers=as_(LEADER))).status_code == 403
-    unknown = await svc.client.post(path, json={"team_id": "team-khong-co"}, headers=as_(OFFICIAL))
-    assert unknown.status_code == 422
-    handed = await svc.client.post(path, json={"team_id": TEAM}, headers=as_(OFFICIAL))
-    assert handed.status_code == 200 and handed.json()["team_id"] == TEAM
-    assert [c["case_id"] for c in (await svc.client.get("/v1/cases", headers=as_(MEDIATOR))).json()["items"]] == [
-        case["case_id"]]
-    await svc.client.post(f"/v1/cases/{case['case_id']}/mediators", json={"mediator_ids": ["r-lan"]},
-                          headers=as_(LEADER))
-    again = await svc.client.post(path, json={"team_id": TEAM}, headers=as_(OFFICIAL))
-    assert again.status_code == 422  # once mediators work on it, the case stays with the team
-
-
-async def test_an_overdue_referral_is_listed_as_late(svc):
-    await svc.feed(referral("inc-old", days_ago=7), referral("inc-new"))
-    late = (await svc.client.get("/v1/cases", params={"assignment_late": "true"}, headers=as_(LEADER))).json()
-    assert [c["referral_incident_id"] for c in late["items"]] == ["inc-old"]
-
-
-async def test_registry_events_cannot_move_a_team_to_another_ward(svc):
-    foreign = TeamMemberJoined(ward_id="phuong-khac", subject=TEAM, team_id=TEAM, group_id=GROUP, kind="mediation",
-                               compliant=True, resident_id="r-z", household_id="hh-z", full_name="Z", sex="male",
-                               role="member", appointed_on=datetime.now(UTC).date())
-    with pytest.raises(ValueError, match="another ward"):
-        await svc.feed(foreign)  # raised: the inbox retries, then dead-letters it
-    teams = (await svc.client.get("/v1/teams", headers=as_(OFFICIAL))).json()["items"]
-    assert "r-z" not in {m["resident_id"] for m in teams[0]["mediators"]}
-
-
-async def test_a_referral_for_a_group_with_two_teams_is_not_lost_but_waits_for_hand_over(svc):
-    await svc.feed(*team_events("team-hg-2", GROUP))  # a second mediation team in the same group
-    await svc.feed(referral("inc-3"))
-    [case] = (await svc.client.get("/v1/cases", headers=as_(OFFICIAL))).json()["items"]
-    assert case["referral_incident_id"] == "inc-3" and case["team_id"] is None
 
 
 async def test_cases_are_a_paged_list_for_officials_and_for_the_team(svc):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, date, datetime
 
 from services.mediation import recordbook
+from services.mediation.domain import CaseFile, Party
 
 BOOK = {
     "team_id": "t1", "team_name": "Tổ hòa giải Trần Phú", "group_id": "g1", "year": 2025,
@@ -59,3 +61,19 @@ def test_csv_neutralises_cells_that_a_spreadsheet_would_run_as_formulas() -> Non
     for key in ("parties", "content", "agreement_or_demands", "mediators_and_invitees", "notes", "result"):
         assert row[key] == "'" + hostile[key]  # neutralised, and otherwise intact
     assert row["stt"] == "1" and ["received", "1"] in rows  # numbers stay numbers
+
+
+def test_the_book_is_built_from_loaded_cases_without_a_database() -> None:
+    case = {"case_id": "c1", "received_on": date(2025, 2, 3), "received_at": datetime(2025, 2, 3, 1, tzinfo=UTC),
+            "kind": "neighbours", "summary": "Lối đi", "status": "failed", "origin": "referral", "agreement": None,
+            "carry_out_how": None, "carry_out_by": None, "demands": "Bồi thường", "refusal_reason": None,
+            "directed_to": "Tòa án", "withdrawal_reason": None}
+    file = CaseFile(case, [Party("A"), Party("B")],
+                    [{"mediator_id": "r-lan", "full_name": "Phạm Thị Lan"}],
+                    [{"invitees": [{"name": "Cụ Tư", "relation": "người có uy tín"}]}], [])
+    book = recordbook.build({"team_id": "t1", "name": None, "group_id": "g1"}, 2025, [file])
+    [row] = book["part_i"]
+    assert row["mediators_and_invitees"] == "Phạm Thị Lan; Cụ Tư (người có uy tín)" and row["parties"] == "A; B"
+    assert row["result"] == "Không thành" and row["notes"] == "Chuyển từ tin báo; Hướng dẫn đến: Tòa án"
+    assert book["part_ii"]["by_mediator"] == [{"mediator_id": "r-lan", "full_name": "Phạm Thị Lan", "cases": 1,
+                                               "succeeded": 0, "failed": 1}]
