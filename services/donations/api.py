@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from services.donations import domain, schemas
 from services.donations import commands as cmd
+from services.donations import domain, schemas
 from services.donations.handlers import load_campaign
 from services.donations.report import build_report, report_csv
 from services.donations.repository import CAMPAIGNS_BY_OPENING, TEAMS_BY_ID

@@ -29,7 +29,14 @@ from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViola
 from shared.events import Event
 from shared.paging import PageRequest
 from tests.application import audited, emitted
-from tests.donations.conftest import GROUP, WARD, household_registered, member_joined, registry_events, team_formed
+from tests.donations.conftest import (
+    GROUP,
+    WARD,
+    household_registered,
+    member_joined,
+    registry_events,
+    team_formed,
+)
 
 OFFICIAL = Principal("official-1", frozenset({Role.WARD_OFFICIAL}), WARD)
 OFFICIAL_2 = Principal("official-2", frozenset({Role.WARD_OFFICIAL}), WARD)
