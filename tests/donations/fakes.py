@@ -101,7 +101,7 @@ class FakeCampaignRepository(FakeRepository):
                                               "target_reached_on": None}
         self.teams[row["campaign_id"]] = list(team_ids)
 
-    async def get(self, campaign_id: str, *, lock: bool = False) -> Row | None:
+    async def get(self, campaign_id: str, *, lock: bool = False) -> Row | None:  # noqa: ARG002 (one writer at a time)
         row = self.campaigns.get(campaign_id)
         return dict(row) if row else None
 
