@@ -74,7 +74,9 @@ class PublicCampaignTargetReached(PublicEvent):
 
 
 class CampaignTargetReached(Event):
-    """A campaign's net contributions reached its target. Published exactly once per campaign."""
+    """A campaign's net contributions reached its target. Published exactly once per campaign. ``team_totals``
+    holds every team that had collected by then; a team whose first collection comes later is credited by
+    ``CampaignTeamCredited`` (once), so every team that collected for the campaign is credited, in any order."""
 
     event_type: ClassVar[str] = "donations.campaign.target_reached.v1"
     topic: ClassVar[str] = "donations.campaigns"

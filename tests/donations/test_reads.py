@@ -6,7 +6,16 @@ from __future__ import annotations
 import pytest
 
 from shared.clock import ward_today
-from tests.donations.conftest import GROUP, HOUSEHOLDS, OFFICIAL, OFFICIAL_2, RESIDENT, Service, collector, headers
+from tests.donations.conftest import (
+    GROUP,
+    HOUSEHOLDS,
+    OFFICIAL,
+    OFFICIAL_2,
+    RESIDENT,
+    Service,
+    collector,
+    headers,
+)
 from tests.harness import assert_indistinguishable
 
 pytestmark = pytest.mark.integration
