@@ -131,3 +131,17 @@ async def test_corrections_are_single_reversing_entries_linked_to_the_original(s
     events = await outbox_types(service.db, "donations.contribution.reversed.v1")
     assert [(e["contribution_id"], e["amount_vnd"], e["team_id"], e["kind"]) for e in events] == [
         (c1, 500_000, "team-06", "refund"), (c2, 1_000_000, "team-07", "void")]
+
+
+async def test_a_team_that_collects_after_the_target_was_reached_is_credited_too(service: Service):
+    """Issue 14: which teams were credited depended on the order the contributions arrived (the target's event
+    held only the teams that had collected by then). Every team that collected is credited, once."""
+    campaign_id = await service.open_campaign(target_vnd=15_000_000)
+    for n, amount in [(1, 10_000_000), (1, 6_000_000), (2, 10_000_000), (2, 1_000_000)]:
+        r = await service.contribute(campaign_id, n, amount)
+        assert r.status_code == 201, r.text
+    [reached] = await outbox_types(service.db, "donations.campaign.target_reached.v1")
+    credited = {t for t, total in reached["team_totals"].items() if total > 0}
+    later = await outbox_types(service.db, "donations.campaign.team_credited.v1")
+    assert [(e["team_id"], e["total_vnd"]) for e in later] == [("team-02", 10_000_000)]
+    assert credited | {e["team_id"] for e in later} == {"team-01", "team-02"}
