@@ -120,6 +120,10 @@ async def test_who_opens_a_campaign_and_with_which_teams(app: Application) -> No
         await app.run(open_campaign(team_ids=["team-99"]), OFFICIAL)
     with pytest.raises(RuleViolation, match="vote before the campaign starts"):
         await app.run(open_campaign(vote={"held_on": ward_today()}), OFFICIAL)
+    with pytest.raises(InvalidInput, match="ends before it starts"):
+        await app.run(open_campaign(ends_on=ward_today() - timedelta(days=11)), OFFICIAL)
+    with pytest.raises(InvalidInput, match="target"):
+        await app.run(open_campaign(target_vnd=0), OFFICIAL)
     assert await emitted(app) == []
 
 
@@ -190,6 +194,43 @@ async def test_a_member_records_a_contribution_for_their_team_only(app: Applicat
     with pytest.raises(NotFound):
         await app.run(give(campaign_id, 1, 1_000, receipt="X-5"), Principal(
             "member-01", frozenset({Role.TEAM_MEMBER}), "dong-ve", resident_id="member-01"))
+
+
+@pytest.mark.parametrize(("change", "error", "says"), [
+    ({"amount_vnd": 0}, InvalidInput, "greater than 0"),
+    ({"amount_vnd": -50_000}, InvalidInput, "greater than 0"),
+    ({"amount_vnd": 10_000_000_001}, InvalidInput, "likely typing error"),
+    ({"received_on": 1}, InvalidInput, "future"),
+    ({"donor_kind": "anonymous", "donor_ref": None, "public_name": "Ẩn danh"}, InvalidInput, "anonymous"),
+    ({"donor_kind": "resident", "donor_ref": None}, InvalidInput, "donor_ref"),
+    ({"channel": "in_kind", "amount_vnd": 300_000, "in_kind_description": "2 bao xi măng"}, InvalidInput, "not valued"),
+    ({"channel": "in_kind", "amount_vnd": None}, InvalidInput, "description"),
+    ({"in_kind_description": "xi măng"}, InvalidInput, "only in-kind"),
+    ({"team_id": "team-02"}, Forbidden, "not a current member"),
+    ({"team_id": "anxh-01"}, RuleViolation, "does not collect for this campaign"),
+])
+async def test_a_contribution_that_breaks_a_rule_is_refused_and_leaves_nothing(
+        app: Application, change: dict[str, Any], error: type[Exception], says: str) -> None:
+    campaign_id = await opened(app)
+    fields = {"campaign_id": campaign_id, "team_id": "team-01", "channel": "cash", "amount_vnd": 200_000,
+              "receipt_number": "PT-1", "donor_kind": "household", "donor_ref": "hh-1", **change}
+    if fields.get("received_on") == 1:
+        fields["received_on"] = ward_today() + timedelta(days=1)
+    with pytest.raises(error, match=says):
+        await app.run(RecordContribution(**fields), collector(1))
+    async with app.read() as uow:
+        assert await uow.ledger.entries(campaign_id) == []
+    assert not [e for e in await emitted(app) if isinstance(e, ContributionRecorded)]
+
+
+async def test_an_in_kind_gift_is_described_and_booked_at_nothing(app: Application) -> None:
+    campaign_id = await opened(app)
+    gift = await app.run(give(campaign_id, 2, None, receipt="HV-1", channel="in_kind", donor_kind="organisation",
+                              donor_ref="Cửa hàng Hòa Bình", in_kind_description="1 đầu ghi hình"), collector(2))
+    assert gift["amount_vnd"] == 0 and gift["raised_vnd"] == 0
+    async with app.read() as uow:
+        [entry] = await uow.ledger.entries(campaign_id)
+    assert (entry["channel"], entry["amount_vnd"], entry["in_kind_description"]) == ("in_kind", 0, "1 đầu ghi hình")
 
 
 async def test_a_correction_reverses_once_and_a_closed_campaign_takes_nothing(app: Application) -> None:
