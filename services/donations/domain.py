@@ -1,8 +1,9 @@
 """Rules of fundraising campaigns (cuộc vận động ủng hộ): the households' vote that opens one, what a
 contribution may be, how a correction reverses an entry, pledges (cam kết ủng hộ) and their instalments, and
-expenses paid from the balance.
+expenses paid from the balance; who may do what (the caller is a ``Principal``, plain data); which teams are
+credited when a campaign reaches its target.
 
-Amounts are whole đồng (VND) as Python ints, never floats. No I/O here: commands load, call these, save.
+Amounts are whole đồng (VND) as Python ints, never floats. No I/O here: the handlers load, call these, save.
 """
 
 from __future__ import annotations
