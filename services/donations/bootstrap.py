@@ -1,14 +1,18 @@
-"""Composition root of the donations service: settings -> runtime, handlers, jobs, routes -> FastAPI app."""
+"""Composition root of the donations service: settings -> runtime, the application (handlers on its unit of
+work), the projections of the registry's events, the scheduled check, routes -> FastAPI app."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.donations import api, consumers, jobs
+from services.donations import api, handlers
+from services.donations.uow import DonationsUnitOfWork
+from shared.application import Application, PgContext
 from shared.contracts.donations import (
     CampaignClosed,
     CampaignOpened,
     CampaignTargetReached,
+    CampaignTeamCredited,
     ContributionRecorded,
     ContributionReversed,
     ExpenseRecorded,
@@ -21,8 +25,9 @@ from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
-PUBLISHES = [CampaignOpened, CampaignTargetReached, CampaignClosed, ContributionRecorded, ContributionReversed,
-             PledgeMade, PledgeInstalmentOverdue, ExpenseRecorded, PublicCampaignOpened, PublicCampaignTargetReached]
+PUBLISHES = [CampaignOpened, CampaignTargetReached, CampaignTeamCredited, CampaignClosed, ContributionRecorded,
+             ContributionReversed, PledgeMade, PledgeInstalmentOverdue, ExpenseRecorded, PublicCampaignOpened,
+             PublicCampaignTargetReached]
 
 
 def build(settings: ServiceSettings) -> FastAPI:
@@ -32,6 +37,12 @@ def build(settings: ServiceSettings) -> FastAPI:
         description="The donations service (vận động ủng hộ): campaigns, an append-only ledger, pledges, "
                     "expenses and the public transparency report.",
     )
-    runtime.consume(consumers.HANDLERS)
-    runtime.every("flag-overdue-instalments", 3600, jobs.flag_overdue_instalments)
+    runtime.application = Application(
+        "donations",
+        lambda conn=None, *, read_only=False: DonationsUnitOfWork(PgContext.from_runtime(runtime), conn,
+                                                                  read_only=read_only),
+        handlers.HANDLERS)
+    runtime.consume(runtime.application.on_events(handlers.EVENT_HANDLERS))
+    runtime.every("flag-overdue-instalments", 3600,
+                  runtime.application.job("flag-overdue-instalments", handlers.flag_overdue_instalments))
     return create_app(runtime, [api.router], title="donations")

@@ -1,53 +1,118 @@
 """Rules of fundraising campaigns (cuộc vận động ủng hộ): the households' vote that opens one, what a
 contribution may be, how a correction reverses an entry, pledges (cam kết ủng hộ) and their instalments, and
-expenses paid from the balance.
+expenses paid from the balance; who may do what (the caller is a ``Principal``, plain data); which teams are
+credited when a campaign reaches its target.
 
-Amounts are whole đồng (VND) as Python ints, never floats. No I/O here: commands load, call these, save.
+Amounts are whole đồng (VND) as Python ints, never floats. No I/O here: the handlers load, call these, save.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any
 
-from shared.errors import InvalidInput, RuleViolation
-
-Channel = Literal["cash", "bank_transfer", "in_kind"]
-DonorKind = Literal["household", "resident", "organisation", "anonymous"]
-ReversalKind = Literal["refund", "void"]
+from shared.actor import Principal, Role
+from shared.contracts.donations import Channel, DonorKind
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 
 #: A sanity ceiling for one entry (10 billion đồng): a typo of a few zeros is refused, not booked.
 MAX_ENTRY_VND = 10_000_000_000
 
+#: Who collects: members of a campaign's mobilisation teams (tổ vận động).
+COLLECTORS = (Role.TEAM_MEMBER, Role.TEAM_LEADER)
+#: The team kind that collects for campaigns.
+MOBILISATION = "mobilisation"
 
+
+# -- who may do what (the caller as data) ---------------------------------------------------------------------
+def ensure_official(actor: Principal) -> None:
+    """Ward officials open and close campaigns, correct the ledger and approve expenses."""
+    actor.require(Role.WARD_OFFICIAL)
+
+
+def ensure_collector(actor: Principal) -> None:
+    actor.require(*COLLECTORS)
+
+
+def ensure_may_propose_expense(actor: Principal) -> None:
+    actor.require(Role.WARD_OFFICIAL, Role.TEAM_LEADER)
+
+
+def ensure_official_or_collector(actor: Principal) -> None:
+    actor.require(Role.WARD_OFFICIAL, *COLLECTORS)
+
+
+def collector_of(actor: Principal, team_id: str, campaign_team_ids: Iterable[str], is_active_member: bool) -> str:
+    """The caller collects for ``team_id``: a current member of a team that collects for this campaign. Returns
+    the resident id the entry is credited to."""
+    if actor.resident_id is None:
+        raise Forbidden("only a team member identified as a resident may record what they collected")
+    if team_id not in set(campaign_team_ids):
+        raise RuleViolation(f"team {team_id} does not collect for this campaign")
+    if not is_active_member:
+        raise Forbidden("you are not a current member of this team")
+    return actor.resident_id
+
+
+def check_four_eyes(proposed_by: str, approver: Principal) -> None:
+    """Four eyes: an expense is approved by another official than the one who proposed it."""
+    if proposed_by == approver.subject:
+        raise Forbidden("an expense is approved by another official than the one who proposed it")
+
+
+# -- opening a campaign ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VoteRecord:
     """The record of the households' meeting (biên bản họp hộ dân) that decided the campaign."""
 
-    households_total: int
     in_favour: int
     against: int
     abstained: int
 
 
-def check_vote(vote: VoteRecord) -> None:
-    """A campaign opens only if more than half of ALL the households entitled to vote were in favour.
+def check_vote(vote: VoteRecord, group_id: str, registered_households: int) -> None:
+    """A campaign opens only if more than half of ALL the households of the group were in favour, counted as the
+    registry holds them (``registered_households``: donations' projection of the registry's households), never as
+    the caller states them.
 
     Why of all households and not of the votes cast: the contributions are voluntary but the campaign speaks
     for the group; a meeting that few attended must not decide for everyone.
     """
-    if vote.households_total <= 0:
-        raise InvalidInput("the vote record must count the households entitled to vote")
     if min(vote.in_favour, vote.against, vote.abstained) < 0:
         raise InvalidInput("vote counts cannot be negative")
-    if vote.in_favour + vote.against + vote.abstained > vote.households_total:
-        raise InvalidInput("more votes than households entitled to vote")
-    if vote.in_favour * 2 <= vote.households_total:
+    if registered_households <= 0:
         raise RuleViolation(
-            f"the households did not approve the campaign: {vote.in_favour} of {vote.households_total} in favour, "
-            "more than half are needed"
+            f"the registry's households of group {group_id} have not reached donations yet: donations counts the "
+            "households entitled to vote from the registry's events; retry once they have "
+            f"(GET /v1/groups/{group_id} shows the count donations holds)")
+    if vote.in_favour + vote.against + vote.abstained > registered_households:
+        raise RuleViolation(
+            f"more votes ({vote.in_favour + vote.against + vote.abstained}) than the {registered_households} "
+            "households the registry holds for this group")
+    if vote.in_favour * 2 <= registered_households:
+        raise RuleViolation(
+            f"the households did not approve the campaign: {vote.in_favour} of {registered_households} households "
+            "of the group in favour, more than half are needed"
         )
+
+
+def check_vote_before_start(held_on: date, starts_on: date) -> None:
+    if held_on > starts_on:
+        raise RuleViolation("the households must vote before the campaign starts")
+
+
+def check_campaign_teams(team_ids: Iterable[str], teams: Mapping[str, Mapping[str, Any]], ward_id: str) -> list[str]:
+    """The collecting teams: known teams of the campaign's ward, all mobilisation teams. Returns them sorted."""
+    chosen = sorted(set(team_ids))
+    for team_id in chosen:
+        team = teams.get(team_id)
+        if team is None or team["ward_id"] != ward_id:
+            raise InvalidInput(f"team {team_id} is not a known team of this ward")
+        if team["kind"] != MOBILISATION:
+            raise RuleViolation(f"team {team_id} is not a mobilisation team (tổ vận động)")
+    return chosen
 
 
 def check_campaign_period(starts_on: date, ends_on: date) -> None:
@@ -110,6 +175,12 @@ def check_contribution(
     return amount
 
 
+def check_receipt_unused(receipt_number: str, used: bool) -> None:
+    """A receipt number is used once in a campaign."""
+    if used:
+        raise Conflict(f"receipt number {receipt_number} is already used in this campaign")
+
+
 def reversal_amount(original_vnd: int, requested_vnd: int | None, already_reversed: bool) -> int:
     """How much a reversing entry takes back: by default all of it, never more than the original, and a
     contribution is reversed at most once (a second mistake is a new contribution, then its own reversal)."""
@@ -148,6 +219,22 @@ def check_pledge(total_vnd: int, instalments: list[InstalmentPlan], campaign: Ca
         raise RuleViolation("every instalment must fall due within the campaign's period")
 
 
+def check_can_close(closed: bool) -> None:
+    if closed:
+        raise Conflict("the campaign is already closed")
+
+
+# -- expenses -------------------------------------------------------------------------------------------------
+def check_expense_amount(amount_vnd: int) -> None:
+    if not 0 < amount_vnd <= MAX_ENTRY_VND:
+        raise InvalidInput("amount_vnd must be a positive whole number of đồng")
+
+
+def check_not_approved(approved_by: str | None) -> None:
+    if approved_by is not None:
+        raise Conflict("this expense is already approved")
+
+
 def check_expense_within_balance(amount_vnd: int, balance_vnd: int) -> None:
     """Money is spent only from what was raised: an expense never exceeds the balance."""
     if amount_vnd > balance_vnd:
@@ -158,3 +245,33 @@ def target_newly_reached(target_vnd: int, raised_vnd: int, already_reached: bool
     """The target counts as reached once, the first time the net total gets there (a later reversal that
     takes the total back under it does not un-reach it, and reaching it again announces nothing)."""
     return not already_reached and raised_vnd >= target_vnd
+
+
+def teams_to_credit(team_totals: Mapping[str, int], credited: Iterable[str]) -> dict[str, int]:
+    """Which teams a campaign that reached its target credits now: every team whose net collection is positive
+    and that was not credited yet. Called when the target is reached (all teams that collected so far) and after
+    each later ledger change (a team whose first collection came later): so every team that collected for the
+    campaign is credited, once, whatever the order the contributions arrived in. A credit is not withdrawn when
+    a later reversal takes the team's total back to zero (a reversal after the target was reached changes the
+    totals, not who helped reach it)."""
+    done = set(credited)
+    return {t: v for t, v in sorted(team_totals.items()) if v > 0 and t not in done}
+
+
+# -- pledges paid by instalments ------------------------------------------------------------------------------
+def check_instalment_payment(pledge: Mapping[str, Any] | None, campaign_id: str,
+                             instalments: Mapping[int, Mapping[str, Any]], number: int, amount_vnd: int) -> None:
+    """A contribution that pays an instalment: of a pledge of this campaign, not paid yet, for its exact amount."""
+    if pledge is None or pledge["campaign_id"] != campaign_id:
+        raise NotFound("no such pledge in this campaign")
+    inst = instalments.get(number)
+    if inst is None:
+        raise NotFound("no such instalment")
+    if inst["paid"]:
+        raise Conflict("this instalment is already paid")
+    if amount_vnd != inst["amount_vnd"]:
+        raise RuleViolation(f"instalment {inst['number']} is {inst['amount_vnd']} đồng, not {amount_vnd}")
+
+
+def instalment_status(paid: bool, flagged_on: date | None) -> str:
+    return "paid" if paid else ("overdue" if flagged_on else "due")

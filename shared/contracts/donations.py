@@ -16,9 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import Event, PublicEvent, copy_fields
 
+# The vocabularies of donations, defined once: the service's domain, request bodies and responses use these.
 Channel = Literal["cash", "bank_transfer", "in_kind"]
 DonorKind = Literal["household", "resident", "organisation", "anonymous"]
 ReversalKind = Literal["refund", "void"]
+EntryKind = Literal["contribution", "refund", "void"]
+CampaignStatus = Literal["open", "closed"]
+ExpenseStatus = Literal["proposed", "approved"]
+InstalmentStatus = Literal["paid", "due", "overdue"]
 
 Id = Field(min_length=1, max_length=64)
 Vnd = Field(ge=0, description="Whole đồng (VND)")
@@ -69,7 +74,9 @@ class PublicCampaignTargetReached(PublicEvent):
 
 
 class CampaignTargetReached(Event):
-    """A campaign's net contributions reached its target. Published exactly once per campaign."""
+    """A campaign's net contributions reached its target. Published exactly once per campaign. ``team_totals``
+    holds every team that had collected by then; a team whose first collection comes later is credited by
+    ``CampaignTeamCredited`` (once), so every team that collected for the campaign is credited, in any order."""
 
     event_type: ClassVar[str] = "donations.campaign.target_reached.v1"
     topic: ClassVar[str] = "donations.campaigns"
@@ -82,6 +89,21 @@ class CampaignTargetReached(Event):
 
     def to_public(self) -> PublicCampaignTargetReached:
         return copy_fields(PublicCampaignTargetReached, self)
+
+
+class CampaignTeamCredited(Event):
+    """A team that collected for a campaign is credited with its reaching the target: published once per team and
+    campaign, for each team whose first (net positive) collection came after ``CampaignTargetReached`` (the teams
+    that had collected by then are in that event's ``team_totals``). Every team that collected is so credited
+    once, whatever the order in which the contributions arrived."""
+
+    event_type: ClassVar[str] = "donations.campaign.team_credited.v1"
+    topic: ClassVar[str] = "donations.campaigns"
+    campaign_id: str = Id
+    group_id: str = Id
+    team_id: str = Id
+    total_vnd: int = Field(gt=0, description="Net đồng the team had collected for the campaign when credited")
+    reached_on: date = Field(description="When the campaign reached its target (the credit's date)")
 
 
 class CampaignClosed(Event):

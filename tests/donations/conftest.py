@@ -1,6 +1,7 @@
 """Fixtures of the donations tests: the service's app started against a fresh database (no broker unless a
-test asks for one), the mobilisation-team projection fed through the service's own consumer handlers, and
-tokens for the roles involved."""
+test asks for one), the projections of the registry's teams and households fed through the service's own event
+handlers, the handler suite's application over the fake and the real unit of work, and tokens for the roles
+involved."""
 
 from __future__ import annotations
 
@@ -10,16 +11,22 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from services.donations import consumers
+from services.donations import handlers
 from services.donations.bootstrap import build
+from services.donations.uow import DonationsUnitOfWork
 from shared.clock import ward_today
-from shared.contracts.registry import TeamFormed, TeamMemberJoined
+from shared.contracts.registry import HouseholdRegistered, TeamFormed, TeamMemberJoined
+from shared.events import Event
+from tests.application import applications
 from tests.conftest import auth
+from tests.donations.fakes import FakeDonationsUnitOfWork
 from tests.harness import ServiceUnderTest, outbox_events, serve
 from tests.integration.conftest import started  # noqa: F401 - fixture re-exported for this package
 
 WARD = "phu-son"
 GROUP = "tran-phu"
+#: The households the registry holds for GROUP (what a campaign's vote is checked against).
+HOUSEHOLDS = 120
 
 
 def headers(roles: str | list[str], sub: str, ward: str = WARD, **claims: object) -> Mapping[str, str]:
@@ -52,17 +59,19 @@ def member_joined(team_id: str, resident_id: str, kind: str = "mobilisation", wa
                             appointed_on=date(2024, 1, 6))
 
 
-async def seed_teams(db, n: int = 10) -> None:  # noqa: ANN001
-    """team-01..team-n, each with member-0i, through the consumer handlers (what the registry's events do)."""
-    conn = await db.connect("donations")
-    try:
-        async with conn.transaction():
-            for i in range(1, n + 1):
-                await consumers.on_team_formed(conn, team_formed(f"team-{i:02d}"))
-                await consumers.on_member_joined(conn, member_joined(f"team-{i:02d}", f"member-{i:02d}"))
-            await consumers.on_team_formed(conn, team_formed("anxh-01", kind="anxh"))
-    finally:
-        await conn.close()
+def household_registered(household_id: str, group: str = GROUP, ward: str = WARD) -> HouseholdRegistered:
+    return HouseholdRegistered(ward_id=ward, subject=household_id, household_id=household_id, group_id=group)
+
+
+def registry_events(n: int = 10, households: int = HOUSEHOLDS) -> list[Event]:
+    """team-01..team-n, each with member-0i, an ANXH team, and the group's households: what the registry's events
+    tell donations."""
+    events: list[Event] = []
+    for i in range(1, n + 1):
+        events += [team_formed(f"team-{i:02d}"), member_joined(f"team-{i:02d}", f"member-{i:02d}")]
+    events.append(team_formed("anxh-01", kind="anxh"))
+    events += [household_registered(f"hh-{GROUP}-{k:03d}") for k in range(households)]
+    return events
 
 
 def campaign_body(**overrides: object) -> dict:
@@ -74,7 +83,7 @@ def campaign_body(**overrides: object) -> dict:
         "organiser": "Ban công tác mặt trận tổ dân phố Trần Phú",
         "team_ids": [f"team-{i:02d}" for i in range(1, 11)],
         "vote": {"record_ref": "BB-01/2024", "held_on": (today - timedelta(days=12)).isoformat(),
-                 "households_total": 120, "in_favour": 97, "against": 8, "abstained": 5},
+                 "in_favour": 97, "against": 8, "abstained": 5},
     }
     body.update(overrides)
     return body
@@ -105,9 +114,17 @@ async def service(db, broker, started) -> AsyncIterator[Service]:  # noqa: ANN00
     """The donations app on a fresh database and broker, without its consumer: teams are projected by calling the
     handlers, and tests read the events from the outbox. The consumer is exercised in flow 4."""
     async with serve(build, "donations", db, started, broker, kind=Service) as svc:
-        await seed_teams(db)
+        await svc.feed(*registry_events())
         yield svc
 
 
 async def outbox_types(db, event_type: str) -> list[dict]:  # noqa: ANN001
     return await outbox_events(db, "donations", event_type)
+
+
+@pytest.fixture(params=["fake", "postgres"])
+async def app(request: pytest.FixtureRequest):  # noqa: ANN201
+    """The donations application (handlers on a unit of work) over the in-memory fakes and over PostgreSQL."""
+    async with applications(request, "donations", FakeDonationsUnitOfWork, DonationsUnitOfWork,
+                            handlers.HANDLERS) as application:
+        yield application

@@ -35,6 +35,7 @@ from tests.kafka_helpers import header, produce, read_topic
 
 pytestmark = pytest.mark.integration
 TARGET = 55_000_000
+HOUSEHOLDS = 12
 
 
 def amount(team: int, j: int) -> int:
@@ -60,6 +61,12 @@ async def test_camera_campaign_raises_through_ten_teams_and_pays_for_cameras(db,
                                headers=auth("ward_official"))
         assert group.status_code == 201, group.text
         group_id = group.json()["group_id"]
+        # The group's households, registered in the registry: donations counts them from its events, and
+        # checks the households' vote against that count.
+        for h in range(HOUSEHOLDS):
+            house = await reg.post("/v1/households", json={"group_id": group_id, "address": f"Số {2 * h + 1} Trần Phú"},
+                                   headers=auth("ward_official"))
+            assert house.status_code == 201, house.text
     # The registry's team events: 10 mobilisation teams with one collector each, and a member who left team 10.
     await _publish(broker.bootstrap, *(team_formed(f"team-{i:02d}", group=group_id) for i in range(1, 11)),
                    *(member_joined(f"team-{i:02d}", f"member-{i:02d}", group=group_id) for i in range(1, 11)),
@@ -75,7 +82,14 @@ async def test_camera_campaign_raises_through_ten_teams_and_pays_for_cameras(db,
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://donations") as client:
-        r = await client.post("/v1/campaigns", json=campaign_body(target_vnd=TARGET, group_id=group_id), headers=OFFICIAL)
+        async def households_known() -> bool:  # the read a client waits on before opening the campaign
+            r = await client.get(f"/v1/groups/{group_id}", headers=OFFICIAL)
+            return r.status_code == 200 and r.json()["households"] == HOUSEHOLDS
+
+        await eventually(households_known, timeout=30)
+        vote = {**campaign_body()["vote"], "in_favour": 9, "against": 2, "abstained": 1}
+        r = await client.post("/v1/campaigns", json=campaign_body(target_vnd=TARGET, group_id=group_id, vote=vote),
+                              headers=OFFICIAL)
         assert r.status_code == 201, r.text
         campaign_id = r.json()["campaign_id"]
         url = f"/v1/campaigns/{campaign_id}/contributions"

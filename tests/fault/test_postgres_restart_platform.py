@@ -44,7 +44,9 @@ async def _post_until_accepted(api: DemoApi, path: str, actor, body: dict) -> di
             return r.json()
         if r.status_code >= 500:
             REFUSED_DURING_OUTAGE.append(r.status_code)
-        if r.status_code >= 500 or "not a current member" in r.text or "not a known team" in r.text:
+        if r.status_code >= 500 or any(waiting in r.text for waiting in (
+                "not a current member", "not a known team", "have not reached donations yet",
+                "households the registry holds")):  # donations has not counted all the households yet
             await asyncio.sleep(0.2)
             continue
         raise AssertionError(f"{r.status_code} {r.text}")
@@ -63,13 +65,15 @@ async def test_postgresql_restarted_under_load_leaves_the_ledger_exact() -> None
                 teams = w.teams["mobilisation"]
                 today = ward_today()
                 official = api.actor("organiser", "ward_official")
+                # The vote is checked against the households donations counts from the registry's events.
+                households = len(await api.list_all("registry", "/v1/households", official, group_id=w.group_id))
                 campaign = await _post_until_accepted(api, "/v1/campaigns", official, {
                     "ward_id": api.config.ward_id, "group_id": w.group_id, "name": "Camera an ninh",
                     "purpose": "Camera", "target_vnd": 30_000_000,
                     "starts_on": (today - timedelta(days=5)).isoformat(), "ends_on": (today + timedelta(days=5)).isoformat(),
                     "organiser": "Ban công tác mặt trận", "team_ids": [t["team_id"] for t in teams],
                     "vote": {"record_ref": "BB 1", "held_on": (today - timedelta(days=6)).isoformat(),
-                             "households_total": 36, "in_favour": 30, "against": 3, "abstained": 3}})
+                             "in_favour": households - 2, "against": 1, "abstained": 1}})
                 cid = campaign["campaign_id"]
 
                 async def contribute(i: int, amount: int) -> None:

@@ -28,6 +28,7 @@ from shared.contracts.incidents import IncidentResolved
 from shared.contracts.registry import (
     FacilityRegistered,
     GroupCreated,
+    HouseholdRegistered,
     ResidentRegistered,
     TeamFormed,
     TeamMemberJoined,
@@ -286,7 +287,8 @@ async def drive_mediation(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
 async def drive_donations(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
     go = Driver("donations", svc)
     group, rid = ids["group_id"], ids["resident_id"]
-    await svc.feed(*[e for e in registry_events(group, rid, "t-vd", "mobilisation") if type(e) in svc.handlers])
+    await svc.feed(*[e for e in registry_events(group, rid, "t-vd", "mobilisation") if type(e) in svc.handlers],
+                   *[HouseholdRegistered(ward_id=WARD, subject=h, household_id=h, group_id=group) for h in ("hh-1", "hh-2")])
     official = auth("ward_official", WARD, sub="official-1")
     collector = auth("team_leader", WARD, sub="collector-1", team_ids=["t-vd"], resident_id=rid)
     today = ward_today()
@@ -294,8 +296,8 @@ async def drive_donations(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
         "ward_id": WARD, "group_id": group, "name": "Camera an ninh", "purpose": "Lắp camera", "target_vnd": 10_000_000,
         "starts_on": (today - timedelta(days=5)).isoformat(), "ends_on": (today + timedelta(days=30)).isoformat(),
         "organiser": "Ban công tác mặt trận", "team_ids": ["t-vd"],
-        "vote": {"record_ref": "BB-01", "held_on": (today - timedelta(days=6)).isoformat(), "households_total": 10,
-                 "in_favour": 8}}, official)
+        "vote": {"record_ref": "BB-01", "held_on": (today - timedelta(days=6)).isoformat(), "in_favour": 2}},
+        official)
     camp = campaign["campaign_id"]
     gift = await go("POST", f"/v1/campaigns/{camp}/contributions", {
         "team_id": "t-vd", "channel": "cash", "amount_vnd": 500_000, "receipt_number": "R-1", "donor_kind": "resident",

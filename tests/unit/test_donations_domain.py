@@ -16,24 +16,33 @@ from shared.errors import InvalidInput, RuleViolation
 CAMPAIGN = CampaignState("c1", date(2024, 6, 1), date(2024, 8, 31), closed=False)
 
 
-@pytest.mark.parametrize(("vote", "opens"), [
-    (VoteRecord(120, 61, 59, 0), True),
-    (VoteRecord(120, 60, 0, 0), False),      # exactly half is not more than half
-    (VoteRecord(120, 59, 1, 0), False),      # a majority of the votes cast, not of the households
-    (VoteRecord(3, 2, 1, 0), True),
+@pytest.mark.parametrize(("households", "vote", "opens"), [
+    (120, VoteRecord(61, 59, 0), True),
+    (120, VoteRecord(60, 0, 0), False),      # exactly half is not more than half
+    (120, VoteRecord(59, 1, 0), False),      # a majority of the votes cast, not of the households
+    (3, VoteRecord(2, 1, 0), True),
 ])
-def test_a_campaign_opens_only_with_more_than_half_of_all_households_in_favour(vote, opens):
+def test_a_campaign_opens_only_with_more_than_half_of_the_registrys_households_in_favour(households, vote, opens):
     if opens:
-        domain.check_vote(vote)
+        domain.check_vote(vote, "g", households)
     else:
         with pytest.raises(RuleViolation, match="more than half"):
-            domain.check_vote(vote)
+            domain.check_vote(vote, "g", households)
 
 
-@pytest.mark.parametrize("vote", [VoteRecord(0, 0, 0, 0), VoteRecord(10, 6, 5, 0), VoteRecord(10, 6, -1, 0)])
-def test_an_impossible_vote_record_is_invalid_input(vote):
+def test_an_impossible_vote_record_is_refused():
     with pytest.raises(InvalidInput):
-        domain.check_vote(vote)
+        domain.check_vote(VoteRecord(6, -1, 0), "g", 10)
+    with pytest.raises(RuleViolation, match="more votes"):
+        domain.check_vote(VoteRecord(6, 5, 0), "g", 10)
+    with pytest.raises(RuleViolation, match="have not reached donations yet"):
+        domain.check_vote(VoteRecord(1, 0, 0), "g", 0)
+
+
+def test_every_team_with_a_positive_collection_is_credited_once():
+    assert domain.teams_to_credit({"t1": 5, "t2": 0, "t3": 7}, []) == {"t1": 5, "t3": 7}
+    assert domain.teams_to_credit({"t1": 5, "t2": 3, "t3": 7}, ["t1", "t3"]) == {"t2": 3}
+    assert domain.teams_to_credit({"t1": 0}, ["t1"]) == {}
 
 
 def test_contributions_are_accepted_only_within_the_period_and_while_open():
