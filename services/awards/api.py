@@ -31,9 +31,9 @@ def _read(request: Request) -> Any:
 # -- issuing authorities (configuration) -----------------------------------------------------------------------
 @router.post("/wards/{ward_id}/issuers/{issuer}", status_code=201, summary="Configure an issuing authority",
              response_model=schemas.IssuerOut)
-async def configure_issuer(ward_id: WardId, issuer: Issuer, body: schemas.ConfigureIssuerBody,  # type: ignore[valid-type]
+async def configure_issuer(ward_id: WardId, issuer: Issuer, body: schemas.ConfigureIssuerBody,
                            request: Request, principal: CurrentPrincipal) -> Response:
-    cmd = commands.ConfigureIssuer(ward_id=ward_id, issuer=issuer, **body.model_dump())  # type: ignore[attr-defined]
+    cmd = commands.ConfigureIssuer(ward_id=ward_id, issuer=issuer, **body.model_dump())
     return await dispatch(request, cmd, principal)
 
 
@@ -47,9 +47,9 @@ async def list_issuers(ward_id: WardId, request: Request, principal: CurrentPrin
 # -- criteria and achievements ---------------------------------------------------------------------------------
 @router.post("/wards/{ward_id}/criteria", status_code=201, summary="Configure a criterion for a year",
              response_model=schemas.CriterionOut)
-async def add_criterion(ward_id: WardId, body: schemas.AddCriterionBody,  # type: ignore[valid-type]
+async def add_criterion(ward_id: WardId, body: schemas.AddCriterionBody,
                         request: Request, principal: CurrentPrincipal) -> Response:
-    cmd = commands.AddCriterion(ward_id=ward_id, **body.model_dump())  # type: ignore[attr-defined]
+    cmd = commands.AddCriterion(ward_id=ward_id, **body.model_dump())
     return await dispatch(request, cmd, principal)
 
 
@@ -76,17 +76,17 @@ async def list_achievements(ward_id: WardId, year: Year, request: Request, princ
              response_model=schemas.Evaluated, response_description="Nominations were proposed",
              responses={200: {"model": schemas.Evaluated,
                               "description": "Nothing new meets a criterion: no nomination proposed"}})
-async def evaluate(ward_id: WardId, body: schemas.EvaluateCriteriaBody,  # type: ignore[valid-type]
+async def evaluate(ward_id: WardId, body: schemas.EvaluateCriteriaBody,
                    request: Request, principal: CurrentPrincipal) -> Response:
-    cmd = commands.EvaluateCriteria(ward_id=ward_id, **body.model_dump())  # type: ignore[attr-defined]
+    cmd = commands.EvaluateCriteria(ward_id=ward_id, **body.model_dump())
     return await dispatch(request, cmd, principal)
 
 
 @router.post("/wards/{ward_id}/nominations", status_code=201, summary="Nominate by hand, with evidence",
              response_model=schemas.NominationOut)
-async def nominate(ward_id: WardId, body: schemas.NominateBody,  # type: ignore[valid-type]
+async def nominate(ward_id: WardId, body: schemas.NominateBody,
                    request: Request, principal: CurrentPrincipal) -> Response:
-    cmd = commands.Nominate(ward_id=ward_id, **body.model_dump())  # type: ignore[attr-defined]
+    cmd = commands.Nominate(ward_id=ward_id, **body.model_dump())
     return await dispatch(request, cmd, principal)
 
 
@@ -100,25 +100,25 @@ async def list_nominations(ward_id: WardId, year: Year, request: Request, princi
 
 @router.post("/nominations/{nomination_id}/review", summary="Record the council's review (its minutes)",
              response_model=schemas.NominationDecided)
-async def review(nomination_id: str, body: schemas.ReviewBody,  # type: ignore[valid-type]
+async def review(nomination_id: str, body: schemas.ReviewBody,
                  request: Request, principal: CurrentPrincipal) -> Response:
-    cmd = commands.ReviewNomination(nomination_id=nomination_id, **body.model_dump())  # type: ignore[attr-defined]
+    cmd = commands.ReviewNomination(nomination_id=nomination_id, **body.model_dump())
     return await dispatch(request, cmd, principal)
 
 
 @router.post("/nominations/{nomination_id}/approve", summary="The issuer approves: the award is granted",
              response_model=schemas.NominationDecided)
-async def approve(nomination_id: str, body: schemas.ApproveBody,  # type: ignore[valid-type]
+async def approve(nomination_id: str, body: schemas.ApproveBody,
                   request: Request, principal: CurrentPrincipal) -> Response:
-    cmd = commands.ApproveNomination(nomination_id=nomination_id, **body.model_dump())  # type: ignore[attr-defined]
+    cmd = commands.ApproveNomination(nomination_id=nomination_id, **body.model_dump())
     return await dispatch(request, cmd, principal)
 
 
 @router.post("/nominations/{nomination_id}/reject", summary="The issuer rejects the nomination",
              response_model=schemas.NominationDecided)
-async def reject(nomination_id: str, body: schemas.RejectBody,  # type: ignore[valid-type]
+async def reject(nomination_id: str, body: schemas.RejectBody,
                  request: Request, principal: CurrentPrincipal) -> Response:
-    cmd = commands.RejectNomination(nomination_id=nomination_id, **body.model_dump())  # type: ignore[attr-defined]
+    cmd = commands.RejectNomination(nomination_id=nomination_id, **body.model_dump())
     return await dispatch(request, cmd, principal)
 
 
@@ -140,9 +140,9 @@ async def get_award(award_id: str, request: Request, principal: CurrentPrincipal
 
 @router.post("/awards/{award_id}/revoke", summary="Revoke an award with a reason",
              response_model=schemas.AwardRevokedOut)
-async def revoke(award_id: str, body: schemas.RevokeBody,  # type: ignore[valid-type]
+async def revoke(award_id: str, body: schemas.RevokeBody,
                  request: Request, principal: CurrentPrincipal) -> Response:
-    cmd = commands.RevokeAward(award_id=award_id, **body.model_dump())  # type: ignore[attr-defined]
+    cmd = commands.RevokeAward(award_id=award_id, **body.model_dump())
     return await dispatch(request, cmd, principal)
 
 

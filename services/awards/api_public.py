@@ -68,18 +68,18 @@ async def _within_claim_limits(request: Request, code: str) -> None:
 
 @router.post("/certificates/{code}/claim", response_model=schemas.ClaimOut, responses=_WRONG_PROOF,
              summary="A recognised reporter chooses a name to be known by (proof: the claim secret from the follow-up)")
-async def claim(body: schemas.ClaimBody, request: Request, code: str = Code) -> Response:  # type: ignore[valid-type]
+async def claim(body: schemas.ClaimBody, request: Request, code: str = Code) -> Response:
     _no_idempotency_key(request)
     await _within_claim_limits(request, code)
-    return await dispatch(request, commands.ClaimCertificate(code=code, **body.model_dump()),  # type: ignore[attr-defined]
+    return await dispatch(request, commands.ClaimCertificate(code=code, **body.model_dump()),
                           ANONYMOUS)
 
 
 @router.post("/certificates/{code}/claim/withdraw", response_model=schemas.ClaimOut, responses=_WRONG_PROOF,
              summary="The reporter takes their name off the certificate again (the same proof)")
-async def withdraw_claim(body: schemas.WithdrawClaimBody, request: Request,  # type: ignore[valid-type]
+async def withdraw_claim(body: schemas.WithdrawClaimBody, request: Request,
                          code: str = Code) -> Response:
     _no_idempotency_key(request)
     await _within_claim_limits(request, code)
-    return await dispatch(request, commands.WithdrawClaim(code=code, **body.model_dump()),  # type: ignore[attr-defined]
+    return await dispatch(request, commands.WithdrawClaim(code=code, **body.model_dump()),
                           ANONYMOUS)
