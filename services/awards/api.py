@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from services.awards import commands, domain, schemas
+from shared.actor import Principal
 from shared.auth import CurrentPrincipal
 from shared.commands import dispatch, json_response
 from shared.contracts.awards import Issuer, NominationStatus
@@ -37,7 +38,7 @@ async def configure_issuer(ward_id: WardId, issuer: Issuer, body: schemas.Config
     return await dispatch(request, cmd, principal)
 
 
-@router.get("/wards/{ward_id}/issuers", response_model=schemas.Page[schemas.IssuerOut])
+@router.get("/wards/{ward_id}/issuers", response_model=schemas.PageOf[schemas.IssuerOut])
 async def list_issuers(ward_id: WardId, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     domain.ensure_official_of(principal, ward_id)
     async with _read(request) as uow:
@@ -53,7 +54,7 @@ async def add_criterion(ward_id: WardId, body: schemas.AddCriterionBody,
     return await dispatch(request, cmd, principal)
 
 
-@router.get("/wards/{ward_id}/criteria", response_model=schemas.Page[schemas.CriterionOut])
+@router.get("/wards/{ward_id}/criteria", response_model=schemas.PageOf[schemas.CriterionOut])
 async def list_criteria(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
                         page: Page) -> Response:
     domain.ensure_official_of(principal, ward_id)
@@ -62,7 +63,7 @@ async def list_criteria(ward_id: WardId, year: Year, request: Request, principal
 
 
 @router.get("/wards/{ward_id}/achievements", summary="Achievements with the events that prove them",
-            response_model=schemas.Page[schemas.AchievementOut])
+            response_model=schemas.PageOf[schemas.AchievementOut])
 async def list_achievements(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
                             page: Page) -> Response:
     domain.ensure_official_of(principal, ward_id)
@@ -90,7 +91,7 @@ async def nominate(ward_id: WardId, body: schemas.NominateBody,
     return await dispatch(request, cmd, principal)
 
 
-@router.get("/wards/{ward_id}/nominations", response_model=schemas.Page[schemas.NominationOut])
+@router.get("/wards/{ward_id}/nominations", response_model=schemas.PageOf[schemas.NominationOut])
 async def list_nominations(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
                            page: Page, status: NominationStatus | None = None) -> Response:
     domain.ensure_official_of(principal, ward_id)
@@ -123,7 +124,7 @@ async def reject(nomination_id: str, body: schemas.RejectBody,
 
 
 # -- awards and certificates -----------------------------------------------------------------------------------
-async def _visible_award(request: Request, principal: CurrentPrincipal, award_id: str) -> dict[str, Any]:
+async def _visible_award(request: Request, principal: Principal, award_id: str) -> dict[str, Any]:
     principal.require(*domain.OFFICIALS)
     async with _read(request) as uow:
         a = await uow.awards.get(award_id)

@@ -43,7 +43,7 @@ WithdrawClaimBody = body_of(commands.WithdrawClaim, "code")
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):
+class PageOf(BaseModel, Generic[T]):
     """One page of a list (shared/paging.py): pass ``next_cursor`` back as ``?cursor=`` for the next; null at the end."""
 
     items: list[T]
