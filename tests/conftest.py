@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -38,6 +39,7 @@ def pg_server() -> Iterator[EmbeddedPostgres]:
         yield server
     finally:
         server.stop("immediate")
+        shutil.rmtree(tmp, ignore_errors=True)  # each session's cluster is hundreds of MB: /tmp filled up without this
 
 
 class Database:
