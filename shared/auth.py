@@ -238,13 +238,3 @@ async def authenticated(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticated)]
-
-
-def requires(*roles: Role):
-    """Dependency: the caller must hold one of ``roles``."""
-
-    async def check(principal: CurrentPrincipal) -> Principal:
-        principal.require(*roles)
-        return principal
-
-    return Depends(check)

@@ -7,9 +7,6 @@ repositories write plain SQL against their own tables and pass Python dicts for 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import asyncpg
 
@@ -32,14 +29,3 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
         command_timeout=30,
         server_settings={"application_name": f"ward-{schema}"},
     )
-
-
-@asynccontextmanager
-async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A connection inside one transaction: committed when the block ends, rolled back on an exception."""
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn
-
-
-def record_to_dict(record: asyncpg.Record | None) -> dict[str, Any] | None:
-    return dict(record) if record is not None else None

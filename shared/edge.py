@@ -64,9 +64,10 @@ class UnstorableText(HTTPException):
     """Text PostgreSQL cannot store. An ``HTTPException`` so that FastAPI's body reading lets it through (it turns
     any other exception raised while reading the body into a 400); rendered as a 422 ``invalid-input`` problem."""
 
-    def __init__(self, where: str) -> None:
-        super().__init__(422, f"{where} holds a NUL character or an unpaired surrogate, which cannot be stored")
-        self.where = where
+    def __init__(self, where: str, problem: str = "holds a NUL character or an unpaired surrogate, "
+                                                  "which cannot be stored", kind: str = "unstorable_text") -> None:
+        super().__init__(422, f"{where} {problem}")
+        self.where, self.kind = where, kind
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -119,8 +120,15 @@ def _checking_receive(receive: Receive) -> Receive:
         message = await receive()
         if message["type"] == "http.request":
             chunks.append(message.get("body", b""))
-            if not message.get("more_body", False) and not _json_body_is_storable(b"".join(chunks)):
-                raise UnstorableText("the body")
+            if not message.get("more_body", False):
+                body = b"".join(chunks)
+                if not _json_body_is_storable(body):
+                    raise UnstorableText("the body")
+                try:  # FastAPI would answer a bare 400 "error parsing the body" (RFC 8259: JSON is UTF-8)
+                    body.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise UnstorableText("the body", f"is not valid UTF-8 (byte {exc.start}): JSON text must "
+                                                     "be encoded in UTF-8", "invalid_utf8") from None
         return message
 
     return checked

@@ -77,9 +77,6 @@ class Event(BaseModel):
         """The public counterpart for other wards, or None when this event is not public."""
         return None
 
-    def envelope_fields(self) -> dict[str, Any]:
-        return {"id": self.id, "occurred_at": self.occurred_at, "ward_id": self.ward_id, "subject": self.subject}
-
 
 class PublicEvent(Event):
     """An event published to other wards on the public topic. Only what is safe to share may be a field."""

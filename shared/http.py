@@ -69,7 +69,7 @@ def _install_problem_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid input", str(exc.detail), "invalid-input", request.url.path,
                        docs_url=_docs_url(request),
                        errors=[{"loc": [exc.where.removeprefix("the ").removeprefix("a ")], "msg": str(exc.detail),
-                                "type": "unstorable_text"}])
+                                "type": exc.kind}])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -163,3 +163,14 @@ async def test_problem_types_resolve_to_their_documentation(apps):  # noqa: ANN0
         method = await client.delete("/problems")
         assert _is_problem(method, 405)["type"] == "/problems#method-not-allowed"
         assert method.headers["allow"] == "GET"
+
+
+async def test_a_body_that_is_not_utf8_is_an_explained_422_in_every_service(apps):  # noqa: ANN001
+    """FastAPI alone answers a bare 400 "There was an error parsing the body"; JSON text is UTF-8 (RFC 8259)."""
+    for service, path in [("registry", "/v1/groups"), ("incidents", "/v1/incidents"), ("mediation", "/v1/cases"),
+                          ("donations", "/v1/campaigns"), ("awards", "/v1/wards/phu-son/criteria")]:
+        r = await apps[service].post(path, content=b'{"name": "T\xff\xfe"}',
+                                     headers={"Content-Type": "application/json", **auth("ward_official")})
+        body = _is_problem(r, 422)
+        assert body["errors"][0]["type"] == "invalid_utf8", (service, body)
+        assert "UTF-8" in body["detail"] and "byte 11" in body["detail"]
