@@ -13,6 +13,7 @@ from shared.contracts.awards import (
     AwardGranted,
     AwardRevoked,
     CertificateIssued,
+    CriterionAdded,
     IssuerConfigured,
     NominationApproved,
     NominationProposed,
@@ -23,8 +24,8 @@ from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
-PUBLISHES = [AchievementRecorded, IssuerConfigured, NominationProposed, NominationReviewed, NominationApproved,
-             NominationRejected, AwardGranted, AwardRevoked, CertificateIssued]
+PUBLISHES = [AchievementRecorded, IssuerConfigured, CriterionAdded, NominationProposed, NominationReviewed,
+             NominationApproved, NominationRejected, AwardGranted, AwardRevoked, CertificateIssued]
 
 
 def build(settings: ServiceSettings) -> FastAPI:

@@ -30,6 +30,7 @@ from shared.contracts.awards import (
     AwardGranted,
     AwardRevoked,
     CertificateIssued,
+    CriterionAdded,
     IssuerConfigured,
     NominationApproved,
     NominationProposed,
@@ -69,6 +70,8 @@ async def handle_add_criterion(cmd: AddCriterion, uow: Any, actor: Principal) ->
     domain.check_criterion(cmd.achievement_kind, cmd.holder_kind, cmd.min_count, cmd.min_amount_vnd)
     criterion = {"criterion_id": str(uuid.uuid4()), **cmd.model_dump(mode="json")}
     await uow.criteria.add(criterion)
+    uow.emit(CriterionAdded(subject=criterion["criterion_id"], **cmd.model_dump(),
+                            criterion_id=criterion["criterion_id"]))
     uow.audit("criterion", criterion["criterion_id"], ward_id=cmd.ward_id)
     return Created(criterion)
 

@@ -76,6 +76,22 @@ class IssuerConfigured(Event):
     valid_until: date | None = None
 
 
+class CriterionAdded(Event):
+    """A criterion was configured for a ward and year: achievements of this kind and holder that reach the
+    minimums earn a nomination from the issuer. ``subject`` is the criterion id."""
+
+    event_type: ClassVar[str] = "awards.criterion.added.v1"
+    topic: ClassVar[str] = "awards.nominations"
+    criterion_id: str = Id
+    year: int = Field(ge=2000, le=2100)
+    achievement_kind: AchievementKind
+    holder_kind: RecipientKind
+    min_count: int = Field(ge=0)
+    min_amount_vnd: int = Field(ge=0)
+    title: str = Field(max_length=300)
+    issuer: Issuer
+
+
 # -- nominations (đề nghị khen thưởng) -----------------------------------------------------------------------
 class _Nomination(Event):
     nomination_id: str = Id

@@ -36,6 +36,7 @@ from shared.contracts.awards import (
     AwardGranted,
     AwardRevoked,
     CertificateIssued,
+    CriterionAdded,
     IssuerConfigured,
     NominationApproved,
     NominationProposed,
@@ -213,6 +214,9 @@ async def test_a_criterion_needs_a_threshold_and_a_fitting_holder(app):
     async with app.read() as uow:
         [row] = (await uow.criteria.page(WARD, 2024, PageRequest(50, None)))["items"]
     assert row["criterion_id"] == created.json()["criterion_id"] and row["min_count"] == 5
+    [event] = of(await emitted(app), CriterionAdded)
+    assert event.subject == event.criterion_id == row["criterion_id"] and event.issuer == "ward_chairman"
+    assert await audited(app) == [("criterion.add", "criterion", row["criterion_id"])]
 
 
 # -- eligibility: criteria propose nominations -----------------------------------------------------------------
