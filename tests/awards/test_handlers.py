@@ -430,3 +430,28 @@ async def test_only_the_reporter_with_the_claim_secret_names_the_certificate_and
         anonymous = await uow.awards.get(award["award_id"])
     assert anonymous["claimed_name"] is None and anonymous["certificate_sha256"] == digests[0]
     assert recipient_display(anonymous) == ANONYMOUS_REPORTER
+
+
+# -- the lists' pages --------------------------------------------------------------------------------------------
+async def test_achievements_and_nominations_page_in_one_order_each_seen_once(app):
+    await feed(app, *registry_events(), *mediation_events(), *incident_events(), *donation_events())
+    await configure(app, [MEDIATOR_CRITERION, TEAM_CRITERION, REPORTER_CRITERION])
+    proposed = await evaluate(app)
+
+    async def walk(read: Any) -> list[dict]:
+        seen, cursor = [], None
+        while True:
+            async with app.read() as uow:
+                page = await read(uow, PageRequest(3, cursor))
+            seen += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen
+
+    achievements = await walk(lambda uow, p: uow.achievements.page(WARD, 2024, p))
+    keys = [(a["kind"], a["holder_ref"], a["scope"], a["achievement_id"]) for a in achievements]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys) > 20
+    nominations = await walk(lambda uow, p: uow.nominations.page(WARD, 2024, None, p))
+    assert sorted(n["nomination_id"] for n in nominations) == sorted(p["nomination_id"] for p in proposed)
+    assert [(n["created_at"], n["nomination_id"]) for n in nominations] == sorted(
+        (n["created_at"], n["nomination_id"]) for n in nominations)
