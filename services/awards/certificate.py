@@ -21,7 +21,6 @@ FONT = "SourceSerif"
 REGULAR_TTF = font_source_serif_pro.font_files_ttf["SourceSerifPro"]
 BOLD_TTF = font_source_serif_pro.font_files_ttf["SourceSerifProBold"]
 ANONYMOUS_REPORTER = "Người tố giác tội phạm (ẩn danh)"
-ISSUER_LABEL = {"ward_chairman": "Chủ tịch UBND phường", "city_chairman": "Chủ tịch UBND thành phố"}
 KIND_LABEL = {"collective": "Tập thể", "individual": "Cá nhân", "reporter": "Cá nhân"}
 
 
