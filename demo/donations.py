@@ -47,7 +47,7 @@ async def run(api: Platform, w: Ward) -> Campaign:
     async def teams_known() -> bool:
         known = {t["team_id"]: {m["resident_id"] for m in t["members"]} for t in await api.list_all(
             "donations", "/v1/teams", organiser, group_id=w.group_id, kind="mobilisation")}
-        return all(set(t["members"]) <= known.get(t["id"], set()) for t in teams)
+        return all(set(t["members"]) <= known.get(t["team_id"], set()) for t in teams)
 
     households = await api.eventually("the group's households to reach donations", households_known)
     await api.eventually("the mobilisation teams and their members to reach donations", teams_known)

@@ -1,17 +1,20 @@
-"""HTTP routes of the awards service for officials: issuers, criteria, achievements, nominations, awards."""
+"""HTTP routes of the awards service for officials: issuers, criteria, achievements, nominations, awards.
+
+Commands: decode the body and the path into a command and ``dispatch`` it (services/awards/handlers.py decides);
+reads: one snapshot through the repositories."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from services.awards import commands, domain
-from services.awards import repository as repo
-from shared.auth import CurrentPrincipal, Principal, Role
-from shared.commands import Outcome, execute, json_response
-from shared.contracts.awards import Issuer
+from services.awards import commands, domain, schemas
+from shared.actor import Principal
+from shared.auth import CurrentPrincipal
+from shared.commands import dispatch, json_response
+from shared.contracts.awards import Issuer, NominationStatus
 from shared.edge import WardId, content_disposition
 from shared.errors import NotFound
 from shared.openapi import media
@@ -20,184 +23,140 @@ from shared.paging import Page
 router = APIRouter(prefix="/v1", tags=["awards"])
 
 Year = Annotated[int, Query(ge=2000, le=2100)]
-OFFICIALS = (Role.WARD_OFFICIAL, Role.CITY_OFFICIAL, Role.ADMIN)
 
 
-def _pool(request: Request):  # noqa: ANN202
-    return request.app.state.runtime.pool
-
-
-def _official_of(principal: Principal, ward_id: str) -> None:
-    principal.require(*OFFICIALS)
-    principal.ensure_ward(ward_id)
+def _read(request: Request) -> Any:
+    return request.app.state.runtime.application.read()
 
 
 # -- issuing authorities (configuration) -----------------------------------------------------------------------
-@router.post("/wards/{ward_id}/issuers/{issuer}", status_code=201, summary="Configure an issuing authority")
-async def configure_issuer(ward_id: WardId, issuer: Issuer, body: domain.ConfigureIssuer, request: Request,
-                           principal: CurrentPrincipal) -> Response:
-    principal.require(domain.DECIDING_ROLE[issuer], Role.ADMIN)
-    principal.ensure_ward(ward_id)
-
-    async def handler(conn) -> Outcome:  # noqa: ANN001
-        await repo.put_issuer(conn, ward_id, issuer, body.title, body.authority, body.signer_name, body.valid_from,
-                              body.valid_until)
-        return Outcome(body={"ward_id": ward_id, "issuer": issuer, **body.model_dump(mode="json")},
-                       target_type="issuer", target_id=f"{ward_id}:{issuer}:{body.valid_from}", ward_id=ward_id,
-                       status=201)
-
-    return await execute(_pool(request), request, principal, "issuer.configure", handler)
+@router.post("/wards/{ward_id}/issuers/{issuer}", status_code=201, summary="Configure an issuing authority",
+             response_model=schemas.IssuerOut)
+async def configure_issuer(ward_id: WardId, issuer: Issuer, body: schemas.ConfigureIssuerBody,
+                           request: Request, principal: CurrentPrincipal) -> Response:
+    cmd = commands.ConfigureIssuer(ward_id=ward_id, issuer=issuer, **body.model_dump())
+    return await dispatch(request, cmd, principal)
 
 
-@router.get("/wards/{ward_id}/issuers")
+@router.get("/wards/{ward_id}/issuers", response_model=schemas.PageOf[schemas.IssuerOut])
 async def list_issuers(ward_id: WardId, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
-    _official_of(principal, ward_id)
-    async with _pool(request).acquire() as conn:
-        return json_response(repo.ISSUERS.page(await repo.issuers_page(conn, ward_id, page), page))
+    domain.ensure_official_of(principal, ward_id)
+    async with _read(request) as uow:
+        return json_response(await uow.issuers.page(ward_id, page))
 
 
 # -- criteria and achievements ---------------------------------------------------------------------------------
-@router.post("/wards/{ward_id}/criteria", status_code=201, summary="Configure a criterion for a year")
-async def add_criterion(ward_id: WardId, body: domain.Criterion, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
-    principal.ensure_ward(ward_id)
-
-    async def handler(conn) -> Outcome:  # noqa: ANN001
-        created = await commands.add_criterion(conn, ward_id, body)
-        return Outcome(body=created, target_type="criterion", target_id=created["criterion_id"], ward_id=ward_id,
-                       status=201)
-
-    return await execute(_pool(request), request, principal, "criterion.add", handler)
+@router.post("/wards/{ward_id}/criteria", status_code=201, summary="Configure a criterion for a year",
+             response_model=schemas.CriterionOut)
+async def add_criterion(ward_id: WardId, body: schemas.AddCriterionBody,
+                        request: Request, principal: CurrentPrincipal) -> Response:
+    cmd = commands.AddCriterion(ward_id=ward_id, **body.model_dump())
+    return await dispatch(request, cmd, principal)
 
 
-@router.get("/wards/{ward_id}/criteria")
-async def list_criteria(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
-    _official_of(principal, ward_id)
-    async with _pool(request).acquire() as conn:
-        return json_response(repo.CRITERIA.page(await repo.criteria_page(conn, ward_id, year, page), page))
+@router.get("/wards/{ward_id}/criteria", response_model=schemas.PageOf[schemas.CriterionOut])
+async def list_criteria(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
+                        page: Page) -> Response:
+    domain.ensure_official_of(principal, ward_id)
+    async with _read(request) as uow:
+        return json_response(await uow.criteria.page(ward_id, year, page))
 
 
-@router.get("/wards/{ward_id}/achievements", summary="Achievements with the events that prove them")
+@router.get("/wards/{ward_id}/achievements", summary="Achievements with the events that prove them",
+            response_model=schemas.PageOf[schemas.AchievementOut])
 async def list_achievements(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
                             page: Page) -> Response:
-    _official_of(principal, ward_id)
-    async with _pool(request).acquire() as conn:
-        return json_response(repo.ACHIEVEMENTS.page(await repo.achievements_page(conn, ward_id, year, page), page))
+    domain.ensure_official_of(principal, ward_id)
+    async with _read(request) as uow:
+        return json_response(await uow.achievements.page(ward_id, year, page))
 
 
 # -- nominations -----------------------------------------------------------------------------------------------
 @router.post("/wards/{ward_id}/nominations/evaluate", status_code=201,
-             summary="Apply the year's criteria: propose nominations with their evidence")
-async def evaluate(ward_id: WardId, year: Annotated[int, Body(embed=True, ge=2000, le=2100)], request: Request,
-                   principal: CurrentPrincipal) -> Response:
-    principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
-    principal.ensure_ward(ward_id)
-
-    async def handler(conn) -> Outcome:  # noqa: ANN001
-        proposed = await commands.evaluate_criteria(conn, ward_id, year)
-        return Outcome(body={"proposed": proposed}, target_type="criteria", target_id=f"{ward_id}:{year}",
-                       ward_id=ward_id, details={"proposed": len(proposed)}, status=201)
-
-    return await execute(_pool(request), request, principal, "nomination.evaluate", handler)
+             summary="Apply the year's criteria: propose nominations with their evidence",
+             response_model=schemas.Evaluated, response_description="Nominations were proposed",
+             responses={200: {"model": schemas.Evaluated,
+                              "description": "Nothing new meets a criterion: no nomination proposed"}})
+async def evaluate(ward_id: WardId, body: schemas.EvaluateCriteriaBody,
+                   request: Request, principal: CurrentPrincipal) -> Response:
+    cmd = commands.EvaluateCriteria(ward_id=ward_id, **body.model_dump())
+    return await dispatch(request, cmd, principal)
 
 
-@router.post("/wards/{ward_id}/nominations", status_code=201, summary="Nominate by hand, with evidence")
-async def nominate(ward_id: WardId, body: domain.ManualNomination, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
-    principal.ensure_ward(ward_id)
-
-    async def handler(conn) -> Outcome:  # noqa: ANN001
-        created = await commands.nominate_by_hand(conn, ward_id, body)
-        return Outcome(body=created, target_type="nomination", target_id=created["nomination_id"], ward_id=ward_id,
-                       status=201)
-
-    return await execute(_pool(request), request, principal, "nomination.propose", handler)
+@router.post("/wards/{ward_id}/nominations", status_code=201, summary="Nominate by hand, with evidence",
+             response_model=schemas.NominationOut)
+async def nominate(ward_id: WardId, body: schemas.NominateBody,
+                   request: Request, principal: CurrentPrincipal) -> Response:
+    cmd = commands.Nominate(ward_id=ward_id, **body.model_dump())
+    return await dispatch(request, cmd, principal)
 
 
-@router.get("/wards/{ward_id}/nominations")
+@router.get("/wards/{ward_id}/nominations", response_model=schemas.PageOf[schemas.NominationOut])
 async def list_nominations(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
-                           page: Page,
-                           status: Literal["proposed", "reviewed", "approved", "rejected"] | None = None) -> Response:
-    _official_of(principal, ward_id)
-    async with _pool(request).acquire() as conn:
-        return json_response(repo.NOMINATIONS.page(await repo.nominations_page(conn, ward_id, year, status, page), page))
+                           page: Page, status: NominationStatus | None = None) -> Response:
+    domain.ensure_official_of(principal, ward_id)
+    async with _read(request) as uow:
+        return json_response(await uow.nominations.page(ward_id, year, status, page))
 
 
-async def _decide(request: Request, principal: Principal, command: str, nomination_id: str, run) -> Response:  # noqa: ANN001
-    principal.require(*OFFICIALS)
-
-    async def handler(conn) -> Outcome:  # noqa: ANN001
-        result = await run(conn)
-        return Outcome(body=result, target_type="nomination", target_id=nomination_id, ward_id=result["ward_id"],
-                       details={"status": result["status"]})
-
-    return await execute(_pool(request), request, principal, command, handler)
+@router.post("/nominations/{nomination_id}/review", summary="Record the council's review (its minutes)",
+             response_model=schemas.NominationDecided)
+async def review(nomination_id: str, body: schemas.ReviewBody,
+                 request: Request, principal: CurrentPrincipal) -> Response:
+    cmd = commands.ReviewNomination(nomination_id=nomination_id, **body.model_dump())
+    return await dispatch(request, cmd, principal)
 
 
-@router.post("/nominations/{nomination_id}/review", summary="Record the council's review (its minutes)")
-async def review(nomination_id: str, body: domain.Review, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(Role.WARD_OFFICIAL, Role.ADMIN)
-    return await _decide(request, principal, "nomination.review", nomination_id,
-                         lambda conn: commands.review(conn, principal, nomination_id, body))
+@router.post("/nominations/{nomination_id}/approve", summary="The issuer approves: the award is granted",
+             response_model=schemas.NominationDecided)
+async def approve(nomination_id: str, body: schemas.ApproveBody,
+                  request: Request, principal: CurrentPrincipal) -> Response:
+    cmd = commands.ApproveNomination(nomination_id=nomination_id, **body.model_dump())
+    return await dispatch(request, cmd, principal)
 
 
-@router.post("/nominations/{nomination_id}/approve", summary="The issuer approves: the award is granted")
-async def approve(nomination_id: str, body: domain.Approve, request: Request, principal: CurrentPrincipal) -> Response:
-    return await _decide(request, principal, "nomination.approve", nomination_id,
-                         lambda conn: commands.approve(conn, principal, nomination_id, body))
-
-
-@router.post("/nominations/{nomination_id}/reject", summary="The issuer rejects the nomination")
-async def reject(nomination_id: str, body: domain.Reject, request: Request, principal: CurrentPrincipal) -> Response:
-    return await _decide(request, principal, "nomination.reject", nomination_id,
-                         lambda conn: commands.reject(conn, principal, nomination_id, body))
+@router.post("/nominations/{nomination_id}/reject", summary="The issuer rejects the nomination",
+             response_model=schemas.NominationDecided)
+async def reject(nomination_id: str, body: schemas.RejectBody,
+                 request: Request, principal: CurrentPrincipal) -> Response:
+    cmd = commands.RejectNomination(nomination_id=nomination_id, **body.model_dump())
+    return await dispatch(request, cmd, principal)
 
 
 # -- awards and certificates -----------------------------------------------------------------------------------
-async def _visible_award(request: Request, principal: Principal, award_id: str) -> Any:
-    principal.require(*OFFICIALS)
-    async with _pool(request).acquire() as conn:
-        a = await repo.award(conn, award_id)
-        if a is None or not principal.can_access_ward(a["ward_id"]):
-            raise NotFound("no such award")
-        ids = await repo.award_achievement_ids(conn, award_id)
-    return a, ids
+async def _visible_award(request: Request, principal: Principal, award_id: str) -> dict[str, Any]:
+    principal.require(*domain.OFFICIALS)
+    async with _read(request) as uow:
+        a = await uow.awards.get(award_id)
+    principal.ensure_reaches(a["ward_id"] if a else None, "no such award")
+    assert a is not None
+    return a
 
 
-@router.get("/awards/{award_id}")
+@router.get("/awards/{award_id}", response_model=schemas.AwardOut)
 async def get_award(award_id: str, request: Request, principal: CurrentPrincipal) -> Response:
-    a, ids = await _visible_award(request, principal, award_id)
-    body = {k: v for k, v in dict(a).items() if k not in {"certificate_pdf", "claimed_name"}}
-    return json_response({**body, "achievement_ids": ids})
+    a = await _visible_award(request, principal, award_id)
+    return json_response({k: v for k, v in a.items() if k not in {"certificate_pdf", "claimed_name"}})
 
 
-@router.post("/awards/{award_id}/revoke", summary="Revoke an award with a reason")
-async def revoke(award_id: str, body: domain.Revoke, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(*OFFICIALS)
-
-    async def handler(conn) -> Outcome:  # noqa: ANN001
-        result = await commands.revoke(conn, principal, award_id, body)
-        return Outcome(body=result, target_type="award", target_id=award_id, ward_id=result["ward_id"],
-                       details={"reason": body.reason})
-
-    return await execute(_pool(request), request, principal, "award.revoke", handler)
+@router.post("/awards/{award_id}/revoke", summary="Revoke an award with a reason",
+             response_model=schemas.AwardRevokedOut)
+async def revoke(award_id: str, body: schemas.RevokeBody,
+                 request: Request, principal: CurrentPrincipal) -> Response:
+    cmd = commands.RevokeAward(award_id=award_id, **body.model_dump())
+    return await dispatch(request, cmd, principal)
 
 
-@router.post("/awards/{award_id}/certificate", status_code=201, summary="Issue the certificate of merit (PDF)")
+@router.post("/awards/{award_id}/certificate", status_code=201, summary="Issue the certificate of merit (PDF)",
+             response_model=schemas.CertificateOut)
 async def issue_certificate(award_id: str, request: Request, principal: CurrentPrincipal) -> Response:
-    principal.require(*OFFICIALS)
-
-    async def handler(conn) -> Outcome:  # noqa: ANN001
-        result = await commands.issue_certificate(conn, principal, award_id)
-        return Outcome(body=result, target_type="award", target_id=award_id, ward_id=result["ward_id"], status=201)
-
-    return await execute(_pool(request), request, principal, "certificate.issue", handler)
+    return await dispatch(request, commands.IssueCertificate(award_id=award_id), principal)
 
 
 @router.get("/awards/{award_id}/certificate.pdf", response_class=Response, summary="The issued Giấy khen",
             responses=media("application/pdf", "The certificate of merit"))
 async def certificate_pdf(award_id: str, request: Request, principal: CurrentPrincipal) -> Response:
-    a, _ = await _visible_award(request, principal, award_id)
+    a = await _visible_award(request, principal, award_id)
     if a["certificate_pdf"] is None:
         raise NotFound("no certificate has been issued for this award yet")
     return Response(content=bytes(a["certificate_pdf"]), media_type="application/pdf",

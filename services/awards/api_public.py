@@ -10,12 +10,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from services.awards import commands, domain
-from services.awards import repository as repo
+from services.awards import commands, domain, schemas
 from services.awards.certificate import recipient_display
 from shared import ratelimit
-from shared.auth import Principal
-from shared.commands import Outcome, execute, json_response
+from shared.actor import Principal
+from shared.commands import dispatch, json_response
 from shared.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
@@ -24,14 +23,16 @@ Code = Path(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
 
 #: Who acts on a public route, for the audit trail: nobody identifiable (a reporter stays anonymous here too).
 ANONYMOUS = Principal(subject="public", roles=frozenset(), ward_id="-")
+_WRONG_PROOF = {403: {"description": "The claim secret does not match this certificate"}}
 
 
-@router.get("/certificates/{code}", summary="Verify a certificate of merit by its code")
+@router.get("/certificates/{code}", summary="Verify a certificate of merit by its code",
+            response_model=schemas.VerifiedCertificate)
 async def verify(request: Request, code: str = Code) -> Response:
     s = request.app.state.runtime.settings
     await ratelimit.limit(request, "verify", limit=s.public_rate_limit, window_s=s.public_rate_window_s)
-    async with request.app.state.runtime.pool.acquire() as conn:
-        a = await repo.award_by_code(conn, domain.normalise_code(code))
+    async with request.app.state.runtime.application.read() as uow:
+        a = await uow.awards.by_code(domain.normalise_code(code))
     if a is None:
         raise NotFound("no certificate has this verification code")
     return json_response({
@@ -65,30 +66,20 @@ async def _within_claim_limits(request: Request, code: str) -> None:
                           code=domain.normalise_code(code))
 
 
-@router.post("/certificates/{code}/claim",
-             summary="A recognised reporter chooses a name to be known by (proof: the claim secret from the follow-up)",
-             responses={403: {"description": "The claim secret does not match this certificate"}})
-async def claim(body: domain.Claim, request: Request, code: str = Code) -> Response:
+@router.post("/certificates/{code}/claim", response_model=schemas.ClaimOut, responses=_WRONG_PROOF,
+             summary="A recognised reporter chooses a name to be known by (proof: the claim secret from the follow-up)")
+async def claim(body: schemas.ClaimBody, request: Request, code: str = Code) -> Response:
     _no_idempotency_key(request)
     await _within_claim_limits(request, code)
-
-    async def handler(conn) -> Outcome:  # noqa: ANN001
-        result = await commands.claim(conn, code, body)
-        # The audit row says an award was claimed, never by whom or under which name.
-        return Outcome(body=result, target_type="award", target_id=result["award_id"], ward_id=result["ward_id"])
-
-    return await execute(request.app.state.runtime.pool, request, ANONYMOUS, "award.claim", handler)
+    return await dispatch(request, commands.ClaimCertificate(code=code, **body.model_dump()),
+                          ANONYMOUS)
 
 
-@router.post("/certificates/{code}/claim/withdraw",
-             summary="The reporter takes their name off the certificate again (the same proof)",
-             responses={403: {"description": "The claim secret does not match this certificate"}})
-async def withdraw_claim(body: domain.ClaimWithdrawal, request: Request, code: str = Code) -> Response:
+@router.post("/certificates/{code}/claim/withdraw", response_model=schemas.ClaimOut, responses=_WRONG_PROOF,
+             summary="The reporter takes their name off the certificate again (the same proof)")
+async def withdraw_claim(body: schemas.WithdrawClaimBody, request: Request,
+                         code: str = Code) -> Response:
     _no_idempotency_key(request)
     await _within_claim_limits(request, code)
-
-    async def handler(conn) -> Outcome:  # noqa: ANN001
-        result = await commands.withdraw_claim(conn, code, body)
-        return Outcome(body=result, target_type="award", target_id=result["award_id"], ward_id=result["ward_id"])
-
-    return await execute(request.app.state.runtime.pool, request, ANONYMOUS, "award.claim-withdraw", handler)
+    return await dispatch(request, commands.WithdrawClaim(code=code, **body.model_dump()),
+                          ANONYMOUS)

@@ -1,5 +1,7 @@
 """Printable documents: the certificate of merit (Giấy khen) and the festival's list of awards.
 
+Pure: what to print comes in (an award, the festival's rows, as the repositories read them); bytes go out.
+
 Vietnamese needs a Unicode font with its stacked diacritics (ấ, ệ, ử...): the PDF embeds a subset of Source
 Serif Pro (SIL OFL, shipped by the ``font-source-serif-pro`` package), never a core PDF font, which has no
 glyph for most Vietnamese letters.
@@ -7,6 +9,7 @@ glyph for most Vietnamese letters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,7 +21,6 @@ FONT = "SourceSerif"
 REGULAR_TTF = font_source_serif_pro.font_files_ttf["SourceSerifPro"]
 BOLD_TTF = font_source_serif_pro.font_files_ttf["SourceSerifProBold"]
 ANONYMOUS_REPORTER = "Người tố giác tội phạm (ẩn danh)"
-ISSUER_LABEL = {"ward_chairman": "Chủ tịch UBND phường", "city_chairman": "Chủ tịch UBND thành phố"}
 KIND_LABEL = {"collective": "Tập thể", "individual": "Cá nhân", "reporter": "Cá nhân"}
 
 
@@ -61,6 +63,37 @@ def recipient_display(row: Any) -> str:
     if row["recipient_kind"] == "reporter":
         return row["claimed_name"] or ANONYMOUS_REPORTER
     return row["recipient_name"] or row["recipient_ref"]
+
+
+def certificate_text(award: Mapping[str, Any]) -> CertificateText:
+    """What the certificate of this award says, now (a revoked one says so; a reporter's name only if chosen)."""
+    a = award
+    return CertificateText(
+        issuer_title=a["issuer_title"], recipient=recipient_display(a), recipient_kind=a["recipient_kind"],
+        citation=a["title"], decision_number=a["decision_number"], decision_date=a["decision_date"],
+        verification_code=a["verification_code"], signer_name=a["signer_name"], revoked=a["status"] == "revoked",
+    )
+
+
+def festival_document(ward_id: str, ward_name: str, year: int, awards: Sequence[Mapping[str, Any]],
+                      achievements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The festival's list (its JSON, and the rows ``render_festival`` prints): each granted award, in the order
+    given, with the achievements and events behind it."""
+    by_id = {r["achievement_id"]: r for r in achievements}
+    rows = []
+    for a in awards:
+        rows.append({
+            "award_id": a["award_id"], "recipient_kind": a["recipient_kind"], "recipient_ref": a["recipient_ref"],
+            "recipient": recipient_display(a), "title": a["title"], "issuer": a["issuer"],
+            "issuer_title": a["issuer_title"], "decision_number": a["decision_number"],
+            "decision_date": a["decision_date"], "verification_code": a["verification_code"],
+            "achievements": [
+                {"achievement_id": aid, "kind": by_id[aid]["kind"], "count": by_id[aid]["count"],
+                 "amount_vnd": by_id[aid]["amount_vnd"], "evidence_event_ids": list(by_id[aid]["evidence_event_ids"])}
+                for aid in a["achievement_ids"] if aid in by_id
+            ],
+        })
+    return {"ward_id": ward_id, "ward_name": ward_name, "year": year, "awards": rows}
 
 
 def _document(title: str, orientation: str = "L") -> FPDF:

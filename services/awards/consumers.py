@@ -1,21 +1,20 @@
-"""Handlers of the other services' events: the names projection and the achievements (thành tích).
+"""Event handlers of the awards service: the names projection and the achievements (thành tích), from the other
+services' events.
 
-Each handler runs inside the consumer's inbox transaction. Facts are keyed by what they are (a case, an
-incident, a contribution), not by the event id, so a fact that arrives twice under different event ids still
-counts once; each fact keeps the id of the event that proves it. When an achievement changes, this service
-publishes ``AchievementRecorded`` with its evidence.
+Each ``on_<x>(event, uow)`` runs in a unit of work that joins the consumer's inbox transaction
+(``Application.on_events``), so its effects, the events it emits and the inbox row commit together. Facts are keyed
+by what they are (a case, an incident, a contribution), not by the event id, so a fact that arrives twice under
+different event ids still counts once; each fact keeps the id of the event that proves it. When an achievement
+changes, this service publishes ``AchievementRecorded`` with its evidence.
 """
 
 from __future__ import annotations
 
 from datetime import date
-
-import asyncpg
+from typing import Any
 
 from services.awards import domain
-from services.awards import repository as repo
-from shared import outbox
-from shared.contracts.awards import AchievementRecorded
+from shared.contracts.awards import MAX_EVIDENCE_IN_EVENT, AchievementRecorded
 from shared.contracts.donations import CampaignTargetReached, ContributionRecorded, ContributionReversed
 from shared.contracts.incidents import IncidentResolved
 from shared.contracts.mediation import CaseSucceeded
@@ -31,108 +30,97 @@ from shared.contracts.registry import (
 )
 from shared.events import Event
 
-#: The achievement event carries at most this many evidence ids (the database keeps them all): a year of a
-#: team's collections can be thousands of contributions, and an event must stay small.
-MAX_EVIDENCE_IN_EVENT = 500
 
-ACTIVITY_KIND = {
-    "fire_prevention": "fire_prevention_activity",
-    "security_order": "security_team_activity",
-    "anxh": "security_team_activity",
-}
-
-
-async def credit(conn: asyncpg.Connection, event: Event, *, kind: str, holder_kind: str, holder_ref: str, year: int,
+async def credit(uow: Any, event: Event, *, kind: str, holder_kind: str, holder_ref: str, year: int,
                  fact_key: str, group_id: str | None = None, scope: str = "", weight: int = 1,
                  amount_vnd: int = 0) -> None:
     """Record one fact of an achievement, and publish the achievement if it changed."""
     aid = domain.achievement_id(event.ward_id, kind, holder_kind, holder_ref, year, scope)
-    await repo.ensure_achievement(conn, aid, event.ward_id, kind, holder_kind, holder_ref, group_id, year, scope)
-    await add_to(conn, event, aid, fact_key, weight, amount_vnd)
+    await uow.achievements.ensure(aid, event.ward_id, kind, holder_kind, holder_ref, group_id, year, scope)
+    await add_to(uow, event, aid, fact_key, weight, amount_vnd)
 
 
-async def add_to(conn: asyncpg.Connection, event: Event, aid: str, fact_key: str, weight: int, amount_vnd: int) -> None:
-    if not await repo.add_fact(conn, aid, fact_key, str(event.id), weight, amount_vnd):
+async def add_to(uow: Any, event: Event, aid: str, fact_key: str, weight: int, amount_vnd: int) -> None:
+    row = await uow.achievements.add_fact(aid, fact_key, str(event.id), weight, amount_vnd)
+    if row is None:
         return  # this fact is already counted
-    row = await repo.refresh_totals(conn, aid)
-    evidence = await repo.evidence_of(conn, [aid])
-    await outbox.enqueue(conn, AchievementRecorded(
+    uow.emit(AchievementRecorded(
         ward_id=row["ward_id"], subject=aid, achievement_id=aid, kind=row["kind"], holder_kind=row["holder_kind"],
         holder_ref=row["holder_ref"], group_id=row["group_id"], year=row["year"], count=row["count"],
-        amount_vnd=row["amount_vnd"], evidence_event_ids=evidence[-MAX_EVIDENCE_IN_EVENT:],
+        amount_vnd=row["amount_vnd"], evidence_event_ids=list(row["evidence_event_ids"])[-MAX_EVIDENCE_IN_EVENT:],
     ))
 
 
 # -- registry: names, facilities, team activity ------------------------------------------------------------------
-async def on_ward_registered(conn: asyncpg.Connection, e: WardRegistered) -> None:
-    await repo.upsert_name(conn, e.ward_id, "ward", e.ward_id, e.name)
+async def on_ward_registered(e: WardRegistered, uow: Any) -> None:
+    await uow.directory.put_name(e.ward_id, "ward", e.ward_id, e.name)
 
 
-async def on_resident_registered(conn: asyncpg.Connection, e: ResidentRegistered) -> None:
-    await repo.upsert_name(conn, e.ward_id, "resident", e.resident_id, e.full_name, group_id=e.group_id)
+async def on_resident_registered(e: ResidentRegistered, uow: Any) -> None:
+    await uow.directory.put_name(e.ward_id, "resident", e.resident_id, e.full_name, group_id=e.group_id)
 
 
-async def on_resident_updated(conn: asyncpg.Connection, e: ResidentUpdated) -> None:
-    await repo.upsert_name(conn, e.ward_id, "resident", e.resident_id, e.full_name)
+async def on_resident_updated(e: ResidentUpdated, uow: Any) -> None:
+    await uow.directory.put_name(e.ward_id, "resident", e.resident_id, e.full_name)
 
 
-async def on_group_created(conn: asyncpg.Connection, e: GroupCreated) -> None:
-    await repo.upsert_name(conn, e.ward_id, "group", e.group_id, e.name, group_id=e.group_id)
+async def on_group_created(e: GroupCreated, uow: Any) -> None:
+    await uow.directory.put_name(e.ward_id, "group", e.group_id, e.name, group_id=e.group_id)
 
 
-async def on_team_formed(conn: asyncpg.Connection, e: TeamFormed) -> None:
-    await repo.upsert_name(conn, e.ward_id, "team", e.team_id, e.name, team_kind=e.kind, group_id=e.group_id)
-    if e.kind in ACTIVITY_KIND:
-        await credit(conn, e, kind=ACTIVITY_KIND[e.kind], holder_kind="collective", holder_ref=e.team_id,
+async def on_team_formed(e: TeamFormed, uow: Any) -> None:
+    await uow.directory.put_name(e.ward_id, "team", e.team_id, e.name, team_kind=e.kind, group_id=e.group_id)
+    if e.kind in domain.ACTIVITY_KIND:
+        await credit(uow, e, kind=domain.ACTIVITY_KIND[e.kind], holder_kind="collective", holder_ref=e.team_id,
                      year=e.formed_on.year, fact_key="formed", group_id=e.group_id, weight=0)
 
 
-async def on_member_joined(conn: asyncpg.Connection, e: TeamMemberJoined) -> None:
-    await repo.upsert_name(conn, e.ward_id, "resident", e.resident_id, e.full_name)
-    if e.kind in ACTIVITY_KIND:  # a member who joined counts towards the team's strength that year
-        await credit(conn, e, kind=ACTIVITY_KIND[e.kind], holder_kind="collective", holder_ref=e.team_id,
+async def on_member_joined(e: TeamMemberJoined, uow: Any) -> None:
+    await uow.directory.put_name(e.ward_id, "resident", e.resident_id, e.full_name)
+    if e.kind in domain.ACTIVITY_KIND:  # a member who joined counts towards the team's strength that year
+        await credit(uow, e, kind=domain.ACTIVITY_KIND[e.kind], holder_kind="collective", holder_ref=e.team_id,
                      year=e.appointed_on.year, fact_key=f"joined:{e.resident_id}:{e.appointed_on}",
                      group_id=e.group_id)
 
 
-async def on_member_left(conn: asyncpg.Connection, e: TeamMemberLeft) -> None:
-    if e.kind in ACTIVITY_KIND:
-        await credit(conn, e, kind=ACTIVITY_KIND[e.kind], holder_kind="collective", holder_ref=e.team_id,
+async def on_member_left(e: TeamMemberLeft, uow: Any) -> None:
+    if e.kind in domain.ACTIVITY_KIND:
+        await credit(uow, e, kind=domain.ACTIVITY_KIND[e.kind], holder_kind="collective", holder_ref=e.team_id,
                      year=e.left_on.year, fact_key=f"left:{e.resident_id}:{e.left_on}", group_id=e.group_id,
                      weight=-1)
 
 
-async def on_facility_registered(conn: asyncpg.Connection, e: FacilityRegistered) -> None:
-    await repo.upsert_facility(conn, e.ward_id, e.facility_id, e.group_id, e.kind, e.funded_by_campaign_id)
+async def on_facility_registered(e: FacilityRegistered, uow: Any) -> None:
+    await uow.directory.put_facility(e.ward_id, e.facility_id, e.group_id, e.kind, e.funded_by_campaign_id)
 
 
 # -- mediation: successful mediations per mediator and per team ---------------------------------------------------
-async def on_case_succeeded(conn: asyncpg.Connection, e: CaseSucceeded) -> None:
+async def on_case_succeeded(e: CaseSucceeded, uow: Any) -> None:
     year = e.concluded_on.year
     for mediator_id in dict.fromkeys(e.mediator_ids):
-        await credit(conn, e, kind="mediations_succeeded", holder_kind="individual", holder_ref=mediator_id,
+        await credit(uow, e, kind="mediations_succeeded", holder_kind="individual", holder_ref=mediator_id,
                      year=year, fact_key=f"case:{e.case_id}", group_id=e.group_id)
     if e.team_id:
-        await credit(conn, e, kind="mediations_succeeded", holder_kind="collective", holder_ref=e.team_id,
+        await credit(uow, e, kind="mediations_succeeded", holder_kind="collective", holder_ref=e.team_id,
                      year=year, fact_key=f"case:{e.case_id}", group_id=e.group_id)
 
 
 # -- incidents: solved tips per pseudonymous reporter, cameras that helped --------------------------------------
-async def on_incident_resolved(conn: asyncpg.Connection, e: IncidentResolved) -> None:
+async def on_incident_resolved(e: IncidentResolved, uow: Any) -> None:
     if e.outcome != "solved":
         return
     year = domain.ward_year(e.resolved_at)
     if e.reporter_ref and e.reporter_claim_verifier:
         # What lets this reporter, and only them, put a name on their certificate later.
-        await repo.keep_claim_verifier(conn, e.ward_id, e.reporter_ref, e.reporter_claim_verifier)
+        await uow.directory.keep_claim_verifier(e.ward_id, e.reporter_ref, e.reporter_claim_verifier)
     if e.is_crime_tip and e.reporter_ref:
-        await credit(conn, e, kind="tips_solved", holder_kind="reporter", holder_ref=e.reporter_ref, year=year,
+        await credit(uow, e, kind="tips_solved", holder_kind="reporter", holder_ref=e.reporter_ref, year=year,
                      fact_key=f"incident:{e.incident_id}", group_id=e.group_id)
     if e.camera_footage_used:
         # The residential group whose cameras (bought with its residents' money) helped crack the case.
-        groups = {await repo.facility_group(conn, e.ward_id, cid) or e.group_id for cid in e.camera_ids} or {e.group_id}
+        groups = {await uow.directory.facility_group(e.ward_id, cid) or e.group_id for cid in e.camera_ids} or {e.group_id}
         for group_id in sorted(groups):
-            await credit(conn, e, kind="cameras_helped", holder_kind="collective", holder_ref=group_id, year=year,
+            await credit(uow, e, kind="cameras_helped", holder_kind="collective", holder_ref=group_id, year=year,
                          fact_key=f"incident:{e.incident_id}", group_id=group_id)
 
 
@@ -141,31 +129,31 @@ def _day(received_on: date | None, e: Event) -> int:
     return received_on.year if received_on else domain.ward_year(e.occurred_at)
 
 
-async def on_contribution_recorded(conn: asyncpg.Connection, e: ContributionRecorded) -> None:
+async def on_contribution_recorded(e: ContributionRecorded, uow: Any) -> None:
     if not e.team_id:
         return  # given directly, not collected by a mobilisation team: nobody to credit
-    await credit(conn, e, kind="collections", holder_kind="collective", holder_ref=e.team_id,
+    await credit(uow, e, kind="collections", holder_kind="collective", holder_ref=e.team_id,
                  year=_day(e.received_on, e), fact_key=f"contribution:{e.contribution_id}", group_id=e.group_id,
                  amount_vnd=e.amount_vnd)
 
 
-async def on_contribution_reversed(conn: asyncpg.Connection, e: ContributionReversed) -> None:
+async def on_contribution_reversed(e: ContributionReversed, uow: Any) -> None:
     # The reversal counts against the achievement that holds the original contribution (same team, same year).
-    held = await repo.achievement_holding_fact(conn, e.ward_id, "collections", f"contribution:{e.contribution_id}")
+    held = await uow.achievements.holding_fact(e.ward_id, "collections", f"contribution:{e.contribution_id}")
     if held is not None:
-        await add_to(conn, e, held["achievement_id"], f"reversal:{e.reversal_id}", -1, -e.amount_vnd)
+        await add_to(uow, e, held, f"reversal:{e.reversal_id}", -1, -e.amount_vnd)
     elif e.team_id:
-        await credit(conn, e, kind="collections", holder_kind="collective", holder_ref=e.team_id,
+        await credit(uow, e, kind="collections", holder_kind="collective", holder_ref=e.team_id,
                      year=domain.ward_year(e.occurred_at), fact_key=f"reversal:{e.reversal_id}", weight=-1,
                      amount_vnd=-e.amount_vnd)
 
 
-async def on_target_reached(conn: asyncpg.Connection, e: CampaignTargetReached) -> None:
+async def on_target_reached(e: CampaignTargetReached, uow: Any) -> None:
     year = _day(e.reached_on, e)
     for team_id, total in sorted(e.team_totals.items()):
         if total <= 0:
             continue  # a team that collected nothing did not help reach the target
-        await credit(conn, e, kind="campaign_target_reached", holder_kind="collective", holder_ref=team_id,
+        await credit(uow, e, kind="campaign_target_reached", holder_kind="collective", holder_ref=team_id,
                      year=year, fact_key=f"campaign:{e.campaign_id}", group_id=e.group_id, scope=e.campaign_id,
                      amount_vnd=total)
 

@@ -6,23 +6,22 @@
   with its minutes) -> approved or rejected by the issuer with a decision (quyết định) number and date.
 * An approved nomination is an award with a certificate of merit (Giấy khen) and a verification code; an award
   may be revoked (thu hồi) with a reason. One achievement backs at most one award.
+
+Who may do what is a rule too: it takes the caller (``shared.actor.Principal``) as data.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from shared.auth import Principal, Role
+from shared.actor import Principal, Role
 from shared.clock import in_ward_time
-from shared.contracts.awards import AchievementKind, Issuer, RecipientKind
-from shared.errors import Forbidden, RuleViolation
-
-NominationStatus = Literal["proposed", "reviewed", "approved", "rejected"]
+from shared.contracts.awards import Issuer
+from shared.errors import Forbidden, InvalidInput, RuleViolation
 
 #: Which recipient an achievement kind can have: the law rewards individuals and collectives; a reporter is
 #: an individual known only by a pseudonym.
@@ -40,12 +39,27 @@ HOLDER_KINDS: dict[str, set[str]] = {
 #: city's for the city chairman (Chủ tịch UBND thành phố).
 DECIDING_ROLE: dict[str, Role] = {"ward_chairman": Role.WARD_OFFICIAL, "city_chairman": Role.CITY_OFFICIAL}
 
+#: Who reads the ward's awards records, and who may act on a nomination or an award at all.
+OFFICIALS = (Role.WARD_OFFICIAL, Role.CITY_OFFICIAL, Role.ADMIN)
+#: Who configures criteria, proposes nominations and records the council's review: the ward's emulation office.
+WARD_OFFICE = (Role.WARD_OFFICIAL, Role.ADMIN)
+
 #: Allowed moves of a nomination; approval and rejection only after the council's review.
 TRANSITIONS: dict[str, set[str]] = {
     "proposed": {"reviewed", "rejected"},
     "reviewed": {"approved", "rejected"},
     "approved": set(),
     "rejected": set(),
+}
+
+#: A registry id of each recipient kind names one of these (resident, team or group); a reporter has no name.
+RECIPIENT_REF_KINDS: dict[str, tuple[str, ...]] = {"individual": ("resident",), "collective": ("team", "group")}
+
+#: Registry team kinds whose strength is an achievement of the team.
+ACTIVITY_KIND = {
+    "fire_prevention": "fire_prevention_activity",
+    "security_order": "security_team_activity",
+    "anxh": "security_team_activity",
 }
 
 ACHIEVEMENT_NAMESPACE = uuid.UUID("4b0e7a52-2f63-4f3e-9a44-0a7d0c1e6a11")
@@ -74,6 +88,72 @@ def normalise_code(code: str) -> str:
     return code.strip().upper()
 
 
+# -- who may do what -------------------------------------------------------------------------------------------
+def ensure_official_of(actor: Principal, ward_id: str) -> None:
+    """The ward's records (issuers, criteria, achievements, nominations, the festival) are read by officials."""
+    actor.require(*OFFICIALS)
+    actor.ensure_ward(ward_id)
+
+
+def ensure_ward_office(actor: Principal, ward_id: str) -> None:
+    """Criteria, evaluation and nominations by hand are the ward's emulation office's work."""
+    actor.require(*WARD_OFFICE)
+    actor.ensure_ward(ward_id)
+
+
+def ensure_may_decide(actor: Principal, issuer: Issuer | str) -> None:
+    """Only the issuer's level decides (approves, rejects, revokes, configures its authority): a ward official
+    cannot sign for the city chairman, nor a city official for the ward chairman."""
+    role = DECIDING_ROLE[issuer]
+    if not actor.has(role, Role.ADMIN):
+        raise Forbidden(f"only the {issuer.replace('_', ' ')}'s office ({role}) decides these nominations")
+
+
+def ensure_claim_proven(proven: bool) -> None:
+    """The printed code is not enough to name a reporter: only the reporter, through the follow-up, holds the
+    claim secret (shared/claims.py)."""
+    if not proven:
+        raise Forbidden("the claim secret does not match this certificate")
+
+
+# -- configuration ---------------------------------------------------------------------------------------------
+def check_issuer_period(valid_from: date, valid_until: date | None) -> None:
+    if valid_until is not None and valid_until < valid_from:
+        raise InvalidInput("valid_until is before valid_from")
+
+
+def check_holder_kind(kind: str, holder_kind: str) -> None:
+    if holder_kind not in HOLDER_KINDS[kind]:
+        allowed = ", ".join(sorted(HOLDER_KINDS[kind]))
+        raise InvalidInput(f"achievements of kind {kind} are held by: {allowed}")
+
+
+def check_criterion(achievement_kind: str, holder_kind: str, min_count: int, min_amount_vnd: int) -> None:
+    """E.g. a mediator with at least 5 successful mediations earns a Giấy khen of the ward chairman."""
+    check_holder_kind(achievement_kind, holder_kind)
+    if min_count == 0 and min_amount_vnd == 0:
+        raise InvalidInput("a criterion needs a minimum count or amount")
+
+
+# -- nominations -----------------------------------------------------------------------------------------------
+def check_evidence(achievement_ids: list[str], evidence_note: str | None) -> None:
+    if not achievement_ids and not evidence_note:
+        raise InvalidInput("a nomination needs evidence: achievement_ids or an evidence_note")
+
+
+def check_backing(achievement_ids: list[str], found: Mapping[str, Mapping[str, Any]], *, recipient_kind: str,
+                  recipient_ref: str, year: int) -> None:
+    """A nomination by hand rests only on the ward's achievements of its recipient and its year."""
+    for aid in achievement_ids:
+        a = found.get(aid)
+        if a is None:
+            raise InvalidInput(f"achievement {aid} is not one of this ward's")
+        if a["holder_ref"] != recipient_ref or a["holder_kind"] != recipient_kind:
+            raise InvalidInput(f"achievement {aid} belongs to another holder")
+        if a["year"] != year:
+            raise InvalidInput(f"achievement {aid} is of {a['year']}, not {year}")
+
+
 def check_transition(current: str, target: str) -> None:
     if target in TRANSITIONS.get(current, set()):
         return
@@ -82,117 +162,26 @@ def check_transition(current: str, target: str) -> None:
     raise RuleViolation(f"a nomination that is {current} cannot become {target}")
 
 
-def ensure_may_decide(principal: Principal, issuer: str) -> None:
-    """Only the issuer's level decides: a ward official cannot sign for the city chairman."""
-    role = DECIDING_ROLE[issuer]
-    if not principal.has(role, Role.ADMIN):
-        raise Forbidden(f"only the {issuer.replace('_', ' ')}'s office ({role}) decides these nominations")
+def name_on_award(recipient_kind: str, known_name: str | None) -> str | None:
+    """The name an award carries: a reporter's never (they stay a pseudonym); anyone else's must be known."""
+    if recipient_kind == "reporter":
+        return None
+    if not known_name:
+        raise RuleViolation("the recipient's name is not known yet (no registry event names them)")
+    return known_name
 
 
-def ensure_holder_kind(kind: str, holder_kind: str) -> None:
-    if holder_kind not in HOLDER_KINDS[kind]:
-        allowed = ", ".join(sorted(HOLDER_KINDS[kind]))
-        raise ValueError(f"achievements of kind {kind} are held by: {allowed}")
+# -- awards ----------------------------------------------------------------------------------------------------
+def check_revocable(status: str) -> None:
+    if status == "revoked":
+        raise RuleViolation("this award is already revoked")
 
 
-def meets(criterion: Criterion, count: int, amount_vnd: int) -> bool:
-    return count >= criterion.min_count and amount_vnd >= criterion.min_amount_vnd
+def check_certifiable(status: str) -> None:
+    if status == "revoked":
+        raise RuleViolation("a revoked award has no certificate to issue")
 
 
-# -- commands' input -------------------------------------------------------------------------------------------
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ConfigureIssuer(_Input):
-    """An issuing authority for a ward, valid from a date (levels changed in 2025: a new row, not an edit)."""
-
-    title: str = Field(min_length=3, max_length=300, description="e.g. Chủ tịch Ủy ban nhân dân thành phố Thanh Hóa")
-    authority: str = Field(min_length=3, max_length=300, description="e.g. Ủy ban nhân dân thành phố Thanh Hóa")
-    signer_name: str | None = Field(default=None, max_length=200)
-    valid_from: date
-    valid_until: date | None = None
-
-    @model_validator(mode="after")
-    def _period(self) -> ConfigureIssuer:
-        if self.valid_until is not None and self.valid_until < self.valid_from:
-            raise ValueError("valid_until is before valid_from")
-        return self
-
-
-class Criterion(_Input):
-    """E.g. a mediator with at least 5 successful mediations earns a Giấy khen of the ward chairman."""
-
-    year: int = Field(ge=2000, le=2100)
-    achievement_kind: AchievementKind
-    holder_kind: RecipientKind
-    min_count: int = Field(default=0, ge=0, le=1_000_000)
-    min_amount_vnd: int = Field(default=0, ge=0)
-    title: str = Field(min_length=3, max_length=300, description="The citation on the certificate")
-    issuer: Issuer
-
-    @model_validator(mode="after")
-    def _sensible(self) -> Criterion:
-        ensure_holder_kind(self.achievement_kind, self.holder_kind)
-        if self.min_count == 0 and self.min_amount_vnd == 0:
-            raise ValueError("a criterion needs a minimum count or amount")
-        return self
-
-
-class ManualNomination(_Input):
-    """An official's nomination by hand; it must say what backs it."""
-
-    year: int = Field(ge=2000, le=2100)
-    recipient_kind: Literal["individual", "collective"]
-    recipient_ref: str = Field(min_length=1, max_length=64, description="A registry resident_id, team_id or group_id")
-    title: str = Field(min_length=3, max_length=300)
-    issuer: Issuer
-    achievement_ids: list[str] = Field(default_factory=list, max_length=50)
-    evidence_note: str | None = Field(default=None, max_length=2000, description="What the nomination rests on")
-
-    @model_validator(mode="after")
-    def _has_evidence(self) -> ManualNomination:
-        if not self.achievement_ids and not self.evidence_note:
-            raise ValueError("a nomination needs evidence: achievement_ids or an evidence_note")
-        return self
-
-
-class Review(_Input):
-    council_minutes_ref: str = Field(min_length=1, max_length=200, description="Biên bản họp Hội đồng TĐKT")
-
-
-class Approve(_Input):
-    decision_number: str = Field(min_length=1, max_length=100, description="e.g. 1234/QĐ-UBND")
-    decision_date: date
-
-
-class Reject(_Input):
-    reason: str = Field(min_length=3, max_length=1000)
-    decision_number: str | None = Field(default=None, max_length=100)
-    decision_date: date | None = None
-
-
-class Revoke(_Input):
-    reason: str = Field(min_length=3, max_length=1000)
-    revoked_on: date
-
-
-ClaimSecret = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$",
-                    description="The claim secret the incidents service shows the reporter with the tip's follow-up")
-
-
-class Claim(_Input):
-    """A reporter who chooses to be named: the name they choose and the proof that they are that reporter."""
-
-    display_name: str = Field(min_length=2, max_length=120)
-    claim_secret: str = ClaimSecret
-
-
-class ClaimWithdrawal(_Input):
-    """A reporter who no longer wants to be named: the same proof."""
-
-    claim_secret: str = ClaimSecret
-
-
-def issuer_valid_on(valid_from: date, valid_until: date | None, day: date) -> bool:
-    return valid_from <= day and (valid_until is None or day <= valid_until)
+def check_claimable(status: str) -> None:
+    if status == "revoked":
+        raise RuleViolation("this award was revoked")

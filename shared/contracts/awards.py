@@ -31,6 +31,12 @@ AchievementKind = Literal[
     "security_team_activity",  # per security-and-order / social-security team (tổ bảo vệ ANTT, tổ ANXH)
 ]
 NominationOrigin = Literal["criterion", "manual"]
+NominationStatus = Literal["proposed", "reviewed", "approved", "rejected"]
+AwardStatus = Literal["granted", "revoked"]
+
+#: An event carries at most this many evidence ids (the database keeps them all): a year of a team's collections
+#: can be thousands of contributions, and an event must stay small.
+MAX_EVIDENCE_IN_EVENT = 500
 
 Id = Field(min_length=1, max_length=64)
 
@@ -50,8 +56,40 @@ class AchievementRecorded(Event):
     year: int = Field(ge=2000, le=2100)
     count: int = Field(ge=0, description="How many facts back it (cases, tips, contributions)")
     amount_vnd: int = Field(default=0, ge=0, description="Collections: đồng collected, net of reversals")
-    evidence_event_ids: list[str] = Field(default_factory=list, max_length=500,
+    evidence_event_ids: list[str] = Field(default_factory=list, max_length=MAX_EVIDENCE_IN_EVENT,
                                           description="Ids of the events that prove it (the latest 500)")
+
+
+# -- issuing authorities (cấp khen thưởng) --------------------------------------------------------------------
+class IssuerConfigured(Event):
+    """An issuing authority of a ward was configured from a date (its title, authority and signer as printed on
+    the certificates it signs). ``subject`` is ``<ward_id>:<issuer>``; a later ``valid_from`` is a new period,
+    the same one again replaces it."""
+
+    event_type: ClassVar[str] = "awards.issuer.configured.v1"
+    topic: ClassVar[str] = "awards.awards"
+    issuer: Issuer
+    title: str = Field(max_length=300)
+    authority: str = Field(max_length=300)
+    signer_name: str | None = Field(default=None, max_length=200)
+    valid_from: date
+    valid_until: date | None = None
+
+
+class CriterionAdded(Event):
+    """A criterion was configured for a ward and year: achievements of this kind and holder that reach the
+    minimums earn a nomination from the issuer. ``subject`` is the criterion id."""
+
+    event_type: ClassVar[str] = "awards.criterion.added.v1"
+    topic: ClassVar[str] = "awards.nominations"
+    criterion_id: str = Id
+    year: int = Field(ge=2000, le=2100)
+    achievement_kind: AchievementKind
+    holder_kind: RecipientKind
+    min_count: int = Field(ge=0)
+    min_amount_vnd: int = Field(ge=0)
+    title: str = Field(max_length=300)
+    issuer: Issuer
 
 
 # -- nominations (đề nghị khen thưởng) -----------------------------------------------------------------------
@@ -72,7 +110,7 @@ class NominationProposed(_Nomination):
     origin: NominationOrigin
     criterion_id: str | None = None
     achievement_ids: list[str] = Field(default_factory=list, max_length=50)
-    evidence_event_ids: list[str] = Field(default_factory=list, max_length=500,
+    evidence_event_ids: list[str] = Field(default_factory=list, max_length=MAX_EVIDENCE_IN_EVENT,
                                           description="Ids of the events that prove it (the latest 500)")
 
 

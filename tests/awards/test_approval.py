@@ -87,55 +87,32 @@ async def test_criteria_propose_with_evidence_once_and_the_issuer_grants_after_r
     assert len(await svc.outbox("awards.nomination.reviewed.v1")) == 1
 
 
-async def test_a_rejected_nomination_frees_its_achievement_and_a_used_one_cannot_back_a_second(svc):
-    await svc.feed(*registry_events(), *mediation_events())
-    await svc.configure(ISSUERS, [MEDIATOR_CRITERION])
-    hung = next(p for p in await svc.evaluate() if p["recipient_ref"] == "r-hung")
-    # A nomination by hand resting on the same achievement is refused while the first one stands.
-    manual = {"year": 2024, "recipient_kind": "individual", "recipient_ref": "r-hung", "title": "Cá nhân tiêu biểu",
-              "issuer": "city_chairman", "achievement_ids": hung["achievement_ids"]}
-    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=manual, headers=WARD_OFFICIAL)
-    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
-
-    r = await svc.client.post(f"/v1/nominations/{hung['nomination_id']}/reject",
-                              json={"reason": "Chưa đủ hồ sơ", "decision_number": "3/QĐ-UBND",
-                                    "decision_date": "2024-08-01"}, headers=WARD_OFFICIAL)
-    assert r.status_code == 200 and r.json()["status"] == "rejected"
-    [rejected] = await svc.outbox("awards.nomination.rejected.v1")
-    assert rejected["reason"] == "Chưa đủ hồ sơ"
-    # Now the achievement is free: the hand nomination (from the city chairman) may rest on it.
-    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=manual, headers=WARD_OFFICIAL)
-    assert r.status_code == 201, r.text
-    assert r.json()["origin"] == "manual" and len(r.json()["evidence_event_ids"]) == 10
-    await svc.grant(r.json(), number="77/QĐ-UBND")
-    # Once awarded, the achievement backs nothing else, not even after a new evaluation.
-    assert await svc.evaluate() == []
-
-
-async def test_a_manual_nomination_needs_evidence_and_a_known_recipient(svc):
+async def test_a_nomination_by_hand_over_http_refuses_bad_input_and_other_roles(svc):
+    """The rules themselves are in test_handlers.py; here, how they answer over HTTP."""
     await svc.feed(*registry_events())
     base = {"year": 2024, "recipient_kind": "individual", "recipient_ref": "r-lan", "title": "Cá nhân tiêu biểu",
             "issuer": "ward_chairman"}
     r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=base, headers=WARD_OFFICIAL)
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
-    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json={**base, "recipient_ref": "r-nobody",
-                              "evidence_note": "Biên bản tổ dân phố"}, headers=WARD_OFFICIAL)
-    assert r.status_code == 422 and "not known" in r.json()["detail"]
-    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json={**base, "achievement_ids": ["nope"]},
-                              headers=WARD_OFFICIAL)
-    assert r.status_code == 422
-    assert await svc.db.fetchval("awards", "SELECT count(*) FROM nominations") == 0
-    # With a note as evidence, and an Idempotency-Key: a retried request nominates once.
+    assert "needs evidence" in r.json()["detail"]
     body = {**base, "evidence_note": "Biên bản họp tổ dân phố Trần Phú số 3/BB"}
-    headers = {**WARD_OFFICIAL, "Idempotency-Key": "nominate-lan-2024"}
-    first = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=body, headers=headers)
-    again = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=body, headers=headers)
-    assert first.status_code == again.status_code == 201 and first.json() == again.json()
-    assert await svc.db.fetchval("awards", "SELECT count(*) FROM nominations") == 1
-    # Residents, police and other wards' officials may not nominate.
+    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json={**body, "surprise": 1}, headers=WARD_OFFICIAL)
+    assert r.status_code == 422  # unknown fields are refused
+    r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json={**body, "ward_id": "dong-ve"},
+                              headers=WARD_OFFICIAL)
+    assert r.status_code == 422  # the ward is the path's, not the body's
     for headers in (auth("resident", WARD), auth("police", WARD), auth("ward_official", "other-ward")):
         r = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=body, headers=headers)
         assert r.status_code == 403
+    assert await svc.db.fetchval("awards", "SELECT count(*) FROM nominations") == 0
+    # With an Idempotency-Key, a retried request (its JSON in another key order) nominates once.
+    headers = {**WARD_OFFICIAL, "Idempotency-Key": "nominate-lan-2024"}
+    first = await svc.client.post(f"/v1/wards/{WARD}/nominations", json=body, headers=headers)
+    again = await svc.client.post(f"/v1/wards/{WARD}/nominations", headers={**headers, "content-type": "application/json"},
+                                  content=json.dumps(dict(reversed(list(body.items())))))
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert await svc.db.fetchval("awards", "SELECT count(*) FROM nominations") == 1
 
 
 async def test_certificate_verification_and_revocation(svc):

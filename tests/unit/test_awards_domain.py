@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from pydantic import ValidationError
 
 from services.awards import domain
-from shared.auth import Principal, Role
+from shared.actor import Principal, Role
 from shared.contracts.awards import AwardGranted
-from shared.errors import Forbidden, RuleViolation
+from shared.errors import Forbidden, InvalidInput, RuleViolation
 
 
 def principal(*roles: Role) -> Principal:
@@ -65,31 +64,23 @@ def test_verification_codes_are_readable_and_unguessable():
 
 
 def test_a_criterion_needs_a_threshold_and_a_fitting_holder():
-    ok = domain.Criterion(year=2024, achievement_kind="mediations_succeeded", holder_kind="individual", min_count=5,
-                          title="Hòa giải viên tiêu biểu", issuer="ward_chairman")
-    assert domain.meets(ok, 5, 0) and not domain.meets(ok, 4, 0)
-    with pytest.raises(ValidationError, match="minimum count or amount"):
-        domain.Criterion(year=2024, achievement_kind="mediations_succeeded", holder_kind="individual",
-                         title="Hòa giải viên", issuer="ward_chairman")
-    with pytest.raises(ValidationError, match="held by: reporter"):
-        domain.Criterion(year=2024, achievement_kind="tips_solved", holder_kind="individual", min_count=1,
-                         title="Tố giác tội phạm", issuer="ward_chairman")
-
-
-def test_a_manual_nomination_needs_evidence():
-    with pytest.raises(ValidationError, match="needs evidence"):
-        domain.ManualNomination(year=2024, recipient_kind="individual", recipient_ref="r1", title="Cá nhân tiêu biểu",
-                                issuer="ward_chairman")
-    domain.ManualNomination(year=2024, recipient_kind="individual", recipient_ref="r1", title="Cá nhân tiêu biểu",
-                            issuer="ward_chairman", evidence_note="Biên bản họp tổ dân phố số 3")
+    domain.check_criterion("mediations_succeeded", "individual", 5, 0)
+    with pytest.raises(InvalidInput, match="minimum count or amount"):
+        domain.check_criterion("mediations_succeeded", "individual", 0, 0)
+    with pytest.raises(InvalidInput, match="held by: reporter"):
+        domain.check_criterion("tips_solved", "individual", 1, 0)
 
 
 def test_an_issuer_period_must_make_sense():
-    with pytest.raises(ValidationError):
-        domain.ConfigureIssuer(title="Chủ tịch UBND phường Phú Sơn", authority="UBND phường Phú Sơn",
-                               valid_from=date(2025, 7, 1), valid_until=date(2025, 1, 1))
-    assert domain.issuer_valid_on(date(2020, 1, 1), date(2025, 6, 30), date(2024, 8, 13))
-    assert not domain.issuer_valid_on(date(2020, 1, 1), date(2025, 6, 30), date(2025, 7, 1))
+    with pytest.raises(InvalidInput):
+        domain.check_issuer_period(date(2025, 7, 1), date(2025, 1, 1))
+
+
+def test_a_reporter_is_never_named_on_an_award_and_anyone_else_must_be():
+    assert domain.name_on_award("reporter", "anything") is None
+    assert domain.name_on_award("collective", "Tổ hòa giải") == "Tổ hòa giải"
+    with pytest.raises(RuleViolation, match="not known"):
+        domain.name_on_award("individual", None)
 
 
 def test_the_public_copy_of_an_award_names_no_one():
