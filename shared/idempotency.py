@@ -1,7 +1,7 @@
 """Idempotency records at rest: sealed responses and a retention period.
 
 A command's first response is kept so that a retry with the same ``Idempotency-Key`` gets the same answer
-without running again (``shared.commands.execute``). That response may hold personal data (a registrar's reply
+without running again (``shared.application.Application.handle``). That response may hold personal data (a registrar's reply
 holds the decrypted national ID, the phone, the birth date; others name parties, donors, recipients), so it is
 never stored in clear:
 

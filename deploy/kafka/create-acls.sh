@@ -63,7 +63,7 @@ allow mediation Write literal --topic mediation.audit --topic mediation.cases --
 user donations DONATIONS_KAFKA_PASSWORD
 allow donations IdempotentWrite literal --cluster
 allow donations Read literal --group donations-service
-allow donations Read literal --topic donations.audit --topic donations.dead-letter --topic registry.teams
+allow donations Read literal --topic donations.audit --topic donations.dead-letter --topic registry.households --topic registry.teams
 allow donations Write literal --topic donations.audit --topic donations.campaigns --topic donations.dead-letter --topic donations.expenses --topic donations.ledger --topic public.ward-events
 
 # awards

@@ -15,7 +15,12 @@ from typing import Any
 
 from services.awards import domain
 from shared.contracts.awards import MAX_EVIDENCE_IN_EVENT, AchievementRecorded
-from shared.contracts.donations import CampaignTargetReached, ContributionRecorded, ContributionReversed
+from shared.contracts.donations import (
+    CampaignTargetReached,
+    CampaignTeamCredited,
+    ContributionRecorded,
+    ContributionReversed,
+)
 from shared.contracts.incidents import IncidentResolved
 from shared.contracts.mediation import CaseSucceeded
 from shared.contracts.registry import (
@@ -158,6 +163,14 @@ async def on_target_reached(e: CampaignTargetReached, uow: Any) -> None:
                      amount_vnd=total)
 
 
+async def on_team_credited(e: CampaignTeamCredited, uow: Any) -> None:
+    # A team whose collection came after the target was reached helped reach it too: the same achievement as the
+    # teams named in CampaignTargetReached (one per team and campaign, however often either event arrives).
+    await credit(uow, e, kind="campaign_target_reached", holder_kind="collective", holder_ref=e.team_id,
+                 year=_day(e.reached_on, e), fact_key=f"campaign:{e.campaign_id}", group_id=e.group_id,
+                 scope=e.campaign_id, amount_vnd=e.total_vnd)
+
+
 HANDLERS = {
     WardRegistered: on_ward_registered,
     ResidentRegistered: on_resident_registered,
@@ -172,4 +185,5 @@ HANDLERS = {
     ContributionRecorded: on_contribution_recorded,
     ContributionReversed: on_contribution_reversed,
     CampaignTargetReached: on_target_reached,
+    CampaignTeamCredited: on_team_credited,
 }

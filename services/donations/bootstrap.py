@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.donations import api, handlers
+from services.donations import api, consumers, handlers
 from services.donations.uow import DonationsUnitOfWork
 from shared.application import Application, PgContext
 from shared.contracts.donations import (
@@ -42,7 +42,7 @@ def build(settings: ServiceSettings) -> FastAPI:
         lambda conn=None, *, read_only=False: DonationsUnitOfWork(PgContext.from_runtime(runtime), conn,
                                                                   read_only=read_only),
         handlers.HANDLERS)
-    runtime.consume(runtime.application.on_events(handlers.EVENT_HANDLERS))
+    runtime.consume(runtime.application.on_events(consumers.HANDLERS))
     runtime.every("flag-overdue-instalments", 3600,
                   runtime.application.job("flag-overdue-instalments", handlers.flag_overdue_instalments))
     return create_app(runtime, [api.router], title="donations")

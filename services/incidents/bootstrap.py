@@ -48,7 +48,7 @@ def build(settings: ServiceSettings) -> FastAPI:
                                                                   read_only=read_only, pii=runtime.pii),
         handlers.HANDLERS,
     )
-    runtime.consume(runtime.application.on_events(consumers.EVENT_HANDLERS))
+    runtime.consume(runtime.application.on_events(consumers.HANDLERS))
     runtime.every("flag-overdue-tips", OVERDUE_CHECK_INTERVAL_S,
                   runtime.application.job("flag-overdue-tips", handlers.flag_overdue_tips))
     return create_app(runtime, [api.router, api_police.router], title="incidents")

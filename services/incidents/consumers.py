@@ -131,7 +131,7 @@ async def on_award_revoked(e: AwardRevoked, uow: Any) -> None:
 
 #: Registered in bootstrap with ``application.on_events``: each runs in a unit of work on the consumer's
 #: transaction, so its effects, its events and the inbox row commit together.
-EVENT_HANDLERS = {
+HANDLERS = {
     GroupCreated: on_group_created,
     TeamFormed: on_team_formed,
     FacilityRegistered: on_facility_registered,

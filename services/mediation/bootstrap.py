@@ -38,5 +38,5 @@ def build(settings: ServiceSettings) -> FastAPI:
                                                                   read_only=read_only),
         handlers.HANDLERS,
     )
-    runtime.consume(runtime.application.on_events(consumers.EVENT_HANDLERS))
+    runtime.consume(runtime.application.on_events(consumers.HANDLERS))
     return create_app(runtime, [api.router], title="mediation")

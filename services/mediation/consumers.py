@@ -81,7 +81,7 @@ async def on_referred_to_mediation(event: IncidentReferredToMediation, uow: Medi
         parties=list(event.parties), referred_at=event.referred_at), uow, SYSTEM)
 
 
-EVENT_HANDLERS = {
+HANDLERS = {
     TeamFormed: on_team_formed,
     TeamMemberJoined: on_member_joined,
     TeamMemberRoleChanged: on_member_role_changed,

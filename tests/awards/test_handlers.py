@@ -42,6 +42,7 @@ from shared.contracts.awards import (
     NominationProposed,
     NominationRejected,
 )
+from shared.contracts.donations import CampaignTeamCredited
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from shared.events import Event
 from shared.paging import PageRequest
@@ -166,6 +167,20 @@ async def test_a_target_reached_credits_only_the_teams_that_collected(app):
     await feed(app, reached.model_copy(update={"team_totals": teams}))
     got = await achievements(app)
     assert [k[2] for k in got if k[0] == "campaign_target_reached"] == [MOBILISATION_TEAMS[0]]
+
+
+async def test_a_team_that_collected_after_the_target_is_credited_once_like_the_others(app):
+    reached = donation_events()[-1]
+    await feed(app, reached.model_copy(update={"team_totals": {MOBILISATION_TEAMS[0]: 1_000_000}}))
+    late = CampaignTeamCredited(ward_id=WARD, subject=CAMPAIGN, campaign_id=CAMPAIGN, group_id=GROUP,
+                                team_id=MOBILISATION_TEAMS[1], total_vnd=300_000, reached_on=reached.reached_on)
+    await feed(app, late, late.model_copy(update={"id": uuid.uuid4()}))  # a redelivery under another event id
+    got = await achievements(app)
+    credited = {k[2]: a for k, a in got.items() if k[0] == "campaign_target_reached"}
+    assert sorted(credited) == sorted(MOBILISATION_TEAMS[:2])
+    late_team = credited[MOBILISATION_TEAMS[1]]
+    assert (late_team["count"], late_team["amount_vnd"], late_team["scope"]) == (1, 300_000, CAMPAIGN)
+    assert late_team["year"] == reached.reached_on.year
 
 
 async def test_a_tip_not_solved_or_not_a_crime_tip_credits_no_reporter(app):

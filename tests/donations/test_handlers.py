@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.donations import handlers
+from services.donations import consumers, handlers
 from services.donations.commands import (
     ApproveExpense,
     CloseCampaign,
@@ -52,7 +52,7 @@ def collector(n: int) -> Principal:
 
 async def feed(app: Application, *events: Event) -> None:
     """The registry's events, through the same adapters the Kafka consumer runs."""
-    adapters = app.on_events(handlers.EVENT_HANDLERS)
+    adapters = app.on_events(consumers.HANDLERS)
     for event in events:
         await adapters[type(event)](None, event)  # type: ignore[arg-type]
 

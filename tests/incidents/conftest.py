@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.incidents.bootstrap import build
-from services.incidents.consumers import EVENT_HANDLERS
+from services.incidents.consumers import HANDLERS as EVENT_HANDLERS
 from services.incidents.uow import IncidentsUnitOfWork
 from shared.actor import SYSTEM
 from shared.application import PgContext

@@ -24,7 +24,7 @@ from services.incidents.commands import (
     StartWork,
     TriageIncident,
 )
-from services.incidents.consumers import EVENT_HANDLERS
+from services.incidents.consumers import HANDLERS as EVENT_HANDLERS
 from services.incidents.repository import identity_context, warning_context
 from services.incidents.uow import IncidentsUnitOfWork
 from shared import clock

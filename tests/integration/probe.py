@@ -12,9 +12,9 @@ import asyncpg
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from shared import outbox
-from shared.auth import CurrentPrincipal
-from shared.commands import Outcome, execute
+from shared.application import Application, Command, Created, PgContext, PgUnitOfWork
+from shared.auth import CurrentPrincipal, Principal
+from shared.commands import dispatch
 from shared.events import Event, PublicEvent, copy_fields
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -62,23 +62,35 @@ class ProbeIn(BaseModel):
     fail: bool = False
 
 
+class RecordProbe(Command):
+    name: ClassVar[str] = "probe.record"
+    id: str
+    value: int
+    fail: bool = False
+
+
+async def record_probe(cmd: RecordProbe, uow: PgUnitOfWork, actor: Principal) -> Created:
+    actor.ensure_ward("phu-son")
+    await uow.conn.execute("INSERT INTO probe_state (id, value) VALUES ($1, $2)", cmd.id, cmd.value)
+    uow.emit(ProbeRecorded(ward_id="phu-son", subject=cmd.id, value=cmd.value,
+                           secret_note="Nguyễn Văn A, CCCD 001203004005"))
+    uow.audit("probe", cmd.id)
+    if cmd.fail:
+        raise RuntimeError("fails after writing: nothing may remain")
+    return Created({"id": cmd.id, "value": cmd.value})
+
+
 def publisher_app(settings: ServiceSettings):  # noqa: ANN201
     runtime = ServiceRuntime(settings, publishes=[ProbeRecorded, ProbePublic], description="probe publisher")
+    runtime.application = Application(
+        "registry", lambda conn=None, *, read_only=False: PgUnitOfWork(PgContext.from_runtime(runtime), conn,
+                                                                       read_only=read_only),
+        {RecordProbe: record_probe})
     router = APIRouter()
 
     @router.post("/probe", status_code=201)
     async def record(body: ProbeIn, request: Request, principal: CurrentPrincipal):  # noqa: ANN202
-        principal.ensure_ward("phu-son")
-
-        async def handler(conn: asyncpg.Connection) -> Outcome:
-            await conn.execute("INSERT INTO probe_state (id, value) VALUES ($1, $2)", body.id, body.value)
-            await outbox.enqueue(conn, ProbeRecorded(ward_id="phu-son", subject=body.id, value=body.value,
-                                                     secret_note="Nguyễn Văn A, CCCD 001203004005"))
-            if body.fail:
-                raise RuntimeError("fails after writing: nothing may remain")
-            return Outcome({"id": body.id, "value": body.value}, "probe", body.id, status=201)
-
-        return await execute(runtime.pool, request, principal, "probe.record", handler)
+        return await dispatch(request, RecordProbe(**body.model_dump()), principal)
 
     return create_app(runtime, [router], title="probe"), runtime
 

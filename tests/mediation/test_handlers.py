@@ -68,7 +68,7 @@ async def feed(app: Application, *events: Event) -> None:
     """Other services' events, handed to the event handlers as the consumer does."""
     async with app.uow() as uow:
         for event in events:
-            await consumers.EVENT_HANDLERS[type(event)](event, uow)
+            await consumers.HANDLERS[type(event)](event, uow)
         await uow.commit("feed", SYSTEM)
 
 
