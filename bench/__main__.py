@@ -59,7 +59,7 @@ async def raw_produce(bootstrap: str, events: list[ProbeRecorded]) -> float:
     return len(events) / elapsed
 
 
-async def relay_publish(db, bootstrap: str, events: list[ProbeRecorded]) -> float:  # noqa: ANN001
+async def relay_publish(db, bootstrap: str, events: list[ProbeRecorded]) -> float:
     pool = await create_pool(db.app_url("registry"), "registry", max_size=4)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("DELETE FROM outbox")
@@ -76,7 +76,7 @@ async def relay_publish(db, bootstrap: str, events: list[ProbeRecorded]) -> floa
     return total / elapsed
 
 
-async def raw_consume(db, bootstrap: str, n: int) -> float:  # noqa: ANN001
+async def raw_consume(db, bootstrap: str, n: int) -> float:
     conn = await asyncpg.connect(db.app_url("incidents"))
     await conn.execute('SET search_path TO "incidents"; CREATE TEMP TABLE raw_effects (id text PRIMARY KEY, v bytea)')
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5,
@@ -99,7 +99,7 @@ async def raw_consume(db, bootstrap: str, n: int) -> float:  # noqa: ANN001
     return n / elapsed
 
 
-async def platform_consume(db, bootstrap: str, n: int) -> float:  # noqa: ANN001
+async def platform_consume(db, bootstrap: str, n: int) -> float:
     runtime = consumer_runtime(settings_for("incidents", db, None, kafka_bootstrap_servers=bootstrap))
     t = time.perf_counter()
     await runtime.start()
@@ -112,7 +112,7 @@ async def platform_consume(db, bootstrap: str, n: int) -> float:  # noqa: ANN001
     return n / elapsed
 
 
-async def raw_commands(db, n: int, concurrency: int = 16) -> float:  # noqa: ANN001
+async def raw_commands(db, n: int, concurrency: int = 16) -> float:
     pool = await asyncpg.create_pool(db.app_url("registry"), min_size=concurrency, max_size=concurrency,
                                      server_settings={"search_path": "registry"})
 
@@ -126,7 +126,7 @@ async def raw_commands(db, n: int, concurrency: int = 16) -> float:  # noqa: ANN
     return await _run_concurrently(one, n, concurrency, pool)
 
 
-async def platform_commands(db, n: int, concurrency: int = 16) -> float:  # noqa: ANN001
+async def platform_commands(db, n: int, concurrency: int = 16) -> float:
     from shared import audit
 
     pool = await create_pool(db.app_url("registry"), "registry", min_size=concurrency, max_size=concurrency)
@@ -141,7 +141,7 @@ async def platform_commands(db, n: int, concurrency: int = 16) -> float:  # noqa
     return await _run_concurrently(one, n, concurrency, pool)
 
 
-async def _run_concurrently(fn, n: int, concurrency: int, pool) -> float:  # noqa: ANN001
+async def _run_concurrently(fn, n: int, concurrency: int, pool) -> float:
     queue = iter(range(n))
     t = time.perf_counter()
 
@@ -155,7 +155,7 @@ async def _run_concurrently(fn, n: int, concurrency: int, pool) -> float:  # noq
     return n / elapsed
 
 
-def service_rss_mib(db, bootstrap: str) -> float:  # noqa: ANN001
+def service_rss_mib(db, bootstrap: str) -> float:
     import psutil
 
     p = ServiceProcess("registry", service_env("registry", db.admin_url, bootstrap, port=free_port(), ENVIRONMENT="test")).start()

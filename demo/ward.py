@@ -20,7 +20,6 @@ class Ward:
     group_name: str = ""
     residents: list[dict] = field(default_factory=list)         # {resident_id, full_name, sex, household_id}
     teams: dict[str, list[dict]] = field(default_factory=dict)  # kind -> [{team_id, name, members: [resident ids]}]
-    fire_point_id: str = ""
     boarding_house_id: str = ""
     lodgers: list[dict] = field(default_factory=list)
 
@@ -89,15 +88,14 @@ async def set_up(api: Platform) -> Ward:
                 {"team_id": team["team_id"], "name": article.team_name(kind, n),
                  "members": [w.residents[i]["resident_id"] for i in roster]})
 
-    fire_point = await api.ok("registry", "/v1/facilities", official, {
+    await api.ok("registry", "/v1/facilities", official, {
         "group_id": w.group_id, "kind": "fire_point", "name": "Điểm phòng cháy, chữa cháy công cộng",
         "location": "Đầu ngõ 12 phố Trần Phú", "installed_on": start})
-    w.fire_point_id = fire_point["facility_id"]
     await _boarding_house(api, w, official, police, today)
     return w
 
 
-async def _boarding_house(api: Platform, w: Ward, official, police, today: date) -> None:  # noqa: ANN001
+async def _boarding_house(api: Platform, w: Ward, official, police, today: date) -> None:
     """A boarding house with two rented rooms; four lodgers on temporary residence; the landlord files stay
     notices for three of them, so the police's checks-due list shows the fourth."""
     landlord = w.residents[LANDLORD]

@@ -274,7 +274,6 @@ class FakeUnitOfWork(UnitOfWork):
         self.published: list[Event] = []
         self.audit_log: list[tuple[str, str, AuditEntry]] = []
         self.idempotency: dict[tuple[str, str], StoredReply] = {}
-        self.commits = 0
         self._saved: dict[str, Any] | None = None
 
     def repositories(self) -> dict[str, FakeRepository]:
@@ -299,13 +298,12 @@ class FakeUnitOfWork(UnitOfWork):
         self.published.extend(self.events)
         if self.audit_entry is not None:
             self.audit_log.append((command, actor.subject, self.audit_entry))
-        self.commits += 1
         self.events, self.audit_entry, self._saved = [], None, None
 
     async def recall(self, subject: str, key: str) -> StoredReply | None:
         return self.idempotency.get((subject, key))
 
-    async def remember(self, subject: str, key: str, command: str, stored: StoredReply) -> None:
+    async def remember(self, subject: str, key: str, command: str, stored: StoredReply) -> None:  # noqa: ARG002 - the fake keeps no command names
         self.idempotency[(subject, key)] = stored
 
 

@@ -276,7 +276,7 @@ async def heads_from_kafka(bootstrap: str, service: str, *, timeout_s: float = 3
         async with asyncio.timeout(timeout_s):
             partitions = consumer.partitions_for_topic(cls.topic)
             while not partitions:
-                await consumer._client.force_metadata_update()  # noqa: SLF001 - metadata for the topic
+                await consumer._client.force_metadata_update()
                 partitions = consumer.partitions_for_topic(cls.topic)
                 if not partitions:
                     await asyncio.sleep(0.2)

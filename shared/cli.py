@@ -143,7 +143,7 @@ async def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _selection(args: argparse.Namespace):  # noqa: ANN202 - shared.deadletters.Selection
+def _selection(args: argparse.Namespace):
     from shared.deadletters import Selection
 
     return Selection(ids=args.id or [], event_ids=args.event_id or [], event_type=args.event_type, topic=args.topic,
@@ -205,7 +205,7 @@ async def _dead_letters(args: argparse.Namespace) -> int:
         await pool.close()
 
 
-async def _wait_for_redrive(conn, service: str, ids: list[int], timeout: float) -> int:  # noqa: ANN001
+async def _wait_for_redrive(conn, service: str, ids: list[int], timeout: float) -> int:
     from shared import deadletters as dl
 
     loop = asyncio.get_running_loop()

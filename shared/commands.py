@@ -27,6 +27,12 @@ async def dispatch(request: Request, command: Any, principal: Principal) -> Resp
                     headers={"Idempotent-Replayed": "true"} if reply.replayed else None)
 
 
+def reading(request: Request) -> Any:
+    """A read-only unit of work of the service (one snapshot for a whole read): ``async with reading(request) as
+    uow:`` then the repositories; a read route does nothing else with storage."""
+    return request.app.state.runtime.application.read()
+
+
 def json_response(body: Any, status: int = 200) -> Response:
     """A JSON response encoded like command responses (dates, UUIDs, Decimals), for read endpoints."""
     return Response(content=dumps(body).encode(), status_code=status, media_type="application/json")

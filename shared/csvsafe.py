@@ -43,10 +43,6 @@ class SafeWriter:
     def writerow(self, row: Iterable[Any]) -> Any:
         return self._writer.writerow([neutralise(cell) for cell in row])
 
-    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
-        for row in rows:
-            self.writerow(row)
-
 
 def writer(out: TextIO, **kwargs: Any) -> SafeWriter:
     return SafeWriter(out, **kwargs)

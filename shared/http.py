@@ -99,7 +99,7 @@ def _route(request: Request) -> str:
 
 def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: str, version: str = "1") -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         try:
             yield

@@ -73,10 +73,6 @@ def _context(service: str, principal: str, key: str) -> str:
     return f"idempotency/v1/{service}/{len(principal)}:{principal}/{len(key)}:{key}"
 
 
-def request_hash(method: str, path: str, body: bytes) -> str:
-    return hashlib.sha256(method.encode() + path.encode() + b"\n" + body).hexdigest()
-
-
 def seals(runtime: Any) -> bool:
     return _protector(runtime) is not None
 

@@ -59,7 +59,7 @@ class ScheduledJob:
     run: Job
 
 
-async def _no_decode(msg: Any) -> None:
+async def _no_decode(_msg: Any) -> None:
     return None
 
 

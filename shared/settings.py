@@ -173,12 +173,10 @@ class ServiceSettings(BaseSettings):
         default=24, gt=0, description="how long a command's response is kept for a retry with its Idempotency-Key"
     )
     relay_batch_size: int = 500
-    relay_poll_interval_s: float = 0.05
     relay_lease_s: float = 30.0
     consumer_max_attempts: int = 3
     consumer_retry_backoff_s: float = 0.05
     consumer_batch_max_records: int = 500
-    scheduler_interval_s: float = 60.0
     # Parked events (a type an older replica did not know) are drained at start and then this often.
     parked_drain_interval_s: float = 60.0
 
@@ -239,7 +237,7 @@ class ServiceSettings(BaseSettings):
     def key_purposes(self) -> frozenset[str]:
         return PERSONAL_DATA_KEYS.get(self.service_name, frozenset())
 
-    def protector(self):  # noqa: ANN201 - shared.crypto.PersonalDataProtector (imported late: settings stay light)
+    def protector(self):
         """The personal-data protector with exactly this service's keys (development keys when unset)."""
         from shared.crypto import KeyRing, PersonalDataProtector, decode_key
 

@@ -168,7 +168,7 @@ class FlowSampler(Sampler):
     rows, a consumer's batch transaction and inbox look-up, readiness probes, retention): traced, it would be
     a trace of one span for every poll, beside the flows."""
 
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):  # noqa: ANN001, ANN201
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):  # noqa: ARG002 - the SDK's signature
         if kind == SpanKind.CLIENT and attributes and (
             db_attributes.DB_SYSTEM_NAME in attributes or "db.system" in attributes
         ):
@@ -282,7 +282,7 @@ class JsonLogFormatter(JsonFormatter):
         super().__init__("%(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level", "name": "logger"},
                          timestamp=True)
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei: Any) -> str:
         return format_exception_without_message(ei)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
@@ -303,7 +303,7 @@ class AllowListLogProcessor(LogRecordProcessor):
     def shutdown(self) -> None:
         return None
 
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:  # noqa: ARG002 - the SDK's signature
         return True
 
 

@@ -39,7 +39,7 @@ async def applications(request: pytest.FixtureRequest, service: str, fake: Calla
         uow = fake()
         yield Application(service, lambda conn=None, *, read_only=False: uow, handlers)
         return
-    from tests.conftest import make_database  # noqa: PLC0415  (conftest imports nothing from here)
+    from tests.conftest import make_database
 
     db = await make_database(request.getfixturevalue("pg_server").admin_url, (service,))
     pool = await create_pool(db.app_url(service), service, min_size=1, max_size=4)

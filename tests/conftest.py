@@ -28,7 +28,7 @@ os.environ.setdefault("OTEL_SDK_DISABLED", "false")
 def pg_server() -> Iterator[EmbeddedPostgres]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:  # an external server, for people who have one
-        class External:  # noqa: D401 - tiny adapter
+        class External:
             admin_url = url
         yield External()  # type: ignore[misc]
         return

@@ -24,7 +24,7 @@ async def read_topic(
         partitions = consumer.partitions_for_topic(topic)
         deadline = asyncio.get_running_loop().time() + timeout
         while not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - metadata for a new topic
+            await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topic)
             if asyncio.get_running_loop().time() > deadline:
                 return records

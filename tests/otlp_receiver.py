@@ -52,7 +52,7 @@ class ReceivedLog:
 SPAN_KIND_SERVER, SPAN_KIND_CLIENT, SPAN_KIND_PRODUCER, SPAN_KIND_CONSUMER = 2, 3, 4, 5
 
 
-def _value(v) -> object:  # noqa: ANN001 - AnyValue
+def _value(v) -> object:
     kind = v.WhichOneof("value")
     return getattr(v, kind) if kind else None
 
@@ -66,7 +66,7 @@ class OtlpReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from services.awards import commands, domain, schemas
 from shared.actor import Principal
 from shared.auth import CurrentPrincipal
-from shared.commands import dispatch, json_response
+from shared.commands import dispatch, json_response, reading
 from shared.contracts.awards import Issuer, NominationStatus
 from shared.edge import WardId, content_disposition
 from shared.errors import NotFound
@@ -24,9 +24,6 @@ router = APIRouter(prefix="/v1", tags=["awards"])
 
 Year = Annotated[int, Query(ge=2000, le=2100)]
 
-
-def _read(request: Request) -> Any:
-    return request.app.state.runtime.application.read()
 
 
 # -- issuing authorities (configuration) -----------------------------------------------------------------------
@@ -41,7 +38,7 @@ async def configure_issuer(ward_id: WardId, issuer: Issuer, body: schemas.Config
 @router.get("/wards/{ward_id}/issuers", response_model=schemas.PageOf[schemas.IssuerOut])
 async def list_issuers(ward_id: WardId, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     domain.ensure_official_of(principal, ward_id)
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         return json_response(await uow.issuers.page(ward_id, page))
 
 
@@ -58,7 +55,7 @@ async def add_criterion(ward_id: WardId, body: schemas.AddCriterionBody,
 async def list_criteria(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
                         page: Page) -> Response:
     domain.ensure_official_of(principal, ward_id)
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         return json_response(await uow.criteria.page(ward_id, year, page))
 
 
@@ -67,7 +64,7 @@ async def list_criteria(ward_id: WardId, year: Year, request: Request, principal
 async def list_achievements(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
                             page: Page) -> Response:
     domain.ensure_official_of(principal, ward_id)
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         return json_response(await uow.achievements.page(ward_id, year, page))
 
 
@@ -95,7 +92,7 @@ async def nominate(ward_id: WardId, body: schemas.NominateBody,
 async def list_nominations(ward_id: WardId, year: Year, request: Request, principal: CurrentPrincipal,
                            page: Page, status: NominationStatus | None = None) -> Response:
     domain.ensure_official_of(principal, ward_id)
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         return json_response(await uow.nominations.page(ward_id, year, status, page))
 
 
@@ -126,7 +123,7 @@ async def reject(nomination_id: str, body: schemas.RejectBody,
 # -- awards and certificates -----------------------------------------------------------------------------------
 async def _visible_award(request: Request, principal: Principal, award_id: str) -> dict[str, Any]:
     principal.require(*domain.OFFICIALS)
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         a = await uow.awards.get(award_id)
     principal.ensure_reaches(a["ward_id"] if a else None, "no such award")
     assert a is not None

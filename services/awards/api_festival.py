@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from services.awards import domain, schemas
 from services.awards.certificate import festival_document, render_festival
 from shared.auth import CurrentPrincipal
-from shared.commands import json_response
+from shared.commands import json_response, reading
 from shared.edge import WardId, content_disposition
 from shared.openapi import media
 
@@ -21,7 +21,7 @@ Year = Path(ge=2000, le=2100)
 
 
 async def _festival(request: Request, ward_id: str, year: int) -> dict[str, Any]:
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         awards = await uow.awards.granted_of_year(ward_id, year)  # a revoked award is not read out
         achievements = await uow.achievements.of_ward(ward_id, year=year)
         ward_name = await uow.directory.name_of(ward_id, "ward", ward_id) or ward_id

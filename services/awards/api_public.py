@@ -14,7 +14,7 @@ from services.awards import commands, domain, schemas
 from services.awards.certificate import recipient_display
 from shared import ratelimit
 from shared.actor import Principal
-from shared.commands import dispatch, json_response
+from shared.commands import dispatch, json_response, reading
 from shared.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
@@ -31,7 +31,7 @@ _WRONG_PROOF = {403: {"description": "The claim secret does not match this certi
 async def verify(request: Request, code: str = Code) -> Response:
     s = request.app.state.runtime.settings
     await ratelimit.limit(request, "verify", limit=s.public_rate_limit, window_s=s.public_rate_window_s)
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         a = await uow.awards.by_code(domain.normalise_code(code))
     if a is None:
         raise NotFound("no certificate has this verification code")

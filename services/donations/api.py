@@ -20,7 +20,7 @@ from services.donations.handlers import load_campaign
 from services.donations.report import build_report, report_csv
 from services.donations.repository import CAMPAIGNS_BY_OPENING, TEAMS_BY_ID
 from shared.auth import CurrentPrincipal, Principal
-from shared.commands import dispatch, json_response
+from shared.commands import dispatch, json_response, reading
 from shared.contracts.registry import TeamKind
 from shared.edge import content_disposition
 from shared.errors import NotFound
@@ -29,9 +29,6 @@ from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["donations"])
 
-
-def _read(request: Request) -> Any:
-    return request.app.state.runtime.application.read()
 
 
 # -- commands -------------------------------------------------------------------------------------------------
@@ -93,7 +90,7 @@ def _summary(r: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/campaigns", response_model=schemas.CampaignPage, summary="Campaigns of the caller's ward")
 async def list_campaigns(request: Request, principal: CurrentPrincipal, page: Page) -> Response:
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         rows = await uow.campaigns.page(principal.ward_id, page)
     return json_response(CAMPAIGNS_BY_OPENING.page(rows, page, _summary))
 
@@ -101,7 +98,7 @@ async def list_campaigns(request: Request, principal: CurrentPrincipal, page: Pa
 @router.get("/campaigns/{campaign_id}", response_model=schemas.CampaignOut,
             summary="A campaign: its period, teams, vote, and money raised, spent and left")
 async def get_campaign(campaign_id: str, request: Request, principal: CurrentPrincipal) -> Response:
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         c = await load_campaign(uow, campaign_id, principal, lock=False)
         team_ids = await uow.campaigns.team_ids(campaign_id)
         raised = await uow.ledger.raised_vnd(campaign_id)
@@ -117,7 +114,7 @@ async def get_campaign(campaign_id: str, request: Request, principal: CurrentPri
 
 
 async def _report(request: Request, campaign_id: str, principal: Principal) -> dict:
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         # One snapshot: the totals, the ledger and the expenses are read as of the same moment.
         campaign = await load_campaign(uow, campaign_id, principal, lock=False)
         team_ids = await uow.campaigns.team_ids(campaign_id)
@@ -144,7 +141,7 @@ async def report_as_csv(campaign_id: str, request: Request, principal: CurrentPr
             summary="A pledge's instalments: paid, due or overdue")
 async def get_pledge(pledge_id: str, request: Request, principal: CurrentPrincipal) -> Response:
     domain.ensure_official_or_collector(principal)
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         pledge = await uow.pledges.get(pledge_id)
         if pledge is None:
             raise NotFound("no such pledge")
@@ -162,7 +159,7 @@ async def get_pledge(pledge_id: str, request: Request, principal: CurrentPrincip
 @router.get("/expenses/{expense_id}", response_model=schemas.ExpenseOut,
             summary="An expense: proposed or approved, with its invoice and the cameras it bought")
 async def get_expense(expense_id: str, request: Request, principal: CurrentPrincipal) -> Response:
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         x = await uow.expenses.get(expense_id)
         if x is None:
             raise NotFound("no such expense")
@@ -183,7 +180,7 @@ async def list_teams(request: Request, principal: CurrentPrincipal, page: Page,
     """What donations has learnt of the registry's teams: a client that has just formed a team or added a member
     in the registry waits here until donations knows it, before opening a campaign or collecting."""
     domain.ensure_official_or_collector(principal)
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         rows = await uow.teams.page(principal.ward_id, page, group_id=group_id, kind=kind)
     return json_response(TEAMS_BY_ID.page(rows, page, lambda r: {
         k: r[k] for k in ("team_id", "ward_id", "group_id", "kind", "name", "members")}))
@@ -194,7 +191,7 @@ async def list_teams(request: Request, principal: CurrentPrincipal, page: Page,
 async def get_group(group_id: str, request: Request, principal: CurrentPrincipal) -> Response:
     """404 until the first of the group's households has reached donations: a campaign's vote is checked against
     ``households``, so a client that has just registered households waits here for the count it expects."""
-    async with _read(request) as uow:
+    async with reading(request) as uow:
         group = await uow.households.group(group_id)
     principal.ensure_reaches(group["ward_id"] if group else None,
                              "no households of this group have reached donations yet")

@@ -22,14 +22,14 @@ from services.incidents.domain import STAFF, State, ensure_may_see, is_staff
 from services.incidents.handlers import own_reporter_ref, reporter_actor
 from shared import ratelimit
 from shared.auth import CurrentPrincipal
-from shared.commands import dispatch, json_response
+from shared.commands import dispatch, json_response, reading
 from shared.errors import InvalidInput
 from shared.paging import Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
 
-def _runtime(request: Request):  # noqa: ANN202
+def _runtime(request: Request):
     return request.app.state.runtime
 
 
@@ -54,7 +54,7 @@ async def report(body: ReportIncident, request: Request, principal: CurrentPrinc
 async def list_incidents(request: Request, principal: CurrentPrincipal, page: Page, group_id: str | None = None,
                          state: State | None = None) -> Response:
     ref = None if is_staff(principal) else own_reporter_ref(principal, _runtime(request).pii)
-    async with _runtime(request).application.read() as uow:
+    async with reading(request) as uow:
         found = await uow.incidents.list(principal.ward_id, page, group_id=group_id, state=state, reporter_ref=ref)
     return json_response({**found, "items": [views.summary(i) for i in found["items"]]})
 
@@ -63,7 +63,7 @@ async def list_incidents(request: Request, principal: CurrentPrincipal, page: Pa
             summary="One incident; the reporter's identity for the police only")
 async def get_incident(incident_id: str, request: Request, principal: CurrentPrincipal) -> Response:
     pii = _runtime(request).pii
-    async with _runtime(request).application.read() as uow:
+    async with reading(request) as uow:
         inc = ensure_may_see(principal, await uow.incidents.get(incident_id), own_reporter_ref(principal, pii))
         footage = await uow.incidents.footage(incident_id)
     return json_response(views.detail(principal, pii, inc, footage))
@@ -73,7 +73,7 @@ async def get_incident(incident_id: str, request: Request, principal: CurrentPri
             summary="The audit trail of the incident's transitions: who, when, why")
 async def history(incident_id: str, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     principal.require(*STAFF)
-    async with _runtime(request).application.read() as uow:
+    async with reading(request) as uow:
         inc = await uow.incidents.get(incident_id)
         principal.ensure_reaches(inc["ward_id"] if inc else None, "no such incident")
         return json_response(await uow.incidents.transitions(incident_id, page))

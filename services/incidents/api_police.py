@@ -12,7 +12,7 @@ from services.incidents.domain import STAFF, month_bounds, secret_matches
 from shared import clock, ratelimit
 from shared.auth import CurrentPrincipal
 from shared.claims import claim_secret
-from shared.commands import dispatch, json_response
+from shared.commands import dispatch, json_response, reading
 from shared.errors import NotFound
 from shared.openapi import media
 from shared.paging import Page
@@ -34,7 +34,7 @@ async def follow_up(body: schemas.FollowUpIn, request: Request, principal: Curre
     s = runtime.settings
     await ratelimit.limit(request, "follow-up", limit=s.public_rate_limit, window_s=s.public_rate_window_s,
                           code=body.follow_up_code.strip().upper())
-    async with runtime.application.read() as uow:
+    async with reading(request) as uow:
         inc = await uow.incidents.by_follow_up_code(body.follow_up_code)
         if inc is None or not secret_matches(body.secret, inc["secret_hash"]) or inc["ward_id"] != principal.ward_id:
             raise NotFound("no tip with this code and secret")  # one answer: no oracle for valid codes
@@ -66,7 +66,7 @@ async def list_warnings(request: Request, principal: CurrentPrincipal, page: Pag
     principal.require(*STAFF)
     start, end = month_bounds(month)
     runtime = request.app.state.runtime
-    async with runtime.application.read() as uow:
+    async with reading(request) as uow:
         found = await uow.warnings.list(principal.ward_id, group_id, start, end, page)
     return json_response({**found, "items": [views.warning(principal, runtime.pii, w) for w in found["items"]]})
 
@@ -77,7 +77,7 @@ async def list_warnings(request: Request, principal: CurrentPrincipal, page: Pag
 async def list_cameras(request: Request, principal: CurrentPrincipal, page: Page, group_id: str | None = None,
                        in_service: bool | None = Query(default=None, description=(
                            "true: only cameras that may be cited; false: only decommissioned ones"))) -> Response:
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         found = await uow.projections.cameras(principal.ward_id, page, group_id=group_id, in_service=in_service)
     return json_response({**found, "items": [views.camera(c) for c in found["items"]]})
 
@@ -87,7 +87,7 @@ async def _briefing(request: Request, principal: CurrentPrincipal, group_id: str
     """A group looked up by its id: one of a ward the caller may not reach answers as one that does not exist."""
     principal.require(*STAFF)
     start, end = month_bounds(month)
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         group = await uow.projections.group(group_id)
         principal.ensure_reaches(group["ward_id"] if group else None, "no such residential group")
         rows = await uow.briefings.month(group["ward_id"], group_id, start, end)

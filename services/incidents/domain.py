@@ -13,7 +13,7 @@ import hmac
 import secrets
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from shared.actor import Principal, Role
 from shared.errors import InvalidInput, NotFound, RuleViolation
@@ -64,7 +64,6 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
 #: Outcomes police choose when resolving; ``referred_to_mediation`` has its own command, ``mediated`` comes
 #: only from the mediation service's outcome.
 PoliceOutcome = Literal["solved", "unfounded", "transferred"]
-POLICE_OUTCOMES: frozenset[str] = frozenset(get_args(PoliceOutcome))
 
 #: The states of an incident still being worked on: a crime tip's deadline runs, footage may be cited.
 OPEN_STATES: frozenset[State] = frozenset({S.RECEIVED, S.TRIAGED, S.ASSIGNED, S.IN_PROGRESS})

@@ -30,7 +30,7 @@ from services.mediation.schemas import (
 )
 from shared.auth import CurrentPrincipal
 from shared.clock import ward_today
-from shared.commands import dispatch, json_response
+from shared.commands import dispatch, json_response, reading
 from shared.contracts.mediation import CaseKind
 from shared.edge import content_disposition
 from shared.openapi import media
@@ -41,10 +41,6 @@ router = APIRouter()
 IdFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
 #: A case's id in a path: bounded as the commands' ``case_id`` is, so a longer one is a 422 problem, not a 500.
 CaseIdPath = Annotated[str, Path(min_length=1, max_length=64, description="The case's `case_id`")]
-
-
-def _application(request: Request):  # noqa: ANN202
-    return request.app.state.runtime.application
 
 
 @router.post("/v1/cases", status_code=201, response_model=CaseOut)
@@ -122,7 +118,7 @@ async def list_cases(
     filters = CaseFilters(status=status, kind=kind, group_id=group_id, team_id=team_id,
                           referral_incident_id=referral_incident_id, assignment_late=assignment_late)
     today = ward_today()
-    async with _application(request).read() as uow:
+    async with reading(request) as uow:
         listed = await uow.cases.page(domain.case_scope(p), filters, page, today)
     return json_response({"items": [views.case_view(f, today) for f in listed["items"]],
                           "next_cursor": listed["next_cursor"]})
@@ -130,7 +126,7 @@ async def list_cases(
 
 @router.get("/v1/cases/{case_id}", response_model=CaseOut)
 async def get_case(case_id: CaseIdPath, request: Request, p: CurrentPrincipal) -> Response:
-    async with _application(request).read() as uow:
+    async with reading(request) as uow:
         return json_response(await handlers.read_case(uow, p, case_id))
 
 
@@ -138,14 +134,14 @@ async def get_case(case_id: CaseIdPath, request: Request, p: CurrentPrincipal) -
 async def list_teams(request: Request, p: CurrentPrincipal, page: Page) -> Response:
     """The ward's mediation teams, their mediators and whether each meets Art. 12 of the law."""
     domain.ensure_may_list_teams(p)
-    async with _application(request).read() as uow:
+    async with reading(request) as uow:
         listed = await uow.teams.page(p.ward_id, page)
     return json_response({"items": [views.team_view(t, t["members"]) for t in listed["items"]],
                           "next_cursor": listed["next_cursor"]})
 
 
 @router.get("/v1/refusal-grounds", response_model=RefusalGrounds)
-async def refusal_grounds(p: CurrentPrincipal) -> Response:
+async def refusal_grounds(_principal: CurrentPrincipal) -> Response:
     """Matters that may not be mediated at the grassroots, with their legal basis."""
     return json_response({"grounds": [g.__dict__ for g in domain.EXCLUDED_GROUNDS.values()]})
 
@@ -156,7 +152,7 @@ async def record_book(team_id: str, year: int, request: Request, p: CurrentPrinc
                       format: Literal["json", "csv", "html"] = Query("json")) -> Response:
     """Sổ theo dõi hoạt động hòa giải ở cơ sở: the team's mediators and ward officials may read it (JSON, CSV for
     spreadsheets, or a printable HTML document)."""
-    async with _application(request).read() as uow:
+    async with reading(request) as uow:
         book = await handlers.read_record_book(uow, p, team_id, year)
     if format == "csv":
         return Response(recordbook.to_csv(book), media_type="text/csv; charset=utf-8",

@@ -111,7 +111,7 @@ async def handle_open_case(cmd: OpenCase, uow: MediationUnitOfWork, actor: Princ
     return Created(await _answer(uow, case_id))
 
 
-async def handle_open_referred_case(cmd: OpenReferredCase, uow: MediationUnitOfWork, actor: Principal) -> bool:
+async def handle_open_referred_case(cmd: OpenReferredCase, uow: MediationUnitOfWork, _actor: Principal) -> bool:
     """Open the case of a referred dispute with the group's team; False if that referral already has its case
     (whatever form its id has: cases referred before ids were UUIDs keep theirs)."""
     if await uow.cases.of_referral(cmd.incident_id) is not None:

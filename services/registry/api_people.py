@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["people and places"])
 WardFilter = Annotated[str | None, Query(pattern=WARD_PATTERN)]
 
 
-def _app(request: Request):  # noqa: ANN202
+def _app(request: Request):
     return request.app.state.runtime.application
 
 

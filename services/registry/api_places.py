@@ -11,7 +11,7 @@ from services.registry import commands as cmd
 from services.registry import domain, schemas, views
 from services.registry.handlers_common import load
 from shared.auth import CurrentPrincipal
-from shared.commands import dispatch, json_response
+from shared.commands import dispatch, json_response, reading
 from shared.contracts.registry import FacilityKind
 from shared.edge import WARD_PATTERN
 from shared.paging import Page
@@ -38,7 +38,7 @@ async def decommission(facility_id: UUID, body: cmd.DecommissionFacilityFields, 
 async def list_facilities(request: Request, principal: CurrentPrincipal, page: Page, ward_id: WardFilter = None,
                           group_id: UUID | None = None, kind: FacilityKind | None = None) -> Response:
     ward = domain.list_ward(principal, ward_id)
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         listed = await uow.facilities.page(
             {"ward_id": ward, "group_id": str(group_id) if group_id else None, "kind": kind}, page)
     return json_response({**listed, "items": [views.plain(f) for f in listed["items"]]})
@@ -46,7 +46,7 @@ async def list_facilities(request: Request, principal: CurrentPrincipal, page: P
 
 @router.get("/facilities/{facility_id}", response_model=schemas.Facility, summary="A facility")
 async def get_facility(facility_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         return json_response(views.plain(await load(uow.facilities, facility_id, principal, "facility")))
 
 
@@ -70,7 +70,7 @@ async def list_boarding_houses(request: Request, principal: CurrentPrincipal, pa
                                ward_id: WardFilter = None, group_id: UUID | None = None) -> Response:
     principal.require(*domain.STAFF)
     ward = domain.list_ward(principal, ward_id)
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         listed = await uow.boarding_houses.page(
             {"ward_id": ward, "group_id": str(group_id) if group_id else None}, page)
     return json_response({**listed, "items": [views.plain(b) for b in listed["items"]]})
@@ -78,7 +78,7 @@ async def list_boarding_houses(request: Request, principal: CurrentPrincipal, pa
 
 @router.get("/boarding-houses/{house_id}", response_model=schemas.BoardingHouse, summary="A boarding house")
 async def get_boarding_house(house_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         row = await load(uow.boarding_houses, house_id, principal, "boarding house")
     domain.ensure_sees_boarding_house(principal, row)
     return json_response(views.plain(row))

@@ -13,7 +13,7 @@ from services.registry import domain, schemas, views
 from services.registry.handlers_common import load
 from shared import clock
 from shared.auth import CurrentPrincipal, Role
-from shared.commands import dispatch, json_response
+from shared.commands import dispatch, json_response, reading
 from shared.contracts.registry import DeclarationStatus
 from shared.edge import WARD_PATTERN
 from shared.paging import Page
@@ -58,7 +58,7 @@ async def list_declarations(request: Request, principal: CurrentPrincipal, page:
                             status: DeclarationStatus | None = None) -> Response:
     principal.require(*domain.STAFF)
     ward = domain.list_ward(principal, ward_id)
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         listed = await uow.declarations.page({
             "ward_id": ward, "group_id": str(group_id) if group_id else None,
             "resident_id": str(resident_id) if resident_id else None, "status": status}, page)
@@ -69,7 +69,7 @@ async def list_declarations(request: Request, principal: CurrentPrincipal, page:
             summary="A residence declaration")
 async def get_declaration(declaration_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
     principal.require(*domain.STAFF)
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         return json_response(views.plain(await load(uow.declarations, declaration_id, principal, "declaration")))
 
 
@@ -85,7 +85,7 @@ async def list_stay_notices(request: Request, principal: CurrentPrincipal, page:
                             boarding_house_id: UUID | None = None, late: bool | None = None) -> Response:
     principal.require(*domain.STAFF)
     ward = domain.list_ward(principal, ward_id)
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         listed = await uow.stay_notices.page({
             "ward_id": ward, "boarding_house_id": str(boarding_house_id) if boarding_house_id else None,
             "late": late}, page)
@@ -99,7 +99,7 @@ async def checks_due(request: Request, principal: CurrentPrincipal, ward_id: War
     principal.require(Role.POLICE, Role.WARD_OFFICIAL)
     ward = domain.list_ward(principal, ward_id)
     today = clock.ward_today()
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         expiring = await uow.declarations.expiring_within(ward, today + timedelta(days=within_days))
         lodgers = await uow.declarations.lodgers_without_notice(ward)
         unchecked = await uow.boarding_houses.not_checked_since(ward, today.replace(day=1))

@@ -12,7 +12,7 @@ from services.registry import domain, schemas, views
 from services.registry.handlers_common import load
 from services.registry.repository import TEAMS_BY_KIND
 from shared.auth import CurrentPrincipal
-from shared.commands import dispatch, json_response
+from shared.commands import dispatch, json_response, reading
 from shared.contracts.registry import TeamKind
 from shared.edge import WARD_PATTERN
 from shared.paging import Page, page_of
@@ -34,7 +34,7 @@ async def list_teams(request: Request, principal: CurrentPrincipal, page: Page,
                      compliant: bool | None = None) -> Response:
     ward = domain.list_ward(principal, ward_id)
     domain.ensure_lists_teams(principal)
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         # Compliance is derived from the members, never stored, so it cannot go stale; a compliance filter is
         # applied after computing it (a ward has tens of teams, not thousands), then paged the same way.
         listed = await uow.teams.page_of_ward(ward, str(group_id) if group_id else None, kind,
@@ -48,7 +48,7 @@ async def list_teams(request: Request, principal: CurrentPrincipal, page: Page,
 
 @router.get("/teams/{team_id}", response_model=schemas.Team, summary="A team with its active members and compliance")
 async def get_team(team_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         row = await load(uow.teams, team_id, principal, "team")
         domain.ensure_sees_team(principal, row["team_id"])
         return json_response(views.team(row, await uow.teams.active_members(row["team_id"])))
@@ -80,7 +80,7 @@ async def remove_member(team_id: UUID, resident_id: UUID, body: cmd.RemoveMember
             summary="A team's members, past and present, in order of appointment")
 async def list_members(team_id: UUID, request: Request, principal: CurrentPrincipal, page: Page,
                        active: bool | None = None) -> Response:
-    async with request.app.state.runtime.application.read() as uow:
+    async with reading(request) as uow:
         row = await load(uow.teams, team_id, principal, "team")
         domain.ensure_sees_team(principal, row["team_id"])
         return json_response(await uow.teams.members_page(row["team_id"], active, page))

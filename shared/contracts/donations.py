@@ -20,7 +20,6 @@ from shared.events import Event, PublicEvent, copy_fields
 Channel = Literal["cash", "bank_transfer", "in_kind"]
 DonorKind = Literal["household", "resident", "organisation", "anonymous"]
 ReversalKind = Literal["refund", "void"]
-EntryKind = Literal["contribution", "refund", "void"]
 CampaignStatus = Literal["open", "closed"]
 ExpenseStatus = Literal["proposed", "approved"]
 InstalmentStatus = Literal["paid", "due", "overdue"]

@@ -53,7 +53,7 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
-def _run_blocking(coro) -> None:  # noqa: ANN001
+def _run_blocking(coro) -> None:
     """Run a coroutine to completion, also when called from inside a running event loop."""
     try:
         asyncio.get_running_loop()
@@ -70,7 +70,7 @@ def _run_blocking(coro) -> None:  # noqa: ANN001
         raise errors[0]
 
 
-def _capture(errors: list[BaseException], coro) -> None:  # noqa: ANN001
+def _capture(errors: list[BaseException], coro) -> None:
     try:
         asyncio.run(coro)
     except BaseException as exc:  # re-raised in the caller's thread
@@ -177,7 +177,7 @@ class TansuBroker:
 
     def start(self) -> TansuBroker:
         url = f"tcp://127.0.0.1:{self.port}"
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [resolve_tansu(), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
@@ -277,7 +277,7 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         env = {**os.environ, **self.env}
-        out = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
+        out = open(self.log_path, "ab") if self.log_path else None
         self.proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.service}"], env=env, cwd=ROOT, stdout=out, stderr=out,
             start_new_session=True,

@@ -212,11 +212,11 @@ class FakeAwardRepository(FakeRepository):
             "revoked_reason": None, "revoked_on": None, "certificate_pdf": None, "certificate_sha256": None,
             "granted_at": _now()}
 
-    async def get(self, award_id: str, *, for_update: bool = False) -> Row | None:  # noqa: ARG002
+    async def get(self, award_id: str, *, for_update: bool = False) -> Row | None:
         row = self.rows.get(award_id)
         return dict(row) if row else None
 
-    async def by_code(self, code: str, *, for_update: bool = False) -> Row | None:  # noqa: ARG002
+    async def by_code(self, code: str, *, for_update: bool = False) -> Row | None:
         return next((dict(r) for r in self.rows.values() if r["verification_code"] == code), None)
 
     async def update(self, award_id: str, **fields: Any) -> None:

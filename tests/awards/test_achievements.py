@@ -20,7 +20,7 @@ from tests.conftest import auth
 pytestmark = pytest.mark.integration
 
 
-async def _achievements(svc) -> dict[tuple[str, str, str], dict]:  # noqa: ANN001
+async def _achievements(svc) -> dict[tuple[str, str, str], dict]:
     r = await svc.client.get(f"/v1/wards/{WARD}/achievements", params={"year": 2024, "limit": 200},
                              headers=WARD_OFFICIAL)
     assert r.status_code == 200, r.text

@@ -78,7 +78,7 @@ DECIDER = {"ward_chairman": WARD_OFFICIAL, "city_chairman": CITY_OFFICIAL}
 
 
 @pytest.fixture(params=["fake", "postgres"])
-async def app(request: pytest.FixtureRequest):  # noqa: ANN201
+async def app(request: pytest.FixtureRequest):
     async with applications(request, "awards", FakeAwardsUnitOfWork, AwardsUnitOfWork,
                             handlers.HANDLERS) as application:
         yield application

@@ -105,7 +105,7 @@ def test_healthcheck_instruction_uses_the_readiness_script():
 class _Health(http.server.BaseHTTPRequestHandler):
     status = 200
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(self.status if self.path == "/health/ready" else 404)
         self.end_headers()
 

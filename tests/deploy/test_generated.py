@@ -118,7 +118,7 @@ async def test_init_sql_provisions_each_service_so_it_can_migrate_and_reach_only
             await conn.fetchval("SELECT count(*) FROM outbox")  # its own tables, granted by default privileges
             other = next(s for s in SERVICES if s != service)
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                await conn.fetchval(f'SELECT count(*) FROM "{other}".outbox')  # noqa: S608 - a fixed service name
+                await conn.fetchval(f'SELECT count(*) FROM "{other}".outbox')
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute("CREATE TABLE public.sneaky (id int)")
         finally:

@@ -110,7 +110,7 @@ class Service(ServiceUnderTest):
 
 
 @pytest.fixture
-async def service(db, broker, started) -> AsyncIterator[Service]:  # noqa: ANN001, F811
+async def service(db, broker, started) -> AsyncIterator[Service]:  # noqa: F811
     """The donations app on a fresh database and broker, without its consumer: teams are projected by calling the
     handlers, and tests read the events from the outbox. The consumer is exercised in flow 4."""
     async with serve(build, "donations", db, started, broker, kind=Service) as svc:
@@ -118,12 +118,12 @@ async def service(db, broker, started) -> AsyncIterator[Service]:  # noqa: ANN00
         yield svc
 
 
-async def outbox_types(db, event_type: str) -> list[dict]:  # noqa: ANN001
+async def outbox_types(db, event_type: str) -> list[dict]:
     return await outbox_events(db, "donations", event_type)
 
 
 @pytest.fixture(params=["fake", "postgres"])
-async def app(request: pytest.FixtureRequest):  # noqa: ANN201
+async def app(request: pytest.FixtureRequest):
     """The donations application (handlers on a unit of work) over the in-memory fakes and over PostgreSQL."""
     async with applications(request, "donations", FakeDonationsUnitOfWork, DonationsUnitOfWork,
                             handlers.HANDLERS) as application:

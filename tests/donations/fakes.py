@@ -65,7 +65,7 @@ class FakeTeamRepository(FakeRepository):
 
     async def page(self, ward_id: str, page: PageRequest, *, group_id: str | None = None,
                    kind: str | None = None) -> list[Row]:
-        from services.donations.repository import TEAMS_BY_ID  # noqa: PLC0415
+        from services.donations.repository import TEAMS_BY_ID
 
         rows = _page([t for t in self.teams.values() if t["ward_id"] == ward_id
                       and group_id in (None, t["group_id"]) and kind in (None, t["kind"])], TEAMS_BY_ID, page)
@@ -101,7 +101,7 @@ class FakeCampaignRepository(FakeRepository):
                                               "target_reached_on": None}
         self.teams[row["campaign_id"]] = list(team_ids)
 
-    async def get(self, campaign_id: str, *, lock: bool = False) -> Row | None:  # noqa: ARG002 (one writer at a time)
+    async def get(self, campaign_id: str, *, lock: bool = False) -> Row | None:
         row = self.campaigns.get(campaign_id)
         return dict(row) if row else None
 
@@ -109,7 +109,7 @@ class FakeCampaignRepository(FakeRepository):
         return sorted(self.teams.get(campaign_id, []))
 
     async def page(self, ward_id: str, page: PageRequest) -> list[Row]:
-        from services.donations.repository import CAMPAIGNS_BY_OPENING  # noqa: PLC0415
+        from services.donations.repository import CAMPAIGNS_BY_OPENING
 
         return _page([c for c in self.campaigns.values() if c["ward_id"] == ward_id], CAMPAIGNS_BY_OPENING, page)
 

@@ -66,7 +66,7 @@ async def test_corrections_are_single_reversing_entries_linked_to_the_original(s
     c1 = (await service.contribute(campaign_id, 6, 2_000_000, receipt="PT-6")).json()["contribution_id"]
     c2 = (await service.contribute(campaign_id, 7, 1_000_000, receipt="PT-7")).json()["contribution_id"]
 
-    async def reverse(cid: str, headers: dict = OFFICIAL, **body: object):  # noqa: ANN202
+    async def reverse(cid: str, headers: dict = OFFICIAL, **body: object):
         return await service.client.post(f"/v1/contributions/{cid}/reversals",
                                          json={"kind": "refund", "reason": "người góp xin hoàn lại", **body},
                                          headers=headers)

@@ -42,13 +42,13 @@ def amount(team: int, j: int) -> int:
     return 250_000 + 50_000 * ((team * 7 + j) % 9)
 
 
-async def _publish(bootstrap: str, *events) -> None:  # noqa: ANN002
+async def _publish(bootstrap: str, *events) -> None:
     for event in events:
         key, value, headers = to_kafka(event)
         await produce(bootstrap, event.topic, value, key=key.encode(), headers=list(headers.items()))
 
 
-async def test_camera_campaign_raises_through_ten_teams_and_pays_for_cameras(db, broker, started):  # noqa: ANN001
+async def test_camera_campaign_raises_through_ten_teams_and_pays_for_cameras(db, broker, started):
     app = build(settings_for("donations", db, broker))
     registry = build_registry(settings_for("registry", db, broker))
     await asyncio.gather(started(app.state.runtime), started(registry.state.runtime))  # the ~5 s joins overlap
@@ -171,7 +171,7 @@ async def test_camera_campaign_raises_through_ten_teams_and_pays_for_cameras(db,
     assert sum(int(r["amount_vnd"]) for r in rows if r["section"] == "by_team") == expected
 
     # On Kafka: the target reached exactly once, and the expense with its cameras for the registry.
-    def target_events(records) -> list:  # noqa: ANN001
+    def target_events(records) -> list:
         return [r for r in records if header(r, "ce_type") == "donations.campaign.target_reached.v1"]
 
     campaigns = await read_topic(broker.bootstrap, "donations.campaigns", until=lambda rs: len(target_events(rs)) >= 1)

@@ -70,7 +70,7 @@ async def running_platform(admin_url: str) -> AsyncIterator[Platform]:
 
 # Package scope: the platform stops when the last e2e test is done, before the fault suite starts its own.
 @pytest.fixture(scope="package")
-async def platform(pg_server) -> AsyncIterator[Platform]:  # noqa: ANN001
+async def platform(pg_server) -> AsyncIterator[Platform]:
     async with running_platform(pg_server.admin_url) as plat:
         yield plat
 
@@ -91,7 +91,7 @@ async def eventually(check: Callable[[], Awaitable[object]], timeout: float = 60
 
 
 @pytest.fixture(scope="package")
-async def replayed(platform: Platform):  # noqa: ANN201
+async def replayed(platform: Platform):
     """The seed article replayed once through the platform's HTTP APIs (``make demo``), shared by the e2e tests
     that check what the replay caused: the flows' traces, the public topic."""
     from demo.config import Config

@@ -15,7 +15,7 @@ from demo.summary import Summary
 pytestmark = pytest.mark.e2e
 
 
-async def test_the_demo_replays_the_article_and_reads_back_its_figures(platform, replayed):  # noqa: ANN001
+async def test_the_demo_replays_the_article_and_reads_back_its_figures(platform, replayed):
     # `replayed` is run_demo against this platform, once per session (tests/e2e/conftest.py)
     config = Config(urls={svc: platform.url(svc) for svc in SERVICES}, timeout=60)
     result = replayed

@@ -34,12 +34,12 @@ FLOWS = [
 ]
 
 
-def _traces_started_by(spans, service: str, route: str) -> list[str]:  # noqa: ANN001
+def _traces_started_by(spans, service: str, route: str) -> list[str]:
     return sorted({s.trace_id for s in spans if s.service == service and s.attributes.get("http.route") == route})
 
 
 @pytest.mark.parametrize(("flow", "service", "route", "reaches"), FLOWS, ids=[f[0][:1] + "-" + f[1] for f in FLOWS])
-async def test_each_flow_is_one_trace_across_the_services_it_touches(platform, replayed, flow, service, route, reaches):  # noqa: ANN001
+async def test_each_flow_is_one_trace_across_the_services_it_touches(platform, replayed, flow, service, route, reaches):
     async def one_trace_reaches_all() -> bool:
         spans = platform.otlp.snapshot()
         for trace_id in _traces_started_by(spans, service, route):
@@ -55,7 +55,7 @@ async def test_each_flow_is_one_trace_across_the_services_it_touches(platform, r
     assert await eventually(one_trace_reaches_all, timeout=60), flow
 
 
-async def test_every_trace_is_a_flow_and_every_consumer_span_is_its_producers_child(platform, replayed):  # noqa: ANN001
+async def test_every_trace_is_a_flow_and_every_consumer_span_is_its_producers_child(platform, replayed):
     spans = platform.otlp.snapshot()
     by_id = {s.span_id: s for s in spans}
     processes = [s for s in spans if s.name.startswith("process ")]
@@ -74,7 +74,7 @@ async def test_every_trace_is_a_flow_and_every_consumer_span_is_its_producers_ch
     assert any(r.kind == SPAN_KIND_SERVER for r in roots)
 
 
-async def test_no_personal_data_reaches_traces(platform, replayed):  # noqa: ANN001
+async def test_no_personal_data_reaches_traces(platform, replayed):
     names = [r["full_name"] for r in replayed.ward.residents + replayed.ward.lodgers if r.get("full_name")]
     assert names
     spans = platform.otlp.snapshot()
@@ -87,7 +87,7 @@ async def test_no_personal_data_reaches_traces(platform, replayed):  # noqa: ANN
     assert {k for s in spans for k in s.attributes if not _allowed(k)} == set()
 
 
-async def test_public_topic_carries_only_public_models_and_no_personal_data(platform, replayed):  # noqa: ANN001
+async def test_public_topic_carries_only_public_models_and_no_personal_data(platform, replayed):
     records = await read_topic(platform.broker.bootstrap, PUBLIC_TOPIC, min_count=10, timeout=30)
     assert records
     names = [r["full_name"] for r in replayed.ward.residents + replayed.ward.lodgers if r.get("full_name")]

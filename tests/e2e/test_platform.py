@@ -9,7 +9,7 @@ from shared.settings import SERVICES
 pytestmark = pytest.mark.e2e
 
 
-async def test_all_five_services_are_ready_with_their_api_and_event_docs(platform):  # noqa: ANN001
+async def test_all_five_services_are_ready_with_their_api_and_event_docs(platform):
     for svc in SERVICES:
         async with platform.client(svc) as client:
             ready = await client.get("/health/ready")

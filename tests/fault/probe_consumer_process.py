@@ -19,7 +19,7 @@ from tests.integration.probe import consumer_runtime
 
 async def main() -> None:
     if os.environ.get("CRASH_AFTER_COMMIT") == "1":
-        async def crash(self) -> None:  # noqa: ANN001
+        async def crash(self) -> None:
             os._exit(137)
 
         KafkaAckableMessage.ack = crash  # type: ignore[method-assign]

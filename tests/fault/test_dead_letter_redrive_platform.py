@@ -33,7 +33,7 @@ FAULT = "fault_injected_mediation_credit_bug"
 
 
 @pytest.fixture(scope="module")
-async def plat(pg_server) -> AsyncIterator[Platform]:  # noqa: ANN001
+async def plat(pg_server) -> AsyncIterator[Platform]:
     async with running_platform(pg_server.admin_url) as p:
         yield p
 
@@ -57,7 +57,7 @@ def _wardctl(p: Platform, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.timeout(900)  # the replay, a restart and the festival on a loaded machine: minutes, not the default 3
-async def test_a_handler_bug_dead_letters_a_flow_and_redrive_after_the_fix_completes_it_exactly_once(plat):  # noqa: ANN001
+async def test_a_handler_bug_dead_letters_a_flow_and_redrive_after_the_fix_completes_it_exactly_once(plat):
     await _as_owner(plat, f"ALTER TABLE achievement_facts ADD CONSTRAINT {FAULT} "
                           "CHECK (fact_key NOT LIKE 'case:%') NOT VALID")
     config = Config(urls={svc: plat.url(svc) for svc in SERVICES}, timeout=120)

@@ -25,11 +25,11 @@ from tests.kafka_helpers import produce
 pytestmark = pytest.mark.fault
 
 
-def _spawn(db, broker, log: Path, **env: str) -> subprocess.Popen:  # noqa: ANN001
+def _spawn(db, broker, log: Path, **env: str) -> subprocess.Popen:
     environment = {**os.environ, "DATABASE_URL": db.app_url("incidents"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
                    "SERVICE_NAME": "incidents", **env}
     return subprocess.Popen([sys.executable, "-m", "tests.fault.probe_consumer_process"], cwd=ROOT, env=environment,
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT)  # noqa: SIM115
+                            stdout=open(log, "ab"), stderr=subprocess.STDOUT)
 
 
 async def _produce_events(bootstrap: str, n: int, start: int = 0) -> None:
@@ -38,7 +38,7 @@ async def _produce_events(bootstrap: str, n: int, start: int = 0) -> None:
         await produce(bootstrap, "registry.wards", value, key=key.encode(), headers=list(headers.items()))
 
 
-async def _effects(db) -> list[int]:  # noqa: ANN001
+async def _effects(db) -> list[int]:
     return sorted(r["value"] for r in await db.fetch("incidents", "SELECT value FROM probe_effects"))
 
 

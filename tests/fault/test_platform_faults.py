@@ -29,7 +29,7 @@ pytestmark = pytest.mark.fault
 
 
 @pytest.fixture(scope="module")
-async def plat(pg_server) -> AsyncIterator[Platform]:  # noqa: ANN001
+async def plat(pg_server) -> AsyncIterator[Platform]:
     async with running_platform(pg_server.admin_url) as p:
         yield p
 
@@ -42,7 +42,7 @@ async def _dead_letters(p: Platform, service: str) -> int:
     return int(await p.db.fetchval(service, "SELECT count(*) FROM dead_letters"))
 
 
-async def test_broker_lost_mid_flow_is_refilled_from_the_outboxes(plat):  # noqa: ANN001
+async def test_broker_lost_mid_flow_is_refilled_from_the_outboxes(plat):
     lines: list[str] = []
     since = datetime.now(UTC) - timedelta(hours=1)
     dead_before = {svc: await _dead_letters(plat, svc) for svc in SERVICES}
@@ -71,7 +71,7 @@ async def test_broker_lost_mid_flow_is_refilled_from_the_outboxes(plat):  # noqa
         assert await _dead_letters(plat, svc) == dead_before[svc], svc
 
 
-async def test_poison_messages_among_real_events_are_dead_lettered_and_the_flows_go_on(plat):  # noqa: ANN001
+async def test_poison_messages_among_real_events_are_dead_lettered_and_the_flows_go_on(plat):
     lines: list[str] = []
     replay = asyncio.create_task(run_demo(_config(plat), say=lines.append))
     _, good, headers = to_kafka(TeamFormed(ward_id="phu-son", subject="t-x", team_id="t-x", group_id="g-x",
@@ -105,7 +105,7 @@ async def test_poison_messages_among_real_events_are_dead_lettered_and_the_flows
         assert await eventually(parked, timeout=60), svc
 
 
-async def test_a_replica_killed_mid_flow_leaves_nothing_behind(plat):  # noqa: ANN001
+async def test_a_replica_killed_mid_flow_leaves_nothing_behind(plat):
     extra = {svc: plat.start_service(svc) for svc in ("awards", "mediation")}  # second replicas, same groups
     await asyncio.gather(*(asyncio.to_thread(p.wait_ready, 90) for p in extra.values()))
     lines: list[str] = []
@@ -118,7 +118,7 @@ async def test_a_replica_killed_mid_flow_leaves_nothing_behind(plat):  # noqa: A
     assert result.ok, "\n".join(lines)
 
 
-async def test_events_of_different_aggregates_out_of_order_converge(plat):  # noqa: ANN001
+async def test_events_of_different_aggregates_out_of_order_converge(plat):
     """A member's join (team aggregate) arrives before the team's formation and the resident's registration."""
     ward, group, team, resident = "phu-son", str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     household = str(uuid.uuid4())

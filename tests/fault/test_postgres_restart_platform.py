@@ -31,7 +31,7 @@ AMOUNTS = [1_000_000 + 12_345 * i for i in range(40)]  # 40 contributions, 4 per
 REFUSED_DURING_OUTAGE: list[int] = []
 
 
-async def _post_until_accepted(api: DemoApi, path: str, actor, body: dict) -> dict:  # noqa: ANN001
+async def _post_until_accepted(api: DemoApi, path: str, actor, body: dict) -> dict:
     key = f"pg-restart-{uuid.uuid4().hex}"
     for _ in range(600):
         try:

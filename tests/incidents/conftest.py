@@ -48,7 +48,7 @@ def registry_facts() -> list:
     ]
 
 
-async def seed(db, events: list) -> None:  # noqa: ANN001
+async def seed(db, events: list) -> None:
     """Feed events to the service's event handlers directly, each in a unit of work as the consumer runs them (the
     broker path is covered by the flow tests)."""
     conn = await db.connect("incidents")
@@ -65,7 +65,7 @@ async def seed(db, events: list) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-async def service(db, started) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ANN001, F811
+async def service(db, started) -> AsyncIterator[httpx.AsyncClient]:  # noqa: F811
     """The incidents app without a broker (its events wait in the outbox), seeded with the registry facts."""
     await seed(db, registry_facts())
     app = build(settings_for("incidents", db, None))

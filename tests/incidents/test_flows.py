@@ -32,13 +32,13 @@ IDENTITIES = [AN_NAME, AN_PHONE, AN_PHONE.replace(" ", ""), AN["resident_id"], A
               BINH_NAME, BINH_PHONE, BINH_PHONE.replace(" ", ""), BINH["resident_id"], BINH["sub"], ANON_SUB]
 
 
-async def publish(bootstrap: str, *events) -> None:  # noqa: ANN002
+async def publish(bootstrap: str, *events) -> None:
     for e in events:
         key, value, headers = to_kafka(e)
         await produce(bootstrap, e.topic, value, key=key.encode(), headers=list(headers.items()))
 
 
-def decoded(records, event_type: str) -> list[dict]:  # noqa: ANN001
+def decoded(records, event_type: str) -> list[dict]:
     return [json.loads(r.value) for r in records if header(r, "ce_type") == event_type]
 
 

@@ -73,8 +73,8 @@ RESIDENT = Principal("user-an", frozenset({Role.RESIDENT}), WARD, resident_id="r
 
 
 @pytest.fixture(params=["fake", "postgres"])
-async def app(request: pytest.FixtureRequest):  # noqa: ANN201
-    def real(ctx, conn, *, read_only=False):  # noqa: ANN001, ANN202
+async def app(request: pytest.FixtureRequest):
+    def real(ctx, conn, *, read_only=False):
         return IncidentsUnitOfWork(ctx, conn, read_only=read_only, pii=PII)
 
     async with applications(request, "incidents", FakeIncidentsUnitOfWork, real, handlers.HANDLERS) as application:

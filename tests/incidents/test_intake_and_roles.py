@@ -20,7 +20,7 @@ EVIDENCE = {"media_type": "image/jpeg", "size_bytes": 20480, "sha256": "a" * 64,
             "file_name": "IMG_2041_NguyenVanAn.jpg", "captured_at": "2026-11-20T21:00:00+07:00"}
 
 
-def theft(**over) -> dict:  # noqa: ANN003
+def theft(**over) -> dict:
     body = {"category": "theft", "is_crime_tip": True, "description": "Xe máy bị lấy trộm trước nhà",
             "place": {"group_id": GROUP, "address": "12 Trần Phú", "latitude": 10.1, "longitude": 106.2},
             "happened_at": "2026-11-20T21:00:00+07:00", "evidence": [EVIDENCE],

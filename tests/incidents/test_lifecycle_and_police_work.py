@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 POLICE = {"sub": "ca-khu-vuc-1"}
 
 
-async def _report(service, **over) -> str:  # noqa: ANN001, ANN003
+async def _report(service, **over) -> str:
     body = {"category": "theft", "is_crime_tip": True, "description": "Trộm xe đạp ở đầu hẻm",
             "place": {"group_id": GROUP}, "anonymous": True}
     body.update(over)
@@ -36,11 +36,11 @@ async def _report(service, **over) -> str:  # noqa: ANN001, ANN003
     return made.json()["incident_id"]
 
 
-async def _do(service, incident_id: str, step: str, body: dict | None = None, roles: str = "police"):  # noqa: ANN001, ANN202
+async def _do(service, incident_id: str, step: str, body: dict | None = None, roles: str = "police"):
     return await service.post(f"/v1/incidents/{incident_id}/{step}", json=body or {}, headers=auth(roles, **POLICE))
 
 
-async def _run_overdue_check(service, today: date) -> int:  # noqa: ANN001
+async def _run_overdue_check(service, today: date) -> int:
     """The scheduled job, as the runtime runs it, on a chosen day (the tests cannot wait 20 days)."""
     application = service.app.state.runtime.application
     job = application.job("flag-overdue-tips", lambda uow: handlers.flag_overdue_tips(uow, today))
@@ -48,7 +48,7 @@ async def _run_overdue_check(service, today: date) -> int:  # noqa: ANN001
         return await job(conn)
 
 
-async def _events(db, event_type: str) -> list[dict]:  # noqa: ANN001
+async def _events(db, event_type: str) -> list[dict]:
     rows = await db.fetch("incidents", "SELECT payload FROM outbox WHERE event_type = $1 ORDER BY seq", event_type)
     return [json.loads(bytes(r["payload"])) for r in rows]
 

@@ -16,12 +16,12 @@ pytestmark = pytest.mark.integration
 LIMIT = 3
 
 
-def client(app, address: str) -> httpx.AsyncClient:  # noqa: ANN001
+def client(app, address: str) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 40000))
     return httpx.AsyncClient(transport=transport, base_url="http://incidents")
 
 
-async def replicas(db, started, n: int = 2):  # noqa: ANN001, ANN201
+async def replicas(db, started, n: int = 2):
     await seed(db, registry_facts())
     apps = [build(settings_for("incidents", db, None, public_rate_limit=LIMIT, public_rate_window_s=3600))
             for _ in range(n)]

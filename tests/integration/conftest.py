@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def probe_db(db):  # noqa: ANN001, ANN201
+async def probe_db(db):
     await create_probe_tables(db)
     return db
 
@@ -33,7 +33,7 @@ async def started() -> AsyncIterator[Callable]:
     """Start runtimes (and stop them at the end of the test)."""
     runtimes = []
 
-    async def start(runtime, *, wait_assigned: bool = True):  # noqa: ANN001, ANN202
+    async def start(runtime, *, wait_assigned: bool = True):
         await runtime.start()
         runtimes.append(runtime)
         if wait_assigned and runtime.handlers:

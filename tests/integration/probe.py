@@ -46,7 +46,7 @@ PROBE_SQL = {
 }
 
 
-async def create_probe_tables(db) -> None:  # noqa: ANN001 - tests.conftest.Database
+async def create_probe_tables(db) -> None:
     for service, sql in PROBE_SQL.items():
         conn = await asyncpg.connect(db.owner_url(service))
         try:
@@ -80,7 +80,7 @@ async def record_probe(cmd: RecordProbe, uow: PgUnitOfWork, actor: Principal) ->
     return Created({"id": cmd.id, "value": cmd.value})
 
 
-def publisher_app(settings: ServiceSettings):  # noqa: ANN201
+def publisher_app(settings: ServiceSettings):
     runtime = ServiceRuntime(settings, publishes=[ProbeRecorded, ProbePublic], description="probe publisher")
     runtime.application = Application(
         "registry", lambda conn=None, *, read_only=False: PgUnitOfWork(PgContext.from_runtime(runtime), conn,
@@ -89,7 +89,7 @@ def publisher_app(settings: ServiceSettings):  # noqa: ANN201
     router = APIRouter()
 
     @router.post("/probe", status_code=201)
-    async def record(body: ProbeIn, request: Request, principal: CurrentPrincipal):  # noqa: ANN202
+    async def record(body: ProbeIn, request: Request, principal: CurrentPrincipal):
         return await dispatch(request, RecordProbe(**body.model_dump()), principal)
 
     return create_app(runtime, [router], title="probe"), runtime

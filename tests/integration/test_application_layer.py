@@ -54,12 +54,12 @@ async def close(cmd: CloseCampaign, uow: Any, actor: Principal) -> Created:
 
 
 @pytest.fixture(params=["fake", "postgres"])
-async def app(request: pytest.FixtureRequest):  # noqa: ANN201
+async def app(request: pytest.FixtureRequest):
     async with applications(request, "donations", FakeUoW, PgUoW, {CloseCampaign: close}) as application:
         yield application
 
 
-async def test_a_command_commits_its_events_and_its_audit_row(app) -> None:  # noqa: ANN001
+async def test_a_command_commits_its_events_and_its_audit_row(app) -> None:
     reply = await app.handle(CloseCampaign(campaign_id="c-1", raised_vnd=35_250_000), OFFICIAL)
     assert reply.created and reply.json() == {"campaign_id": "c-1", "raised_vnd": 35_250_000}
     [event] = await emitted(app)
@@ -67,7 +67,7 @@ async def test_a_command_commits_its_events_and_its_audit_row(app) -> None:  # n
     assert await audited(app) == [("campaign.close", "campaign", "c-1")]
 
 
-async def test_a_refused_command_leaves_nothing(app) -> None:  # noqa: ANN001
+async def test_a_refused_command_leaves_nothing(app) -> None:
     with pytest.raises(RuleViolation):
         await app.handle(CloseCampaign(campaign_id="c-1", raised_vnd=1, fail_after_emit=True), OFFICIAL,
                          idempotency_key="k-1")
@@ -80,7 +80,7 @@ async def test_a_refused_command_leaves_nothing(app) -> None:  # noqa: ANN001
                                  idempotency_key="k-1")).replayed
 
 
-async def test_a_retry_replays_and_is_compared_in_canonical_form(app) -> None:  # noqa: ANN001
+async def test_a_retry_replays_and_is_compared_in_canonical_form(app) -> None:
     first = await app.handle(CloseCampaign(campaign_id="c-2", raised_vnd=5), OFFICIAL, idempotency_key="k-2")
     # the same request decoded from JSON written in another key order is the same command
     again = await app.handle(CloseCampaign.model_validate_json('{"raised_vnd": 5, "campaign_id": "c-2"}'),
@@ -95,7 +95,7 @@ async def test_a_retry_replays_and_is_compared_in_canonical_form(app) -> None:  
                                  idempotency_key="k-2")).replayed
 
 
-async def test_a_persons_command_must_be_audited_a_systems_need_not(app) -> None:  # noqa: ANN001
+async def test_a_persons_command_must_be_audited_a_systems_need_not(app) -> None:
     async def unaudited(cmd: CloseCampaign, uow: Any, actor: Principal) -> dict:
         return {}
 

@@ -28,18 +28,18 @@ HEAD = "registry.audit.head-published.v1"
 OFFICIAL = "official-Nguyen-Van-A"  # a subject that must not leave in a head
 
 
-def _client(app) -> httpx.AsyncClient:  # noqa: ANN001
+def _client(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t")
 
 
-async def _write_rows(app, n: int, start: int = 0) -> None:  # noqa: ANN001
+async def _write_rows(app, n: int, start: int = 0) -> None:
     async with _client(app) as client:
         for i in range(start, start + n):
             r = await client.post("/probe", json={"id": f"a{i}", "value": i}, headers=auth("ward_official", sub=OFFICIAL))
             assert r.status_code == 201, r.text
 
 
-async def _admin(db, sql: str) -> None:  # noqa: ANN001
+async def _admin(db, sql: str) -> None:
     conn = await asyncpg.connect(db.admin_url)
     try:
         await conn.execute(sql)
@@ -47,7 +47,7 @@ async def _admin(db, sql: str) -> None:  # noqa: ANN001
         await conn.close()
 
 
-async def _verify(db, keys: audit.AuditKeys, heads=()) -> audit.Report:  # noqa: ANN001
+async def _verify(db, keys: audit.AuditKeys, heads=()) -> audit.Report:
     conn = await db.connect("registry")
     try:
         return await audit.verify(conn, keys, heads)
@@ -55,7 +55,7 @@ async def _verify(db, keys: audit.AuditKeys, heads=()) -> audit.Report:  # noqa:
         await conn.close()
 
 
-async def _heads(db) -> list[audit.Head]:  # noqa: ANN001
+async def _heads(db) -> list[audit.Head]:
     conn = await db.connect("registry")
     try:
         return await audit.heads_from_outbox(conn, "registry")
@@ -63,7 +63,7 @@ async def _heads(db) -> list[audit.Head]:  # noqa: ANN001
         await conn.close()
 
 
-async def _seqs(db) -> list[int]:  # noqa: ANN001
+async def _seqs(db) -> list[int]:
     return [r["seq"] for r in await db.fetch("registry", "SELECT seq FROM audit_log ORDER BY seq")]
 
 
@@ -103,7 +103,7 @@ async def test_recomputing_the_chain_without_the_key_is_seen(probe_db, started):
         prev = rows[0]["hash"]
         for row in rows[1:]:
             target = "forged" if row["seq"] == seqs[1] else row["target_id"]
-            fields = {**audit._fields(row), "target_id": target}  # noqa: SLF001
+            fields = {**audit._fields(row), "target_id": target}
             new = hashlib.sha256((prev + json.dumps(fields)).encode()).hexdigest()
             await conn.execute("UPDATE registry.audit_log SET target_id = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
                                target, prev, new, row["seq"])
@@ -124,8 +124,8 @@ async def test_rows_rewritten_as_unkeyed_legacy_rows_are_seen(probe_db, started)
     try:
         prev = await conn.fetchval("SELECT hash FROM registry.audit_log WHERE seq = $1", seqs[1])
         for row in await conn.fetch("SELECT * FROM registry.audit_log WHERE seq > $1 ORDER BY seq", seqs[1]):
-            fields = {**audit._fields(row), "target_id": "forged"}  # noqa: SLF001
-            new = audit._legacy_hash(prev, fields)  # noqa: SLF001
+            fields = {**audit._fields(row), "target_id": "forged"}
+            new = audit._legacy_hash(prev, fields)
             await conn.execute("UPDATE registry.audit_log SET target_id = 'forged', key_id = NULL, prev_hash = $1, "
                                "hash = $2 WHERE seq = $3", prev, new, row["seq"])
             prev = new
@@ -181,8 +181,8 @@ async def test_legacy_rows_verify_as_they_were_and_the_keyed_chain_follows_them(
                 "INSERT INTO registry.audit_log (actor, actor_roles, ward_id, command, target_type, target_id, "
                 "details, prev_hash, hash) VALUES ('old', '{admin}', 'phu-son', 'old.cmd', 't', $1, $2::jsonb, $3, $4) "
                 "RETURNING *", f"old{i}", json.dumps(details), prev, f"{i:064d}")
-            fields = {**audit._fields(row), "details": details}  # noqa: SLF001 - as the old record() hashed it
-            prev = audit._legacy_hash(prev, fields)  # noqa: SLF001
+            fields = {**audit._fields(row), "details": details}
+            prev = audit._legacy_hash(prev, fields)
             await conn.execute("UPDATE registry.audit_log SET hash = $1 WHERE seq = $2", prev, row["seq"])
         assert list(json.loads(await conn.fetchval("SELECT details::text FROM registry.audit_log LIMIT 1"))) == \
             ["amount_vnd", "campaign_id"]

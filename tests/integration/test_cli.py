@@ -52,7 +52,7 @@ async def test_token_command_mints_for_the_audience_asked() -> None:
     assert wardctl("token", "--roles", "ward_official", "--ward", "phu-son", "--aud", "payroll").returncode == 2
 
 
-async def test_republish_command_queues_a_time_range_again(db) -> None:  # noqa: ANN001
+async def test_republish_command_queues_a_time_range_again(db) -> None:
     pool = await create_pool(db.app_url("registry"), "registry")
     try:
         async with pool.acquire() as conn, conn.transaction():

@@ -30,7 +30,7 @@ from tests.kafka_helpers import produce
 pytestmark = pytest.mark.integration
 
 
-async def wardctl(db, *args: str) -> subprocess.CompletedProcess[str]:  # noqa: ANN001
+async def wardctl(db, *args: str) -> subprocess.CompletedProcess[str]:
     """`wardctl dead-letters ...` as a shell runs it; in a thread, so the service running in this test's event loop
     (its relay and consumer) goes on meanwhile."""
     return await asyncio.to_thread(
@@ -38,7 +38,7 @@ async def wardctl(db, *args: str) -> subprocess.CompletedProcess[str]:  # noqa: 
         env={**os.environ, "DATABASE_URL": db.app_url("incidents")}, capture_output=True, text=True, timeout=120)
 
 
-def probe_runtime(settings, handle) -> ServiceRuntime:  # noqa: ANN001
+def probe_runtime(settings, handle) -> ServiceRuntime:
     """The incidents schema as a consumer of ProbeRecorded, with the handler the test gives."""
     runtime = ServiceRuntime(settings, description="probe consumer")
     runtime.consume({ProbeRecorded: handle})
@@ -50,7 +50,7 @@ async def effect(conn: asyncpg.Connection, event: ProbeRecorded) -> None:
                        event.id, event.subject, event.value)
 
 
-async def _count(db, sql: str, *args: object) -> int:  # noqa: ANN001
+async def _count(db, sql: str, *args: object) -> int:
     return int(await db.fetchval("incidents", sql, *args))
 
 
@@ -115,7 +115,7 @@ async def test_unknown_type_is_parked_and_handled_in_order_when_a_version_that_k
     noted = _new_event_type(new_type)
     seen: list[int] = []
 
-    async def on_noted(conn: asyncpg.Connection, event) -> None:  # noqa: ANN001
+    async def on_noted(conn: asyncpg.Connection, event) -> None:
         seen.append(event.value)
         await conn.execute("INSERT INTO probe_effects (event_id, subject, value) VALUES ($1, 'noted', $2)",
                            event.id, event.value)
@@ -133,7 +133,7 @@ async def test_unknown_type_is_parked_and_handled_in_order_when_a_version_that_k
     assert await _count(probe_db, "SELECT count(*) FROM probe_effects WHERE subject = 'noted'") == 3
 
 
-async def _has(db, subject: str) -> bool:  # noqa: ANN001
+async def _has(db, subject: str) -> bool:
     return await _count(db, "SELECT count(*) FROM probe_effects WHERE subject = $1", subject) == 1
 
 
@@ -193,7 +193,7 @@ async def test_redrive_of_a_still_failing_event_stays_dead_lettered_then_the_fix
     assert await _count(probe_db, "SELECT count(*) FROM probe_effects WHERE event_id = $1", event.id) == 1
 
 
-async def _dead_letter_one(db, event: ProbeRecorded):  # noqa: ANN001, ANN202
+async def _dead_letter_one(db, event: ProbeRecorded):
     """Dead-letter ``event`` through the consumer itself (a failing handler), without a broker."""
     from shared.consumer import EventConsumer
 
@@ -302,9 +302,9 @@ async def test_two_replicas_given_the_redrive_at_once_handle_the_event_once(prob
         other = EventConsumer("mediation", pool, {ProbeRecorded: slow}, dead_letter_topic="mediation.dead-letter")
         elsewhere = RawMessage("registry.wards", 0, 30, msgs[0].key, msgs[0].value, msgs[0].headers)
         async with pool.acquire() as conn, conn.transaction():
-            assert await replicas[0]._handle_one(conn, dlq_copy) == "dead_letter_copy"  # noqa: SLF001
-            assert await other._handle_one(conn, msgs[0]) == "not_mine"  # noqa: SLF001
-            assert await replicas[0]._handle_one(conn, elsewhere) == "not_mine"  # noqa: SLF001
+            assert await replicas[0]._handle_one(conn, dlq_copy) == "dead_letter_copy"
+            assert await other._handle_one(conn, msgs[0]) == "not_mine"
+            assert await replicas[0]._handle_one(conn, elsewhere) == "not_mine"
         assert calls == [str(event.id)]
         assert await _count(probe_db, "SELECT count(*) FROM dead_letters") == 1
     finally:

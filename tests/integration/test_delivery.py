@@ -18,7 +18,7 @@ from tests.kafka_helpers import header, produce, read_topic
 pytestmark = pytest.mark.integration
 
 
-async def _post(app, body: dict, **headers: str) -> httpx.Response:  # noqa: ANN001
+async def _post(app, body: dict, **headers: str) -> httpx.Response:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
         return await client.post("/probe", json=body, headers={**auth("ward_official"), **headers})
@@ -49,7 +49,7 @@ async def test_committed_change_is_published_and_rolled_back_one_is_not(probe_db
     assert json.loads(rec.value)["value"] == 1
 
 
-async def _published(db) -> bool:  # noqa: ANN001
+async def _published(db) -> bool:
     return await db.fetchval("registry", "SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL")
 
 
@@ -88,7 +88,7 @@ async def test_event_delivered_to_another_service_and_duplicates_handled_once(pr
     assert consumer.consumer is not None
 
 
-async def _has_effect(db, subject: str) -> bool:  # noqa: ANN001
+async def _has_effect(db, subject: str) -> bool:
     return bool(await db.fetchval("incidents", "SELECT count(*) FROM probe_effects WHERE subject = $1", subject))
 
 

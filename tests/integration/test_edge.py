@@ -29,7 +29,7 @@ WARD = "phu-son"
 
 
 @pytest.fixture
-async def apps(db, started) -> AsyncIterator[dict[str, httpx.AsyncClient]]:  # noqa: ANN001, F811
+async def apps(db, started) -> AsyncIterator[dict[str, httpx.AsyncClient]]:  # noqa: F811
     async with AsyncExitStack() as stack:
         clients = {}
         for name, build in BUILDS.items():
@@ -50,7 +50,7 @@ POSTS = {"registry": "/v1/groups", "incidents": "/v1/incidents", "mediation": "/
          "donations": "/v1/campaigns", "awards": f"/v1/wards/{WARD}/criteria"}
 
 
-async def test_the_token_is_checked_before_the_body_is_read(apps):  # noqa: ANN001
+async def test_the_token_is_checked_before_the_body_is_read(apps):
     for service, path in POSTS.items():
         client = apps[service]
         for content in (b"{not json", b"\xff\xfe", b'{"unexpected": true}', b'"\\u0000"'):
@@ -68,7 +68,7 @@ async def test_the_token_is_checked_before_the_body_is_read(apps):  # noqa: ANN0
         assert _is_problem(with_token, 422)["errors"][0]["type"] == "json_invalid"
 
 
-async def test_nul_characters_and_lone_surrogates_are_refused_before_postgresql(apps):  # noqa: ANN001
+async def test_nul_characters_and_lone_surrogates_are_refused_before_postgresql(apps):
     official, police = auth("ward_official"), auth("police")
     registry = apps["registry"]
     ward = await registry.post("/v1/wards", json={"ward_id": WARD, "name": "Phường Phú Sơn", "city": "Thanh Hóa"},
@@ -128,7 +128,7 @@ async def _groups(client: httpx.AsyncClient, headers: dict[str, str]) -> list[di
     return r.json()["items"]
 
 
-async def test_ward_ids_in_paths_are_validated_and_download_names_encoded(apps):  # noqa: ANN001
+async def test_ward_ids_in_paths_are_validated_and_download_names_encoded(apps):
     awards = apps["awards"]
     for ward in ("phú-sơn", "phu-son%0D%0ASet-Cookie:%20x=1", 'phu"son', "PHU-SON"):
         r = await awards.get(f"/v1/wards/{ward}/festival/2024.pdf", headers=auth("ward_official", ward=ward))
@@ -153,7 +153,7 @@ def test_content_disposition_encodes_any_name():
     assert header.startswith('inline; filename="giay-khen-AB12.pdf"')
 
 
-async def test_problem_types_resolve_to_their_documentation(apps):  # noqa: ANN001
+async def test_problem_types_resolve_to_their_documentation(apps):
     for service, client in apps.items():
         r = await client.get("/v1/nowhere")
         body = _is_problem(r, 404)
@@ -165,7 +165,7 @@ async def test_problem_types_resolve_to_their_documentation(apps):  # noqa: ANN0
         assert method.headers["allow"] == "GET"
 
 
-async def test_a_body_that_is_not_utf8_is_an_explained_422_in_every_service(apps):  # noqa: ANN001
+async def test_a_body_that_is_not_utf8_is_an_explained_422_in_every_service(apps):
     """FastAPI alone answers a bare 400 "There was an error parsing the body"; JSON text is UTF-8 (RFC 8259)."""
     for service, path in [("registry", "/v1/groups"), ("incidents", "/v1/incidents"), ("mediation", "/v1/cases"),
                           ("donations", "/v1/campaigns"), ("awards", "/v1/wards/phu-son/criteria")]:

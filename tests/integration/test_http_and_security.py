@@ -19,7 +19,7 @@ from tests.integration.probe import publisher_app
 pytestmark = pytest.mark.integration
 
 
-def _client(app) -> httpx.AsyncClient:  # noqa: ANN001
+def _client(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t")
 
 

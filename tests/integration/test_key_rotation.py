@@ -58,7 +58,7 @@ def national_id(i: int) -> str:
     return f"0012030{i:05d}"
 
 
-async def test_registry_rotates_national_ids_to_the_new_key_while_it_keeps_writing(db, started) -> None:  # noqa: ANN001
+async def test_registry_rotates_national_ids_to_the_new_key_while_it_keeps_writing(db, started) -> None:
     legacy, k1, k2, i1, i2 = (new_key() for _ in range(5))
     # 1. Written under k1 (and one row in the format of before keyrings, under the former single PII_KEY).
     first = keyring_env({"k1": k1, "legacy": legacy}, "k1", {"i1": i1, "legacy": legacy}, "i1")
@@ -135,7 +135,7 @@ async def test_registry_rotates_national_ids_to_the_new_key_while_it_keeps_writi
         assert dup.status_code == 409
 
 
-async def test_an_interrupted_rotation_resumes_where_it_stopped(db, started) -> None:  # noqa: ANN001
+async def test_an_interrupted_rotation_resumes_where_it_stopped(db, started) -> None:
     k1, k2, i1 = new_key(), new_key(), new_key()
     first = keyring_env({"k1": k1}, "k1", {"i1": i1}, "i1")
     app = build_registry(settings_for("registry", db, None, **as_settings(first)))
@@ -168,7 +168,7 @@ async def test_an_interrupted_rotation_resumes_where_it_stopped(db, started) -> 
         await pool.close()
 
 
-async def test_incidents_rotates_reporters_and_warned_persons(db, started) -> None:  # noqa: ANN001
+async def test_incidents_rotates_reporters_and_warned_persons(db, started) -> None:
     legacy, k1, k2 = new_key(), new_key(), new_key()
     pseudonym = {"PSEUDONYM_KEY": new_key()}
     await seed(db, registry_facts())
@@ -209,7 +209,7 @@ async def test_incidents_rotates_reporters_and_warned_persons(db, started) -> No
         assert [i["incident_id"] for i in mine] == [incident_id]
 
 
-async def test_a_value_under_a_key_no_longer_configured_stops_the_rotation_and_names_the_row(db, started) -> None:  # noqa: ANN001
+async def test_a_value_under_a_key_no_longer_configured_stops_the_rotation_and_names_the_row(db, started) -> None:
     k1, k2, i1 = new_key(), new_key(), new_key()
     app = build_registry(settings_for("registry", db, None, **as_settings(keyring_env({"k1": k1}, "k1", {"i1": i1}, "i1"))))
     await started(app.state.runtime, wait_assigned=False)
@@ -225,6 +225,6 @@ async def test_a_value_under_a_key_no_longer_configured_stops_the_rotation_and_n
     assert "Traceback" not in err
 
 
-async def test_status_and_rotate_of_a_service_without_personal_data_need_no_key(db) -> None:  # noqa: ANN001
+async def test_status_and_rotate_of_a_service_without_personal_data_need_no_key(db) -> None:
     code, out, err = await wardctl("keys", "status", "donations", DATABASE_URL=db.app_url("donations"))
     assert code == 0 and "encrypts no personal data" in out, err

@@ -39,7 +39,7 @@ def owner_env(db: Database, *services: str) -> dict[str, str]:
     return {f"{s.upper()}_OWNER_DATABASE_URL": db.owner_url(s) for s in services}
 
 
-async def test_wardctl_migrate_applies_the_schemas_as_their_owners(pg_server) -> None:  # noqa: ANN001
+async def test_wardctl_migrate_applies_the_schemas_as_their_owners(pg_server) -> None:
     db = await provisioned_only(pg_server.admin_url)
     missing = await asyncio.to_thread(wardctl, "migrate", "registry", "donations", **owner_env(db, "registry"))
     assert missing.returncode == 2 and "DONATIONS_OWNER_DATABASE_URL is not set" in missing.stderr
@@ -61,7 +61,7 @@ async def test_wardctl_migrate_applies_the_schemas_as_their_owners(pg_server) ->
         assert owner == f"{service}_owner"
 
 
-async def test_a_service_whose_schema_is_behind_its_code_is_not_ready(pg_server, started, tmp_path,  # noqa: ANN001
+async def test_a_service_whose_schema_is_behind_its_code_is_not_ready(pg_server, started, tmp_path,
                                                                     monkeypatch) -> None:
     db = await provisioned_only(pg_server.admin_url)
     app = build_registry(settings_for("registry", db, None))
@@ -82,7 +82,7 @@ async def test_a_service_whose_schema_is_behind_its_code_is_not_ready(pg_server,
     assert (await runtime.readiness())["schema"] == "ok"
 
 
-async def test_with_a_running_service_credentials_the_audit_trail_and_ledger_cannot_be_changed(db) -> None:  # noqa: ANN001
+async def test_with_a_running_service_credentials_the_audit_trail_and_ledger_cannot_be_changed(db) -> None:
     for service in SERVICES:
         settings = ServiceSettings(**{k.lower(): v for k, v in service_env(service, db.admin_url, "127.0.0.1:1").items()})
         # the running service's settings hold its application login and nothing else
@@ -97,8 +97,8 @@ async def test_with_a_running_service_credentials_the_audit_trail_and_ledger_can
             if service == "donations":
                 tables.update(ledger_entries="seq", expenses="expense_id", expense_approvals="expense_id")
             for table, column in tables.items():
-                for sql in (f"UPDATE {table} SET {column} = {column}",  # noqa: S608
-                            f"DELETE FROM {table}",  # noqa: S608
+                for sql in (f"UPDATE {table} SET {column} = {column}",
+                            f"DELETE FROM {table}",
                             f"TRUNCATE {table}"):
                     with pytest.raises(asyncpg.InsufficientPrivilegeError):
                         await conn.execute(sql)

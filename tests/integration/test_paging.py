@@ -24,7 +24,7 @@ BY_DAY = Keyset.of("day:date", "n:bigint")
 
 
 @pytest.fixture
-async def conn(db) -> Any:  # noqa: ANN001
+async def conn(db) -> Any:
     connection = await asyncpg.connect(db.owner_url("registry"))
     await connection.execute("CREATE TEMP TABLE things (id text PRIMARY KEY, name text NOT NULL, "
                              "at timestamptz NOT NULL, day date NOT NULL, n bigint NOT NULL, kind text NOT NULL)")
@@ -62,7 +62,7 @@ async def _walk(conn: asyncpg.Connection, keyset: Keyset, limit: int, where: lis
 @pytest.mark.parametrize("limit", [1, 7, 50, 137, 200])
 async def test_paging_returns_each_item_once_in_order(conn, keyset: Keyset, order: str, limit: int):
     seen, pages = await _walk(conn, keyset, limit)
-    expected = [dict(r) for r in await conn.fetch(f"SELECT * FROM things ORDER BY {order}")]  # noqa: S608
+    expected = [dict(r) for r in await conn.fetch(f"SELECT * FROM things ORDER BY {order}")]
     assert [r["id"] for r in seen] == [r["id"] for r in expected]  # each once, in order
     assert pages == -(-137 // limit)  # the last page says there is no more (it asked for one row beyond)
 
@@ -134,7 +134,7 @@ DOCUMENTS = {
 }
 
 
-def _apps(db) -> dict[str, Any]:  # noqa: ANN001
+def _apps(db) -> dict[str, Any]:
     import importlib
 
     return {s: importlib.import_module(f"services.{s}.bootstrap").build(settings_for(s, db, None)) for s in SERVICES}

@@ -36,11 +36,11 @@ pytestmark = pytest.mark.integration
 NATIONAL_ID = "001203004005"  # 12 digits, the form of a citizen identity card number
 
 
-def _client(app) -> httpx.AsyncClient:  # noqa: ANN001
+def _client(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t")
 
 
-def _things_app(settings):  # noqa: ANN001, ANN202
+def _things_app(settings):
     """A service with one route that has a path parameter, and fails with personal data in the message."""
     runtime = ServiceRuntime(settings, description="telemetry probe")
     router = APIRouter()
@@ -77,7 +77,7 @@ async def test_exception_text_never_reaches_traces_only_its_type(probe_db, start
     assert all(attrs == {"exception.type": "ValueError"} for name, attrs in http.events if name == "exception")
 
 
-async def test_one_trace_per_flow_with_messaging_conventions_and_no_broker_traces(probe_db, broker, started, otlp):  # noqa: ANN001
+async def test_one_trace_per_flow_with_messaging_conventions_and_no_broker_traces(probe_db, broker, started, otlp):
     app, publisher = publisher_app(settings_for("registry", probe_db, broker))
     await started(publisher)
     await started(consumer_runtime(settings_for("incidents", probe_db, broker)))

@@ -49,7 +49,7 @@ class JwksServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 if self.path != "/certs":
                     self.send_error(404)
                     return
@@ -84,7 +84,7 @@ def jwks() -> Iterator[JwksServer]:
 
 
 @pytest.fixture
-async def registry(db, jwks, started):  # noqa: ANN001, ANN201
+async def registry(db, jwks, started):
     settings = settings_for("registry", db, None, jwt_jwks_url=jwks.url, jwt_issuer=ISSUER,
                             jwt_jwks_refresh_cooldown_s=0, jwt_max_lifetime_s=900)
     app = build(settings)

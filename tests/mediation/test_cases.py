@@ -25,7 +25,7 @@ REQUEST = {
 }
 
 
-async def open_case(svc, who=PARTY, **changes) -> dict:  # noqa: ANN001
+async def open_case(svc, who=PARTY, **changes) -> dict:
     r = await svc.client.post("/v1/cases", json={**REQUEST, **changes}, headers=as_(who))
     assert r.status_code == 201, r.text
     return CaseOut.model_validate(r.json()) and r.json()  # the body its operation documents
@@ -66,7 +66,7 @@ async def test_bad_or_unauthorised_requests_are_problems_and_write_nothing(svc):
     assert await svc.db.fetchval("mediation", "SELECT count(*) FROM outbox") == 0
 
 
-async def mediate(svc, case_id: str, held_at: datetime | None = None) -> dict:  # noqa: ANN001
+async def mediate(svc, case_id: str, held_at: datetime | None = None) -> dict:
     r = await svc.client.post(f"/v1/cases/{case_id}/mediators", json={"mediator_ids": ["r-lan", "r-minh"]},
                               headers=as_(LEADER))
     assert r.status_code == 200, r.text
@@ -189,7 +189,7 @@ async def test_the_case_list_takes_its_filters_from_the_query(svc):
     neighbours = await open_case(svc, OFFICIAL)
     await svc.client.post(f"/v1/cases/{neighbours['case_id']}/withdrawal", json={}, headers=as_(OFFICIAL))
 
-    async def ids(**params) -> list[str]:  # noqa: ANN003
+    async def ids(**params) -> list[str]:
         r = await svc.client.get("/v1/cases", params=params, headers=as_(OFFICIAL))
         assert r.status_code == 200, r.text
         CasePage.model_validate(r.json())

@@ -37,11 +37,11 @@ pytestmark = pytest.mark.integration
 POLICE = auth("police", WARD, sub="ca-khu-vuc-1")
 
 
-def _client(app) -> httpx.AsyncClient:  # noqa: ANN001
+def _client(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t")
 
 
-async def _publish(bootstrap: str, *events) -> None:  # noqa: ANN002
+async def _publish(bootstrap: str, *events) -> None:
     for event in events:
         key, value, headers = to_kafka(event)
         await produce(bootstrap, event.topic, value, key=key.encode(), headers=list(headers.items()))
@@ -105,7 +105,7 @@ async def test_flow_2_referral_to_successful_mediation_and_a_refused_referral_ba
         assert r.status_code == 200, r.text
 
         # On Kafka, in the case's order (key = case id), for incidents and awards.
-        def has_success(recs) -> bool:  # noqa: ANN001
+        def has_success(recs) -> bool:
             return any(header(x, "ce_type") == "mediation.case.succeeded.v1" for x in recs)
 
         records = await read_topic(broker.bootstrap, "mediation.cases", until=has_success, timeout=30)
@@ -149,7 +149,7 @@ async def test_flow_2_referral_to_successful_mediation_and_a_refused_referral_ba
                                  json={"ground": "criminal_offence"})
         assert r.status_code == 200, r.text
 
-        def returned(recs) -> bool:  # noqa: ANN001
+        def returned(recs) -> bool:
             return any(header(x, "ce_type") == "incidents.incident.returned_to_police.v1" for x in recs)
 
         cases_topic = await read_topic(broker.bootstrap, "mediation.cases", timeout=10,

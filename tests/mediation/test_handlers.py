@@ -73,7 +73,7 @@ async def feed(app: Application, *events: Event) -> None:
 
 
 @pytest.fixture(params=["fake", "postgres"])
-async def app(request: pytest.FixtureRequest):  # noqa: ANN201
+async def app(request: pytest.FixtureRequest):
     async with applications(request, "mediation", FakeMediationUnitOfWork, MediationUnitOfWork,
                             handlers.HANDLERS) as application:
         await feed(application, *team_events(), *resident_events())

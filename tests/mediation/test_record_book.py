@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 KINDS = ["neighbours", "family", "property_or_land_boundary", "other_civil"]
 
 
-async def _case(svc, n: int, received: datetime, kind: str) -> str:  # noqa: ANN001
+async def _case(svc, n: int, received: datetime, kind: str) -> str:
     r = await svc.client.post("/v1/cases", headers=as_(OFFICIAL), json={
         "origin": "party_request", "group_id": GROUP, "kind": kind, "summary": f"Vụ việc số {n}",
         "received_at": received.isoformat(),

@@ -64,17 +64,17 @@ class Api:
 
 
 @pytest.fixture
-async def registry(db, broker, started) -> AsyncIterator[tuple[Api, Any]]:  # noqa: ANN001, F811
+async def registry(db, broker, started) -> AsyncIterator[tuple[Api, Any]]:  # noqa: F811
     """The registry on a real broker, without its consumer: these tests read the outbox. The consumer is tested in
     test_tran_phu_seed."""
     async with serve(build, "registry", db, started, broker) as svc:
         yield Api(svc.client), svc.app.state.runtime
 
 
-async def outbox_types(db) -> list[str]:  # noqa: ANN001
+async def outbox_types(db) -> list[str]:
     rows = await db.fetch("registry", "SELECT event_type FROM outbox ORDER BY seq")
     return [r["event_type"] for r in rows]
 
 
-async def outbox_payloads(db) -> list[bytes]:  # noqa: ANN001
+async def outbox_payloads(db) -> list[bytes]:
     return [bytes(r["payload"]) for r in await db.fetch("registry", "SELECT payload FROM outbox ORDER BY seq")]

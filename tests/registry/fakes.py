@@ -98,7 +98,7 @@ class _FakeTable(FakeRepository):
         column = column.rsplit(".", 1)[-1]
         return self.id_name if column == "id" else column
 
-    def _key(self, keyset: Keyset):  # noqa: ANN202
+    def _key(self, keyset: Keyset):
         fields = [self._field(f) for _, _, f in keyset.columns]
         return lambda r: tuple(r[f] for f in fields)
 

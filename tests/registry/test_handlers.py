@@ -58,33 +58,33 @@ POLICE = actor(Role.POLICE)
 
 
 @pytest.fixture(params=["fake", "postgres"])
-async def app(request: pytest.FixtureRequest):  # noqa: ANN201
+async def app(request: pytest.FixtureRequest):
     async with applications(request, "registry", FakeRegistryUnitOfWork, partial(RegistryUnitOfWork, pii=TEST_PII),
                             handlers.HANDLERS) as application:
         yield application
 
 
 # -- builders: each test sets up its own situation ------------------------------------------------------------
-async def ward(app, ward_id: str = WARD) -> None:  # noqa: ANN001
+async def ward(app, ward_id: str = WARD) -> None:
     await app.run(RegisterWard(ward_id=ward_id, name=f"Phường {ward_id}", city="Thanh Hóa"), ADMIN)
 
 
-async def group(app, ward_id: str = WARD, name: str = "Tổ dân phố Trần Phú") -> str:  # noqa: ANN001
+async def group(app, ward_id: str = WARD, name: str = "Tổ dân phố Trần Phú") -> str:
     return (await app.run(CreateGroup(ward_id=ward_id, name=name), actor(Role.WARD_OFFICIAL, ward_id)))["group_id"]
 
 
-async def household(app, group_id: str, ward_id: str = WARD) -> str:  # noqa: ANN001
+async def household(app, group_id: str, ward_id: str = WARD) -> str:
     cmd = RegisterHousehold(group_id=group_id, address=f"{uuid.uuid4().hex[:4]} Trần Phú")
     return (await app.run(cmd, actor(Role.WARD_OFFICIAL, ward_id)))["household_id"]
 
 
-async def resident(app, household_id: str, name: str = "Nguyễn Văn An", sex: str = "male",  # noqa: ANN001
+async def resident(app, household_id: str, name: str = "Nguyễn Văn An", sex: str = "male",
                    ward_id: str = WARD, **extra: Any) -> dict:
     cmd = RegisterResident(household_id=household_id, full_name=name, sex=sex, **extra)
     return await app.run(cmd, actor(Role.WARD_OFFICIAL, ward_id))
 
 
-async def people(app, n: int = 1, **kw: Any) -> tuple[str, str, list[dict]]:  # noqa: ANN001
+async def people(app, n: int = 1, **kw: Any) -> tuple[str, str, list[dict]]:
     """A ward with a group, a household and ``n`` residents."""
     await ward(app)
     gid = await group(app)
@@ -92,7 +92,7 @@ async def people(app, n: int = 1, **kw: Any) -> tuple[str, str, list[dict]]:  # 
     return gid, hid, [await resident(app, hid, f"Cư dân {i}", "female" if i % 2 else "male", **kw) for i in range(n)]
 
 
-async def events(app) -> list:  # noqa: ANN001
+async def events(app) -> list:
     """What the commands emitted, without the public copies the outbox adds for the public feed."""
     return [e for e in await emitted(app) if not e.event_type.startswith("public.")]
 
@@ -102,7 +102,7 @@ def types(events: list) -> list[str]:
 
 
 # -- wards, groups, households, residents ---------------------------------------------------------------------
-async def test_a_ward_is_registered_once_by_an_admin_or_city_official(app) -> None:  # noqa: ANN001
+async def test_a_ward_is_registered_once_by_an_admin_or_city_official(app) -> None:
     reply = await app.handle(RegisterWard(ward_id=WARD, name="Phường Phú Sơn", city="Thanh Hóa"), ADMIN)
     assert reply.created and reply.json() == {"ward_id": WARD, "name": "Phường Phú Sơn", "city": "Thanh Hóa"}
     with pytest.raises(Conflict):
@@ -113,7 +113,7 @@ async def test_a_ward_is_registered_once_by_an_admin_or_city_official(app) -> No
     assert await audited(app) == [("ward.register", "ward", WARD)]
 
 
-async def test_a_group_shows_how_many_households_it_has(app) -> None:  # noqa: ANN001
+async def test_a_group_shows_how_many_households_it_has(app) -> None:
     await ward(app)
     gid = await group(app)
     other = await group(app, name="Tổ dân phố Lê Lợi")
@@ -129,7 +129,7 @@ async def test_a_group_shows_how_many_households_it_has(app) -> None:  # noqa: A
     assert listed["items"][0]["group_id"] == other and listed["next_cursor"] is None
 
 
-async def test_the_national_id_is_encrypted_checked_per_ward_and_never_in_events_or_the_audit(app) -> None:  # noqa: ANN001
+async def test_the_national_id_is_encrypted_checked_per_ward_and_never_in_events_or_the_audit(app) -> None:
     _, hid, _ = await people(app, 0)
     made = await resident(app, hid, "Lê Thị Hoa", "female", national_id=NATIONAL_ID)
     assert made["national_id"] == NATIONAL_ID and made["has_national_id"]
@@ -159,7 +159,7 @@ async def test_the_national_id_is_encrypted_checked_per_ward_and_never_in_events
         assert changed == [{"changed": ["national_id", "phone"]}]
 
 
-async def test_records_of_another_ward_answer_as_unknown_ones(app) -> None:  # noqa: ANN001
+async def test_records_of_another_ward_answer_as_unknown_ones(app) -> None:
     _, our_house, [ours] = await people(app)
     await ward(app, OTHER_WARD)
     their_group = await group(app, OTHER_WARD)
@@ -178,7 +178,7 @@ async def test_records_of_another_ward_answer_as_unknown_ones(app) -> None:  # n
         await app.run(MoveResident(resident_id=ours["resident_id"], household_id=their_house), OFFICIAL)
 
 
-async def test_only_registrars_keep_the_register(app) -> None:  # noqa: ANN001
+async def test_only_registrars_keep_the_register(app) -> None:
     gid, hid, [me] = await people(app)
     myself = actor(Role.RESIDENT, household_id=hid, resident_id=me["resident_id"])
     for cmd in (RegisterHousehold(group_id=gid, address="1"), RegisterResident(household_id=hid, full_name="Z", sex="male"),
@@ -187,7 +187,7 @@ async def test_only_registrars_keep_the_register(app) -> None:  # noqa: ANN001
             await app.run(cmd, myself)
 
 
-async def test_the_head_of_a_household_is_one_of_its_members_and_must_be_replaced_before_moving(app) -> None:  # noqa: ANN001
+async def test_the_head_of_a_household_is_one_of_its_members_and_must_be_replaced_before_moving(app) -> None:
     gid, hid, [head, other] = await people(app, 2)
     elsewhere = await household(app, gid)
     stranger = await resident(app, elsewhere, "Người khác")
@@ -207,7 +207,7 @@ async def test_the_head_of_a_household_is_one_of_its_members_and_must_be_replace
     assert types(await events(app))[-2:] == ["registry.household.head_changed.v1", "registry.resident.moved.v1"]
 
 
-async def test_a_residents_name_and_sex_cannot_be_removed_and_only_their_change_is_announced(app) -> None:  # noqa: ANN001
+async def test_a_residents_name_and_sex_cannot_be_removed_and_only_their_change_is_announced(app) -> None:
     _, _, [me] = await people(app)
     rid = me["resident_id"]
     with pytest.raises(InvalidInput, match="cannot be removed"):
@@ -222,7 +222,7 @@ async def test_a_residents_name_and_sex_cannot_be_removed_and_only_their_change_
     assert renamed["full_name"] == "Tên mới" and types(await events(app))[-1] == "registry.resident.updated.v1"
 
 
-async def test_residents_page_by_name_and_a_resident_lists_only_their_household(app) -> None:  # noqa: ANN001
+async def test_residents_page_by_name_and_a_resident_lists_only_their_household(app) -> None:
     gid, hid, mine = await people(app, 2)
     other = await household(app, gid)
     for name in ("Bùi", "An", "Cao"):
@@ -241,7 +241,7 @@ async def test_residents_page_by_name_and_a_resident_lists_only_their_household(
 
 
 # -- teams ------------------------------------------------------------------------------------------------------
-async def test_a_mediation_team_is_flagged_until_it_has_a_leader_three_mediators_and_a_woman(app) -> None:  # noqa: ANN001
+async def test_a_mediation_team_is_flagged_until_it_has_a_leader_three_mediators_and_a_woman(app) -> None:
     gid, _, [leader, woman, third] = await people(app, 3)
     team = await app.run(FormTeam(group_id=gid, kind="mediation", name="Tổ hòa giải", formed_on=date(2024, 1, 15),
                                   formation_act="QĐ 12"), OFFICIAL)
@@ -272,7 +272,7 @@ async def test_a_mediation_team_is_flagged_until_it_has_a_leader_three_mediators
     assert gone["items"][0]["left_on"] is not None
 
 
-async def test_membership_mistakes_are_refused_and_change_nothing(app) -> None:  # noqa: ANN001
+async def test_membership_mistakes_are_refused_and_change_nothing(app) -> None:
     gid, _, [a, b] = await people(app, 2)
     await ward(app, OTHER_WARD)
     outsider = await resident(app, await household(app, await group(app, OTHER_WARD), OTHER_WARD), ward_id=OTHER_WARD)
@@ -306,7 +306,7 @@ async def test_membership_mistakes_are_refused_and_change_nothing(app) -> None: 
         assert [m["resident_id"] for m in await uow.teams.active_members(tid)] == [a["resident_id"]]
 
 
-async def test_a_team_leader_manages_their_own_team_only(app) -> None:  # noqa: ANN001
+async def test_a_team_leader_manages_their_own_team_only(app) -> None:
     gid, _, [leader, newcomer] = await people(app, 2)
 
     async def form(name: str) -> str:
@@ -329,7 +329,7 @@ async def test_a_team_leader_manages_their_own_team_only(app) -> None:  # noqa: 
         await app.run(AddMember(team_id=mine, **add), actor(Role.TEAM_LEADER, OTHER_WARD, team_ids=frozenset({mine})))
 
 
-async def test_teams_list_in_kind_and_name_order(app) -> None:  # noqa: ANN001
+async def test_teams_list_in_kind_and_name_order(app) -> None:
     gid, _, _ = await people(app, 0)
     for kind, name in (("mobilisation", "B"), ("anxh", "Z"), ("mobilisation", "A")):
         await app.run(FormTeam(group_id=gid, kind=kind, name=name, formed_on=date(2024, 1, 1), formation_act="Q"),
@@ -344,7 +344,7 @@ async def test_teams_list_in_kind_and_name_order(app) -> None:  # noqa: ANN001
 
 
 # -- facilities and boarding houses ------------------------------------------------------------------------------
-async def test_a_facility_is_decommissioned_once_and_not_before_it_was_installed(app) -> None:  # noqa: ANN001
+async def test_a_facility_is_decommissioned_once_and_not_before_it_was_installed(app) -> None:
     gid, _, _ = await people(app, 0)
     with pytest.raises(Forbidden):
         await app.run(RegisterFacility(group_id=gid, kind="fire_point", name="x", location="y"),
@@ -367,7 +367,7 @@ async def test_a_facility_is_decommissioned_once_and_not_before_it_was_installed
     assert types(await events(app))[-2:] == ["registry.facility.registered.v1", "registry.facility.decommissioned.v1"]
 
 
-async def test_cameras_bought_by_donations_are_registered_once_from_the_expense(app) -> None:  # noqa: ANN001
+async def test_cameras_bought_by_donations_are_registered_once_from_the_expense(app) -> None:
     gid, _, _ = await people(app, 0)
     expense = ExpenseRecorded(
         ward_id=WARD, subject="c-1", expense_id="e-7", campaign_id="c-1", group_id=gid, item="2 camera",
@@ -387,7 +387,7 @@ async def test_cameras_bought_by_donations_are_registered_once_from_the_expense(
             await on_expense_recorded(bad, uow)
 
 
-async def test_a_boarding_house_has_distinct_rooms_and_a_landlord_of_the_ward_and_only_police_check_it(app) -> None:  # noqa: ANN001
+async def test_a_boarding_house_has_distinct_rooms_and_a_landlord_of_the_ward_and_only_police_check_it(app) -> None:
     gid, _, [landlord] = await people(app)
 
     def house(**kw: Any) -> RegisterBoardingHouse:
@@ -413,7 +413,7 @@ async def test_a_boarding_house_has_distinct_rooms_and_a_landlord_of_the_ward_an
 
 
 # -- residence declarations ------------------------------------------------------------------------------------
-async def _lodging(app) -> tuple[str, dict, dict, str]:  # noqa: ANN001
+async def _lodging(app) -> tuple[str, dict, dict, str]:
     gid, _, [landlord, lodger] = await people(app, 2)
     house = await app.run(RegisterBoardingHouse(group_id=gid, name="Nhà trọ", address="12 ngõ 5",
                                                 landlord_resident_id=landlord["resident_id"], rooms=("P101", "P102")),
@@ -421,7 +421,7 @@ async def _lodging(app) -> tuple[str, dict, dict, str]:  # noqa: ANN001
     return gid, landlord, lodger, house["boarding_house_id"]
 
 
-async def test_temporary_residence_periods_overlaps_renewal_and_end(app) -> None:  # noqa: ANN001
+async def test_temporary_residence_periods_overlaps_renewal_and_end(app) -> None:
     _, _, lodger, bid = await _lodging(app)
     rid = lodger["resident_id"]
 
@@ -458,7 +458,7 @@ async def test_temporary_residence_periods_overlaps_renewal_and_end(app) -> None
     assert residence[1].previous_valid_until == date(2026, 6, 30)
 
 
-async def test_a_renewal_may_not_reach_into_another_declaration(app) -> None:  # noqa: ANN001
+async def test_a_renewal_may_not_reach_into_another_declaration(app) -> None:
     _, _, lodger, _ = await _lodging(app)
     rid = lodger["resident_id"]
     first = await app.run(RegisterTemporaryResidence(resident_id=rid, valid_from="2025-01-01",
@@ -474,7 +474,7 @@ async def test_a_renewal_may_not_reach_into_another_declaration(app) -> None:  #
         await app.run(EndTemporaryResidence(declaration_id=absence["declaration_id"], ended_on="2027-02-01"), POLICE)
 
 
-async def test_temporary_absence_only_for_the_laws_cases_and_durations(app) -> None:  # noqa: ANN001
+async def test_temporary_absence_only_for_the_laws_cases_and_durations(app) -> None:
     _, _, lodger, _ = await _lodging(app)
     absence = {"resident_id": lodger["resident_id"], "case": "military_age", "absent_from": "2026-01-01",
                "absent_until": "2026-05-01", "destination": "Hà Nội"}
@@ -487,7 +487,7 @@ async def test_temporary_absence_only_for_the_laws_cases_and_durations(app) -> N
     assert types(await events(app))[-1] == "registry.residence.absence_declared.v1"
 
 
-async def test_stay_notices_are_filed_by_the_landlord_or_staff_and_flagged_late(app) -> None:  # noqa: ANN001
+async def test_stay_notices_are_filed_by_the_landlord_or_staff_and_flagged_late(app) -> None:
     _, landlord, lodger, bid = await _lodging(app)
     arrived = clock.now() - timedelta(days=2)
     notice = {"boarding_house_id": bid, "lodger_resident_id": lodger["resident_id"], "lodger_name": "Vũ Thị Giang",
@@ -506,7 +506,7 @@ async def test_stay_notices_are_filed_by_the_landlord_or_staff_and_flagged_late(
     assert (await audited(app))[-1] == ("stay.notify", "stay_notice", late["notice_id"])
 
 
-async def test_checks_due_and_the_expiry_job(app) -> None:  # noqa: ANN001
+async def test_checks_due_and_the_expiry_job(app) -> None:
     gid, _, lodger, bid = await _lodging(app)
     today = clock.ward_today()
     expired = await app.run(RegisterTemporaryResidence(resident_id=lodger["resident_id"], valid_from="2024-01-01",

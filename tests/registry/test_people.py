@@ -88,8 +88,8 @@ async def test_nobody_sees_or_changes_another_wards_records_nor_learns_they_exis
     our_house = await api.household(ours["group_id"])
     nobody = str(uuid.uuid4())
 
-    async def both(method: str, path: str, their_id: str, role: str = "ward_official", body=None) -> None:  # noqa: ANN001
-        def fill(x, id_):  # noqa: ANN001, ANN202
+    async def both(method: str, path: str, their_id: str, role: str = "ward_official", body=None) -> None:
+        def fill(x, id_):
             return None if x is None else {k: (id_ if v == "<id>" else v) for k, v in x.items()}
         theirs_r = await api.call(method, path.replace("<id>", their_id), role=role, json=fill(body, their_id))
         unknown_r = await api.call(method, path.replace("<id>", nobody), role=role, json=fill(body, nobody))

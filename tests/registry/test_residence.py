@@ -8,7 +8,7 @@ from datetime import timedelta
 from shared import clock
 
 
-async def _setup(api):  # noqa: ANN001, ANN202
+async def _setup(api):
     await api.ward()
     group = await api.group()
     home = await api.household(group["group_id"])

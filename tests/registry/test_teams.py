@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 
-async def _team_events(db) -> list[dict]:  # noqa: ANN001
+async def _team_events(db) -> list[dict]:
     rows = await db.fetch("registry", "SELECT event_type, payload FROM outbox WHERE topic = 'registry.teams' ORDER BY seq")
     return [{"type": r["event_type"], **json.loads(bytes(r["payload"]))} for r in rows]
 

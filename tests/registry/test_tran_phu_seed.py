@@ -32,12 +32,12 @@ SEED_TEAMS = {"anxh": 10, "security_order": 1, "mediation": 1, "fire_prevention"
 NATIONAL_ID = "038185009876"
 
 
-def recording_consumer(settings) -> tuple[ServiceRuntime, list]:  # noqa: ANN001
+def recording_consumer(settings) -> tuple[ServiceRuntime, list]:
     """Another service (awards plays it) that records the registry events it receives."""
     runtime = ServiceRuntime(settings, description="stands for a consumer of registry events")
     got: list = []
 
-    async def record(conn, event) -> None:  # noqa: ANN001
+    async def record(conn, event) -> None:
         got.append(event)
 
     runtime.consume({GroupCreated: record, ResidentRegistered: record, TeamFormed: record,
@@ -45,7 +45,7 @@ def recording_consumer(settings) -> tuple[ServiceRuntime, list]:  # noqa: ANN001
     return runtime, got
 
 
-async def _produce(bootstrap: str, event) -> None:  # noqa: ANN001
+async def _produce(bootstrap: str, event) -> None:
     key, value, headers = to_kafka(event)
     await produce(bootstrap, event.topic, value, key=key.encode(), headers=list(headers.items()))
 

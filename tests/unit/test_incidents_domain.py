@@ -95,7 +95,7 @@ def test_follow_up_secret_is_checked_against_its_hash_only():
     assert len(codes) == 200 and all(c.startswith("TB-") for c in codes)
 
 
-def _report(**over) -> dict:  # noqa: ANN003
+def _report(**over) -> dict:
     body = {"category": "dispute", "place": {"group_id": "g"}, "description": "Tranh chấp lối đi",
             "reporter": {"full_name": "Trần Thị Bình"}}
     body.update(over)

@@ -71,3 +71,46 @@ def test_non_json_responses_are_declared_with_their_media_types():
                                                                               "text/html"}
     assert success("incidents", "/v1/briefings/{group_id}/{month}/print") == {"text/html"}
     assert success("registry", "/problems") == {"text/html"}
+
+
+def _resolve(doc: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _documented_body(doc: dict, schema: dict) -> bool:
+    schema = _resolve(doc, schema)
+    if any(k in schema for k in ("anyOf", "oneOf", "allOf")):
+        return all(_documented_body(doc, s) for s in schema.get("anyOf", schema.get("oneOf", schema.get("allOf"))))
+    return bool(schema.get("properties") or schema.get("type") in ("string", "integer", "number", "boolean")
+                or schema.get("items"))
+
+
+@pytest.mark.parametrize("service", BUILDS)
+def test_every_operation_documents_its_response_body_and_lists_have_one_shape(service):
+    """A client learns every answer from the document: each operation's success has a schema with its fields
+    (not FastAPI's empty ``{}``), every list is ``{items, next_cursor}`` (never a bare array), and ids are
+    named ``<thing>_id``."""
+    doc = _document(service)
+    for path, item in doc["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, op in item.items():
+            success = [(s, r) for s, r in op["responses"].items() if s.startswith("2")]
+            assert success, (path, method)
+            for status, response in success:
+                content = response.get("content", {})
+                assert content, f"{method.upper()} {path} {status}: no documented body"
+                for media_type, spec in content.items():
+                    if media_type != "application/json":
+                        continue
+                    schema = _resolve(doc, spec.get("schema", {}))
+                    assert _documented_body(doc, schema), f"{method.upper()} {path} {status}: body undocumented"
+                    assert schema.get("type") != "array", f"{method.upper()} {path}: a bare array"
+                    props = schema.get("properties", {})
+                    if "items" in props:
+                        assert "next_cursor" in props, f"{method.upper()} {path}: a list without next_cursor"
+                    assert "id" not in props, f"{method.upper()} {path}: `id` instead of `<thing>_id`"
+    named_id = [name for name, schema in doc["components"]["schemas"].items() if "id" in schema.get("properties", {})]
+    assert not named_id, f"`id` instead of `<thing>_id` in {named_id}"
