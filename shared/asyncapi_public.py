@@ -28,7 +28,6 @@ from uuid import UUID, uuid5
 from shared.events import (
     CE_SOURCE_PREFIX,
     CONTENT_TYPE,
-    DEFAULT_FEED_PUBLIC_URL,
     PUBLIC_TOPIC,
     WARD_ATTRIBUTE,
     PublicEvent,
