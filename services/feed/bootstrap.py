@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.feed import api, api_events, consumers, handlers
+from services.feed import api, api_contract, api_events, consumers, handlers
 from services.feed.notify import FeedNotifier
 from services.feed.uow import FeedUnitOfWork
 from shared.application import Application, PgContext
@@ -35,6 +35,6 @@ def build(settings: ServiceSettings) -> FastAPI:
     runtime.consume(application.on_events(consumers.HANDLERS))
     notifier = FeedNotifier(settings.database_url)
     runtime.background("listen", notifier.run)
-    app = create_app(runtime, [api.router, api_events.router], title="feed")
+    app = create_app(runtime, [api.router, api_events.router, api_contract.router], title="feed")
     app.state.feed_notifier = notifier
     return app
