@@ -4,7 +4,7 @@
   development key, which only development/test services trust)
 * ``wardctl republish --service registry --since 2026-11-01T00:00Z [--until ...]`` - send the outbox events
   of a time range again (a broker that lost its log); consumers' inboxes make repeats harmless
-* ``wardctl migrate [SERVICE ...]`` - apply the services' migrations (all five by default) as their schema owners
+* ``wardctl migrate [SERVICE ...]`` - apply the services' migrations (all six by default) as their schema owners
   (``<SERVICE>_OWNER_DATABASE_URL``): the one step that holds the owners' credentials
 * ``wardctl keys status SERVICE`` - how many ciphertexts and blind indexes each key id still protects
 * ``wardctl keys rotate SERVICE [--batch-size 500]`` - re-encrypt the service's personal data under its active
@@ -49,7 +49,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from shared.auth import Role, mint_token
     from shared.settings import SERVICES
 
-    extra = {k: getattr(args, k) for k in ("resident_id", "household_id") if getattr(args, k)}
+    extra = {k: getattr(args, k) for k in ("resident_id", "household_id", "azp") if getattr(args, k)}
     if args.team_ids:
         extra["team_ids"] = args.team_ids.split(",")
     roles = args.roles.split(",")
@@ -359,13 +359,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wardctl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("token", help="mint a development bearer token")
-    t.add_argument("--roles", required=True, help="comma-separated: resident,team_member,team_leader,police,ward_official,city_official,admin")
+    t.add_argument("--roles", required=True, help="comma-separated: resident,team_member,team_leader,police,"
+                   "ward_official,city_official,admin,feed_subscriber")
     t.add_argument("--ward", required=True)
     t.add_argument("--sub", default="dev-user")
     t.add_argument("--resident-id")
     t.add_argument("--household-id")
     t.add_argument("--team-ids", help="comma-separated team ids")
-    t.add_argument("--aud", help="comma-separated services the token is for (default: all five)")
+    t.add_argument("--azp", help="the OAuth client id (a feed subscriber's oauth_client_id, with --roles feed_subscriber)")
+    t.add_argument("--aud", help="comma-separated services the token is for (default: all six)")
     t.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600, the services' maximum)")
     r = sub.add_parser("republish", help="republish outbox events of a time range")
     r.add_argument("--service", required=True)
