@@ -24,6 +24,7 @@ DEV_INDEX_KEYS = json.dumps({"dev1": DEV_INDEX_KEY, "legacy": DEV_PII_KEY})
 DEV_KEY_VALUES = frozenset({DEV_PII_KEY, DEV_ENCRYPTION_KEY, DEV_INDEX_KEY})
 DEV_AUDIT_KEY = "dev-only-audit-key-change-me-0123456789abcdef"
 DEV_IDEMPOTENCY_KEY = "dev-only-idempotency-key-change-me-0123456789"
+DEV_FEED_KEY = "dev-only-feed-webhook-secret-key-change-me-0123"
 
 #: The development token issuer and the public half of the development signing key (Ed25519; the private half is
 #: shared/devkeys/DEV-ONLY-token-signing-key.pem, used by ``wardctl token`` and the tests). A service in
@@ -180,6 +181,23 @@ class ServiceSettings(BaseSettings):
     # Parked events (a type an older replica did not know) are drained at start and then this often.
     parked_drain_interval_s: float = 60.0
 
+    # The feed's webhooks (services/feed: webhooks.py, callbacks.py, delivery.py). Signing secrets are kept
+    # AES-GCM-sealed under FEED_KEY (shared.idempotency.Sealer); a replaced key goes to FEED_RETIRED_KEYS.
+    feed_key: SecretStr = Field(default=SecretStr(DEV_FEED_KEY),
+                                description="seals webhook signing secrets at rest (at least 32 characters)")
+    feed_retired_keys: list[SecretStr] = Field(default_factory=list)
+    feed_allow_private_callbacks: bool = Field(
+        default=False, description="allow webhook URLs that resolve to loopback, private, link-local, multicast, "
+        "reserved or unspecified addresses (development and tests only)")
+    feed_webhook_retry_base_s: float = Field(default=5.0, gt=0, description="first retry delay; doubles")
+    feed_webhook_retry_cap_s: float = Field(default=3600.0, gt=0, description="longest retry delay")
+    feed_webhook_give_up_s: float = Field(
+        default=86400.0, gt=0, description="a webhook is paused this long after its held event first failed")
+    feed_webhook_timeout_s: float = Field(default=10.0, gt=0, description="one delivery's whole HTTP exchange")
+    feed_webhook_poll_s: float = Field(
+        default=5.0, gt=0, description="how often an idle worker looks for due retries (NOTIFY wakes it sooner)")
+    feed_webhook_workers: int = Field(default=4, ge=1, description="deliveries in flight per replica")
+
     problem_docs_url: str = Field(
         default="/problems",
         description="Where problem types are documented; a problem's type is this URL + '#' + its slug. "
@@ -306,6 +324,10 @@ class ServiceSettings(BaseSettings):
                 bad.append("IDEMPOTENCY_KEY")
             if any(len(k.get_secret_value()) < 32 for k in idempotency_keys):
                 bad.append("IDEMPOTENCY_KEY (shorter than 32 characters)")
+            if self.service_name == "feed" and any(
+                    k.get_secret_value() == DEV_FEED_KEY or len(k.get_secret_value()) < 32
+                    for k in [self.feed_key, *self.feed_retired_keys]):
+                bad.append("FEED_KEY (the development key, or shorter than 32 characters)")
             if "dev-" in self.database_url and "-password" in self.database_url:
                 bad.append("DATABASE_URL")
             if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:
