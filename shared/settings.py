@@ -181,6 +181,15 @@ class ServiceSettings(BaseSettings):
     # Parked events (a type an older replica did not know) are drained at start and then this often.
     parked_drain_interval_s: float = 60.0
 
+    problem_docs_url: str = Field(
+        default="/problems",
+        description="Where problem types are documented; a problem's type is this URL + '#' + its slug. "
+        "The default is the page every service serves; set it to the published docs/problems.md.",
+    )
+
+    otel_exporter_otlp_endpoint: str | None = None
+    log_level: str = "INFO"
+
     # The feed's webhooks (services/feed: webhooks.py, callbacks.py, delivery.py). Signing secrets are kept
     # AES-GCM-sealed under FEED_KEY (shared.idempotency.Sealer); a replaced key goes to FEED_RETIRED_KEYS.
     feed_key: SecretStr = Field(default=SecretStr(DEV_FEED_KEY),
@@ -197,15 +206,6 @@ class ServiceSettings(BaseSettings):
     feed_webhook_poll_s: float = Field(
         default=5.0, gt=0, description="how often an idle worker looks for due retries (NOTIFY wakes it sooner)")
     feed_webhook_workers: int = Field(default=4, ge=1, description="deliveries in flight per replica")
-
-    problem_docs_url: str = Field(
-        default="/problems",
-        description="Where problem types are documented; a problem's type is this URL + '#' + its slug. "
-        "The default is the page every service serves; set it to the published docs/problems.md.",
-    )
-
-    otel_exporter_otlp_endpoint: str | None = None
-    log_level: str = "INFO"
 
     @property
     def port(self) -> int:
