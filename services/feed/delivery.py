@@ -27,9 +27,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.feed import callbacks, signing, webhooks
+from services.feed import callbacks, domain, signing, webhooks
 from services.feed.repository_webhooks import CHANNEL, WebhookRepository
 from shared.errors import InvalidInput
+from shared.idempotency import Sealer
 from shared.jsonutil import dumps
 from shared.settings import ServiceSettings
 
@@ -43,15 +44,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def cloudevent(event: dict[str, Any]) -> dict[str, Any]:
-    """One feed event as a structured-mode CloudEvent (the body of a delivery)."""
-    return {"specversion": "1.0", "id": str(event["event_id"]), "source": event["source"],
-            "type": event["event_type"], "subject": event["subject"], "time": event["time"],
-            "datacontenttype": "application/json", "wardid": event["ward_id"], "data": event["data"]}
-
-
 class DeliveryWorker:
-    def __init__(self, settings: ServiceSettings, pool: Callable[[], asyncpg.Pool | None], *,
+    def __init__(self, settings: ServiceSettings, pool: Callable[[], asyncpg.Pool | None], *, secrets: Sealer,
                  clock: Clock = utcnow, resolver: callbacks.Resolver = callbacks.resolve) -> None:
         self.settings = settings
         self._pool = pool
@@ -59,7 +53,7 @@ class DeliveryWorker:
         self.resolver = resolver
         self.policy = webhooks.RetryPolicy(settings.feed_webhook_retry_base_s, settings.feed_webhook_retry_cap_s,
                                            settings.feed_webhook_give_up_s)
-        self.sealer = signing.sealer(settings)
+        self.sealer = secrets
         self._wakes: list[asyncio.Event] = []
 
     def wake(self, *_: Any) -> None:
@@ -91,13 +85,17 @@ class DeliveryWorker:
             try:
                 assert pool is not None
                 async with pool.acquire() as conn:
-                    await conn.add_listener(EVENTS_CHANNEL, self.wake)
-                    await conn.add_listener(CHANNEL, self.wake)
-                    delay = 0.5
-                    self.wake()  # whatever was notified while not listening
-                    while not conn.is_closed():
-                        await asyncio.sleep(self.settings.feed_webhook_poll_s)
-                    # (asyncpg removes the listeners when the connection is released or closed)
+                    for channel in (EVENTS_CHANNEL, CHANNEL):
+                        await conn.add_listener(channel, self.wake)
+                    try:
+                        delay = 0.5
+                        self.wake()  # whatever was notified while not listening
+                        while True:  # a dead server is noticed by the keepalive query
+                            await asyncio.sleep(self.settings.feed_webhook_poll_s)
+                            await conn.fetchval("SELECT 1", timeout=10)
+                    finally:
+                        for channel in (EVENTS_CHANNEL, CHANNEL):
+                            await conn.remove_listener(channel, self.wake)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -161,7 +159,7 @@ class DeliveryWorker:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
-        body = dumps(cloudevent(event))
+        body = dumps(domain.cloud_event(event))
         try:
             target = await callbacks.check(hook["url"], allow_private=self.settings.feed_allow_private_callbacks,
                                            resolver=self.resolver)
