@@ -32,7 +32,7 @@ def build(settings: ServiceSettings) -> FastAPI:
     runtime.consume(application.on_events(consumers.HANDLERS))
     notifier = FeedNotifier(settings.database_url)
     runtime.background("listen", notifier.run)
-    worker = DeliveryWorker(settings, lambda: runtime.pool, secrets=webhook_secrets)
+    worker = DeliveryWorker(settings, lambda: runtime.pool, notifier, secrets=webhook_secrets)
     runtime.background("webhooks", worker.run)  # in every replica: webhooks are leased one at a time
     app = create_app(runtime, [api.router, api_events.router, api_webhooks.router], title="feed")
     app.state.feed_notifier = notifier

@@ -13,13 +13,12 @@ from typing import Any
 
 import asyncpg
 
+from services.feed.repository import NOTIFY_CHANNEL
 from shared.paging import Keyset, PageRequest
 
 Row = dict[str, Any]
 WEBHOOKS = Keyset.of("created_at:timestamptz", "webhook_id:text")
 DELIVERIES = Keyset.of("attempted_at:timestamptz", "delivery_id:text", descending=True)
-#: Woken by a resume or a redelivery request (new events wake the worker on the consumer's 'feed_events').
-CHANNEL = "feed_webhooks"
 
 _MATCHES = ("(w.wards IS NULL OR e.ward_id = ANY (w.wards)) "
             "AND (w.event_types IS NULL OR e.event_type = ANY (w.event_types))")
@@ -59,7 +58,7 @@ class WebhookRepository:
             "  next_attempt_at = CASE WHEN $2 = 'active' THEN now() ELSE next_attempt_at END "
             f"WHERE webhook_id = $1 RETURNING {_PUBLIC}", webhook_id, status, reason)
         if status == "active":
-            await self.conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+            await self.conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)  # wakes the workers
         return dict(row)
 
     async def set_secret(self, webhook_id: str, secret_sealed: bytes) -> None:
@@ -79,15 +78,17 @@ class WebhookRepository:
 
     async def request_redelivery(self, webhook_id: str, seq: int) -> None:
         await self.conn.execute("INSERT INTO webhook_redeliveries (webhook_id, seq) VALUES ($1, $2)", webhook_id, seq)
-        await self.conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+        await self.conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)  # wakes the workers
 
     # -- the worker ----------------------------------------------------------------------------------------
     async def lease(self, now: datetime) -> Row | None:
-        """Lock one webhook that has work: a redelivery asked for, or (active and due) an event past its position.
-        Rows another replica holds are skipped."""
+        """Lock one webhook of an active subscriber that has work: a redelivery asked for, or (active and due) an
+        event past its position. Rows another replica holds are skipped."""
         row = await self.conn.fetchrow(
             "SELECT w.* FROM webhooks w "  # noqa: S608 - constant fragments
-            "WHERE (EXISTS (SELECT 1 FROM webhook_redeliveries r WHERE r.webhook_id = w.webhook_id) "
+            "WHERE EXISTS (SELECT 1 FROM subscribers s WHERE s.subscriber_id = w.subscriber_id "
+            "              AND s.status = 'active') "
+            "AND (EXISTS (SELECT 1 FROM webhook_redeliveries r WHERE r.webhook_id = w.webhook_id) "
             "   OR (w.status = 'active' AND w.next_attempt_at <= $1 "
             f"      AND EXISTS (SELECT 1 FROM feed_events e WHERE e.seq > w.position AND {_MATCHES}))) "
             "ORDER BY w.next_attempt_at LIMIT 1 FOR UPDATE OF w SKIP LOCKED", now)

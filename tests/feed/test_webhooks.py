@@ -246,6 +246,14 @@ async def test_persistent_failure_pauses_resume_continues_and_private_urls_are_r
             await svc.client.post(f"{url}/resume", headers=key)
             await eventually(lambda: _true(len(receiver.delivered()) == 3), timeout=10)
 
+            # A disabled subscriber's webhooks stop at once, as its keys do.
+            subscriber_id = await db.fetchval("feed", "SELECT subscriber_id FROM webhooks")
+            r = await svc.client.post(f"/v1/subscribers/{subscriber_id}/disable", headers=auth("ward_official", WARD))
+            assert r.status_code == 200, r.text
+            await svc.feed(team(5))
+            await asyncio.sleep(1.0)
+            assert len(receiver.received) == tried + 3
+
         async with serve(build, "feed", db, started, feed_allow_private_callbacks=False) as svc:
             key = await subscribe(svc)
             for private in (receiver.url, "http://localhost:8080/hook", "http://10.0.0.8/hook",
