@@ -110,7 +110,14 @@ class DeliveryWorker:
             hook = await repo.lease(self.clock())
             if hook is None:
                 return False
-            secret = signing.unseal(self.sealer, hook["webhook_id"], hook["secret_sealed"])
+            try:
+                secret = signing.unseal(self.sealer, hook["webhook_id"], hook["secret_sealed"])
+            except Exception as exc:  # sealed under a key no longer configured: never block the other webhooks
+                log.error("webhook secret cannot be opened; webhook paused",
+                          extra={"webhook_id": hook["webhook_id"], "error": type(exc).__name__})
+                await repo.gave_up(hook["webhook_id"], hook["failures"], hook["first_failed_at"] or self.clock(),
+                                   webhooks.UNREADABLE_SECRET)
+                return True
             for event in await repo.take_redeliveries(hook["webhook_id"]):
                 await repo.log_attempt(await self._attempt(client, hook, secret, event, 1, manual=True))
             if hook["status"] != webhooks.ACTIVE or hook["next_attempt_at"] > self.clock():
