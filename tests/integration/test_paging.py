@@ -131,6 +131,7 @@ DOCUMENTS = {
     "/v1/briefings/{group_id}/{month}/print",  # one group's month
     "/v1/refusal-grounds",  # the grounds the law lists: a constant
     "/v1/awards/{award_id}/certificate.pdf", "/v1/wards/{ward_id}/festival/{year}.pdf",  # one award / one festival
+    "/asyncapi/public.json", "/asyncapi/public.yaml", "/schemas/{event_type}.json",  # feed: the public contract
 }
 
 #: The public feed's event routes page by its own cursor (``after``, answered as Feed-Next-Cursor and in SSE ids)
