@@ -73,7 +73,6 @@ def make_server(store: Store, host: str, port: int, receiver: Receiver | None = 
             self._send(200 if outcome != APPLIED else 202, json.dumps({"outcome": outcome}))
 
     server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
     return server
 
 
