@@ -51,6 +51,8 @@ def make_server(store: Store, host: str, port: int, receiver: Receiver | None = 
                 self._send(200, render_html(store), "text/html")
             elif self.path == "/dashboard.json":
                 self._send(200, json.dumps(snapshot(store)))
+            elif self.path == "/applied.json":  # every event applied, oldest first: how it arrived ("via")
+                self._send(200, json.dumps(store.applied(limit=1_000_000)))
             elif self.path == "/health":
                 self._send(200, '{"status":"ok"}')
             else:
