@@ -22,6 +22,8 @@ class Role(StrEnum):
     WARD_OFFICIAL = "ward_official"
     CITY_OFFICIAL = "city_official"
     ADMIN = "admin"
+    #: Another ward's system reading the public feed (OAuth client credentials; services/feed).
+    FEED_SUBSCRIBER = "feed_subscriber"
 
 
 ALL_WARDS = "*"
@@ -35,6 +37,7 @@ class Principal:
     resident_id: str | None = None
     household_id: str | None = None
     team_ids: frozenset[str] = field(default_factory=frozenset)
+    client_id: str | None = None  # the token's `azp`: the OAuth client it was issued to
 
     def has(self, *roles: Role | str) -> bool:
         return any(Role(r) in self.roles for r in roles)

@@ -94,6 +94,7 @@ class Claims(BaseModel):
     resident_id: str | None = Field(default=None, min_length=1, max_length=100)
     household_id: str | None = Field(default=None, min_length=1, max_length=100)
     team_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=100)
+    azp: str | None = Field(default=None, min_length=1, max_length=255)  # the OAuth client (client credentials)
 
 
 def _challenge(error: str | None = None, description: str | None = None) -> dict[str, str]:
@@ -201,6 +202,7 @@ class TokenVerifier:
             resident_id=claims.resident_id,
             household_id=claims.household_id,
             team_ids=frozenset(claims.team_ids),
+            client_id=claims.azp,
         )
 
 

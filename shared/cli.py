@@ -47,7 +47,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from shared.auth import Role, mint_token
     from shared.settings import SERVICES
 
-    extra = {k: getattr(args, k) for k in ("resident_id", "household_id") if getattr(args, k)}
+    extra = {k: getattr(args, k) for k in ("resident_id", "household_id", "azp") if getattr(args, k)}
     if args.team_ids:
         extra["team_ids"] = args.team_ids.split(",")
     roles = args.roles.split(",")
@@ -353,13 +353,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wardctl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("token", help="mint a development bearer token")
-    t.add_argument("--roles", required=True, help="comma-separated: resident,team_member,team_leader,police,ward_official,city_official,admin")
+    t.add_argument("--roles", required=True, help="comma-separated: resident,team_member,team_leader,police,"
+                   "ward_official,city_official,admin,feed_subscriber")
     t.add_argument("--ward", required=True)
     t.add_argument("--sub", default="dev-user")
     t.add_argument("--resident-id")
     t.add_argument("--household-id")
     t.add_argument("--team-ids", help="comma-separated team ids")
-    t.add_argument("--aud", help="comma-separated services the token is for (default: all five)")
+    t.add_argument("--azp", help="the OAuth client id (a feed subscriber's oauth_client_id, with --roles feed_subscriber)")
+    t.add_argument("--aud", help="comma-separated services the token is for (default: all six)")
     t.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600, the services' maximum)")
     r = sub.add_parser("republish", help="republish outbox events of a time range")
     r.add_argument("--service", required=True)

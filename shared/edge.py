@@ -136,13 +136,23 @@ def _checking_receive(receive: Receive) -> Receive:
 
 # -- authentication first ------------------------------------------------------------------------------------------
 _AUTHENTICATED = typing.get_args(CurrentPrincipal)[1].dependency
+#: The dependencies that authenticate a caller: ``CurrentPrincipal``'s, and those a service adds (the feed's
+#: subscribers, by API key) with ``authenticates``.
+_AUTHENTICATORS: list[Callable[..., Any]] = [_AUTHENTICATED]
 
 
-def _find(dependant: Dependant, call: Callable[..., Any]) -> Dependant | None:
+def authenticates(call: Callable[..., Any]) -> None:
+    """Declare ``call`` an authentication dependency: a route that uses it authenticates before its body is read.
+    It is solved twice per request (here and by the route), so it must remember its answer in ``request.state``."""
+    if call not in _AUTHENTICATORS:
+        _AUTHENTICATORS.append(call)
+
+
+def _find(dependant: Dependant) -> Dependant | None:
     for sub in dependant.dependencies:
-        if sub.call is call:
+        if sub.call in _AUTHENTICATORS:
             return sub
-        found = _find(sub, call)
+        found = _find(sub)
         if found is not None:
             return found
     return None
@@ -154,7 +164,7 @@ class EdgeRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        found = _find(self.dependant, _AUTHENTICATED)
+        found = _find(self.dependant)
         # solve_dependencies calls the dependencies *of* the dependant it is given: a root holding only the auth one.
         auth = Dependant(dependencies=[found], path=self.path) if found is not None else None
 

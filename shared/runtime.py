@@ -79,6 +79,7 @@ class ServiceRuntime:
         self.handlers: dict[type[Event], Handler] = {}
         self.application: Any = None  # the service's shared.application.Application (set in its bootstrap)
         self.jobs: list[ScheduledJob] = []
+        self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self.pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None
         self.consumer: EventConsumer | None = None
@@ -127,6 +128,11 @@ class ServiceRuntime:
     def every(self, name: str, interval_s: float, job: Job) -> None:
         self.jobs.append(ScheduledJob(name, interval_s, job))
 
+    def background(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """A task of every replica that runs from start to stop (cancelled at stop), e.g. a LISTEN connection or a
+        delivery worker; it handles its own errors and retries."""
+        self._background.append((name, run))
+
     # -- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> None:
         s = self.settings
@@ -163,6 +169,8 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(self._connect_broker(), name=f"{self.service}-broker"))
         for job in self.jobs:
             self._tasks.append(asyncio.create_task(self._run_job(job), name=f"{self.service}-job-{job.name}"))
+        for name, run in self._background:
+            self._tasks.append(asyncio.create_task(run(), name=f"{self.service}-{name}"))
 
     async def _publish_audit_head(self, conn: asyncpg.Connection) -> Any:
         event = await audit.publish_head(conn, self.service, "interval")

@@ -46,6 +46,7 @@ SERVICE_PORTS: dict[str, int] = {
     "mediation": 8003,
     "donations": 8004,
     "awards": 8005,
+    "feed": 8006,
 }
 SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
 
@@ -76,7 +77,7 @@ class ServiceSettings(BaseSettings):
     # hide_input_in_errors: a refused setting is named, never echoed (the input holds the secrets).
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True)
 
-    service_name: str = Field(description="registry, incidents, mediation, donations or awards")
+    service_name: str = Field(description="registry, incidents, mediation, donations, awards or feed")
     environment: Literal["development", "test", "production"] = "development"
 
     # Only the application role: the schema owner's login is for `wardctl migrate` (shared.migrations), never for
@@ -179,6 +180,15 @@ class ServiceSettings(BaseSettings):
     consumer_batch_max_records: int = 500
     # Parked events (a type an older replica did not know) are drained at start and then this often.
     parked_drain_interval_s: float = 60.0
+
+    # The public feed (services/feed): where other wards reach it, and whether its webhooks may call private hosts.
+    feed_public_url: str = Field(
+        default="http://127.0.0.1:8006",
+        description="The feed's public base URL: the $id of the public JSON Schemas and the AsyncAPI server",
+    )
+    feed_allow_private_callbacks: bool = Field(
+        default=False, description="Let webhooks call loopback/private/link-local hosts (development and tests only)",
+    )
 
     problem_docs_url: str = Field(
         default="/problems",
@@ -337,6 +347,7 @@ class MigrationSettings(BaseSettings):
     mediation_owner_database_url: SecretStr | None = None
     donations_owner_database_url: SecretStr | None = None
     awards_owner_database_url: SecretStr | None = None
+    feed_owner_database_url: SecretStr | None = None
 
     def owner_url(self, service: str) -> str:
         value = getattr(self, f"{service}_owner_database_url", None)

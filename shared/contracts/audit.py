@@ -64,10 +64,18 @@ class AwardsAuditHeadPublished(AuditHeadPublished):
     topic: ClassVar[str] = "awards.audit"
 
 
+class FeedAuditHeadPublished(AuditHeadPublished):
+    """The head of the feed service's audit chain."""
+
+    event_type: ClassVar[str] = "feed.audit.head-published.v1"
+    topic: ClassVar[str] = "feed.audit"
+
+
 HEAD_EVENTS: dict[str, type[AuditHeadPublished]] = {
     cls.source_service: cls
     for cls in (RegistryAuditHeadPublished, IncidentsAuditHeadPublished, MediationAuditHeadPublished,
-                DonationsAuditHeadPublished, AwardsAuditHeadPublished)
+                DonationsAuditHeadPublished, AwardsAuditHeadPublished,
+                FeedAuditHeadPublished)
 }
 assert set(HEAD_EVENTS) == set(SERVICES), "one audit-head contract per service"
 

@@ -1,0 +1,35 @@
+"""Composition root of the feed service: settings -> runtime, application (handlers on its unit of work), the
+consumer of every public event, the LISTEN connection that wakes waiting readers, routes -> FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.feed import api, api_events, consumers, handlers
+from services.feed.notify import FeedNotifier
+from services.feed.uow import FeedUnitOfWork
+from shared.application import Application, PgContext
+from shared.http import create_app
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+
+
+def build(settings: ServiceSettings) -> FastAPI:
+    runtime = ServiceRuntime(
+        settings,
+        description="The public feed: this platform's public events (no personal data) for other wards, pulled as "
+                    "CloudEvents batches, streamed as Server-Sent Events or pushed by webhook, to subscribers "
+                    "authenticated by API key or OAuth client credentials.",
+    )
+    application = runtime.application = Application(
+        runtime.service,
+        lambda conn=None, *, read_only=False: FeedUnitOfWork(PgContext.from_runtime(runtime), conn,
+                                                             read_only=read_only),
+        handlers.HANDLERS,
+    )
+    runtime.consume(application.on_events(consumers.HANDLERS))
+    notifier = FeedNotifier(settings.database_url)
+    runtime.background("listen", notifier.run)
+    app = create_app(runtime, [api.router, api_events.router], title="feed")
+    app.state.feed_notifier = notifier
+    return app
