@@ -39,14 +39,16 @@ log = logging.getLogger(__name__)
 class Sealer:
     """AES-256-GCM under keys derived (HKDF-SHA-256) from the service's ``IDEMPOTENCY_KEY`` and retired keys. A
     sealed record starts with a version byte and the first 8 bytes of its key's fingerprint, so that a record sealed
-    under a retired key is opened with that key."""
+    under a retired key is opened with that key. ``purpose`` separates the keys derived from one secret for other
+    uses (the feed's webhook signing secrets: ``purpose="webhook-secret"`` under ``FEED_KEY``)."""
 
     _VERSION = b"\x01"
 
-    def __init__(self, service: str, active: str, retired: list[str] | tuple[str, ...] = ()) -> None:
+    def __init__(self, service: str, active: str, retired: list[str] | tuple[str, ...] = (), *,
+                 purpose: str = "idempotency") -> None:
         def derive(secret: str) -> bytes:
             return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                        info=f"ward-platform/idempotency/v1/{service}".encode()).derive(secret.encode())
+                        info=f"ward-platform/{purpose}/v1/{service}".encode()).derive(secret.encode())
 
         keys = [derive(k) for k in (active, *retired)]
         self._active = keys[0]

@@ -24,6 +24,7 @@ DEV_INDEX_KEYS = json.dumps({"dev1": DEV_INDEX_KEY, "legacy": DEV_PII_KEY})
 DEV_KEY_VALUES = frozenset({DEV_PII_KEY, DEV_ENCRYPTION_KEY, DEV_INDEX_KEY})
 DEV_AUDIT_KEY = "dev-only-audit-key-change-me-0123456789abcdef"
 DEV_IDEMPOTENCY_KEY = "dev-only-idempotency-key-change-me-0123456789"
+DEV_FEED_KEY = "dev-only-feed-webhook-secret-key-change-me-0123"
 
 #: The development token issuer and the public half of the development signing key (Ed25519; the private half is
 #: shared/devkeys/DEV-ONLY-token-signing-key.pem, used by ``wardctl token`` and the tests). A service in
@@ -199,6 +200,20 @@ class ServiceSettings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
 
+    # The feed's webhooks (services/feed: webhooks.py, callbacks.py, delivery.py). Signing secrets are kept
+    # AES-GCM-sealed under FEED_KEY (shared.idempotency.Sealer); a replaced key goes to FEED_RETIRED_KEYS.
+    feed_key: SecretStr = Field(default=SecretStr(DEV_FEED_KEY),
+                                description="seals webhook signing secrets at rest (at least 32 characters)")
+    feed_retired_keys: list[SecretStr] = Field(default_factory=list)
+    feed_webhook_retry_base_s: float = Field(default=5.0, gt=0, description="first retry delay; doubles")
+    feed_webhook_retry_cap_s: float = Field(default=3600.0, gt=0, description="longest retry delay")
+    feed_webhook_give_up_s: float = Field(
+        default=86400.0, gt=0, description="a webhook is paused this long after its held event first failed")
+    feed_webhook_timeout_s: float = Field(default=10.0, gt=0, description="one delivery's whole HTTP exchange")
+    feed_webhook_poll_s: float = Field(
+        default=5.0, gt=0, description="how often an idle worker looks for due retries (NOTIFY wakes it sooner)")
+    feed_webhook_workers: int = Field(default=4, ge=1, description="deliveries in flight per replica")
+
     @property
     def port(self) -> int:
         return self.http_port or SERVICE_PORTS.get(self.service_name, 8000)
@@ -316,6 +331,10 @@ class ServiceSettings(BaseSettings):
                 bad.append("IDEMPOTENCY_KEY")
             if any(len(k.get_secret_value()) < 32 for k in idempotency_keys):
                 bad.append("IDEMPOTENCY_KEY (shorter than 32 characters)")
+            if self.service_name == "feed" and any(
+                    k.get_secret_value() == DEV_FEED_KEY or len(k.get_secret_value()) < 32
+                    for k in [self.feed_key, *self.feed_retired_keys]):
+                bad.append("FEED_KEY (the development key, or shorter than 32 characters)")
             if "dev-" in self.database_url and "-password" in self.database_url:
                 bad.append("DATABASE_URL")
             if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:

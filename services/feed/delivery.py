@@ -1,0 +1,189 @@
+"""The webhook delivery worker: runs in every replica of the feed (a runtime loop), sends each webhook its events.
+
+* **Wake-ups.** A listening connection wakes the workers on ``NOTIFY feed_events`` (the consumer appends an
+  event) and ``NOTIFY feed_webhooks`` (a resume, a redelivery asked for); a failed attempt wakes them again when
+  its retry is due; and an idle worker looks anyway every ``FEED_WEBHOOK_POLL_S`` (a lost notification, another
+  replica's retry).
+* **One at a time per webhook, in order.** A worker leases one webhook with ``FOR UPDATE SKIP LOCKED`` and holds
+  the lock for the whole delivery (``repository_webhooks``); it sends the webhook's held event (the first one past
+  its position that its filters match), then records the attempt and moves the position in the same transaction.
+  ``FEED_WEBHOOK_WORKERS`` webhooks are served at once per replica.
+* **Failures.** Anything but a 2xx (a timeout of ``FEED_WEBHOOK_TIMEOUT_S``, a refused connection, a refused
+  address) is logged and retried with backoff (``webhooks.after_failure``); ``FEED_WEBHOOK_GIVE_UP_S`` after the
+  held event first failed the webhook is paused. Redirects are not followed (a 3xx is a failure).
+* **Each attempt** re-checks the callback URL (``callbacks.check``) and connects to the address it checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+
+from services.feed import callbacks, signing, webhooks
+from services.feed.repository_webhooks import CHANNEL, WebhookRepository
+from shared.errors import InvalidInput
+from shared.jsonutil import dumps
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+EVENTS_CHANNEL = "feed_events"
+MEDIA_TYPE = "application/cloudevents+json"
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def cloudevent(event: dict[str, Any]) -> dict[str, Any]:
+    """One feed event as a structured-mode CloudEvent (the body of a delivery)."""
+    return {"specversion": "1.0", "id": str(event["event_id"]), "source": event["source"],
+            "type": event["event_type"], "subject": event["subject"], "time": event["time"],
+            "datacontenttype": "application/json", "wardid": event["ward_id"], "data": event["data"]}
+
+
+class DeliveryWorker:
+    def __init__(self, settings: ServiceSettings, pool: Callable[[], asyncpg.Pool | None], *,
+                 clock: Clock = utcnow, resolver: callbacks.Resolver = callbacks.resolve) -> None:
+        self.settings = settings
+        self._pool = pool
+        self.clock = clock
+        self.resolver = resolver
+        self.policy = webhooks.RetryPolicy(settings.feed_webhook_retry_base_s, settings.feed_webhook_retry_cap_s,
+                                           settings.feed_webhook_give_up_s)
+        self.sealer = signing.sealer(settings)
+        self._wakes: list[asyncio.Event] = []
+
+    def wake(self, *_: Any) -> None:
+        for event in self._wakes:
+            event.set()
+
+    async def run(self) -> None:
+        """The worker loops and their listener, until cancelled (the runtime's stop)."""
+        self._wakes = [asyncio.Event() for _ in range(self.settings.feed_webhook_workers)]
+        async with httpx.AsyncClient(
+            follow_redirects=False, trust_env=False, timeout=self.settings.feed_webhook_timeout_s,
+            # No connection reuse: connections are opened to a checked address with a per-request TLS name.
+            limits=httpx.Limits(max_keepalive_connections=0),
+        ) as client:
+            tasks = [asyncio.create_task(self._listen(), name="feed-webhooks-listen")]
+            tasks += [asyncio.create_task(self._loop(client, wake), name=f"feed-webhooks-{i}")
+                      for i, wake in enumerate(self._wakes)]
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _listen(self) -> None:
+        delay = 0.5
+        while True:
+            pool = self._pool()
+            try:
+                assert pool is not None
+                async with pool.acquire() as conn:
+                    await conn.add_listener(EVENTS_CHANNEL, self.wake)
+                    await conn.add_listener(CHANNEL, self.wake)
+                    delay = 0.5
+                    self.wake()  # whatever was notified while not listening
+                    while not conn.is_closed():
+                        await asyncio.sleep(self.settings.feed_webhook_poll_s)
+                    # (asyncpg removes the listeners when the connection is released or closed)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("webhook listener down; polling meanwhile", extra={"error": type(exc).__name__})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def _loop(self, client: httpx.AsyncClient, wake: asyncio.Event) -> None:
+        while True:
+            wake.clear()
+            try:
+                while await self.deliver_once(client):
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is down: wait and look again
+                log.warning("webhook delivery round failed", extra={"error": type(exc).__name__})
+            try:
+                await asyncio.wait_for(wake.wait(), self.settings.feed_webhook_poll_s)
+            except TimeoutError:
+                pass
+
+    async def deliver_once(self, client: httpx.AsyncClient) -> bool:
+        """Lease one webhook with work and do it: its redeliveries, then its held event. False when none."""
+        pool = self._pool()
+        assert pool is not None
+        async with pool.acquire() as conn, conn.transaction():
+            repo = WebhookRepository(conn)
+            hook = await repo.lease(self.clock())
+            if hook is None:
+                return False
+            secret = signing.unseal(self.sealer, hook["webhook_id"], hook["secret_sealed"])
+            for event in await repo.take_redeliveries(hook["webhook_id"]):
+                await repo.log_attempt(await self._attempt(client, hook, secret, event, 1, manual=True))
+            if hook["status"] != webhooks.ACTIVE or hook["next_attempt_at"] > self.clock():
+                return True
+            event = await repo.held_event(hook)
+            if event is None:
+                return True
+            attempt = await self._attempt(client, hook, secret, event, hook["failures"] + 1, manual=False)
+            await repo.log_attempt(attempt)
+            now = attempt["attempted_at"]
+            if attempt["outcome"] == webhooks.DELIVERED:
+                await repo.delivered(hook["webhook_id"], event["seq"], now)
+                return True
+            failures, first = hook["failures"] + 1, hook["first_failed_at"] or now
+            decision = webhooks.after_failure(first, now, failures, self.policy)
+            if isinstance(decision, webhooks.GiveUp):
+                await repo.gave_up(hook["webhook_id"], failures, first, decision.reason)
+                log.warning("webhook paused after persistent failure",
+                            extra={"webhook_id": hook["webhook_id"], "attempts": failures})
+            else:
+                await repo.failed(hook["webhook_id"], failures, first, decision.at)
+                asyncio.get_running_loop().call_later((decision.at - now).total_seconds(), self.wake)
+            return True
+
+    async def _attempt(self, client: httpx.AsyncClient, hook: dict[str, Any], secret: str, event: dict[str, Any],
+                       attempt: int, *, manual: bool) -> dict[str, Any]:
+        """One POST of one event; never raises for what the receiver or the network does."""
+        at = self.clock()
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        body = dumps(cloudevent(event))
+        try:
+            target = await callbacks.check(hook["url"], allow_private=self.settings.feed_allow_private_callbacks,
+                                           resolver=self.resolver)
+            url, host, extensions = target.pinned()
+            headers = {**host, "Content-Type": MEDIA_TYPE, "User-Agent": "ward-platform-feed/1",
+                       **signing.headers(secret, str(event["event_id"]), body, at)}
+            async with asyncio.timeout(self.settings.feed_webhook_timeout_s):
+                request = client.build_request("POST", url, content=body.encode(), headers=headers,
+                                               extensions=extensions)
+                response = await client.send(request, stream=True)  # the receiver's body is never read
+                await response.aclose()
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except InvalidInput as exc:
+            error = f"refused: {exc.detail}"
+        except TimeoutError:
+            error = "timeout"
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+        outcome = webhooks.DELIVERED if error is None else webhooks.FAILED
+        return {"delivery_id": str(uuid.uuid4()), "webhook_id": hook["webhook_id"], "seq": event["seq"],
+                "event_id": event["event_id"], "event_type": event["event_type"], "attempt": attempt,
+                "manual": manual, "attempted_at": at, "http_status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000), "error": error, "outcome": outcome}
