@@ -7,7 +7,9 @@ Measures, each as events per second and as a ratio to the raw baseline measured 
   asyncpg ``executemany`` in one transaction per batch;
 * command: one state row + outbox event + audit row per transaction (16 concurrent) vs raw asyncpg one state row +
   one outbox row per transaction;
-* memory: resident set of one service process at rest.
+* memory: resident set of one service process at rest;
+* the public feed (bench/feed.py): pull throughput vs a raw asyncpg keyset read of the same rows, and webhook
+  delivery latency (p50/p99, commit -> receiver's 2xx) vs a raw httpx POST.
 
 No timed assertion anywhere: this prints numbers for people to compare.
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench import feed as bench_feed
 from shared import outbox
 from shared.db import create_pool
 from shared.devstack.stack import (
@@ -190,10 +193,14 @@ async def main(n: int) -> None:
         plat_cmd = await platform_commands(db, cmds)
         rows.append(("command: state + outbox + audit", plat_cmd, "raw state + outbox row", raw_cmd))
         rss = await asyncio.to_thread(service_rss_mib, db, broker.bootstrap)
+        notes: list[str] = []
+        rows += await bench_feed.run(db, broker.bootstrap, n, say=notes.append)
         print(f"\n{'measure':<36}{'platform/s':>12}  {'baseline':<28}{'raw/s':>12}{'ratio':>8}")
         for name, plat, base, raw in rows:
             print(f"{name:<36}{plat:>12,.0f}  {base:<28}{raw:>12,.0f}{plat / raw:>8.2f}")
         print(f"\nmemory: one service process at rest: {rss:.0f} MiB RSS")
+        for note in notes:
+            print(note)
         print(f"({n} events of ~{len(to_kafka(events[0])[1])} B; 2-core machine numbers vary between runs: compare ratios)")
     finally:
         broker.stop()
