@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for the five services of the ward platform. The command chooses the service:
+# One image for the six services of the ward platform. The command chooses the service:
 #   docker build -t ward-platform .
 #   docker run ... ward-platform python -m services.registry
 # or a default is baked in at build time:
@@ -44,7 +44,7 @@ COPY deploy/topics.json deploy/healthcheck.py ./deploy/
 # Byte-code compiled now, as the running service cannot write it.
 RUN python -m compileall -q shared services
 USER 10001:10001
-EXPOSE 8001 8002 8003 8004 8005
+EXPOSE 8001 8002 8003 8004 8005 8006
 HEALTHCHECK --interval=15s --timeout=5s --start-period=40s --retries=3 \
     CMD ["python", "/app/deploy/healthcheck.py"]
 # `sh -c exec` so that the service is PID 1's replacement and receives SIGTERM (graceful shutdown).

@@ -23,6 +23,7 @@ KAFKA_ACLS="${KAFKA_ACLS:-/opt/kafka/bin/kafka-acls.sh}"
 : "${MEDIATION_KAFKA_PASSWORD:?set MEDIATION_KAFKA_PASSWORD}"
 : "${DONATIONS_KAFKA_PASSWORD:?set DONATIONS_KAFKA_PASSWORD}"
 : "${AWARDS_KAFKA_PASSWORD:?set AWARDS_KAFKA_PASSWORD}"
+: "${FEED_KAFKA_PASSWORD:?set FEED_KAFKA_PASSWORD}"
 : "${WARD_SUBSCRIBER_KAFKA_PASSWORD:?set WARD_SUBSCRIBER_KAFKA_PASSWORD}"
 
 user() {  # <principal> <variable holding its password>
@@ -72,6 +73,13 @@ allow awards IdempotentWrite literal --cluster
 allow awards Read literal --group awards-service
 allow awards Read literal --topic awards.audit --topic awards.dead-letter --topic donations.campaigns --topic donations.ledger --topic incidents.incidents --topic mediation.cases --topic registry.facilities --topic registry.residents --topic registry.teams --topic registry.wards
 allow awards Write literal --topic awards.achievements --topic awards.audit --topic awards.awards --topic awards.dead-letter --topic awards.nominations
+
+# feed
+user feed FEED_KAFKA_PASSWORD
+allow feed IdempotentWrite literal --cluster
+allow feed Read literal --group feed-service
+allow feed Read literal --topic feed.audit --topic feed.dead-letter --topic public.ward-events
+allow feed Write literal --topic feed.audit --topic feed.dead-letter
 
 # ward-subscriber
 user ward-subscriber WARD_SUBSCRIBER_KAFKA_PASSWORD

@@ -57,6 +57,16 @@ DO $$ BEGIN RAISE EXCEPTION 'AWARDS_OWNER_DB_PASSWORD is not set in the postgres
 \else
 DO $$ BEGIN RAISE EXCEPTION 'AWARDS_DB_PASSWORD is not set in the postgres container'; END $$;
 \endif
+\getenv feed_owner_password FEED_OWNER_DB_PASSWORD
+\if :{?feed_owner_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'FEED_OWNER_DB_PASSWORD is not set in the postgres container'; END $$;
+\endif
+\getenv feed_password FEED_DB_PASSWORD
+\if :{?feed_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'FEED_DB_PASSWORD is not set in the postgres container'; END $$;
+\endif
 
 -- As shared.migrations.provision: no role reaches the database or the public schema unless granted.
 REVOKE ALL ON DATABASE "ward" FROM PUBLIC;
@@ -171,3 +181,25 @@ ALTER ROLE "awards" SET search_path = "awards";
 ALTER ROLE "awards_owner" SET search_path = "awards";
 ALTER ROLE "awards_owner" PASSWORD :'awards_owner_password';
 ALTER ROLE "awards" PASSWORD :'awards_password';
+
+-- feed
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'feed_owner') THEN
+    CREATE ROLE "feed_owner" LOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'feed') THEN
+    CREATE ROLE "feed" LOGIN;
+  END IF;
+END $$;
+GRANT CONNECT, TEMPORARY ON DATABASE "ward" TO "feed_owner", "feed";
+CREATE SCHEMA IF NOT EXISTS "feed" AUTHORIZATION "feed_owner";
+REVOKE ALL ON SCHEMA "feed" FROM PUBLIC;
+GRANT USAGE ON SCHEMA "feed" TO "feed";
+ALTER DEFAULT PRIVILEGES FOR ROLE "feed_owner" IN SCHEMA "feed"
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "feed";
+ALTER DEFAULT PRIVILEGES FOR ROLE "feed_owner" IN SCHEMA "feed"
+  GRANT USAGE, SELECT ON SEQUENCES TO "feed";
+ALTER ROLE "feed" SET search_path = "feed";
+ALTER ROLE "feed_owner" SET search_path = "feed";
+ALTER ROLE "feed_owner" PASSWORD :'feed_owner_password';
+ALTER ROLE "feed" PASSWORD :'feed_password';

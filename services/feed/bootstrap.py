@@ -9,14 +9,19 @@ from services.feed import api, api_events, consumers, handlers
 from services.feed.notify import FeedNotifier
 from services.feed.uow import FeedUnitOfWork
 from shared.application import Application, PgContext
+from shared.events import Event
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
+
+#: The feed publishes no events of its own (only the head of its audit chain, as every service).
+PUBLISHES: list[type[Event]] = []
 
 
 def build(settings: ServiceSettings) -> FastAPI:
     runtime = ServiceRuntime(
         settings,
+        publishes=PUBLISHES,
         description="The public feed: this platform's public events (no personal data) for other wards, pulled as "
                     "CloudEvents batches, streamed as Server-Sent Events or pushed by webhook, to subscribers "
                     "authenticated by API key or OAuth client credentials.",

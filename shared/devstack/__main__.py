@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             procs.append(ServiceProcess(svc, env, logs / f"{svc}.log").start())
         for p in procs:
             p.wait_ready(90)
-        _say(f"all five services ready in {time.monotonic() - started:.1f}s:")
+        _say(f"all {len(procs)} services ready in {time.monotonic() - started:.1f}s:")
         for p in procs:
             _say(f"  {p.service:<10} {p.base_url}/docs   (OpenAPI {p.base_url}/openapi.json, "
                  f"AsyncAPI {p.base_url}/asyncapi.json)")
@@ -108,10 +108,10 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.devstack")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    run_parser = sub.add_parser("run", help="start PostgreSQL, the broker and the five services")
+    run_parser = sub.add_parser("run", help="start PostgreSQL, the broker and the six services")
     run_parser.add_argument("--data-dir", help="where PostgreSQL's data and the logs live (default: .data)")
     run_parser.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE,
-                            help="registry's port; the others follow (default 8001: 8001-8005)")
+                            help="registry's port; the others follow (default 8001: 8001-8006)")
     args = parser.parse_args(argv)
     return run(args)
 

@@ -250,6 +250,9 @@ def service_env(service: str, admin_url: str, bootstrap: str, *, port: int | Non
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "HTTP_PORT": str(port or SERVICE_PORTS[service]),
     }
+    if service == "feed":  # the development stack's webhooks call receivers on this machine
+        env["FEED_ALLOW_PRIVATE_CALLBACKS"] = "true"
+        env["FEED_PUBLIC_URL"] = f"http://127.0.0.1:{env['HTTP_PORT']}"
     env.update(extra)
     return env
 

@@ -28,8 +28,9 @@ from tests.deploy.test_compose import app_services, secrets_env
 
 REALM = json.loads(KEYCLOAK_REALM.read_text())
 PORTAL = next(c for c in REALM["clients"] if c["clientId"] == "ward-portal")
-#: The claims the services read from a token (shared.auth.Claims), and which of them are lists.
-READ_CLAIMS = set(Claims.model_fields) - {"sub"}
+#: The claims the services read from a token (shared.auth.Claims), and which of them are lists. ``azp`` (the
+#: OAuth client, which the feed reads for client-credentials subscribers) Keycloak writes itself, with no mapper.
+READ_CLAIMS = set(Claims.model_fields) - {"sub", "azp"}
 LIST_CLAIMS = {n for n, f in Claims.model_fields.items() if typing.get_origin(f.annotation) is list}
 
 

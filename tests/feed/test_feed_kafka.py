@@ -1,0 +1,126 @@
+"""The feed end to end on the real PostgreSQL and a real tansu broker, served by uvicorn: public events produced to
+``public.ward-events`` (as the publishing services' relays send them) reach the feed's consumer, are pulled and
+streamed as Server-Sent Events, and a stream resumes from ``Last-Event-ID`` with the next event, each once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from cloudevents.core.formats.json import JSONFormat
+from fastapi import FastAPI
+
+from services.feed.bootstrap import build
+from shared.events import PUBLIC_TOPIC, to_kafka
+from tests.conftest import auth, settings_for
+from tests.feed.test_pull import OTHER_WARD, WARD, group_created, team_formed
+from tests.kafka_helpers import produce
+
+pytestmark = pytest.mark.integration
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """The app on a free port (a stream needs a real server: the in-process transport buffers whole bodies)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        server.force_exit = True  # open streams end with the server
+        await task
+        sock.close()
+
+
+async def publish(bootstrap: str, *events: Any) -> None:
+    for event in events:
+        key, value, headers = to_kafka(event)
+        await produce(bootstrap, PUBLIC_TOPIC, value, key=key.encode(), headers=list(headers.items()))
+
+
+async def sse_messages(client: httpx.AsyncClient, count: int, headers: dict[str, str],
+                       params: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """The first ``count`` messages of a stream (comments skipped), then the stream is closed."""
+    messages: list[dict[str, str]] = []
+    async with client.stream("GET", "/v1/events/stream", headers=headers, params=params) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        current: dict[str, str] = {}
+        async for line in r.aiter_lines():
+            if line == "":
+                if "data" in current:
+                    messages.append(current)
+                    if len(messages) == count:
+                        break
+                current = {}
+            elif not line.startswith(":"):
+                field, _, value = line.partition(":")
+                current[field] = value.removeprefix(" ")
+    return messages
+
+
+async def test_public_events_from_kafka_are_pulled_and_streamed_and_a_stream_resumes(db, broker, started):
+    app = build(settings_for("feed", db, broker))
+    await started(app.state.runtime)  # with its consumer of public.ward-events
+    events = [team_formed(WARD, 1), team_formed(OTHER_WARD, 2), group_created(WARD, 3)]
+    await publish(broker.bootstrap, *events)
+    async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        r = await client.post("/v1/subscribers", json={"name": "Phường Đông Vệ", "wards": [WARD]},
+                              headers=dict(auth("ward_official", WARD)))
+        assert r.status_code == 201, r.text
+        key = {"Authorization": f"Bearer {r.json()['api_key']}"}
+
+        # long-poll until the consumer has appended both of this ward's events
+        got: list[dict[str, Any]] = []
+        cursor = None
+        for _ in range(40):
+            r = await client.get("/v1/events", params={"wait": 5, **({"after": cursor} if cursor else {})},
+                                 headers=key)
+            assert r.status_code == 200, r.text
+            got += r.json()
+            cursor = r.headers["Feed-Next-Cursor"]
+            if len(got) >= 2:
+                break
+        assert [e["id"] for e in got] == [str(events[0].id), str(events[2].id)]
+        for item in got:
+            JSONFormat().read(None, json.dumps(item))
+
+        # the stream from the beginning: both, each with the cursor after it as its id
+        first = await sse_messages(client, 2, key)
+        assert [m["event"] for m in first] == ["public.registry.team.formed.v1", "public.registry.group.created.v1"]
+        assert [json.loads(m["data"])["id"] for m in first] == [e["id"] for e in got]
+        assert first[-1]["id"] == cursor
+
+        # resumed from Last-Event-ID: the next event only, which arrives while the stream waits
+        later = group_created(WARD, 4)
+        resumed = asyncio.create_task(sse_messages(client, 1, {**key, "Last-Event-ID": first[0]["id"]}))
+        (again,) = await asyncio.wait_for(resumed, 20)  # the event after the first: the group of step 1
+        assert json.loads(again["data"])["id"] == str(events[2].id)
+        waiting = asyncio.create_task(sse_messages(client, 1, {**key, "Last-Event-ID": cursor}))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        await publish(broker.bootstrap, later, team_formed(OTHER_WARD, 5))
+        (new,) = await asyncio.wait_for(waiting, 30)
+        cloud_event = json.loads(new["data"])
+        assert cloud_event["id"] == str(later.id) and cloud_event["wardid"] == WARD
+        JSONFormat().read(None, new["data"])
+
+        # a stream with a type filter
+        only_teams = await sse_messages(client, 1, key, {"type": "public.registry.team.formed.v1"})
+        assert json.loads(only_teams[0]["data"])["id"] == str(events[0].id)
