@@ -55,9 +55,10 @@ class Command(BaseModel):
 
     def fingerprint(self) -> str:
         """The command's canonical form, hashed: the same request in any key order or spacing is the same
-        request (an Idempotency-Key's retry is compared on this, not on the bytes sent)."""
-        canonical = json.dumps(self.model_dump(mode="json"), default=_default, ensure_ascii=False,
-                               separators=(",", ":"), sort_keys=True)
+        request (an Idempotency-Key's retry is compared on this, not on the bytes sent). Which fields were given
+        is part of it: a PATCH that sets a field to null is not the PATCH that leaves it out."""
+        canonical = json.dumps({"fields": self.model_dump(mode="json"), "given": sorted(self.model_fields_set)},
+                               default=_default, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         return hashlib.sha256(f"{type(self).__name__}\n{canonical}".encode()).hexdigest()
 
 

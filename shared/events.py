@@ -7,10 +7,14 @@ An integration event is a past-tense fact one service publishes for others. Each
   the committed JSON Schemas to that);
 * ``topic`` - the Kafka topic, one per service and aggregate (``registry.teams``);
 * optionally ``to_public()`` - the event for other wards, a different model (``PublicEvent``) whose fields
-  are copied one by one, so that personal data cannot reach the public topic by construction.
+  are copied one by one, so that personal data cannot reach the public topic by construction
+  (``public_copies()`` where one fact is two public ones).
 
 On Kafka an event travels in CloudEvents 1.0 binary mode: attributes in ``ce_*`` headers, the JSON body in
-the value, the aggregate id (``subject``) as the message key, plus the W3C ``traceparent``.
+the value, the aggregate id (``subject``) as the message key, plus the W3C ``traceparent``. The ward id rides
+along as the CloudEvents extension attribute ``wardid`` (header ``ce_wardid``), so that a consumer (another
+ward reading the public topic) filters by ward without parsing the body; messages written before it existed
+have no such header and are read all the same.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ PUBLIC_TOPIC = "public.ward-events"
 MAX_MESSAGE_BYTES = 1_000_000
 CE_SOURCE_PREFIX = "urn:ward-platform:"
 CONTENT_TYPE = "application/json"
+#: The CloudEvents extension attribute carrying ``ward_id`` (lower-case alphanumerics, as extension names must be).
+WARD_ATTRIBUTE = "wardid"
 
 
 def utcnow() -> datetime:
@@ -77,6 +83,12 @@ class Event(BaseModel):
         """The public counterpart for other wards, or None when this event is not public."""
         return None
 
+    def public_copies(self) -> tuple[PublicEvent, ...]:
+        """Every public event this one yields, as the outbox writes them: ``to_public()``'s, and more where one fact
+        is two public facts (a mediation that succeeded is also a case closed). Each copy has its own id."""
+        public = self.to_public()
+        return () if public is None else (public,)
+
 
 class PublicEvent(Event):
     """An event published to other wards on the public topic. Only what is safe to share may be a field."""
@@ -117,6 +129,7 @@ def to_kafka(event: Event) -> tuple[str, bytes, dict[str, bytes]]:
             "time": event.occurred_at,
             "subject": event.subject,
             "datacontenttype": CONTENT_TYPE,
+            WARD_ATTRIBUTE: event.ward_id,
         },
         data=dumps(event.model_dump(mode="json")).encode(),
     )
@@ -152,12 +165,27 @@ def from_kafka(value: bytes | None, headers: dict[str, bytes], *, max_bytes: int
         raise EventDecodeError(f"{event_type} failed validation: {errors}") from exc
     if str(event.id) != ce.get_id():
         raise EventDecodeError("ce_id header and body id differ")
+    ward = ce.get_extension(WARD_ATTRIBUTE)
+    if ward is not None and ward != event.ward_id:  # absent on messages older than the attribute
+        raise EventDecodeError("ce_wardid header and body ward_id differ")
     return event
 
 
-def schema_of(cls: type[Event]) -> dict[str, Any]:
+#: Where the feed service answers by default (settings ``FEED_PUBLIC_URL``): the base of the committed public
+#: schemas' ``$id``. A deployment serves them under its own URL (``shared.asyncapi_public.public_event_schema``).
+DEFAULT_FEED_PUBLIC_URL = "http://127.0.0.1:8006"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def schema_of(cls: type[Event], base_url: str = DEFAULT_FEED_PUBLIC_URL) -> dict[str, Any]:
+    """The event's JSON Schema. A public event's is what other wards fetch from the feed: it names its dialect and
+    has a resolvable ``$id`` under ``base_url``; an internal event's ``$id`` is a URN (it is served nowhere)."""
     schema = cls.model_json_schema(mode="serialization")
-    schema["$id"] = f"urn:ward-platform:event:{cls.event_type}"
+    if issubclass(cls, PublicEvent):
+        schema = {"$schema": JSON_SCHEMA_DIALECT, "$id": f"{base_url.rstrip('/')}/schemas/{cls.event_type}.json",
+                  **schema}
+    else:
+        schema["$id"] = f"urn:ward-platform:event:{cls.event_type}"
     schema["x-event-type"] = cls.event_type
     schema["x-topic"] = cls.topic
     return schema

@@ -1,7 +1,7 @@
 """The transactional outbox: events are written in the caller's transaction, with the state they describe.
 
 ``enqueue(conn, *events)`` must be called on the connection of the transaction that makes the change; the
-relay (``shared.relay``) publishes the rows afterwards. Public counterparts (``Event.to_public``) become rows
+relay (``shared.relay``) publishes the rows afterwards. Public counterparts (``Event.public_copies``) become rows
 of their own for the public topic, so the public feed is fed by the same guarantee.
 
 An event larger than ``KAFKA_MAX_MESSAGE_BYTES`` (measured as the producer will measure it) is refused here,
@@ -85,9 +85,7 @@ async def enqueue(conn: asyncpg.Connection, *events: Event) -> None:
     rows = []
     for event in events:
         rows.append(_row(event, carrier))
-        public = event.to_public()
-        if public is not None:
-            rows.append(_row(public, carrier))
+        rows += [_row(public, carrier) for public in event.public_copies()]
     await conn.executemany(INSERT_SQL, rows)
     await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
 

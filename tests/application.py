@@ -12,7 +12,8 @@ so a fake that answers differently from the SQL fails the suite::
             yield application
 
 Tests read what a command left through ``application.read()`` (repositories) and what it emitted through
-``emitted(application)``, which reads the fake's ``published`` list or the real outbox table.
+``emitted(application)``, which reads the fake's ``published`` list (with the public copies the outbox would
+write beside each event) or the real outbox table.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ async def applications(request: pytest.FixtureRequest, service: str, fake: Calla
 async def emitted(application: Application) -> list[Event]:
     """Every event the application's committed commands emitted, in order."""
     probe = application.uow()
-    if isinstance(probe, FakeUnitOfWork):
-        return list(probe.published)
+    if isinstance(probe, FakeUnitOfWork):  # each event, then its public copies, as shared.outbox.enqueue writes them
+        return [e for event in probe.published for e in (event, *event.public_copies())]
     async with application.read() as uow:
         rows = await uow.conn.fetch("SELECT event_type, payload FROM outbox ORDER BY seq")
     return [EVENT_TYPES[r["event_type"]].model_validate_json(bytes(r["payload"])) for r in rows]

@@ -162,10 +162,11 @@ def auth(roles: list[str] | str, ward: str = "phu-son", sub: str | None = None, 
 _NEEDS = {"postgres": 0, "broker": 0, "total": 0}
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Count the tests that need PostgreSQL (any fixture that reaches ``pg_server``) or a broker, for the summary
-    line: the share of tests that need a real database is a figure the application layer is meant to lower."""
-    for item in items:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Count the selected tests (after ``-k``/``-m``) that need PostgreSQL (any fixture that reaches
+    ``pg_server``) or a broker, for the summary line: the share of tests that need a real database is a figure the
+    application layer is meant to lower."""
+    for item in session.items:
         names = set(getattr(item, "fixturenames", ()))
         _NEEDS["total"] += 1
         params = getattr(getattr(item, "callspec", None), "params", {})

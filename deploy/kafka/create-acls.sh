@@ -72,7 +72,7 @@ user awards AWARDS_KAFKA_PASSWORD
 allow awards IdempotentWrite literal --cluster
 allow awards Read literal --group awards-service
 allow awards Read literal --topic awards.audit --topic awards.dead-letter --topic donations.campaigns --topic donations.ledger --topic incidents.incidents --topic mediation.cases --topic registry.facilities --topic registry.residents --topic registry.teams --topic registry.wards
-allow awards Write literal --topic awards.achievements --topic awards.audit --topic awards.awards --topic awards.dead-letter --topic awards.nominations
+allow awards Write literal --topic awards.achievements --topic awards.audit --topic awards.awards --topic awards.dead-letter --topic awards.nominations --topic public.ward-events
 
 # feed
 user feed FEED_KAFKA_PASSWORD

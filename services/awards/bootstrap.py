@@ -19,13 +19,16 @@ from shared.contracts.awards import (
     NominationProposed,
     NominationRejected,
     NominationReviewed,
+    PublicAwardGranted,
+    PublicAwardRevoked,
 )
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
 PUBLISHES = [AchievementRecorded, IssuerConfigured, CriterionAdded, NominationProposed, NominationReviewed,
-             NominationApproved, NominationRejected, AwardGranted, AwardRevoked, CertificateIssued]
+             NominationApproved, NominationRejected, AwardGranted, AwardRevoked, CertificateIssued, PublicAwardGranted,
+             PublicAwardRevoked]
 
 
 def build(settings: ServiceSettings) -> FastAPI:

@@ -18,8 +18,10 @@ from shared.contracts.donations import (
     ExpenseRecorded,
     PledgeInstalmentOverdue,
     PledgeMade,
+    PublicCampaignClosed,
     PublicCampaignOpened,
     PublicCampaignTargetReached,
+    PublicExpenseRecorded,
 )
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -27,7 +29,7 @@ from shared.settings import ServiceSettings
 
 PUBLISHES = [CampaignOpened, CampaignTargetReached, CampaignTeamCredited, CampaignClosed, ContributionRecorded,
              ContributionReversed, PledgeMade, PledgeInstalmentOverdue, ExpenseRecorded, PublicCampaignOpened,
-             PublicCampaignTargetReached]
+             PublicCampaignTargetReached, PublicCampaignClosed, PublicExpenseRecorded]
 
 
 def build(settings: ServiceSettings) -> FastAPI:

@@ -16,6 +16,7 @@ from shared.contracts.mediation import (
     CaseSucceeded,
     CaseWithdrawn,
     MediatorAssigned,
+    PublicCaseClosed,
     PublicCaseSucceeded,
     SessionHeld,
 )
@@ -24,7 +25,7 @@ from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
 PUBLISHES = [CaseOpened, CaseRefused, MediatorAssigned, SessionHeld, CaseSucceeded, CaseFailed, CaseWithdrawn,
-             AgreementFollowedUp, PublicCaseSucceeded]
+             AgreementFollowedUp, PublicCaseSucceeded, PublicCaseClosed]
 
 
 def build(settings: ServiceSettings) -> FastAPI:

@@ -57,11 +57,11 @@ async def register_boarding_house(body: cmd.RegisterBoardingHouse, request: Requ
     return await dispatch(request, body, principal)
 
 
-@router.post("/boarding-houses/{house_id}/checks", status_code=201, response_model=schemas.BoardingHouseCheck,
+@router.post("/boarding-houses/{boarding_house_id}/checks", status_code=201, response_model=schemas.BoardingHouseCheck,
              summary="Record a police check")
-async def record_check(house_id: UUID, body: cmd.RecordCheckFields, request: Request,
+async def record_check(boarding_house_id: UUID, body: cmd.RecordCheckFields, request: Request,
                        principal: CurrentPrincipal) -> Response:
-    return await dispatch(request, cmd.RecordCheck(boarding_house_id=house_id, **body.model_dump()), principal)
+    return await dispatch(request, cmd.RecordCheck(boarding_house_id=boarding_house_id, **body.model_dump()), principal)
 
 
 @router.get("/boarding-houses", response_model=schemas.PageOf[schemas.BoardingHouse],
@@ -76,9 +76,9 @@ async def list_boarding_houses(request: Request, principal: CurrentPrincipal, pa
     return json_response({**listed, "items": [views.plain(b) for b in listed["items"]]})
 
 
-@router.get("/boarding-houses/{house_id}", response_model=schemas.BoardingHouse, summary="A boarding house")
-async def get_boarding_house(house_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
+@router.get("/boarding-houses/{boarding_house_id}", response_model=schemas.BoardingHouse, summary="A boarding house")
+async def get_boarding_house(boarding_house_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
     async with reading(request) as uow:
-        row = await load(uow.boarding_houses, house_id, principal, "boarding house")
+        row = await load(uow.boarding_houses, boarding_house_id, principal, "boarding house")
     domain.ensure_sees_boarding_house(principal, row)
     return json_response(views.plain(row))

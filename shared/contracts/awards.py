@@ -182,6 +182,16 @@ class AwardGranted(Event):
         return copy_fields(PublicAwardGranted, self)
 
 
+class PublicAwardRevoked(PublicEvent):
+    """A certificate of merit was revoked (public feed): the award and the day only, never the reason (free text that
+    may name someone) or the recipient."""
+
+    event_type: ClassVar[str] = "public.awards.award.revoked.v1"
+    award_id: str
+    recipient_kind: RecipientKind
+    revoked_on: date
+
+
 class AwardRevoked(Event):
     """An award was revoked (thu hồi) with a reason; its certificate no longer verifies as valid."""
 
@@ -193,6 +203,9 @@ class AwardRevoked(Event):
     verification_code: str = Field(min_length=1, max_length=64)
     reason: str = Field(max_length=1000)
     revoked_on: date
+
+    def to_public(self) -> PublicAwardRevoked:
+        return copy_fields(PublicAwardRevoked, self)
 
 
 class CertificateIssued(Event):

@@ -14,6 +14,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.clock import in_ward_time
 from shared.events import Event, PublicEvent, copy_fields
 
 # The vocabularies of donations, defined once: the service's domain, request bodies and responses use these.
@@ -105,6 +106,18 @@ class CampaignTeamCredited(Event):
     reached_on: date = Field(description="When the campaign reached its target (the credit's date)")
 
 
+class PublicCampaignClosed(PublicEvent):
+    """A campaign closed, with its accounts (public feed): raised, spent and the balance left, in whole đồng."""
+
+    event_type: ClassVar[str] = "public.donations.campaign.closed.v1"
+    campaign_id: str
+    group_id: str
+    raised_vnd: int
+    spent_vnd: int
+    balance_vnd: int
+    closed_on: date
+
+
 class CampaignClosed(Event):
     """A campaign was closed: no more contributions or pledges."""
 
@@ -116,6 +129,9 @@ class CampaignClosed(Event):
     spent_vnd: int = Vnd
     balance_vnd: int
     closed_on: date
+
+    def to_public(self) -> PublicCampaignClosed:
+        return copy_fields(PublicCampaignClosed, self)
 
 
 # -- the ledger (subject = campaign id) ---------------------------------------------------------------------------
@@ -196,6 +212,20 @@ class CameraPurchase(BaseModel):
     installed_on: date | None = None
 
 
+class PublicExpenseRecorded(PublicEvent):
+    """A campaign's money was spent (public feed): what was bought, for how much, how many cameras, on which day.
+    No invoice reference and no camera locations."""
+
+    event_type: ClassVar[str] = "public.donations.expense.recorded.v1"
+    expense_id: str
+    campaign_id: str
+    group_id: str
+    item: str
+    amount_vnd: int
+    cameras_count: int = Field(ge=0, description="How many security cameras the expense bought")
+    paid_on: date = Field(description="The day it was paid (the day it was recorded, in ward time, if not given)")
+
+
 class ExpenseRecorded(Event):
     """An approved expense was paid from a campaign's balance. ``subject``: the campaign id.
 
@@ -212,3 +242,7 @@ class ExpenseRecorded(Event):
     invoice_ref: str = Field(max_length=200)
     cameras: list[CameraPurchase] = Field(default_factory=list, max_length=200)
     paid_on: date | None = None
+
+    def to_public(self) -> PublicExpenseRecorded:
+        return copy_fields(PublicExpenseRecorded, self, cameras_count=len(self.cameras),
+                           paid_on=self.paid_on or in_ward_time(self.occurred_at).date())

@@ -16,6 +16,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from shared.clock import in_ward_time
 from shared.events import Event, PublicEvent, copy_fields
 
 CaseKind = Literal["family", "neighbours", "property_or_land_boundary", "other_civil"]
@@ -24,6 +25,9 @@ AgreementProgress = Literal["carried_out", "partly_carried_out", "not_carried_ou
 
 Id = Field(min_length=1, max_length=64)
 TOPIC = "mediation.cases"
+
+
+CaseOutcome = Literal["succeeded", "failed", "withdrawn", "refused"]
 
 
 class _CaseFacts(Event):
@@ -36,6 +40,24 @@ class _CaseFacts(Event):
         default=None, description="The incidents service's incident that referred this dispute, if any"
     )
     kind: CaseKind = Field(description="family, neighbours, property_or_land_boundary or other_civil")
+
+
+class PublicCaseClosed(PublicEvent):
+    """A mediation case closed, with its outcome (public feed: the kind of dispute and the group, no parties, no
+    mediators, no reasons). Every way a case ends publishes it once: succeeded (beside
+    ``public.mediation.case.succeeded.v1``), failed, withdrawn, or refused as not mediable at the grassroots."""
+
+    event_type: ClassVar[str] = "public.mediation.case.closed.v1"
+    case_id: str
+    group_id: str
+    kind: CaseKind
+    outcome: CaseOutcome = Field(description="succeeded, failed, withdrawn or refused")
+    closed_on: date = Field(description="The day the case closed (in ward time)")
+
+
+def _closed(event: _CaseFacts, outcome: CaseOutcome, closed_on: date | None) -> PublicCaseClosed:
+    return copy_fields(PublicCaseClosed, event, outcome=outcome,
+                       closed_on=closed_on or in_ward_time(event.occurred_at).date())
 
 
 class CaseOpened(_CaseFacts):
@@ -56,6 +78,9 @@ class CaseRefused(_CaseFacts):
     topic: ClassVar[str] = TOPIC
     reason: str = Field(max_length=1000, description="The ground and its legal basis, never personal data")
     ground: str | None = Field(default=None, max_length=64, description="The ground's code, e.g. criminal_offence")
+
+    def to_public(self) -> PublicCaseClosed:
+        return _closed(self, "refused", None)
 
 
 class MediatorAssigned(_CaseFacts):
@@ -103,6 +128,9 @@ class CaseSucceeded(_CaseFacts):
     def to_public(self) -> PublicCaseSucceeded:
         return copy_fields(PublicCaseSucceeded, self)
 
+    def public_copies(self) -> tuple[PublicEvent, ...]:
+        return self.to_public(), _closed(self, "succeeded", self.concluded_on)
+
 
 class CaseFailed(_CaseFacts):
     """Mediation failed (hòa giải không thành); the parties were directed elsewhere (Art. 25)."""
@@ -113,6 +141,9 @@ class CaseFailed(_CaseFacts):
     directed_to: str = Field(max_length=500, description="Where the parties were directed, e.g. the ward's UBND")
     concluded_on: date
 
+    def to_public(self) -> PublicCaseClosed:
+        return _closed(self, "failed", self.concluded_on)
+
 
 class CaseWithdrawn(_CaseFacts):
     """A party withdrew the request, or the parties settled on their own; the case ends without mediation."""
@@ -120,6 +151,9 @@ class CaseWithdrawn(_CaseFacts):
     event_type: ClassVar[str] = "mediation.case.withdrawn.v1"
     topic: ClassVar[str] = TOPIC
     withdrawn_on: date | None = None
+
+    def to_public(self) -> PublicCaseClosed:
+        return _closed(self, "withdrawn", self.withdrawn_on)
 
 
 class AgreementFollowedUp(_CaseFacts):

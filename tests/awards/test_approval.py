@@ -150,6 +150,9 @@ async def test_certificate_verification_and_revocation(svc):
     assert verified["revoked_reason"] == revoke["reason"]
     [revoked] = await svc.outbox("awards.award.revoked.v1")
     assert revoked["verification_code"] == code and revoked["reason"] == revoke["reason"]
+    [public] = await svc.outbox("public.awards.award.revoked.v1")  # other wards learn that, never why
+    assert (public["award_id"], public["revoked_on"]) == (award["award_id"], "2024-10-01")
+    assert "reason" not in public and code not in str(public)
     assert (await svc.client.post(f"/v1/awards/{award['award_id']}/revoke", json=revoke,
                                   headers=WARD_OFFICIAL)).status_code == 422
     festival = (await svc.client.get(f"/v1/wards/{WARD}/festival/2024", headers=WARD_OFFICIAL)).json()

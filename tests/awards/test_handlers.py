@@ -41,6 +41,8 @@ from shared.contracts.awards import (
     NominationApproved,
     NominationProposed,
     NominationRejected,
+    PublicAwardGranted,
+    PublicAwardRevoked,
 )
 from shared.contracts.donations import CampaignTeamCredited
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
@@ -408,6 +410,10 @@ async def test_revocation_is_the_issuers_and_final_and_a_revoked_award_has_no_ce
         await app.run(IssueCertificate(award_id=award["award_id"]), WARD_OFFICIAL)
     [revoked] = of(await emitted(app), AwardRevoked)
     assert revoked.verification_code == award["verification_code"] and revoked.reason == revoke.reason
+    [granted], [public] = of(await emitted(app), PublicAwardGranted), of(await emitted(app), PublicAwardRevoked)
+    assert (public.award_id, public.revoked_on) == (granted.award_id, date(2024, 10, 1)) == (award["award_id"],
+                                                                                               date(2024, 10, 1))
+    assert revoke.reason not in public.model_dump_json() and award["verification_code"] not in public.model_dump_json()
     async with app.read() as uow:
         assert await uow.awards.granted_of_year(WARD, 2024) == []  # a revoked award is not read out
         kept = await uow.awards.by_code(award["verification_code"])

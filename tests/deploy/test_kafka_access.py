@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.events import PUBLIC_TOPIC
+from shared.events import PUBLIC_TOPIC, PublicEvent, load_all_contracts
 from shared.kafka_security import broker_security, client_options
 from shared.settings import SERVICES, ServiceSettings
 from tests.deploy.files import compose, compose_cluster, env_map, interpolate
@@ -177,3 +177,11 @@ def test_settings_refuse_sasl_without_credentials_and_an_unauthenticated_broker_
     with pytest.raises(ValueError, match="KAFKA_SECURITY_PROTOCOL"):
         ServiceSettings(**strong)
     ServiceSettings(**strong, kafka_allow_plaintext=True)  # an operator's explicit choice
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_public_event_of_a_service_is_in_what_it_publishes_so_it_may_write_the_public_topic(service):
+    """The outbox writes the public copies (``Event.public_copies``) beside the events: the service needs Write on
+    the public topic, and the ACLs come from PUBLISHES."""
+    public = {c for c in load_all_contracts().values() if issubclass(c, PublicEvent) and c.source_service == service}
+    assert public - set(importlib.import_module(f"services.{service}.bootstrap").PUBLISHES) == set()

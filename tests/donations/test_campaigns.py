@@ -85,4 +85,7 @@ async def test_a_closed_campaign_takes_no_more_contributions(service: Service):
     assert refused.status_code == 422 and "closed" in refused.json()["detail"]
     [closed] = await outbox_types(service.db, "donations.campaign.closed.v1")
     assert closed["raised_vnd"] == 2_000_000
+    [public] = await outbox_types(service.db, "public.donations.campaign.closed.v1")
+    assert {k: public[k] for k in ("campaign_id", "raised_vnd", "spent_vnd", "balance_vnd", "closed_on")} == {
+        k: closed[k] for k in ("campaign_id", "raised_vnd", "spent_vnd", "balance_vnd", "closed_on")}
     assert (await service.client.post(f"/v1/campaigns/{campaign_id}/close", headers=OFFICIAL)).status_code == 409

@@ -23,7 +23,13 @@ from services.donations.commands import (
 from shared.actor import Principal, Role
 from shared.application import Application
 from shared.clock import ward_today
-from shared.contracts.donations import CampaignTargetReached, CampaignTeamCredited, ContributionRecorded
+from shared.contracts.donations import (
+    CampaignTargetReached,
+    CampaignTeamCredited,
+    ContributionRecorded,
+    PublicCampaignClosed,
+    PublicExpenseRecorded,
+)
 from shared.contracts.registry import HouseholdHeadChanged, TeamMemberLeft
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from shared.events import Event
@@ -247,6 +253,9 @@ async def test_a_correction_reverses_once_and_a_closed_campaign_takes_nothing(ap
                       OFFICIAL)
     closed = await app.run(CloseCampaign(campaign_id=campaign_id), OFFICIAL)
     assert closed["balance_vnd"] == 1_500_000
+    [public] = [e for e in await emitted(app) if isinstance(e, PublicCampaignClosed)]  # the accounts, to other wards
+    assert (public.campaign_id, public.raised_vnd, public.spent_vnd, public.balance_vnd) == (
+        campaign_id, 1_500_000, 0, 1_500_000)
     with pytest.raises(Conflict):
         await app.run(CloseCampaign(campaign_id=campaign_id), OFFICIAL)
     with pytest.raises(RuleViolation, match="closed"):
@@ -328,6 +337,10 @@ async def test_expenses_are_approved_by_another_official_within_the_balance(app:
     assert (expense["approved_by"], expense["approval_ref"]) == ("official-2", "QĐ 1")
     assert expense["cameras"] == [{"name": "Camera 1", "location": "Ngõ 1", "group_id": GROUP,
                                    "installed_on": ward_today().isoformat()}]
+    [public] = [e for e in await emitted(app) if isinstance(e, PublicExpenseRecorded)]
+    assert (public.expense_id, public.item, public.amount_vnd, public.cameras_count, public.paid_on) == (
+        buy["expense_id"], "Camera", 8_000_000, 1, ward_today())
+    assert "HĐ 2" not in public.model_dump_json() and "Ngõ 1" not in public.model_dump_json()
 
 
 # -- the projections and their reads --------------------------------------------------------------------------

@@ -85,6 +85,9 @@ async def test_expenses_are_approved_by_another_official_and_never_exceed_the_ba
     assert recorded["expense_id"] == expense_id and recorded["campaign_id"] == campaign_id
     assert recorded["amount_vnd"] == 18_000_000 and recorded["invoice_ref"] == "HĐ-Camera-18000000"
     assert [c["location"] for c in recorded["cameras"]] == [f"Ngõ {i} Trần Phú" for i in range(1, 5)]
+    [public] = await outbox_types(service.db, "public.donations.expense.recorded.v1")  # how many, not where
+    assert (public["expense_id"], public["amount_vnd"], public["cameras_count"]) == (expense_id, 18_000_000, 4)
+    assert "Ngõ" not in str(public) and "invoice_ref" not in public
 
     # Two approvals racing for a balance that holds only one of them: the campaign lock lets exactly one through.
     a = (await _propose(service, campaign_id, 8_000_000, "Đầu ghi hình")).json()["expense_id"]

@@ -108,6 +108,8 @@ async def test_a_session_then_success_with_the_agreement_and_its_follow_up(svc):
     assert set(ok["mediator_ids"]) == {"r-lan", "r-minh"} and "agreement" not in ok
     [public] = await svc.outbox("public.mediation.case.succeeded.v1")
     assert public["case_id"] == cid and "mediator_ids" not in public
+    [closed] = await svc.outbox("public.mediation.case.closed.v1")
+    assert (closed["case_id"], closed["outcome"], closed["closed_on"]) == (cid, "succeeded", today.isoformat())
 
     follow = await svc.client.post(f"/v1/cases/{cid}/follow-ups", headers=as_(MEDIATOR),
                                    json={"checked_on": today.isoformat(), "progress": "carried_out"})
@@ -134,6 +136,8 @@ async def test_a_matter_that_may_not_be_mediated_is_refused_with_its_legal_groun
     [event] = await svc.outbox("mediation.case.refused.v1")
     assert event["ground"] == "criminal_offence" and "Decree 15/2014" in event["reason"]
     assert "Cường" not in str(event) and "thương tích" not in str(event)
+    [closed] = await svc.outbox("public.mediation.case.closed.v1")
+    assert closed["outcome"] == "refused" and "reason" not in closed and "Cường" not in str(closed)
 
 
 async def test_teams_show_compliance_and_follow_the_registry(svc):

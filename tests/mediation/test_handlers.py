@@ -37,6 +37,8 @@ from shared.contracts.mediation import (
     CaseSucceeded,
     CaseWithdrawn,
     MediatorAssigned,
+    PublicCaseClosed,
+    PublicCaseSucceeded,
     SessionHeld,
 )
 from shared.contracts.registry import TeamMemberJoined, TeamMemberLeft
@@ -277,6 +279,10 @@ async def test_success_with_the_agreement_and_its_follow_up(app):
     assert done["concluded_on"] == today.isoformat()
     [ok] = await of_type(app, CaseSucceeded)
     assert set(ok.mediator_ids) == {"r-lan", "r-minh"} and "agreement" not in ok.model_dump()
+    [public] = await of_type(app, PublicCaseSucceeded)  # other wards learn of it twice: succeeded, and closed
+    [closed] = await of_type(app, PublicCaseClosed)
+    assert (public.case_id, closed.case_id, closed.outcome, closed.closed_on) == (cid, cid, "succeeded", today)
+    assert public.id != closed.id and "mediator_ids" not in closed.model_dump()
 
     with pytest.raises(InvalidInput, match="checked_on must be between"):
         await run(app, FollowUp(case_id=cid, checked_on=today - timedelta(days=1), progress="carried_out"),
@@ -299,6 +305,9 @@ async def test_no_case_is_reopened_after_it_ended(app):
     assert failed["status"] == "failed" and failed["directed_to"] == "UBND phường Phú Sơn"
     [event] = await of_type(app, CaseFailed)
     assert event.directed_to == "UBND phường Phú Sơn"
+    [closed] = await of_type(app, PublicCaseClosed)
+    assert (closed.case_id, closed.outcome, closed.closed_on) == (cid, "failed", event.concluded_on)
+    assert "UBND" not in closed.model_dump_json()  # where the parties went stays here
     attempts: list[tuple[Command, Principal]] = [
         (AssignMediators(case_id=cid, mediator_ids=["r-leader"]), LEADER),
         (RecordSession(case_id=cid, held_at=datetime.now(UTC), mediator_ids=["r-lan"]), MEDIATOR),
@@ -323,6 +332,8 @@ async def test_a_party_withdraws_their_request(app):
     assert body["status"] == "withdrawn" and body["withdrawal_reason"] == "Hai bên tự thỏa thuận"
     assert body["concluded_on"] == ward_today().isoformat()
     assert len(await of_type(app, CaseWithdrawn)) == 1
+    [closed] = await of_type(app, PublicCaseClosed)
+    assert (closed.outcome, closed.closed_on) == ("withdrawn", ward_today())
     with pytest.raises(Forbidden):
         await run(app, Withdraw(case_id=case["case_id"]), OUTSIDER)
 
@@ -340,6 +351,9 @@ async def test_a_matter_that_may_not_be_mediated_is_refused_with_its_legal_groun
     [event] = await of_type(app, CaseRefused)
     assert event.ground == "criminal_offence" and "Decree 15/2014" in event.reason
     assert "Cường" not in event.model_dump_json() and "thương tích" not in event.model_dump_json()
+    [closed] = await of_type(app, PublicCaseClosed)
+    assert (closed.case_id, closed.outcome, closed.kind, closed.group_id) == (cid, "refused", event.kind, GROUP)
+    assert "reason" not in closed.model_dump() and "Cường" not in closed.model_dump_json()
 
 
 async def test_the_team_or_an_official_classifies_and_later_events_carry_the_kind(app):

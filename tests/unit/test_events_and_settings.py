@@ -23,9 +23,19 @@ def test_cloudevents_binary_mode_round_trip() -> None:
     assert headers["ce_subject"] == b"g-1"
     assert headers["ce_source"] == b"urn:ward-platform:registry"
     assert headers["content-type"] == b"application/json"
+    assert headers["ce_wardid"] == b"phu-son"  # CloudEvents extension attribute `wardid`: filter without parsing
     assert "ce_time" in headers
     assert json.loads(value)["name"] == "Tổ dân phố Trần Phú"
     assert from_kafka(value, headers) == event
+
+
+def test_a_message_without_the_ward_attribute_is_still_read_and_a_contradicting_one_is_refused() -> None:
+    event = GroupCreated(ward_id="phu-son", subject="g-1", group_id="g-1", name="Tổ dân phố Trần Phú")
+    _, value, headers = to_kafka(event)
+    older = {k: v for k, v in headers.items() if k != "ce_wardid"}  # written before the attribute existed
+    assert from_kafka(value, older) == event
+    with pytest.raises(EventDecodeError, match="ce_wardid"):
+        from_kafka(value, {**headers, "ce_wardid": b"an-khanh"})
 
 
 @pytest.mark.parametrize(
