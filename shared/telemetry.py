@@ -102,6 +102,7 @@ ALLOWED_LOG_ATTRIBUTES: tuple[str, ...] = ALLOWED_SPAN_ATTRIBUTES + (
     "version",
     "pending",  # migration names
     "outcome",
+    "webhook_id",  # the feed's webhooks (never their URLs or secrets)
 )
 
 

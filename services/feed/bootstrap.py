@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.feed import api, api_events, consumers, handlers
+from services.feed import api, api_events, api_webhooks, consumers, handlers, handlers_webhooks, signing
+from services.feed.delivery import DeliveryWorker
 from services.feed.notify import FeedNotifier
 from services.feed.uow import FeedUnitOfWork
 from shared.application import Application, PgContext
@@ -26,15 +27,18 @@ def build(settings: ServiceSettings) -> FastAPI:
                     "CloudEvents batches, streamed as Server-Sent Events or pushed by webhook, to subscribers "
                     "authenticated by API key or OAuth client credentials.",
     )
+    webhook_secrets = signing.sealer(settings)
     application = runtime.application = Application(
         runtime.service,
         lambda conn=None, *, read_only=False: FeedUnitOfWork(PgContext.from_runtime(runtime), conn,
-                                                             read_only=read_only),
-        handlers.HANDLERS,
+                                                             read_only=read_only, webhook_secrets=webhook_secrets),
+        {**handlers.HANDLERS, **handlers_webhooks.HANDLERS},
     )
     runtime.consume(application.on_events(consumers.HANDLERS))
     notifier = FeedNotifier(settings.database_url)
     runtime.background("listen", notifier.run)
-    app = create_app(runtime, [api.router, api_events.router], title="feed")
+    worker = DeliveryWorker(settings, lambda: runtime.pool, notifier, secrets=webhook_secrets)
+    runtime.background("webhooks", worker.run)  # in every replica: webhooks are leased one at a time
+    app = create_app(runtime, [api.router, api_events.router, api_webhooks.router], title="feed")
     app.state.feed_notifier = notifier
     return app

@@ -1,9 +1,9 @@
 """The webhook delivery worker: runs in every replica of the feed (a runtime loop), sends each webhook its events.
 
-* **Wake-ups.** A listening connection wakes the workers on ``NOTIFY feed_events`` (the consumer appends an
-  event) and ``NOTIFY feed_webhooks`` (a resume, a redelivery asked for); a failed attempt wakes them again when
-  its retry is due; and an idle worker looks anyway every ``FEED_WEBHOOK_POLL_S`` (a lost notification, another
-  replica's retry).
+* **Wake-ups.** The feed's LISTEN connection (``notify.FeedNotifier``) wakes the workers on ``NOTIFY
+  feed_events``: sent by every append, and by a resume or a redelivery asked for; a failed attempt wakes them
+  again when its retry is due; and an idle worker looks anyway every ``FEED_WEBHOOK_POLL_S`` (a lost
+  notification, another replica's retry).
 * **One at a time per webhook, in order.** A worker leases one webhook with ``FOR UPDATE SKIP LOCKED`` and holds
   the lock for the whole delivery (``repository_webhooks``); it sends the webhook's held event (the first one past
   its position that its filters match), then records the attempt and moves the position in the same transaction.
@@ -27,14 +27,15 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.feed import callbacks, signing, webhooks
-from services.feed.repository_webhooks import CHANNEL, WebhookRepository
+from services.feed import callbacks, domain, signing, webhooks
+from services.feed.notify import FeedNotifier
+from services.feed.repository_webhooks import WebhookRepository
 from shared.errors import InvalidInput
+from shared.idempotency import Sealer
 from shared.jsonutil import dumps
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
-EVENTS_CHANNEL = "feed_events"
 MEDIA_TYPE = "application/cloudevents+json"
 Clock = Callable[[], datetime]
 
@@ -43,26 +44,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def cloudevent(event: dict[str, Any]) -> dict[str, Any]:
-    """One feed event as a structured-mode CloudEvent (the body of a delivery)."""
-    return {"specversion": "1.0", "id": str(event["event_id"]), "source": event["source"],
-            "type": event["event_type"], "subject": event["subject"], "time": event["time"],
-            "datacontenttype": "application/json", "wardid": event["ward_id"], "data": event["data"]}
-
-
 class DeliveryWorker:
-    def __init__(self, settings: ServiceSettings, pool: Callable[[], asyncpg.Pool | None], *,
-                 clock: Clock = utcnow, resolver: callbacks.Resolver = callbacks.resolve) -> None:
+    def __init__(self, settings: ServiceSettings, pool: Callable[[], asyncpg.Pool | None], notifier: FeedNotifier, *,
+                 secrets: Sealer, clock: Clock = utcnow, resolver: callbacks.Resolver = callbacks.resolve) -> None:
         self.settings = settings
         self._pool = pool
+        self.notifier = notifier
         self.clock = clock
         self.resolver = resolver
         self.policy = webhooks.RetryPolicy(settings.feed_webhook_retry_base_s, settings.feed_webhook_retry_cap_s,
                                            settings.feed_webhook_give_up_s)
-        self.sealer = signing.sealer(settings)
+        self.sealer = secrets
         self._wakes: list[asyncio.Event] = []
 
-    def wake(self, *_: Any) -> None:
+    def wake(self) -> None:
         for event in self._wakes:
             event.set()
 
@@ -74,9 +69,8 @@ class DeliveryWorker:
             # No connection reuse: connections are opened to a checked address with a per-request TLS name.
             limits=httpx.Limits(max_keepalive_connections=0),
         ) as client:
-            tasks = [asyncio.create_task(self._listen(), name="feed-webhooks-listen")]
-            tasks += [asyncio.create_task(self._loop(client, wake), name=f"feed-webhooks-{i}")
-                      for i, wake in enumerate(self._wakes)]
+            tasks = [asyncio.create_task(self._loop(client, wake), name=f"feed-webhooks-{i}")
+                     for i, wake in enumerate(self._wakes)]
             try:
                 await asyncio.gather(*tasks)
             finally:
@@ -84,30 +78,10 @@ class DeliveryWorker:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _listen(self) -> None:
-        delay = 0.5
-        while True:
-            pool = self._pool()
-            try:
-                assert pool is not None
-                async with pool.acquire() as conn:
-                    await conn.add_listener(EVENTS_CHANNEL, self.wake)
-                    await conn.add_listener(CHANNEL, self.wake)
-                    delay = 0.5
-                    self.wake()  # whatever was notified while not listening
-                    while not conn.is_closed():
-                        await asyncio.sleep(self.settings.feed_webhook_poll_s)
-                    # (asyncpg removes the listeners when the connection is released or closed)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("webhook listener down; polling meanwhile", extra={"error": type(exc).__name__})
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-
     async def _loop(self, client: httpx.AsyncClient, wake: asyncio.Event) -> None:
         while True:
             wake.clear()
+            generation = self.notifier.generation
             try:
                 while await self.deliver_once(client):
                     pass
@@ -115,10 +89,13 @@ class DeliveryWorker:
                 raise
             except Exception as exc:  # the database is down: wait and look again
                 log.warning("webhook delivery round failed", extra={"error": type(exc).__name__})
+            waits = [asyncio.ensure_future(self.notifier.wait(generation, self.settings.feed_webhook_poll_s)),
+                     asyncio.ensure_future(wake.wait())]
             try:
-                await asyncio.wait_for(wake.wait(), self.settings.feed_webhook_poll_s)
-            except TimeoutError:
-                pass
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
 
     async def deliver_once(self, client: httpx.AsyncClient) -> bool:
         """Lease one webhook with work and do it: its redeliveries, then its held event. False when none."""
@@ -161,7 +138,7 @@ class DeliveryWorker:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
-        body = dumps(cloudevent(event))
+        body = dumps(domain.cloud_event(event))
         try:
             target = await callbacks.check(hook["url"], allow_private=self.settings.feed_allow_private_callbacks,
                                            resolver=self.resolver)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from services.feed import commands_webhooks as cmds
 from services.feed import callbacks, domain, signing, webhooks
+from services.feed import commands_webhooks as cmds
 from services.feed.consumers import public_event_types
 from shared.actor import Principal
 from shared.application import Created
@@ -46,7 +46,7 @@ async def handle_create_webhook(cmd: cmds.CreateWebhook, uow: Uow, actor: Princi
     callbacks.parse(cmd.url)  # syntax; its addresses are checked by the route and before every delivery
     position = {"now": None, "beginning": 0}.get(cmd.start, -1)
     if position is None:
-        position = await uow.webhooks.head()
+        position = await uow.feed.last_seq()
     elif position < 0:
         position = domain.decode_cursor(cmd.start)
     webhook_id = str(uuid.uuid4())

@@ -13,13 +13,12 @@ from typing import Any
 
 import asyncpg
 
+from services.feed.repository import NOTIFY_CHANNEL
 from shared.paging import Keyset, PageRequest
 
 Row = dict[str, Any]
 WEBHOOKS = Keyset.of("created_at:timestamptz", "webhook_id:text")
 DELIVERIES = Keyset.of("attempted_at:timestamptz", "delivery_id:text", descending=True)
-#: Woken by a resume or a redelivery request (new events wake the worker on the consumer's 'feed_events').
-CHANNEL = "feed_webhooks"
 
 _MATCHES = ("(w.wards IS NULL OR e.ward_id = ANY (w.wards)) "
             "AND (w.event_types IS NULL OR e.event_type = ANY (w.event_types))")
@@ -32,38 +31,34 @@ class WebhookRepository:
         self.conn = conn
 
     # -- the subscriber's management --------------------------------------------------------------------
-    async def head(self) -> int:
-        """The seq of the newest event (0 when none): where a webhook created with ``start: now`` begins."""
-        return await self.conn.fetchval("SELECT coalesce(max(seq), 0) FROM feed_events")
-
     async def add(self, webhook_id: str, subscriber_id: str, url: str, wards: list[str] | None,
                   event_types: list[str] | None, secret_sealed: bytes, position: int) -> Row:
         row = await self.conn.fetchrow(
-            "INSERT INTO webhooks (webhook_id, subscriber_id, url, wards, event_types, secret_sealed, position) "
+            "INSERT INTO webhooks (webhook_id, subscriber_id, url, wards, event_types, secret_sealed, position) "  # noqa: S608 - constant fragments
             f"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_PUBLIC}",
             webhook_id, subscriber_id, url, wards, event_types, secret_sealed, position)
         return dict(row)
 
     async def get(self, webhook_id: str) -> Row | None:
-        row = await self.conn.fetchrow(f"SELECT {_PUBLIC} FROM webhooks WHERE webhook_id = $1", webhook_id)
+        row = await self.conn.fetchrow(f"SELECT {_PUBLIC} FROM webhooks WHERE webhook_id = $1", webhook_id)  # noqa: S608 - constant fragments
         return dict(row) if row else None
 
     async def page(self, subscriber_id: str, page: PageRequest) -> list[Row]:
         args: list[Any] = [subscriber_id]
         rows = await self.conn.fetch(
-            WEBHOOKS.query(f"SELECT {_PUBLIC} FROM webhooks", ["subscriber_id = $1"], args, page), *args)
+            WEBHOOKS.query(f"SELECT {_PUBLIC} FROM webhooks", ["subscriber_id = $1"], args, page), *args)  # noqa: S608 - constant fragments
         return [dict(r) for r in rows]
 
     async def set_status(self, webhook_id: str, status: str, reason: str | None) -> Row:
         """Pause (with a reason) or resume: a resumed webhook retries its held event now, with a fresh window."""
         row = await self.conn.fetchrow(
-            "UPDATE webhooks SET status = $2, paused_reason = $3, updated_at = now(), "
+            "UPDATE webhooks SET status = $2, paused_reason = $3, updated_at = now(), "  # noqa: S608 - constant fragments
             "  failures = CASE WHEN $2 = 'active' THEN 0 ELSE failures END, "
             "  first_failed_at = CASE WHEN $2 = 'active' THEN NULL ELSE first_failed_at END, "
             "  next_attempt_at = CASE WHEN $2 = 'active' THEN now() ELSE next_attempt_at END "
             f"WHERE webhook_id = $1 RETURNING {_PUBLIC}", webhook_id, status, reason)
         if status == "active":
-            await self.conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+            await self.conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)  # wakes the workers
         return dict(row)
 
     async def set_secret(self, webhook_id: str, secret_sealed: bytes) -> None:
@@ -83,15 +78,17 @@ class WebhookRepository:
 
     async def request_redelivery(self, webhook_id: str, seq: int) -> None:
         await self.conn.execute("INSERT INTO webhook_redeliveries (webhook_id, seq) VALUES ($1, $2)", webhook_id, seq)
-        await self.conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+        await self.conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)  # wakes the workers
 
     # -- the worker ----------------------------------------------------------------------------------------
     async def lease(self, now: datetime) -> Row | None:
-        """Lock one webhook that has work: a redelivery asked for, or (active and due) an event past its position.
-        Rows another replica holds are skipped."""
+        """Lock one webhook of an active subscriber that has work: a redelivery asked for, or (active and due) an
+        event past its position. Rows another replica holds are skipped."""
         row = await self.conn.fetchrow(
-            "SELECT w.* FROM webhooks w "
-            "WHERE (EXISTS (SELECT 1 FROM webhook_redeliveries r WHERE r.webhook_id = w.webhook_id) "
+            "SELECT w.* FROM webhooks w "  # noqa: S608 - constant fragments
+            "WHERE EXISTS (SELECT 1 FROM subscribers s WHERE s.subscriber_id = w.subscriber_id "
+            "              AND s.status = 'active') "
+            "AND (EXISTS (SELECT 1 FROM webhook_redeliveries r WHERE r.webhook_id = w.webhook_id) "
             "   OR (w.status = 'active' AND w.next_attempt_at <= $1 "
             f"      AND EXISTS (SELECT 1 FROM feed_events e WHERE e.seq > w.position AND {_MATCHES}))) "
             "ORDER BY w.next_attempt_at LIMIT 1 FOR UPDATE OF w SKIP LOCKED", now)
@@ -99,7 +96,7 @@ class WebhookRepository:
 
     async def held_event(self, webhook: Row) -> Row | None:
         row = await self.conn.fetchrow(
-            "SELECT e.* FROM feed_events e, (SELECT $2::text[] AS wards, $3::text[] AS event_types) w "
+            "SELECT e.* FROM feed_events e, (SELECT $2::text[] AS wards, $3::text[] AS event_types) w "  # noqa: S608 - constant fragments
             f"WHERE e.seq > $1 AND {_MATCHES} ORDER BY e.seq LIMIT 1",
             webhook["position"], webhook["wards"], webhook["event_types"])
         return dict(row) if row else None

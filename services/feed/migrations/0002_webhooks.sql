@@ -3,7 +3,7 @@
 -- that matches is the held one: retried until a 2xx, nothing after it sent before.
 CREATE TABLE webhooks (
     webhook_id       text PRIMARY KEY,
-    subscriber_id    text NOT NULL,
+    subscriber_id    text NOT NULL REFERENCES subscribers (subscriber_id),
     url              text NOT NULL,
     wards            text[],            -- NULL: no narrowing (the subscriber's own scope still applies)
     event_types      text[],
@@ -24,7 +24,7 @@ CREATE INDEX webhooks_due ON webhooks (next_attempt_at) WHERE status = 'active';
 CREATE TABLE webhook_deliveries (
     delivery_id   text PRIMARY KEY,
     webhook_id    text NOT NULL REFERENCES webhooks (webhook_id) ON DELETE CASCADE,
-    seq           bigint NOT NULL,
+    seq           bigint NOT NULL REFERENCES feed_events (seq),
     event_id      uuid NOT NULL,
     event_type    text NOT NULL,
     attempt       integer NOT NULL,
@@ -41,7 +41,7 @@ CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, attempted
 CREATE TABLE webhook_redeliveries (
     redelivery_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     webhook_id     text NOT NULL REFERENCES webhooks (webhook_id) ON DELETE CASCADE,
-    seq            bigint NOT NULL,
+    seq            bigint NOT NULL REFERENCES feed_events (seq),
     requested_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX webhook_redeliveries_pending ON webhook_redeliveries (webhook_id, redelivery_id);
