@@ -37,11 +37,11 @@ def story() -> list[dict]:
         ce(dashboard.CASE_CLOSED, outcome="succeeded", kind="other_civil"),
         ce(dashboard.CAMPAIGN_OPENED, campaign_id=cid, name="Cameras", target_vnd=60_000_000),
         ce(dashboard.TARGET_REACHED, campaign_id=cid, target_vnd=60_000_000, raised_vnd=61_000_000),
-        ce(dashboard.EXPENSE_RECORDED, campaign_id=cid, amount_vnd=20_000_000, cameras=4),
-        ce(dashboard.EXPENSE_RECORDED, campaign_id=cid, amount_vnd=15_000_000, cameras=3),
+        ce(dashboard.EXPENSE_RECORDED, campaign_id=cid, amount_vnd=20_000_000, cameras_count=4),
+        ce(dashboard.EXPENSE_RECORDED, campaign_id=cid, amount_vnd=15_000_000, cameras_count=3),
         ce(dashboard.CAMPAIGN_CLOSED, campaign_id=cid, raised_vnd=62_000_000, spent_vnd=35_000_000,
            balance_vnd=27_000_000),
-        ce(dashboard.EXPENSE_RECORDED, campaign_id=cid, amount_vnd=1, cameras=0),  # after the close: not counted
+        ce(dashboard.EXPENSE_RECORDED, campaign_id=cid, amount_vnd=1, cameras_count=0),  # after the close: not counted
         ce(dashboard.AWARD_GRANTED, award_id="a1"),
         ce(dashboard.AWARD_GRANTED, award_id="a2"),
         ce(dashboard.AWARD_REVOKED, award_id="a1"),

@@ -74,11 +74,11 @@ def _campaign(campaigns: dict[str, dict[str, Any]], kind: str, data: dict[str, A
     elif kind == TARGET_REACHED:
         c["raised_vnd"] = max(c["raised_vnd"], _amount(data, "raised_vnd"))
     elif kind == EXPENSE_RECORDED and not c["closed"]:
-        c["spent_vnd"] += _amount(data, "amount_vnd", "amount")
+        c["spent_vnd"] += _amount(data, "amount_vnd")
     elif kind == CAMPAIGN_CLOSED:
         # The closing figures are the campaign's own account: they replace what was summed along the way.
-        c["raised_vnd"] = _amount(data, "raised_vnd", "raised")
-        c["spent_vnd"] = _amount(data, "spent_vnd", "spent")
+        c["raised_vnd"] = _amount(data, "raised_vnd")
+        c["spent_vnd"] = _amount(data, "spent_vnd")
         c["closed"] = True
 
 
