@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -120,6 +121,9 @@ async def platforms() -> AsyncIterator[Platforms]:
     finally:
         await asyncio.to_thread(_stop, proc_b)
         a.stop()
+        if not os.environ.get("KEEP_E2E_LOGS"):
+            shutil.rmtree(a.data, ignore_errors=True)
+            shutil.rmtree(data_b, ignore_errors=True)
 
 
 # -- helpers: the official's calls, the feed read directly, the example subscriber as a process ----------------
