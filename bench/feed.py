@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import threading
 import time
@@ -20,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -165,7 +167,7 @@ async def raw_post_latency(receiver: Receiver, n: int) -> tuple[float, float]:
 async def run(db, bootstrap: str, n: int, say: Callable[[str], None] = print) -> list[tuple[str, float, str, float]]:
     """Rows for the bench table (events/s), and prints the latency lines."""
     feed = ServiceProcess("feed", service_env("feed", db.admin_url, bootstrap, port=free_port(), ENVIRONMENT="test",
-                                              FEED_ALLOW_PRIVATE_CALLBACKS="true")).start()
+                                              FEED_ALLOW_PRIVATE_CALLBACKS="true"), Path(os.devnull)).start()
     receiver = Receiver()
     rows: list[tuple[str, float, str, float]] = []
     try:
