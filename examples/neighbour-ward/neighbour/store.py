@@ -81,8 +81,9 @@ class Store:
                     self._db.execute("INSERT INTO webhook_ids VALUES (?, ?) ON CONFLICT DO NOTHING",
                                      (webhook_id, time.time()))
                 self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
+            except BaseException:  # also Ctrl-C/SIGTERM in the middle: the batch and its cursor go together
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
         return new
 
