@@ -17,12 +17,12 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
+from shared.clock import ward_today
 from shared.devstack.stack import (
     ROOT,
     EmbeddedPostgres,
@@ -235,7 +235,7 @@ async def test_a_neighbour_follows_ward_a_across_restarts_sees_nothing_of_b_and_
                          api.actor("ward-official", "ward_official"), {})
             await api.ok("awards", f"/v1/awards/{result.festival.award_ids[0]}/revoke",
                          api.actor("city-admin", "admin", ward="*"),
-                         {"reason": "Quyết định bị hủy", "revoked_on": date.today().isoformat()})
+                         {"reason": "Quyết định bị hủy", "revoked_on": ward_today().isoformat()})
         finally:
             await api.aclose()
 
