@@ -133,12 +133,13 @@ async def platform_commands(db, n: int, concurrency: int = 16) -> float:
     from shared import audit
 
     pool = await create_pool(db.app_url("registry"), "registry", min_size=concurrency, max_size=concurrency)
+    keys = audit.AuditKeys("bench", {"bench": b"bench-audit-key-not-a-secret-0123456789"})
 
     async def one(i: int) -> None:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("INSERT INTO probe_state (id, value) VALUES ($1, $2)", f"p-{i}", i)
             await outbox.enqueue(conn, ProbeRecorded(ward_id="phu-son", subject=f"p-{i}", value=i))
-            await audit.record(conn, actor="bench", actor_roles=["admin"], ward_id="phu-son", command="bench",
+            await audit.record(conn, keys, actor="bench", actor_roles=["admin"], ward_id="phu-son", command="bench",
                                target_type="probe", target_id=f"p-{i}")
 
     return await _run_concurrently(one, n, concurrency, pool)
