@@ -1,1 +1,1 @@
-"""The five services: registry, incidents, mediation, donations, awards. Each imports only ``shared``."""
+"""The six services: registry, incidents, mediation, donations, awards, feed. Each imports only ``shared``."""

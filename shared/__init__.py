@@ -1,4 +1,4 @@
-"""Contracts and plumbing that all five services share.
+"""Contracts and plumbing that all six services share.
 
 Every service is wired the same way (see ``shared.service.ServiceRuntime``): settings, a PostgreSQL pool as
 its own login role, migrations, the transactional outbox and its relay, the inbox-backed Kafka consumer with

@@ -4,7 +4,7 @@
   development key, which only development/test services trust)
 * ``wardctl republish --service registry --since 2026-11-01T00:00Z [--until ...]`` - send the outbox events
   of a time range again (a broker that lost its log); consumers' inboxes make repeats harmless
-* ``wardctl migrate [SERVICE ...]`` - apply the services' migrations (all five by default) as their schema owners
+* ``wardctl migrate [SERVICE ...]`` - apply the services' migrations (all six by default) as their schema owners
   (``<SERVICE>_OWNER_DATABASE_URL``): the one step that holds the owners' credentials
 * ``wardctl keys status SERVICE`` - how many ciphertexts and blind indexes each key id still protects
 * ``wardctl keys rotate SERVICE [--batch-size 500]`` - re-encrypt the service's personal data under its active

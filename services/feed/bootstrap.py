@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.feed import api, api_events, api_webhooks, consumers, handlers, handlers_webhooks, signing
+from services.feed import api, api_contract, api_events, api_webhooks, consumers, handlers, handlers_webhooks, signing
 from services.feed.delivery import DeliveryWorker
 from services.feed.notify import FeedNotifier
 from services.feed.uow import FeedUnitOfWork
@@ -39,6 +39,7 @@ def build(settings: ServiceSettings) -> FastAPI:
     runtime.background("listen", notifier.run)
     worker = DeliveryWorker(settings, lambda: runtime.pool, notifier, secrets=webhook_secrets)
     runtime.background("webhooks", worker.run)  # in every replica: webhooks are leased one at a time
-    app = create_app(runtime, [api.router, api_events.router, api_webhooks.router], title="feed")
+    app = create_app(runtime, [api.router, api_events.router, api_webhooks.router, api_contract.router],
+                     title="feed")
     app.state.feed_notifier = notifier
     return app

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.events import PublicEvent, load_all_contracts
+from shared.asyncapi_public import public_event_types
+from shared.events import PublicEvent
 
 
 async def on_public_event(event: PublicEvent, uow: Any) -> None:
     await uow.feed.append(event)
-
-
-def public_event_types() -> dict[str, type[PublicEvent]]:
-    """Every public event type of the platform's contracts, by type name."""
-    return {t: c for t, c in load_all_contracts().items() if issubclass(c, PublicEvent)}
 
 
 HANDLERS = {cls: on_public_event for cls in public_event_types().values()}

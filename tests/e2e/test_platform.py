@@ -1,4 +1,4 @@
-"""The five services start as separate processes, answer on HTTP and describe their APIs and topics."""
+"""The six services start as separate processes, answer on HTTP and describe their APIs and topics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from shared.settings import SERVICES
 pytestmark = pytest.mark.e2e
 
 
-async def test_all_five_services_are_ready_with_their_api_and_event_docs(platform):
+async def test_every_service_is_ready_with_their_api_and_event_docs(platform):
     for svc in SERVICES:
         async with platform.client(svc) as client:
             ready = await client.get("/health/ready")

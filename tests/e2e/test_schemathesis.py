@@ -67,6 +67,9 @@ ID_SOURCES: dict[str, dict[str, str]] = {
         "nomination_id": "SELECT nomination_id FROM nominations",
         "code": "SELECT verification_code FROM awards", "year": "SELECT DISTINCT year::text FROM awards",
     },
+    "feed": {
+        "subscriber_id": "SELECT subscriber_id FROM subscribers", "key_id": "SELECT key_id FROM api_keys",
+    },
 }
 
 

@@ -44,7 +44,6 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        server.force_exit = True  # open streams end with the server
         await task
         sock.close()
 

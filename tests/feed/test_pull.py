@@ -1,7 +1,7 @@
 """The feed over HTTP on the real PostgreSQL: subscribers registered by officials, public events pulled as valid
 CloudEvents batches from a cursor (each once, in order), long-polls woken by the append's NOTIFY, filters and
-another ward's events invisible, keys refused at once when revoked, OAuth client-credentials subscribers, and the
-problems of bad cursors and limits."""
+another ward's events invisible, keys refused at once when revoked, OAuth client-credentials subscribers, the
+problems of bad cursors and limits, and the public contract (AsyncAPI, JSON Schemas) served without a token."""
 
 from __future__ import annotations
 
@@ -196,3 +196,20 @@ async def test_subscribers_are_managed_by_officials_of_their_wards(svc: ServiceU
     assert (await svc.client.get(f"/v1/subscribers/{both['subscriber_id']}", headers=OFFICIAL)).status_code == 404
     assert (await svc.client.get("/v1/subscribers", headers=auth("resident", WARD))).status_code == 403
     assert (await svc.client.get("/v1/subscribers", headers=bearer(mine["api_key"]))).status_code == 401
+
+
+async def test_the_public_contract_is_served_without_a_token(svc: ServiceUnderTest):
+    doc = await svc.client.get("/asyncapi/public.json")
+    assert doc.status_code == 200 and doc.json()["asyncapi"].startswith("3.")
+    assert set(doc.json()["components"]["messages"]) >= {TEAM_TYPE, GROUP_TYPE}
+    assert doc.json()["servers"]["feed"]["host"] == "127.0.0.1:8006"  # FEED_PUBLIC_URL
+    yaml = await svc.client.get("/asyncapi/public.yaml")
+    assert yaml.status_code == 200 and yaml.headers["content-type"].startswith("application/yaml")
+    schema = await svc.client.get(f"/schemas/{TEAM_TYPE}.json")
+    assert schema.status_code == 200, schema.text
+    body = schema.json()
+    assert body["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert body["$id"] == f"http://127.0.0.1:8006/schemas/{TEAM_TYPE}.json"
+    for unknown in ("public.registry.team.dissolved.v9", "registry.team.formed.v1"):
+        r = await svc.client.get(f"/schemas/{unknown}.json")
+        assert r.status_code in (404, 422) and r.headers["content-type"] == "application/problem+json"

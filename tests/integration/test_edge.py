@@ -13,6 +13,7 @@ import pytest
 
 from services.awards.bootstrap import build as build_awards
 from services.donations.bootstrap import build as build_donations
+from services.feed.bootstrap import build as build_feed
 from services.incidents.bootstrap import build as build_incidents
 from services.mediation.bootstrap import build as build_mediation
 from services.registry.bootstrap import build as build_registry
@@ -24,7 +25,7 @@ from tests.integration.conftest import started  # noqa: F401 - fixture
 pytestmark = pytest.mark.integration
 
 BUILDS = {"registry": build_registry, "incidents": build_incidents, "mediation": build_mediation,
-          "donations": build_donations, "awards": build_awards}
+          "donations": build_donations, "awards": build_awards, "feed": build_feed}
 WARD = "phu-son"
 
 
@@ -47,7 +48,7 @@ def _is_problem(r: httpx.Response, status: int) -> dict[str, Any]:
 
 # One state-changing route per service whose body a caller without a token must never see parsed.
 POSTS = {"registry": "/v1/groups", "incidents": "/v1/incidents", "mediation": "/v1/cases",
-         "donations": "/v1/campaigns", "awards": f"/v1/wards/{WARD}/criteria"}
+         "donations": "/v1/campaigns", "awards": f"/v1/wards/{WARD}/criteria", "feed": "/v1/subscribers"}
 
 
 async def test_the_token_is_checked_before_the_body_is_read(apps):
@@ -168,7 +169,8 @@ async def test_problem_types_resolve_to_their_documentation(apps):
 async def test_a_body_that_is_not_utf8_is_an_explained_422_in_every_service(apps):
     """FastAPI alone answers a bare 400 "There was an error parsing the body"; JSON text is UTF-8 (RFC 8259)."""
     for service, path in [("registry", "/v1/groups"), ("incidents", "/v1/incidents"), ("mediation", "/v1/cases"),
-                          ("donations", "/v1/campaigns"), ("awards", "/v1/wards/phu-son/criteria")]:
+                          ("donations", "/v1/campaigns"), ("awards", "/v1/wards/phu-son/criteria"),
+                          ("feed", "/v1/subscribers")]:
         r = await apps[service].post(path, content=b'{"name": "T\xff\xfe"}',
                                      headers={"Content-Type": "application/json", **auth("ward_official")})
         body = _is_problem(r, 422)

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from services.awards.bootstrap import build as build_awards
 from services.donations.bootstrap import build as build_donations
+from services.feed.bootstrap import build as build_feed
 from services.incidents.bootstrap import build as build_incidents
 from services.mediation.bootstrap import build as build_mediation
 from services.registry.bootstrap import build as build_registry
@@ -88,11 +89,16 @@ def _needles(value: str) -> list[bytes]:
     return [f.encode() for f in forms]
 
 
+#: The feed's API keys the test was shown (each once): secrets, never in clear at rest (only their SHA-256).
+API_KEYS: list[str] = []
+
+
 async def scan(admin_url: str) -> dict[str, set[str]]:
     """Every (datum -> columns) where one of the personal values is found in clear, as the superuser."""
     found: dict[str, set[str]] = {}
     wanted = {"national_id": [NATIONAL_ID], "phone": [PHONE, PHONE[1:]], "birth_date": [BIRTH_DATE],
-              "name": [RESIDENT, LODGER, REPORTER, WARNED, OTHER_PARTY, INVITEE]}
+              "name": [RESIDENT, LODGER, REPORTER, WARNED, OTHER_PARTY, INVITEE],
+              "api_key": [k[len("wfk_") + 13:] for k in API_KEYS]}  # the secret after wfk_<key id>_
     conn = await asyncpg.connect(admin_url)
     try:
         columns = await conn.fetch(
@@ -354,6 +360,22 @@ async def drive_awards(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
     return go
 
 
+async def drive_feed(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
+    """The feed: the public events of the registry's (no personal data by construction), and subscribers whose
+    API keys must never be stored in clear (nor in the sealed replies of their Idempotency-Keys)."""
+    go = Driver("feed", svc)
+    public = [e.to_public() for e in registry_events(ids["group_id"], ids["resident_id"], "t-feed", "mediation")]
+    await svc.feed(*[e for e in public if e is not None])
+    made = await go("POST", "/v1/subscribers", {"name": "Phường Đông Vệ", "wards": [WARD],
+                                                "oauth_client_id": "dong-ve-feed"}, OFFICIAL)
+    sid = made["subscriber_id"]
+    rotated = await go("POST", f"/v1/subscribers/{sid}/keys", None, OFFICIAL)
+    API_KEYS.extend([made["api_key"], rotated["api_key"]])
+    await go("POST", f"/v1/subscribers/{sid}/keys/{made['key_id']}/revoke", None, OFFICIAL)
+    await go("POST", f"/v1/subscribers/{sid}/disable", None, OFFICIAL)
+    return go
+
+
 async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_command(db, started):
     drivers: list[Driver] = []
     async with serve(build_registry, "registry", db, started) as registry:
@@ -362,15 +384,16 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
     for service, build, drive in [("incidents", build_incidents, drive_incidents),
                                   ("mediation", build_mediation, drive_mediation),
                                   ("donations", build_donations, drive_donations),
-                                  ("awards", build_awards, drive_awards)]:
+                                  ("awards", build_awards, drive_awards),
+                                  ("feed", build_feed, drive_feed)]:
         async with serve(build, service, db, started) as svc:
             drivers.append(await drive(svc, ids))
             assert await db.fetchval(service, "SELECT count(*) FROM idempotency_keys") > 0
 
     assert set().union(*(d.uncovered() for d in drivers)) == set(), "drive every command route here"
-    for service in ("registry", "incidents", "mediation", "donations", "awards"):
+    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed"):
         assert await db.fetchval(service, "SELECT count(*) FROM idempotency_keys") > 0
-    for service in ("registry", "incidents", "mediation", "donations", "awards"):  # every service seals every record
+    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed"):  # every service seals
         assert await db.fetchval(service, "SELECT bool_and(sealed) AND bool_and(request_hash = '') "
                                           "FROM idempotency_keys")
 
@@ -379,6 +402,7 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
     leaks = {datum: sorted(hit for hit in hits if hit.split(":")[0] not in allowed.get(datum, {}))
              for datum, hits in found.items()}
     assert {d: h for d, h in leaks.items() if h} == {}
+    assert len(API_KEYS) == 2 and "api_key" not in found
     # and the search works: what is allowed is found where it is kept
     assert f"registry.residents.full_name:{RESIDENT}" in found["name"]
     assert f"registry.residents.phone:{PHONE}" in found["phone"]
