@@ -454,6 +454,12 @@ def keys_secret(service: str) -> str:
     return f"{service}-personal-data-keys"
 
 
+#: Secrets one service alone holds, besides its personal-data keys: variable -> Secret.
+SERVICE_SECRETS: dict[str, dict[str, str]] = {
+    "feed": {"FEED_KEY": "feed-webhook-key"},  # seals the webhooks' signing secrets (services/feed/signing.py)
+}
+
+
 def key_variables(service: str) -> list[str]:
     return [f.upper() for purpose in sorted(PERSONAL_DATA_KEYS.get(service, ())) for f in KEY_SETTINGS[purpose]]
 
@@ -472,7 +478,8 @@ def render_k8s() -> dict[Path, str]:
     files = {
         K8S_BASE / f"{service}.yaml": _K8S_SERVICE.format(
             service=service, port=port, image=IMAGE, uid=IMAGE_UID,
-            key_env="".join(_secret_env(v, keys_secret(service), v) for v in key_variables(service)))
+            key_env="".join(_secret_env(v, keys_secret(service), v) for v in key_variables(service))
+            + "".join(_secret_env(v, secret, v) for v, secret in SERVICE_SECRETS.get(service, {}).items()))
         for service, port in SERVICE_PORTS.items()
     }
     files[K8S_BASE / "migrate-job.yaml"] = _MIGRATE_JOB.format(
@@ -480,6 +487,7 @@ def render_k8s() -> dict[Path, str]:
         owner_env="".join(_secret_env(owner_url_env(s), "ward-platform-migrations", owner_url_env(s)) for s in SERVICES))
     resources = ["configmap.yaml", "migrate-job.yaml", *(f"{service}.yaml" for service in SERVICES)]
     key_secrets = "".join(f"#   {keys_secret(s):<30} {', '.join(key_variables(s))}\n" for s in SERVICES if key_variables(s))
+    key_secrets += "".join(f"#   {secret:<30} {v}\n" for s in SERVICES for v, secret in SERVICE_SECRETS.get(s, {}).items())
     files[K8S_BASE / "kustomization.yaml"] = _KUSTOMIZATION.format(
         resources="\n".join(f"  - {r}" for r in resources), image=IMAGE, key_secrets=key_secrets
     )

@@ -116,6 +116,7 @@ def settings_for(service: str, db: Database, broker: TansuBroker | None, **overr
         "consumer_retry_backoff_s": 0.01,
         "relay_lease_s": 5.0,
         "db_pool_max": 5,
+        "feed_allow_private_callbacks": True,  # the tests' webhook receivers listen on 127.0.0.1
     }
     values.update(overrides)
     return ServiceSettings(**values)  # type: ignore[arg-type]

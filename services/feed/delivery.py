@@ -26,6 +26,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from prometheus_client import Counter, Histogram
 
 from services.feed import callbacks, domain, signing, webhooks
 from services.feed.notify import FeedNotifier
@@ -37,6 +38,9 @@ from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/cloudevents+json"
+DELIVERIES = Counter("ward_feed_webhook_deliveries_total", "Webhook delivery attempts", ["outcome"])
+DELIVERY_SECONDS = Histogram("ward_feed_webhook_delivery_seconds", "One webhook delivery attempt, until its answer")
+PAUSED = Counter("ward_feed_webhooks_paused_total", "Webhooks paused by the worker after persistent failure")
 Clock = Callable[[], datetime]
 
 
@@ -106,7 +110,14 @@ class DeliveryWorker:
             hook = await repo.lease(self.clock())
             if hook is None:
                 return False
-            secret = signing.unseal(self.sealer, hook["webhook_id"], hook["secret_sealed"])
+            try:
+                secret = signing.unseal(self.sealer, hook["webhook_id"], hook["secret_sealed"])
+            except Exception as exc:  # sealed under a key no longer configured: never block the other webhooks
+                log.error("webhook secret cannot be opened; webhook paused",
+                          extra={"webhook_id": hook["webhook_id"], "error": type(exc).__name__})
+                await repo.gave_up(hook["webhook_id"], hook["failures"], hook["first_failed_at"] or self.clock(),
+                                   webhooks.UNREADABLE_SECRET)
+                return True
             for event in await repo.take_redeliveries(hook["webhook_id"]):
                 await repo.log_attempt(await self._attempt(client, hook, secret, event, 1, manual=True))
             if hook["status"] != webhooks.ACTIVE or hook["next_attempt_at"] > self.clock():
@@ -124,6 +135,7 @@ class DeliveryWorker:
             decision = webhooks.after_failure(first, now, failures, self.policy)
             if isinstance(decision, webhooks.GiveUp):
                 await repo.gave_up(hook["webhook_id"], failures, first, decision.reason)
+                PAUSED.inc()
                 log.warning("webhook paused after persistent failure",
                             extra={"webhook_id": hook["webhook_id"], "attempts": failures})
             else:
@@ -160,7 +172,10 @@ class DeliveryWorker:
         except httpx.HTTPError as exc:
             error = type(exc).__name__
         outcome = webhooks.DELIVERED if error is None else webhooks.FAILED
+        elapsed = time.perf_counter() - started
+        DELIVERIES.labels(outcome).inc()
+        DELIVERY_SECONDS.observe(elapsed)
         return {"delivery_id": str(uuid.uuid4()), "webhook_id": hook["webhook_id"], "seq": event["seq"],
                 "event_id": event["event_id"], "event_type": event["event_type"], "attempt": attempt,
                 "manual": manual, "attempted_at": at, "http_status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000), "error": error, "outcome": outcome}
+                "duration_ms": round(elapsed * 1000), "error": error, "outcome": outcome}

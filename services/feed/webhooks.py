@@ -25,6 +25,8 @@ ACTIVE, PAUSED = "active", "paused"
 DELIVERED, FAILED = "delivered", "failed"
 #: The ``paused_reason`` of a webhook paused by the worker (a person's pause gives none or their own).
 GAVE_UP = "failing"
+#: ... and of one whose signing secret no configured FEED_KEY opens (rotate the secret, then resume).
+UNREADABLE_SECRET = "secret unreadable: sealed under a key this deployment no longer holds; rotate it and resume"
 
 
 def new_secret() -> str:

@@ -246,13 +246,24 @@ async def test_persistent_failure_pauses_resume_continues_and_private_urls_are_r
             await svc.client.post(f"{url}/resume", headers=key)
             await eventually(lambda: _true(len(receiver.delivered()) == 3), timeout=10)
 
+            # A secret no configured key opens pauses that webhook (it never blocks the others); rotating it and
+            # resuming delivers.
+            await db.fetchval("feed", "UPDATE webhooks SET secret_sealed = '\\x01ff'::bytea RETURNING 1")
+            await svc.feed(team(5))
+            await eventually(lambda: _status(svc, key, url, "paused"), timeout=10)
+            assert (await svc.client.get(url, headers=key)).json()["paused_reason"].startswith("secret unreadable")
+            receiver.secret = (await svc.client.post(f"{url}/rotate-secret", headers=key)).json()["secret"]
+            await svc.client.post(f"{url}/resume", headers=key)
+            await eventually(lambda: _true(len(receiver.delivered()) == 4), timeout=10)
+            assert receiver.received[-1].verified
+
             # A disabled subscriber's webhooks stop at once, as its keys do.
             subscriber_id = await db.fetchval("feed", "SELECT subscriber_id FROM webhooks")
             r = await svc.client.post(f"/v1/subscribers/{subscriber_id}/disable", headers=auth("ward_official", WARD))
             assert r.status_code == 200, r.text
-            await svc.feed(team(5))
+            await svc.feed(team(6))
             await asyncio.sleep(1.0)
-            assert len(receiver.received) == tried + 3
+            assert len(receiver.received) == tried + 4
 
         async with serve(build, "feed", db, started, feed_allow_private_callbacks=False) as svc:
             key = await subscribe(svc)

@@ -112,3 +112,20 @@ async def test_a_delivery_connects_to_the_address_that_was_checked() -> None:
                                {"sni_hostname": "hooks.example.org"})
     target = await callbacks.check("http://v6.example.org", allow_private=False, resolver=resolver)
     assert target.pinned() == ("http://[2606:2800:220:1::1]/", {"Host": "v6.example.org"}, {})
+
+
+def test_production_refuses_the_development_feed_key() -> None:
+    from pydantic import ValidationError
+
+    from shared.settings import ServiceSettings
+
+    with pytest.raises(ValidationError, match="FEED_KEY"):
+        ServiceSettings(service_name="feed", environment="production", database_url="postgresql://f:x@db/ward")
+    with pytest.raises(ValidationError, match="FEED_KEY"):
+        ServiceSettings(service_name="feed", environment="production", database_url="postgresql://f:x@db/ward",
+                        feed_key="too-short")
+    try:
+        ServiceSettings(service_name="feed", environment="production", database_url="postgresql://f:x@db/ward",
+                        feed_key="x" * 40)
+    except ValidationError as refused:
+        assert "FEED_KEY" not in str(refused)  # other development defaults are refused, not this one

@@ -91,6 +91,8 @@ def _needles(value: str) -> list[bytes]:
 
 #: The feed's API keys the test was shown (each once): secrets, never in clear at rest (only their SHA-256).
 API_KEYS: list[str] = []
+#: The webhooks' signing secrets the test was shown (each once): never in clear at rest (sealed under FEED_KEY).
+WEBHOOK_SECRETS: list[str] = []
 
 
 async def scan(admin_url: str) -> dict[str, set[str]]:
@@ -98,7 +100,8 @@ async def scan(admin_url: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     wanted = {"national_id": [NATIONAL_ID], "phone": [PHONE, PHONE[1:]], "birth_date": [BIRTH_DATE],
               "name": [RESIDENT, LODGER, REPORTER, WARNED, OTHER_PARTY, INVITEE],
-              "api_key": [k[len("wfk_") + 13:] for k in API_KEYS]}  # the secret after wfk_<key id>_
+              "api_key": [k[len("wfk_") + 13:] for k in API_KEYS],  # the secret after wfk_<key id>_
+              "webhook_secret": [s[len("whsec_"):] for s in WEBHOOK_SECRETS]}
     conn = await asyncpg.connect(admin_url)
     try:
         columns = await conn.fetch(
@@ -135,7 +138,7 @@ class Driver:
     async def __call__(self, method: str, path: str, body: Any, headers: dict[str, str]) -> dict:
         r = await self.svc.client.request(method, path, json=body,
                                           headers={**headers, "Idempotency-Key": f"k-{uuid.uuid4()}"})
-        assert r.status_code in (200, 201), (path, r.status_code, r.text)
+        assert r.status_code in (200, 201, 202), (path, r.status_code, r.text)
         self.covered.add((self.service, method, _template(self.app, method, path)))
         return r.json()
 
@@ -372,6 +375,22 @@ async def drive_feed(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
     rotated = await go("POST", f"/v1/subscribers/{sid}/keys", None, OFFICIAL)
     API_KEYS.extend([made["api_key"], rotated["api_key"]])
     await go("POST", f"/v1/subscribers/{sid}/keys/{made['key_id']}/revoke", None, OFFICIAL)
+    # Its webhook (to a port where nothing listens: each attempt fails, and is logged).
+    key = {"Authorization": f"Bearer {rotated['api_key']}"}
+    hook = await go("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "start": "beginning"}, key)
+    url = f"/v1/webhooks/{hook['webhook_id']}"
+    WEBHOOK_SECRETS.append(hook["secret"])
+    attempts: list[dict] = []
+
+    async def attempted() -> bool:
+        attempts[:] = (await svc.client.get(f"{url}/deliveries", headers=key)).json()["items"]
+        return bool(attempts)
+
+    await eventually(attempted, timeout=15)
+    await go("POST", f"{url}/deliveries/{attempts[0]['delivery_id']}/redeliver", None, key)
+    await go("POST", f"{url}/pause", None, key)
+    await go("POST", f"{url}/resume", None, key)
+    WEBHOOK_SECRETS.append((await go("POST", f"{url}/rotate-secret", None, key))["secret"])
     await go("POST", f"/v1/subscribers/{sid}/disable", None, OFFICIAL)
     return go
 
@@ -403,6 +422,7 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
              for datum, hits in found.items()}
     assert {d: h for d, h in leaks.items() if h} == {}
     assert len(API_KEYS) == 2 and "api_key" not in found
+    assert len(WEBHOOK_SECRETS) == 2 and "webhook_secret" not in found
     # and the search works: what is allowed is found where it is kept
     assert f"registry.residents.full_name:{RESIDENT}" in found["name"]
     assert f"registry.residents.phone:{PHONE}" in found["phone"]
