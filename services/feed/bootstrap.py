@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.feed import api, api_contract, api_events, api_webhooks, consumers, handlers, handlers_webhooks, signing
+from services.feed import (
+    api,
+    api_contract,
+    api_events,
+    api_webhooks,
+    consumers,
+    handlers,
+    handlers_webhooks,
+    signing,
+)
 from services.feed.delivery import DeliveryWorker
 from services.feed.notify import FeedNotifier
 from services.feed.uow import FeedUnitOfWork

@@ -33,6 +33,9 @@ def test_every_operation_the_guide_names_exists_in_the_feeds_openapi():
     named = _operations(DOC)
     assert len(named) >= 10, named
     assert named <= spec, sorted(named - spec)
+    # the contract, which the guide points to without a token
+    assert "$FEED/asyncapi/public.yaml" in DOC and ("GET", "/asyncapi/public.yaml") in spec
+    assert "$FEED/schemas/<type>.json" in DOC and ("GET", "/schemas/{}.json") in spec
 
 
 def test_the_examples_readme_names_only_options_it_has():
