@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -206,6 +207,7 @@ async def main(n: int) -> None:
     finally:
         broker.stop()
         pg.stop("immediate")
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
