@@ -46,7 +46,8 @@ async def asyncapi_yaml(request: Request) -> Response:
 
 
 @router.get("/schemas/{event_type}.json", summary="The JSON Schema (2020-12) of a public event type",
-            response_class=Response, responses=_document("The JSON Schema", "application/schema+json"))
+            response_class=Response, responses={**_document("The JSON Schema", "application/schema+json"),
+                                                404: {"description": "Not a public event type"}})
 async def event_schema(event_type: EventType, request: Request) -> Response:
     try:
         schema = public_event_schema(event_type, _base_url(request))

@@ -123,3 +123,32 @@ async def test_public_events_from_kafka_are_pulled_and_streamed_and_a_stream_res
         # a stream with a type filter
         only_teams = await sse_messages(client, 1, key, {"type": "public.registry.team.formed.v1"})
         assert json.loads(only_teams[0]["data"])["id"] == str(events[0].id)
+
+
+async def test_a_stream_ends_when_its_key_is_revoked_and_a_bad_last_event_id_is_a_problem(db, started):
+    app = build(settings_for("feed", db, None))
+    app.state.runtime.handlers.clear()  # no broker here: the events are handed to the consumer's handler
+    await started(app.state.runtime, wait_assigned=False)
+    async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        official = dict(auth("ward_official", WARD))
+        r = await client.post("/v1/subscribers", json={"name": "Phường Đông Vệ", "wards": [WARD]}, headers=official)
+        sub = r.json()
+        key = {"Authorization": f"Bearer {sub['api_key']}"}
+        bad = await client.get("/v1/events/stream", headers={**key, "Last-Event-ID": "bm9wZQ"})
+        assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+        async def read_until_closed() -> int:
+            lines = 0
+            async with client.stream("GET", "/v1/events/stream", headers=key) as stream:
+                assert stream.status_code == 200
+                async for _ in stream.aiter_lines():
+                    lines += 1
+            return lines
+
+        streaming = asyncio.create_task(read_until_closed())
+        await asyncio.sleep(0.5)
+        assert not streaming.done()
+        r = await client.post(f"/v1/subscribers/{sub['subscriber_id']}/keys/{sub['key_id']}/revoke", headers=official)
+        assert r.status_code == 200
+        await asyncio.wait_for(streaming, 15)  # the server ended it: the key no longer reads
+        assert (await client.get("/v1/events/stream", headers=key)).status_code == 401

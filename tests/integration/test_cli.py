@@ -39,6 +39,10 @@ async def test_token_command_mints_a_token_the_services_accept() -> None:
         principal = await verifier(service).verify(out.stdout.strip())
         assert principal.subject == "officer-7" and principal.ward_id == "phu-son"
         assert principal.roles == {Role.POLICE, Role.WARD_OFFICIAL} and principal.team_ids == {"t1", "t2"}
+    client = wardctl("token", "--roles", "feed_subscriber", "--ward", "dong-ve", "--azp", "dong-ve-feed", "--aud", "feed")
+    assert client.returncode == 0, client.stderr
+    principal = await verifier("feed").verify(client.stdout.strip())
+    assert principal.roles == {Role.FEED_SUBSCRIBER} and principal.client_id == "dong-ve-feed"
     refused = wardctl("token", "--roles", "mayor", "--ward", "phu-son")
     assert refused.returncode != 0 and "mayor" in refused.stderr
 
