@@ -52,13 +52,19 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
     name: ClassVar[str] = ""
+    #: A partial update (PATCH): which fields were given is part of the request (``null`` clears a field,
+    #: leaving it out keeps it), so it is part of the fingerprint too.
+    partial: ClassVar[bool] = False
 
     def fingerprint(self) -> str:
         """The command's canonical form, hashed: the same request in any key order or spacing is the same
-        request (an Idempotency-Key's retry is compared on this, not on the bytes sent). Which fields were given
-        is part of it: a PATCH that sets a field to null is not the PATCH that leaves it out."""
-        canonical = json.dumps({"fields": self.model_dump(mode="json"), "given": sorted(self.model_fields_set)},
-                               default=_default, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        request (an Idempotency-Key's retry is compared on this, not on the bytes sent), and a field given with
+        its default value is the field left out - except in a ``partial`` command, where a field set to null is
+        not the field left out."""
+        form: dict[str, Any] = {"fields": self.model_dump(mode="json")}
+        if self.partial:
+            form["given"] = sorted(self.model_fields_set)
+        canonical = json.dumps(form, default=_default, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         return hashlib.sha256(f"{type(self).__name__}\n{canonical}".encode()).hexdigest()
 
 
@@ -191,8 +197,15 @@ class PgUnitOfWork(UnitOfWork):
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
             if self._tx is not None:  # not committed: an error, or a read
-                await self._tx.rollback()
-                self._tx = None
+                tx, self._tx = self._tx, None
+                try:
+                    await tx.rollback()
+                except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
+                    # The transaction cannot be rolled back here (a commit cancelled half way, a connection lost):
+                    # the original error must stand - above all a cancellation, or a stopping task would go on -
+                    # and the pool resets or discards the connection.
+                    if exc is None:
+                        raise
         finally:
             if self._acquired is not None:
                 await self._acquired.__aexit__(exc_type, exc, tb)

@@ -23,11 +23,14 @@ from shared.errors import InvalidInput
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 MAX_URL_LENGTH = 2000
+RESOLVE_TIMEOUT_S = 5.0
 
 
 async def resolve(host: str, port: int) -> list[str]:
-    """Every address the system resolver gives for ``host`` (A and AAAA)."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    """Every address the system resolver gives for ``host`` (A and AAAA); a resolver that does not answer within
+    ``RESOLVE_TIMEOUT_S`` is a name that does not resolve (``TimeoutError`` is an ``OSError``)."""
+    async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return sorted({info[4][0] for info in infos})
 
 

@@ -66,7 +66,7 @@ class DeliveryWorker:
             event.set()
 
     async def run(self) -> None:
-        """The worker loops and their listener, until cancelled (the runtime's stop)."""
+        """``FEED_WEBHOOK_WORKERS`` loops, until cancelled (the runtime's stop)."""
         self._wakes = [asyncio.Event() for _ in range(self.settings.feed_webhook_workers)]
         async with httpx.AsyncClient(
             follow_redirects=False, trust_env=False, timeout=self.settings.feed_webhook_timeout_s,
@@ -117,6 +117,7 @@ class DeliveryWorker:
                           extra={"webhook_id": hook["webhook_id"], "error": type(exc).__name__})
                 await repo.gave_up(hook["webhook_id"], hook["failures"], hook["first_failed_at"] or self.clock(),
                                    webhooks.UNREADABLE_SECRET)
+                await repo.take_redeliveries(hook["webhook_id"])  # unsendable: dropped, or it is leased again
                 return True
             for event in await repo.take_redeliveries(hook["webhook_id"]):
                 await repo.log_attempt(await self._attempt(client, hook, secret, event, 1, manual=True))
@@ -169,8 +170,8 @@ class DeliveryWorker:
             error = f"refused: {exc.detail}"
         except TimeoutError:
             error = "timeout"
-        except httpx.HTTPError as exc:
-            error = type(exc).__name__
+        except Exception as exc:  # httpx's errors, and anything else the exchange raises: a failed attempt like
+            error = type(exc).__name__  # any other (logged by its type), never a stall of the webhook's queue
         outcome = webhooks.DELIVERED if error is None else webhooks.FAILED
         elapsed = time.perf_counter() - started
         DELIVERIES.labels(outcome).inc()

@@ -55,6 +55,7 @@ class ChangeHouseholdFields(Fields):
 
 class ChangeHousehold(Command, ChangeHouseholdFields):
     name: ClassVar[str] = "household.change"
+    partial: ClassVar[bool] = True
     household_id: uuid.UUID
 
 
@@ -80,6 +81,7 @@ class UpdateResidentFields(Fields):
 
 class UpdateResident(Command, UpdateResidentFields):
     name: ClassVar[str] = "resident.update"
+    partial: ClassVar[bool] = True
     resident_id: uuid.UUID
 
 

@@ -297,3 +297,52 @@ async def _status(svc: ServiceUnderTest, key: dict[str, str], url: str, status: 
 
 async def _has_manual(svc: ServiceUnderTest, key: dict[str, str], webhook_id: str) -> bool:
     return any(d["manual"] and d["outcome"] == "delivered" for d in await deliveries(svc, key, webhook_id))
+
+
+class SlowReceiver(Receiver):
+    """Answers after a short delay and notes, per callback path, how many requests were in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight: dict[str, int] = {}
+        self.most: dict[str, int] = {}
+        self.by_path: dict[str, list[str]] = {}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        self.in_flight[path] = self.in_flight.get(path, 0) + 1
+        self.most[path] = max(self.most.get(path, 0), self.in_flight[path])
+        try:
+            while (await receive()).get("more_body"):
+                pass
+            await asyncio.sleep(0.05)
+            headers = dict(scope["headers"])
+            self.by_path.setdefault(path, []).append(headers[b"webhook-id"].decode())
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            self.in_flight[path] -= 1
+
+
+async def test_two_replicas_share_the_work_one_delivery_in_flight_per_webhook_in_order(db, started):
+    receiver = SlowReceiver()
+    await receiver.start()
+    base = f"http://127.0.0.1:{receiver.port}"
+    try:
+        async with serve(build, "feed", db, started, **FAST) as one, serve(build, "feed", db, started, **FAST) as two:
+            key = await subscribe(one)
+            paths = ["/a", "/b", "/c"]
+            for path in paths:
+                r = await (one if path != "/b" else two).client.post(
+                    "/v1/webhooks", json={"url": base + path, "start": "beginning"}, headers=key)
+                assert r.status_code == 201, r.text
+            events = [team(n) for n in range(12)]
+            for i in range(0, len(events), 3):  # appended by both replicas' consumers, in turns
+                await (one if i % 2 else two).feed(*events[i:i + 3])
+            expected = [str(e.id) for e in events]
+            await eventually(lambda: _true(all(receiver.by_path.get(p) == expected for p in paths)), timeout=30)
+            assert receiver.most == {p: 1 for p in paths}  # never two deliveries of one webhook at once
+    finally:
+        await receiver.stop()
