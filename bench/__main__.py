@@ -7,7 +7,9 @@ Measures, each as events per second and as a ratio to the raw baseline measured 
   asyncpg ``executemany`` in one transaction per batch;
 * command: one state row + outbox event + audit row per transaction (16 concurrent) vs raw asyncpg one state row +
   one outbox row per transaction;
-* memory: resident set of one service process at rest.
+* memory: resident set of one service process at rest;
+* the public feed (bench/feed.py): pull throughput vs a raw asyncpg keyset read of the same rows, and webhook
+  delivery latency (p50/p99, commit -> receiver's 2xx) vs a raw httpx POST.
 
 No timed assertion anywhere: this prints numbers for people to compare.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -25,6 +28,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench import feed as bench_feed
 from shared import outbox
 from shared.db import create_pool
 from shared.devstack.stack import (
@@ -130,12 +134,13 @@ async def platform_commands(db, n: int, concurrency: int = 16) -> float:
     from shared import audit
 
     pool = await create_pool(db.app_url("registry"), "registry", min_size=concurrency, max_size=concurrency)
+    keys = audit.AuditKeys("bench", {"bench": b"bench-audit-key-not-a-secret-0123456789"})
 
     async def one(i: int) -> None:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("INSERT INTO probe_state (id, value) VALUES ($1, $2)", f"p-{i}", i)
             await outbox.enqueue(conn, ProbeRecorded(ward_id="phu-son", subject=f"p-{i}", value=i))
-            await audit.record(conn, actor="bench", actor_roles=["admin"], ward_id="phu-son", command="bench",
+            await audit.record(conn, keys, actor="bench", actor_roles=["admin"], ward_id="phu-son", command="bench",
                                target_type="probe", target_id=f"p-{i}")
 
     return await _run_concurrently(one, n, concurrency, pool)
@@ -190,14 +195,19 @@ async def main(n: int) -> None:
         plat_cmd = await platform_commands(db, cmds)
         rows.append(("command: state + outbox + audit", plat_cmd, "raw state + outbox row", raw_cmd))
         rss = await asyncio.to_thread(service_rss_mib, db, broker.bootstrap)
+        notes: list[str] = []
+        rows += await bench_feed.run(db, broker.bootstrap, n, say=notes.append)
         print(f"\n{'measure':<36}{'platform/s':>12}  {'baseline':<28}{'raw/s':>12}{'ratio':>8}")
         for name, plat, base, raw in rows:
             print(f"{name:<36}{plat:>12,.0f}  {base:<28}{raw:>12,.0f}{plat / raw:>8.2f}")
         print(f"\nmemory: one service process at rest: {rss:.0f} MiB RSS")
+        for note in notes:
+            print(note)
         print(f"({n} events of ~{len(to_kafka(events[0])[1])} B; 2-core machine numbers vary between runs: compare ratios)")
     finally:
         broker.stop()
         pg.stop("immediate")
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
