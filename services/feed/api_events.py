@@ -69,13 +69,16 @@ async def events(
     deadline = loop.time() + wait
     while True:
         generation = notifier.generation
-        async with reading(request) as uow:
+        async with reading(request) as uow:  # one snapshot: `after` and the head agree
             rows = await uow.feed.after(seq, limit, where)
+            # Fewer than asked: every event up to the head is either here or not this subscriber's, so the
+            # cursor moves past the head (appends commit in seq order) and the next read does not scan them again.
+            head = await uow.feed.last_seq() if len(rows) < limit else 0
         remaining = deadline - loop.time()
         if rows or remaining <= 0 or await request.is_disconnected():
             break
         await notifier.wait(generation, min(remaining, RECHECK_S))
-    cursor = domain.encode_cursor(rows[-1]["seq"] if rows else seq)
+    cursor = domain.encode_cursor(max(rows[-1]["seq"] if rows else seq, head))
     body = dumps([domain.cloud_event(r) for r in rows]).encode()
     return Response(body, media_type=BATCH_MEDIA_TYPE, headers={
         "Feed-Next-Cursor": cursor, "Link": _next_link(cursor, limit, wait, types, wards)})

@@ -133,11 +133,19 @@ async def test_a_long_poll_answers_with_the_event_that_arrives_while_it_waits(sv
     assert answered.headers["Feed-Next-Cursor"] != cursor
 
 
-async def test_a_long_poll_with_nothing_new_answers_an_empty_batch_and_the_same_cursor(svc: ServiceUnderTest):
+async def test_a_long_poll_with_nothing_new_answers_an_empty_batch_past_what_it_may_not_see(svc: ServiceUnderTest):
     sub = await subscribe(svc)
+    key = bearer(sub["api_key"])
     await svc.feed(team_formed(OTHER_WARD, 1))  # not this subscriber's: it does not end the wait
-    r = await svc.client.get("/v1/events", params={"wait": 1}, headers=bearer(sub["api_key"]))
+    r = await svc.client.get("/v1/events", params={"wait": 1}, headers=key)
     assert batch(r) == [] and "wait=1" in r.headers["Link"]
+    # The cursor moved past the other ward's event, so the next read starts after it; nothing is skipped.
+    past = r.headers["Feed-Next-Cursor"]
+    assert past == (await svc.client.get("/v1/events", params={"after": past}, headers=key)).headers["Feed-Next-Cursor"]
+    mine = team_formed(WARD, 2)
+    await svc.feed(mine)
+    assert [e["id"] for e in batch(await svc.client.get("/v1/events", params={"after": past}, headers=key))] == [
+        str(mine.id)]
 
 
 async def test_revoked_keys_and_disabled_subscribers_are_refused_at_once(svc: ServiceUnderTest):
