@@ -49,7 +49,7 @@ _STREAM_RESPONSE = {200: {
 def _next_link(cursor: str, limit: int, wait: float, types: list[str] | None, wards: list[str] | None) -> str:
     query: list[tuple[str, Any]] = [("after", cursor), ("limit", limit)]
     if wait:
-        query.append(("wait", wait))
+        query.append(("wait", f"{wait:g}"))  # as a client writes it: `wait=25`, not `wait=25.0`
     query += [("type", t) for t in types or ()] + [("ward", w) for w in wards or ()]
     return f'</v1/events?{urlencode(query)}>; rel="next"'
 

@@ -119,14 +119,15 @@ class DeliveryWorker:
                                    webhooks.UNREADABLE_SECRET)
                 await repo.take_redeliveries(hook["webhook_id"])  # unsendable: dropped, or it is leased again
                 return True
+            secrets = [secret, *self._previous_secret(hook)]
             for event in await repo.take_redeliveries(hook["webhook_id"]):
-                await repo.log_attempt(await self._attempt(client, hook, secret, event, 1, manual=True))
+                await repo.log_attempt(await self._attempt(client, hook, secrets, event, 1, manual=True))
             if hook["status"] != webhooks.ACTIVE or hook["next_attempt_at"] > self.clock():
                 return True
             event = await repo.held_event(hook)
             if event is None:
                 return True
-            attempt = await self._attempt(client, hook, secret, event, hook["failures"] + 1, manual=False)
+            attempt = await self._attempt(client, hook, secrets, event, hook["failures"] + 1, manual=False)
             await repo.log_attempt(attempt)
             now = attempt["attempted_at"]
             if attempt["outcome"] == webhooks.DELIVERED:
@@ -144,8 +145,19 @@ class DeliveryWorker:
                 asyncio.get_running_loop().call_later((decision.at - now).total_seconds(), self.wake)
             return True
 
-    async def _attempt(self, client: httpx.AsyncClient, hook: dict[str, Any], secret: str, event: dict[str, Any],
-                       attempt: int, *, manual: bool) -> dict[str, Any]:
+    def _previous_secret(self, hook: dict[str, Any]) -> list[str]:
+        """The rotated secret while its grace period lasts; none once it is over or if it cannot be opened (the
+        current secret signs anyway)."""
+        until = hook.get("previous_secret_until")
+        if hook.get("previous_secret_sealed") is None or until is None or until <= self.clock():
+            return []
+        try:
+            return [signing.unseal(self.sealer, hook["webhook_id"], hook["previous_secret_sealed"])]
+        except Exception:  # sealed under a retired key, or unreadable: only the current secret signs
+            return []
+
+    async def _attempt(self, client: httpx.AsyncClient, hook: dict[str, Any], secrets: list[str],
+                       event: dict[str, Any], attempt: int, *, manual: bool) -> dict[str, Any]:
         """One POST of one event; never raises for what the receiver or the network does."""
         at = self.clock()
         started = time.perf_counter()
@@ -157,7 +169,7 @@ class DeliveryWorker:
                                            resolver=self.resolver)
             url, host, extensions = target.pinned()
             headers = {**host, "Content-Type": MEDIA_TYPE, "User-Agent": "ward-platform-feed/1",
-                       **signing.headers(secret, str(event["event_id"]), body, at)}
+                       **signing.headers(secrets, str(event["event_id"]), body, at)}
             async with asyncio.timeout(self.settings.feed_webhook_timeout_s):
                 request = client.build_request("POST", url, content=body.encode(), headers=headers,
                                                extensions=extensions)

@@ -4,6 +4,7 @@ for a redelivery. The delivery itself is the worker's (delivery.py), not a comma
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from services.feed import callbacks, domain, signing, webhooks
@@ -75,9 +76,11 @@ async def handle_resume_webhook(cmd: cmds.ResumeWebhook, uow: Uow, actor: Princi
 async def handle_rotate_secret(cmd: cmds.RotateWebhookSecret, uow: Uow, actor: Principal) -> dict[str, Any]:  # noqa: ARG001
     row = await own(uow, cmd.subscriber_id, cmd.webhook_id)
     secret = webhooks.new_secret()
-    await uow.webhooks.set_secret(row["webhook_id"], signing.seal(uow.webhook_secrets, row["webhook_id"], secret))
+    until = datetime.now(UTC) + webhooks.SECRET_GRACE
+    await uow.webhooks.set_secret(row["webhook_id"], signing.seal(uow.webhook_secrets, row["webhook_id"], secret),
+                                  previous_until=until)
     _audit(uow, row, {"secret": "rotated"})
-    return {"webhook_id": row["webhook_id"], "secret": secret}
+    return {"webhook_id": row["webhook_id"], "secret": secret, "previous_secret_valid_until": until}
 
 
 async def handle_redeliver(cmd: cmds.RedeliverWebhookDelivery, uow: Uow, actor: Principal) -> dict[str, Any]:  # noqa: ARG001

@@ -61,9 +61,12 @@ class WebhookRepository:
             await self.conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)  # wakes the workers
         return dict(row)
 
-    async def set_secret(self, webhook_id: str, secret_sealed: bytes) -> None:
-        await self.conn.execute("UPDATE webhooks SET secret_sealed = $2, updated_at = now() WHERE webhook_id = $1",
-                                webhook_id, secret_sealed)
+    async def set_secret(self, webhook_id: str, secret_sealed: bytes, *, previous_until: datetime) -> None:
+        """The new secret; the one it replaces still signs until ``previous_until`` (one previous secret: a second
+        rotation within the grace period ends the first one's)."""
+        await self.conn.execute(
+            "UPDATE webhooks SET previous_secret_sealed = secret_sealed, previous_secret_until = $3, "
+            "secret_sealed = $2, updated_at = now() WHERE webhook_id = $1", webhook_id, secret_sealed, previous_until)
 
     async def deliveries(self, webhook_id: str, page: PageRequest) -> list[Row]:
         args: list[Any] = [webhook_id]

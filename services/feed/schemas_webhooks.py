@@ -36,6 +36,8 @@ class WebhookPage(BaseModel):
 class SecretOut(BaseModel):
     webhook_id: str
     secret: str = Field(description="whsec_<base64>: the new signing secret, shown this once")
+    previous_secret_valid_until: datetime | None = Field(
+        default=None, description="until then deliveries are signed with the previous secret too (two signatures)")
 
 
 class DeliveryOut(BaseModel):

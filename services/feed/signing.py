@@ -9,6 +9,7 @@ attempt) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "{id}.{timestamp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook
@@ -36,11 +37,13 @@ def unseal(protector: Sealer, webhook_id: str, sealed: bytes) -> str:
     return protector.decrypt(bytes(sealed), _context(webhook_id))
 
 
-def headers(secret: str, message_id: str, body: str, at: datetime) -> dict[str, str]:
-    """The three Standard Webhooks headers of one attempt."""
+def headers(secrets: Sequence[str], message_id: str, body: str, at: datetime) -> dict[str, str]:
+    """The three Standard Webhooks headers of one attempt, signed with each secret (the current one, and the one it
+    replaced during its grace period): ``webhook-signature`` lists them separated by spaces, and a receiver
+    accepts the delivery if one of them verifies with its secret."""
     at = at.astimezone(UTC)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, at, body),
+        "webhook-signature": " ".join(Webhook(secret).sign(message_id, at, body) for secret in secrets),
     }

@@ -29,6 +29,11 @@ GAVE_UP = "failing"
 UNREADABLE_SECRET = "secret unreadable: sealed under a key this deployment no longer holds; rotate it and resume"
 
 
+#: How long a rotated secret still signs deliveries (beside the new one), as Svix does: the receiver switches to the
+#: new secret within it without a failed delivery.
+SECRET_GRACE = timedelta(hours=24)
+
+
 def new_secret() -> str:
     """A signing secret as Standard Webhooks spells it: ``whsec_`` + base64 of random bytes."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()

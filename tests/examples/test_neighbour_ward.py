@@ -73,6 +73,33 @@ def test_money_spent_is_summed_from_expenses_while_a_campaign_is_open():
     assert dashboard.totals(state)["campaigns_closed"] == 0
 
 
+def test_an_incident_resolved_twice_is_counted_once_with_its_latest_outcome():
+    # what the platform publishes for a dispute: resolved (referred_to_mediation), then resolved (mediated)
+    incident = str(uuid.uuid4())
+    first = ce(dashboard.INCIDENT_RESOLVED, category="dispute", outcome="referred_to_mediation", incident_id=incident)
+    second = ce(dashboard.INCIDENT_RESOLVED, category="dispute", outcome="mediated", incident_id=incident)
+    other = ce(dashboard.INCIDENT_RESOLVED, category="dispute", outcome="solved", incident_id=str(uuid.uuid4()))
+    state = dashboard.empty()
+    for event in (first, second, other):
+        state = dashboard.fold(state, event)
+    assert state["incidents_resolved"] == {"dispute": 2}
+    assert state["resolved_incidents"][incident] == "mediated"
+    assert state["events"] == 3
+
+
+def test_a_state_saved_before_incidents_were_tracked_still_folds():
+    state = dashboard.empty()
+    del state["resolved_incidents"]  # a dashboard saved by an earlier version of the example
+    state = dashboard.fold(state, story()[0])
+    assert state["incidents_resolved"] == {"theft": 1}
+
+
+def test_the_state_file_s_directory_is_created_on_a_first_run(tmp_path):
+    store = Store(tmp_path / "state" / "neighbour.sqlite3")
+    assert store.apply(story()[:1], cursor="c1") == 1
+    store.close()
+
+
 def test_fold_does_not_change_the_state_it_is_given():
     state = dashboard.empty()
     dashboard.fold(state, story()[0])

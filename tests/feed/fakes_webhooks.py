@@ -55,8 +55,10 @@ class FakeWebhookRepository(FakeRepository):
             row.update(failures=0, first_failed_at=None, next_attempt_at=_now())
         return self._public(webhook_id)
 
-    async def set_secret(self, webhook_id: str, secret_sealed: bytes) -> None:
-        self.rows[webhook_id].update(secret_sealed=secret_sealed, updated_at=_now())
+    async def set_secret(self, webhook_id: str, secret_sealed: bytes, *, previous_until: datetime) -> None:
+        row = self.rows[webhook_id]
+        row.update(previous_secret_sealed=row["secret_sealed"], previous_secret_until=previous_until,
+                   secret_sealed=secret_sealed, updated_at=_now())
 
     async def deliveries(self, webhook_id: str, page: PageRequest) -> list[Row]:
         rows = [dict(r) for r in self.log if r["webhook_id"] == webhook_id]

@@ -192,13 +192,21 @@ async def test_deliveries_arrive_in_order_signed_and_survive_an_outage_none_lost
             await eventually(lambda: _true(receiver.delivered().count(expected[0]) == 2), timeout=10)
             await eventually(lambda: _has_manual(svc, key, hook["webhook_id"]), timeout=10)
 
-            # Rotation: the next delivery is signed with the new secret only.
+            # Rotation: during the grace period a delivery is signed with both secrets, so the receiver still on
+            # the old one verifies it, and one that switched verifies it too; after it, the new secret only.
             old = receiver.secret
             r = await svc.client.post(f"/v1/webhooks/{hook['webhook_id']}/rotate-secret", headers=key)
             assert r.status_code == 200 and r.json()["secret"] != old
-            receiver.secret = r.json()["secret"]
+            new = r.json()["secret"]
             await svc.feed(team(8))
             await eventually(lambda: _true(len(receiver.delivered()) == len(expected) + 2), timeout=10)
+            last = receiver.received[-1]
+            assert last.verified  # with the old secret, which the receiver still holds
+            assert Webhook(new).verify(last.body, last.headers)
+            receiver.secret = new
+            await db.fetchval("feed", "UPDATE webhooks SET previous_secret_until = now() RETURNING 1")  # grace over
+            await svc.feed(team(9))
+            await eventually(lambda: _true(len(receiver.delivered()) == len(expected) + 3), timeout=10)
             assert receiver.received[-1].verified
             with pytest.raises(WebhookVerificationError):
                 Webhook(old).verify(receiver.received[-1].body, receiver.received[-1].headers)

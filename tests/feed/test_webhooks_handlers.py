@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from services.feed import consumers, domain, handlers, handlers_webhooks, signing
+from services.feed import consumers, domain, handlers, handlers_webhooks, signing, webhooks
 from services.feed.commands import CreateSubscriber, DisableSubscriber
 from services.feed.commands_webhooks import (
     CreateWebhook,
@@ -144,7 +144,13 @@ async def test_pause_resume_rotate_and_redeliver_act_on_the_subscribers_own_webh
 
     rotated = await app.run(RotateWebhookSecret(subscriber_id=sid, webhook_id=wid), me)
     assert rotated["secret"] != hook["secret"]
-    assert signing.unseal(SEALER, wid, (await stored(app, wid))["secret_sealed"]) == rotated["secret"]
+    row = await stored(app, wid)
+    assert signing.unseal(SEALER, wid, row["secret_sealed"]) == rotated["secret"]
+    # The secret it replaced still signs for a grace period (kept sealed too).
+    assert signing.unseal(SEALER, wid, row["previous_secret_sealed"]) == hook["secret"]
+    until = datetime.fromisoformat(rotated["previous_secret_valid_until"])
+    assert row["previous_secret_until"] == until
+    assert timedelta(hours=23) < until - datetime.now(UTC) <= webhooks.SECRET_GRACE
 
     with pytest.raises(NotFound, match="no such delivery"):
         await app.run(RedeliverWebhookDelivery(subscriber_id=sid, webhook_id=wid, delivery_id="d-0"), me)

@@ -66,16 +66,26 @@ def test_the_signature_verifies_with_the_library_and_fails_when_tampered_or_repl
     secret = webhooks.new_secret()
     body = json.dumps({"specversion": "1.0", "id": "e-1", "data": {"n": 1}})
     now = datetime.now(UTC)
-    headers = signing.headers(secret, "e-1", body, now)
+    headers = signing.headers([secret], "e-1", body, now)
     assert headers["webhook-signature"].startswith("v1,") and headers["webhook-id"] == "e-1"
     assert Webhook(secret).verify(body, headers) == json.loads(body)
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(body.replace('"n": 1', '"n": 2'), headers)
     with pytest.raises(WebhookVerificationError):
         Webhook(webhooks.new_secret()).verify(body, headers)
-    old = signing.headers(secret, "e-1", body, now - timedelta(minutes=10))
+    old = signing.headers([secret], "e-1", body, now - timedelta(minutes=10))
     with pytest.raises(WebhookVerificationError, match="too old"):
         Webhook(secret).verify(body, old)
+
+
+def test_during_a_rotation_both_secrets_sign_and_either_verifies() -> None:
+    old, new = webhooks.new_secret(), webhooks.new_secret()
+    body = json.dumps({"specversion": "1.0", "id": "e-2", "data": {}})
+    headers = signing.headers([new, old], "e-2", body, datetime.now(UTC))
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    assert Webhook(new).verify(body, headers) == Webhook(old).verify(body, headers) == json.loads(body)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(webhooks.new_secret()).verify(body, headers)
 
 
 def _resolver(table: dict[str, list[str]]) -> callbacks.Resolver:

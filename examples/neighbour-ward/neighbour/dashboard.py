@@ -25,6 +25,7 @@ def empty() -> dict[str, Any]:
         "by_ward": {},
         "by_type": {},
         "incidents_resolved": {},
+        "resolved_incidents": {},
         "mediations": {},
         "campaigns": {},
         "awards": {"granted": 0, "revoked": 0},
@@ -51,8 +52,14 @@ def fold(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     state["by_ward"][ward] = state["by_ward"].get(ward, 0) + 1
     state["by_type"][kind] = state["by_type"].get(kind, 0) + 1
     if kind == INCIDENT_RESOLVED:
-        category = data.get("category", "other")
-        state["incidents_resolved"][category] = state["incidents_resolved"].get(category, 0) + 1
+        # One incident can be resolved more than once (a dispute referred to mediation, then mediated; an incident
+        # reopened and resolved again): count incidents, not resolutions, and keep each one's latest outcome.
+        incident = str(data.get("incident_id") or event.get("subject") or event.get("id"))
+        resolved = state.setdefault("resolved_incidents", {})
+        if incident not in resolved:
+            category = data.get("category", "other")
+            state["incidents_resolved"][category] = state["incidents_resolved"].get(category, 0) + 1
+        resolved[incident] = data.get("outcome", "unknown")
     elif kind == CASE_CLOSED:
         outcome = data.get("outcome", "unknown")
         state["mediations"][outcome] = state["mediations"].get(outcome, 0) + 1

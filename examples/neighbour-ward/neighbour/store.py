@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS webhook_ids (webhook_id TEXT PRIMARY KEY, received_at
 class Store:
     def __init__(self, path: str | Path) -> None:
         self._lock = threading.Lock()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # `--db state/neighbour.sqlite3` on a first run
         # autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT) below
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
