@@ -420,6 +420,7 @@ class MigrationSettings(BaseSettings):
     donations_owner_database_url: SecretStr | None = None
     awards_owner_database_url: SecretStr | None = None
     feed_owner_database_url: SecretStr | None = None
+    identity_owner_database_url: SecretStr | None = None
 
     def owner_url(self, service: str) -> str:
         value = getattr(self, f"{service}_owner_database_url", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.identity import api, credentials, handlers
+from services.identity import api, consumers, credentials, handlers
 from services.identity.tokens import Issuer
 from services.identity.uow import IdentityUnitOfWork
 from shared.application import Application, PgContext
@@ -41,6 +41,7 @@ def build(settings: ServiceSettings) -> FastAPI:
                                                                  read_only=read_only, totp_sealer=sealer),
         handlers.HANDLERS,
     )
+    runtime.consume(runtime.application.on_events(consumers.HANDLERS))  # none: no consumer group is joined
     app = create_app(runtime, [api.router, api.sessions, api.discovery], title="identity")
     app.state.issuer = Issuer(settings)
     return app
