@@ -6,6 +6,8 @@ development signing key."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
 import jwt
@@ -18,6 +20,7 @@ from pydantic import ValidationError
 from services.identity import domain
 from services.identity.bootstrap import build
 from services.registry.bootstrap import build as build_registry
+from shared import cli
 from shared.auth import DEV_SIGNING_KEY_PATH
 from shared.settings import DEV_JWKS, DEV_JWT_ISSUER, SERVICES, ServiceSettings
 from tests.conftest import auth
@@ -175,3 +178,25 @@ def test_production_refuses_the_development_signing_key():
     fresh = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                        serialization.NoEncryption()).decode()
     ServiceSettings(**base, identity_signing_key=fresh, identity_signing_kid="k1", identity_key="k" * 40)
+
+
+async def test_wardctl_creates_the_first_official_whose_reset_code_signs_them_in(db, started, identity, monkeypatch,
+                                                                                  capsys):
+    monkeypatch.setenv("DATABASE_URL", db.app_url("identity"))
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    code = await asyncio.to_thread(cli.main, ["accounts", "create-official", "--ward", WARD, "--username", "chu.tich",
+                                              "--name", "Chủ tịch phường", "--operator", "ops-1"])
+    assert code == 0
+    out = capsys.readouterr().out
+    reset_code = re.search(r"one-time reset code .*: (\S+)$", out, re.M).group(1)
+    r = await identity.client.post("/v1/password", json={"username": "chu.tich", "reset_code": reset_code,
+                                                         "new_password": PASSWORD})
+    assert r.status_code == 200 and r.json()["second_factor"]["secret"]
+    totp = pyotp.TOTP(r.json()["second_factor"]["secret"]).now()
+    r = await sign_in(identity, "chu.tich", code=totp)
+    assert r.status_code == 200
+    assert jwt.decode(r.json()["access_token"], options={"verify_signature": False})["roles"] == ["ward_official"]
+    rows = await db.fetch("identity", "SELECT actor, command FROM audit_log WHERE command = 'account.create'")
+    assert [(r["actor"], r["command"]) for r in rows] == [("operator:ops-1", "account.create")]
+    again = await asyncio.to_thread(cli.main, ["accounts", "create-official", "--ward", WARD, "--username", "chu.tich"])
+    assert again == 2  # the name is taken
