@@ -1,9 +1,9 @@
 """HTTP routes of the identity service.
 
 Officials manage accounts with a token (``/v1/accounts``). Setting a password with a reset code, signing in,
-refreshing and signing out take no token (``/v1/password``, ``/v1/sessions``): they are rate limited per client
-address (``SIGN_IN_RATE_LIMIT`` per ``SIGN_IN_RATE_WINDOW_S``, shared/ratelimit.py, counted before anything else so a
-refused attempt counts too), take no ``Idempotency-Key`` (every anonymous caller is one principal: a stored reply, with
+refreshing and signing out take no token (``/v1/password``, ``/v1/sessions``): the first two are rate limited per
+client address (``SIGN_IN_RATE_LIMIT`` per ``SIGN_IN_RATE_WINDOW_S``, shared/ratelimit.py, counted before anything
+else so a refused attempt counts too); all take no ``Idempotency-Key`` (every anonymous caller is one principal: a stored reply, with
 its tokens, would be shared between strangers), and answer every failure with the same 401 whatever failed.
 The discovery documents (``/.well-known/...``) tell the services and the console where the keys and routes are.
 """
@@ -89,11 +89,15 @@ async def issue_reset_code(account_id: str, request: Request, principal: Current
 
 
 # -- people: password and sessions (no token) ------------------------------------------------------------------
-async def _anonymous(request: Request, command: Command) -> dict[str, Any]:
+async def _anonymous(request: Request, command: Command, *, limited: bool = True) -> dict[str, Any]:
+    """``limited``: a route that takes a guessable secret (a password) counts against the per-address limit; a
+    refresh token (192 bits) cannot be guessed, and a console refreshing for many people from one address must not
+    be throttled for it."""
     if request.headers.get("Idempotency-Key"):
         raise InvalidInput("this route takes no Idempotency-Key: repeat the request instead")
-    s = request.app.state.runtime.settings
-    await ratelimit.limit(request, "sign-in", limit=s.sign_in_rate_limit, window_s=s.sign_in_rate_window_s)
+    if limited:
+        s = request.app.state.runtime.settings
+        await ratelimit.limit(request, "sign-in", limit=s.sign_in_rate_limit, window_s=s.sign_in_rate_window_s)
     return await request.app.state.runtime.application.run(command, ANONYMOUS)
 
 
@@ -127,13 +131,13 @@ async def sign_in(body: schemas.SignInBody, request: Request) -> Response:
 @sessions.post("/sessions/refresh", response_model=schemas.TokensOut, responses=_FAILED,
                summary="A new access token for a refresh token (used once; a reused one ends the whole sign-in)")
 async def refresh(body: schemas.RefreshBody, request: Request) -> Response:
-    return _tokens(request, await _anonymous(request, commands.Refresh(**body.model_dump())))
+    return _tokens(request, await _anonymous(request, commands.Refresh(**body.model_dump()), limited=False))
 
 
 @sessions.post("/sessions/sign-out", response_model=schemas.SignedOutOut,
                summary="Sign out: the refresh token and every one of its sign-in are revoked")
 async def sign_out(body: schemas.SignOutBody, request: Request) -> Response:
-    return json_response(await _anonymous(request, commands.SignOut(**body.model_dump())))
+    return json_response(await _anonymous(request, commands.SignOut(**body.model_dump()), limited=False))
 
 
 # -- discovery ---------------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import secrets
@@ -32,15 +31,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(16))
+#: What an unknown name's password is checked against: made once, at import, so no attempt pays for making it.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def verify_password(stored: str | None, password: str) -> tuple[bool, bool]:
     """(matches, needs a new hash). ``stored`` None (no such account, or no password yet) costs a real verification."""
     try:
-        ok = _hasher.verify(stored if stored is not None else _dummy_hash(), password)
+        ok = _hasher.verify(stored if stored is not None else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return False, False
     return (ok and stored is not None), (stored is not None and _hasher.check_needs_rehash(stored))

@@ -69,6 +69,8 @@ def check_binding(roles: frozenset[Role], ward_id: str, resident_id: str | None,
                   team_ids: list[str]) -> None:
     if not roles:
         raise InvalidInput("an account needs at least one role")
+    if not roles <= ACCOUNT_ROLES:
+        raise InvalidInput("feed subscribers are OAuth clients of other wards, not accounts")
     if ward_id == ALL_WARDS and not roles <= ALL_WARD_ROLES:
         raise InvalidInput("only city officials and administrators act for every ward (*)")
     if Role.RESIDENT in roles and not (resident_id and household_id):

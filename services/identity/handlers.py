@@ -60,8 +60,8 @@ async def _new_reset_code(uow: Uow, account_id: str, actor: Principal, now: date
 
 async def handle_create_account(cmd: CreateAccount, uow: Uow, actor: Principal) -> Created:
     roles = frozenset(cmd.roles)
-    domain.ensure_may_grant(actor, roles, cmd.ward_id)
     domain.check_binding(roles, cmd.ward_id, cmd.resident_id, cmd.household_id, cmd.team_ids)
+    domain.ensure_may_grant(actor, roles, cmd.ward_id)
     account_id = f"acc-{uuid.uuid4().hex[:20]}"
     await uow.accounts.add({"account_id": account_id, "ward_id": cmd.ward_id, "username": cmd.username,
                             "display_name": cmd.display_name, "roles": sorted(roles), "resident_id": cmd.resident_id,
@@ -75,8 +75,8 @@ async def handle_create_account(cmd: CreateAccount, uow: Uow, actor: Principal) 
 async def handle_change_roles(cmd: ChangeRoles, uow: Uow, actor: Principal) -> dict[str, Any]:
     account = await _manageable(uow, actor, cmd.account_id)
     roles = frozenset(cmd.roles)
-    domain.ensure_may_grant(actor, roles, account["ward_id"])
     domain.check_binding(roles, account["ward_id"], account["resident_id"], account["household_id"], cmd.team_ids)
+    domain.ensure_may_grant(actor, roles, account["ward_id"])
     await uow.accounts.update(cmd.account_id, roles=sorted(roles), team_ids=sorted(set(cmd.team_ids)))
     uow.audit("account", cmd.account_id, ward_id=account["ward_id"],
               details={"from": sorted(account["roles"]), "to": sorted(roles)})

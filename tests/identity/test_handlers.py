@@ -115,6 +115,9 @@ async def test_who_creates_accounts_where(app):
         await app.run(CreateAccount(ward_id=ALL_WARDS, username="p.q", display_name="P", roles=["police"]), CITY)
     with pytest.raises(InvalidInput):  # a resident is bound to a resident and household
         await app.run(resident("no.binding", resident_id=None), OFFICIAL)
+    with pytest.raises(InvalidInput):  # other wards' systems are OAuth clients, never accounts
+        await app.run(CreateAccount(ward_id=WARD, username="feed.x", display_name="F", roles=["feed_subscriber"]),
+                      Principal("admin-1", frozenset({Role.ADMIN}), ALL_WARDS))
     with pytest.raises(Conflict):  # names are unique without case
         await app.run(resident("HOA.LE"), OFFICIAL)
 

@@ -129,6 +129,8 @@ async def test_the_sign_in_routes_are_rate_limited_per_address(db, started):
         r = await svc.client.post("/v1/password", json={"username": "nobody", "reset_code": "x" * 20,
                                                         "new_password": "x" * 20})
         assert r.status_code == 429
+        r = await svc.client.post("/v1/sessions/refresh", json={"refresh_token": "wrt_unknown"})
+        assert r.status_code == 401  # a refresh token cannot be guessed: not limited per address
 
 
 async def test_role_changes_and_sign_ins_are_audited_without_secrets(identity, db):
