@@ -11,7 +11,7 @@ import pytest
 
 from shared.actor import SYSTEM, Principal, Role
 from shared.application import Command, Created, FakeRepository, FakeUnitOfWork, PgUnitOfWork
-from shared.contracts.donations import CampaignClosed
+from shared.contracts.donations import CampaignClosed, PublicCampaignClosed
 from shared.errors import InvalidInput, RuleViolation
 from tests.application import applications, audited, emitted
 
@@ -62,8 +62,9 @@ async def app(request: pytest.FixtureRequest):
 async def test_a_command_commits_its_events_and_its_audit_row(app) -> None:
     reply = await app.handle(CloseCampaign(campaign_id="c-1", raised_vnd=35_250_000), OFFICIAL)
     assert reply.created and reply.json() == {"campaign_id": "c-1", "raised_vnd": 35_250_000}
-    [event] = await emitted(app)
+    event, public = await emitted(app)  # the event, then its public copy (written with it)
     assert isinstance(event, CampaignClosed) and event.raised_vnd == 35_250_000
+    assert isinstance(public, PublicCampaignClosed) and public.raised_vnd == 35_250_000
     assert await audited(app) == [("campaign.close", "campaign", "c-1")]
 
 
@@ -86,7 +87,7 @@ async def test_a_retry_replays_and_is_compared_in_canonical_form(app) -> None:
     again = await app.handle(CloseCampaign.model_validate_json('{"raised_vnd": 5, "campaign_id": "c-2"}'),
                              OFFICIAL, idempotency_key="k-2")
     assert again.replayed and again.body == first.body and again.created
-    assert len(await emitted(app)) == 1
+    assert [type(e) for e in await emitted(app)] == [CampaignClosed, PublicCampaignClosed]
     with pytest.raises(InvalidInput, match="different request"):
         await app.handle(CloseCampaign(campaign_id="c-2", raised_vnd=6), OFFICIAL, idempotency_key="k-2")
     # another caller's key of the same name is theirs
