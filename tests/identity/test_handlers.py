@@ -9,6 +9,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from argon2 import PasswordHasher
 
 from services.identity import credentials, domain
 from services.identity.commands import (
@@ -21,7 +22,7 @@ from services.identity.commands import (
     SignIn,
     SignOut,
 )
-from shared.actor import ALL_WARDS, Principal, Role
+from shared.actor import ALL_WARDS, SYSTEM, Principal, Role
 from shared.application import Application
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.application import audited
@@ -203,3 +204,14 @@ async def test_a_role_change_reaches_the_next_refresh_and_a_disabled_account_end
     await app.run(DisableAccount(account_id=acc["account_id"]), OFFICIAL)
     assert await app.run(Refresh(refresh_token=refreshed["refresh_token"]), ANONYMOUS) == {"outcome": "failed"}
     assert (await sign_in(app))["outcome"] == "failed"
+
+
+async def test_a_password_hashed_under_older_parameters_is_rehashed_at_the_next_sign_in(app):
+    acc, _ = await account_with_password(app)
+    weaker = PasswordHasher(time_cost=1, memory_cost=8 * 1024).hash(PASSWORD)
+    async with app.uow() as uow:
+        await uow.accounts.update(acc["account_id"], password_hash=weaker)
+        await uow.commit("test.setup", SYSTEM)
+    assert (await sign_in(app))["outcome"] == "signed_in"
+    rehashed = (await account(app, acc["account_id"]))["password_hash"]
+    assert rehashed != weaker and not PasswordHasher().check_needs_rehash(rehashed)
