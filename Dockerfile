@@ -44,7 +44,7 @@ COPY deploy/topics.json deploy/healthcheck.py ./deploy/
 # Byte-code compiled now, as the running service cannot write it.
 RUN python -m compileall -q shared services
 USER 10001:10001
-EXPOSE 8001 8002 8003 8004 8005 8006
+EXPOSE 8001 8002 8003 8004 8005 8006 8007
 HEALTHCHECK --interval=15s --timeout=5s --start-period=40s --retries=3 \
     CMD ["python", "/app/deploy/healthcheck.py"]
 # `sh -c exec` so that the service is PID 1's replacement and receives SIGTERM (graceful shutdown).

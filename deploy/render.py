@@ -457,6 +457,9 @@ def keys_secret(service: str) -> str:
 #: Secrets one service alone holds, besides its personal-data keys: variable -> Secret.
 SERVICE_SECRETS: dict[str, dict[str, str]] = {
     "feed": {"FEED_KEY": "feed-webhook-key"},  # seals the webhooks' signing secrets (services/feed/signing.py)
+    # signs the tokens every service verifies, seals second-factor secrets (services/identity/tokens.py, credentials.py)
+    "identity": {"IDENTITY_SIGNING_KEY": "identity-signing-key", "IDENTITY_SIGNING_KID": "identity-signing-key",
+                 "IDENTITY_KEY": "identity-second-factor-key"},
 }
 
 

@@ -1,1 +1,1 @@
-"""The six services: registry, incidents, mediation, donations, awards, feed. Each imports only ``shared``."""
+"""The seven services: registry, incidents, mediation, donations, awards, feed, identity. Each imports only ``shared``."""

@@ -15,6 +15,9 @@
   [--since T] [--until T] [--all]`` - a service's dead letters: read them, hand them to its running consumer
   again, or close them with a reason (audit trail)
 * ``wardctl parked SERVICE`` - events of a type the service does not know yet, waiting for a release that does
+* ``wardctl accounts create-official --ward W --username U [--name N] [--role ward_official]`` - the first official
+  of a ward (or a city official, an admin with ``--ward '*'``) on the identity service; prints a one-time reset code
+  with which they set a password and enrol a second factor (audited as ``operator:<who>``)
 * ``wardctl audit verify SERVICE [--no-kafka] [--no-outbox]`` - check a service's audit chain row by row and
   against the heads it published (on ``<service>.audit`` and in its outbox); names the first broken link
 """
@@ -355,6 +358,28 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _accounts(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from services.identity.operator import create_official
+    from shared.errors import ProblemError
+    from shared.settings import ServiceSettings
+
+    operator = args.operator or os.environ.get("WARDCTL_OPERATOR") or getpass.getuser()
+    try:
+        made = await create_official(ServiceSettings(service_name="identity"), operator, ward=args.ward,
+                                     username=args.username, display_name=args.name or args.username, role=args.role)
+    except (ProblemError, ValidationError) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    account = made["account"]
+    print(f"{args.role} account {account['account_id']} "
+          f"({account['username']}) in ward {account['ward_id']}, created by {operator}")
+    print(f"one-time reset code (shown once; valid until {made['reset_code_expires_at']}): {made['reset_code']}")
+    print("its holder sets a password with it (POST /v1/password on the identity service) and enrols a second factor")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wardctl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -415,7 +440,17 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--no-kafka", action="store_true", help="do not read the heads on <service>.audit")
     v.add_argument("--no-outbox", action="store_true", help="do not read the heads in the service's outbox")
     v.add_argument("--kafka-timeout", type=float, default=30.0, help="seconds to read the topic (default 30)")
+    ac = sub.add_parser("accounts", help="the identity service's accounts: create-official")
+    ac_sub = ac.add_subparsers(dest="accounts_cmd", required=True)
+    co = ac_sub.add_parser("create-official", help="create an official's account; prints a one-time reset code")
+    co.add_argument("--ward", required=True, help="the ward id, or * for a city official or admin")
+    co.add_argument("--username", required=True)
+    co.add_argument("--name", help="the display name (default: the username)")
+    co.add_argument("--role", default="ward_official", choices=["ward_official", "police", "city_official", "admin"])
+    co.add_argument("--operator", help="who runs this, for the audit trail (default: $WARDCTL_OPERATOR or the login)")
     args = parser.parse_args(argv)
+    if args.cmd == "accounts":
+        return asyncio.run(_accounts(args))
     if args.cmd == "parked":
         return asyncio.run(_parked(args))
     if args.cmd == "dead-letters":

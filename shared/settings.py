@@ -25,6 +25,7 @@ DEV_KEY_VALUES = frozenset({DEV_PII_KEY, DEV_ENCRYPTION_KEY, DEV_INDEX_KEY})
 DEV_AUDIT_KEY = "dev-only-audit-key-change-me-0123456789abcdef"
 DEV_IDEMPOTENCY_KEY = "dev-only-idempotency-key-change-me-0123456789"
 DEV_FEED_KEY = "dev-only-feed-webhook-secret-key-change-me-0123"
+DEV_IDENTITY_KEY = "dev-only-identity-second-factor-key-change-me-01"
 
 #: The development token issuer and the public half of the development signing key (Ed25519; the private half is
 #: shared/devkeys/DEV-ONLY-token-signing-key.pem, used by ``wardctl token`` and the tests). A service in
@@ -48,6 +49,7 @@ SERVICE_PORTS: dict[str, int] = {
     "donations": 8004,
     "awards": 8005,
     "feed": 8006,
+    "identity": 8007,
 }
 SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
 
@@ -214,6 +216,22 @@ class ServiceSettings(BaseSettings):
         default=5.0, gt=0, description="how often an idle worker looks for due retries (NOTIFY wakes it sooner)")
     feed_webhook_workers: int = Field(default=4, ge=1, description="deliveries in flight per replica")
 
+    # The identity service (services/identity): the key it signs tokens with (Ed25519 PEM; unset in development
+    # and tests: the development key, which every service there already trusts; production refuses it), the key
+    # that seals second-factor secrets at rest (shared.idempotency.Sealer, purpose "totp-secret"), and sign-in limits.
+    identity_signing_key: SecretStr | None = Field(
+        default=None, description="Ed25519 private key (PEM) the identity service signs tokens with")
+    identity_signing_kid: str = Field(default=DEV_JWT_KID, pattern=r"^[A-Za-z0-9._-]{1,64}$",
+                                      description="the `kid` of the signing key in the identity service's JWKS")
+    identity_public_url: str = Field(default="http://127.0.0.1:8007",
+                                     description="where the identity service is reached: its discovery document's URLs")
+    identity_key: SecretStr = Field(default=SecretStr(DEV_IDENTITY_KEY),
+                                    description="seals second-factor (TOTP) secrets at rest (at least 32 characters)")
+    identity_retired_keys: list[SecretStr] = Field(default_factory=list)
+    identity_access_token_ttl_s: int = Field(default=600, gt=0, le=3600)
+    sign_in_rate_limit: int = Field(default=20, ge=1, description="sign-in and reset attempts per address per window")
+    sign_in_rate_window_s: int = Field(default=300, ge=1)
+
     @property
     def port(self) -> int:
         return self.http_port or SERVICE_PORTS.get(self.service_name, 8000)
@@ -281,6 +299,9 @@ class ServiceSettings(BaseSettings):
                                    else DEV_PII_KEY)
         return PersonalDataProtector(encryption, index, pseudonym, service=self.service_name)
 
+    def _identity_problems(self) -> list[str]:
+        return _identity_problems_of(self)
+
     def _check_keys(self) -> list[str]:
         """A service gets the keys of its purposes and no other; in production, none may be a development key."""
         self.protector()  # malformed keyrings fail now, at start-up, with the setting's name
@@ -335,6 +356,8 @@ class ServiceSettings(BaseSettings):
                     k.get_secret_value() == DEV_FEED_KEY or len(k.get_secret_value()) < 32
                     for k in [self.feed_key, *self.feed_retired_keys]):
                 bad.append("FEED_KEY (the development key, or shorter than 32 characters)")
+            if self.service_name == "identity":
+                bad.extend(self._identity_problems())
             if "dev-" in self.database_url and "-password" in self.database_url:
                 bad.append("DATABASE_URL")
             if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:
@@ -353,6 +376,36 @@ class ServiceSettings(BaseSettings):
         return self
 
 
+def _identity_problems_of(settings: ServiceSettings) -> list[str]:
+    """What production refuses in the identity service: no signing key or the development one (public: anyone could
+    sign tokens every service accepts), and a development or short key for second-factor secrets."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    bad = []
+    if settings.identity_signing_key is None:
+        bad.append("IDENTITY_SIGNING_KEY (unset: the development key)")
+    else:
+        try:
+            key = serialization.load_pem_private_key(
+                settings.identity_signing_key.get_secret_value().encode(), password=None)
+        except ValueError:
+            key = None
+        if not isinstance(key, Ed25519PrivateKey):
+            bad.append("IDENTITY_SIGNING_KEY (not an Ed25519 private key in PEM)")
+        else:
+            import base64
+            raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == DEV_JWT_PUBLIC_X:
+                bad.append("IDENTITY_SIGNING_KEY (the development key)")
+    if settings.identity_signing_kid == DEV_JWT_KID:
+        bad.append("IDENTITY_SIGNING_KID (the development key's id)")
+    if any(k.get_secret_value() == DEV_IDENTITY_KEY or len(k.get_secret_value()) < 32
+           for k in [settings.identity_key, *settings.identity_retired_keys]):
+        bad.append("IDENTITY_KEY (the development key, or shorter than 32 characters)")
+    return bad
+
+
 class MigrationSettings(BaseSettings):
     """The schema owners' logins, read only by ``wardctl migrate`` (the one-shot migration step): never by a
     running service. ``<SERVICE>_OWNER_DATABASE_URL`` per service, e.g.
@@ -367,6 +420,7 @@ class MigrationSettings(BaseSettings):
     donations_owner_database_url: SecretStr | None = None
     awards_owner_database_url: SecretStr | None = None
     feed_owner_database_url: SecretStr | None = None
+    identity_owner_database_url: SecretStr | None = None
 
     def owner_url(self, service: str) -> str:
         value = getattr(self, f"{service}_owner_database_url", None)

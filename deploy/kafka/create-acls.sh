@@ -24,6 +24,7 @@ KAFKA_ACLS="${KAFKA_ACLS:-/opt/kafka/bin/kafka-acls.sh}"
 : "${DONATIONS_KAFKA_PASSWORD:?set DONATIONS_KAFKA_PASSWORD}"
 : "${AWARDS_KAFKA_PASSWORD:?set AWARDS_KAFKA_PASSWORD}"
 : "${FEED_KAFKA_PASSWORD:?set FEED_KAFKA_PASSWORD}"
+: "${IDENTITY_KAFKA_PASSWORD:?set IDENTITY_KAFKA_PASSWORD}"
 : "${WARD_SUBSCRIBER_KAFKA_PASSWORD:?set WARD_SUBSCRIBER_KAFKA_PASSWORD}"
 
 user() {  # <principal> <variable holding its password>
@@ -80,6 +81,13 @@ allow feed IdempotentWrite literal --cluster
 allow feed Read literal --group feed-service
 allow feed Read literal --topic feed.audit --topic feed.dead-letter --topic public.ward-events
 allow feed Write literal --topic feed.audit --topic feed.dead-letter
+
+# identity
+user identity IDENTITY_KAFKA_PASSWORD
+allow identity IdempotentWrite literal --cluster
+allow identity Read literal --group identity-service
+allow identity Read literal --topic identity.audit --topic identity.dead-letter
+allow identity Write literal --topic identity.audit --topic identity.dead-letter
 
 # ward-subscriber
 user ward-subscriber WARD_SUBSCRIBER_KAFKA_PASSWORD

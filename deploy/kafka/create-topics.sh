@@ -45,6 +45,7 @@ create mediation.audit 1
 create donations.audit 1
 create awards.audit 1
 create feed.audit 1
+create identity.audit 1
 create public.ward-events 3
 create registry.dead-letter 3
 create incidents.dead-letter 3
@@ -52,6 +53,7 @@ create mediation.dead-letter 3
 create donations.dead-letter 3
 create awards.dead-letter 3
 create feed.dead-letter 3
+create identity.dead-letter 3
 
 echo "topics on $BOOTSTRAP:"
 "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" "${AUTH[@]}" --list

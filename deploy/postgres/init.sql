@@ -67,6 +67,16 @@ DO $$ BEGIN RAISE EXCEPTION 'FEED_OWNER_DB_PASSWORD is not set in the postgres c
 \else
 DO $$ BEGIN RAISE EXCEPTION 'FEED_DB_PASSWORD is not set in the postgres container'; END $$;
 \endif
+\getenv identity_owner_password IDENTITY_OWNER_DB_PASSWORD
+\if :{?identity_owner_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'IDENTITY_OWNER_DB_PASSWORD is not set in the postgres container'; END $$;
+\endif
+\getenv identity_password IDENTITY_DB_PASSWORD
+\if :{?identity_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'IDENTITY_DB_PASSWORD is not set in the postgres container'; END $$;
+\endif
 
 -- As shared.migrations.provision: no role reaches the database or the public schema unless granted.
 REVOKE ALL ON DATABASE "ward" FROM PUBLIC;
@@ -203,3 +213,25 @@ ALTER ROLE "feed" SET search_path = "feed";
 ALTER ROLE "feed_owner" SET search_path = "feed";
 ALTER ROLE "feed_owner" PASSWORD :'feed_owner_password';
 ALTER ROLE "feed" PASSWORD :'feed_password';
+
+-- identity
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'identity_owner') THEN
+    CREATE ROLE "identity_owner" LOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'identity') THEN
+    CREATE ROLE "identity" LOGIN;
+  END IF;
+END $$;
+GRANT CONNECT, TEMPORARY ON DATABASE "ward" TO "identity_owner", "identity";
+CREATE SCHEMA IF NOT EXISTS "identity" AUTHORIZATION "identity_owner";
+REVOKE ALL ON SCHEMA "identity" FROM PUBLIC;
+GRANT USAGE ON SCHEMA "identity" TO "identity";
+ALTER DEFAULT PRIVILEGES FOR ROLE "identity_owner" IN SCHEMA "identity"
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "identity";
+ALTER DEFAULT PRIVILEGES FOR ROLE "identity_owner" IN SCHEMA "identity"
+  GRANT USAGE, SELECT ON SEQUENCES TO "identity";
+ALTER ROLE "identity" SET search_path = "identity";
+ALTER ROLE "identity_owner" SET search_path = "identity";
+ALTER ROLE "identity_owner" PASSWORD :'identity_owner_password';
+ALTER ROLE "identity" PASSWORD :'identity_password';

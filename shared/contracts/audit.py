@@ -71,11 +71,18 @@ class FeedAuditHeadPublished(AuditHeadPublished):
     topic: ClassVar[str] = "feed.audit"
 
 
+class IdentityAuditHeadPublished(AuditHeadPublished):
+    """The head of the identity service's audit chain."""
+
+    event_type: ClassVar[str] = "identity.audit.head-published.v1"
+    topic: ClassVar[str] = "identity.audit"
+
+
 HEAD_EVENTS: dict[str, type[AuditHeadPublished]] = {
     cls.source_service: cls
     for cls in (RegistryAuditHeadPublished, IncidentsAuditHeadPublished, MediationAuditHeadPublished,
                 DonationsAuditHeadPublished, AwardsAuditHeadPublished,
-                FeedAuditHeadPublished)
+                FeedAuditHeadPublished, IdentityAuditHeadPublished)
 }
 assert set(HEAD_EVENTS) == set(SERVICES), "one audit-head contract per service"
 

@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
             _say(f"  {p.service:<10} {p.base_url}/docs   (OpenAPI {p.base_url}/openapi.json, "
                  f"AsyncAPI {p.base_url}/asyncapi.json)")
         _say("logs in .data/logs/; a development token: `make token ROLES=ward_official WARD=phu-son`")
+        identity_env = service_env("identity", admin_url, bootstrap)
+        _say(f"the first official's account: `SERVICE_NAME=identity DATABASE_URL={identity_env['DATABASE_URL']} "
+             ".venv/bin/wardctl accounts create-official --ward phu-son --username <name>`")
         _say("Ctrl-C stops everything")
         while not stopping:
             for p in procs:
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = sub.add_parser("run", help="start PostgreSQL, the broker and the six services")
     run_parser.add_argument("--data-dir", help="where PostgreSQL's data and the logs live (default: .data)")
     run_parser.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE,
-                            help="registry's port; the others follow (default 8001: 8001-8006)")
+                            help="registry's port; the others follow (default 8001: 8001-8007)")
     args = parser.parse_args(argv)
     return run(args)
 

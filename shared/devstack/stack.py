@@ -253,6 +253,8 @@ def service_env(service: str, admin_url: str, bootstrap: str, *, port: int | Non
     if service == "feed":  # the development stack's webhooks call receivers on this machine
         env["FEED_ALLOW_PRIVATE_CALLBACKS"] = "true"
         env["FEED_PUBLIC_URL"] = f"http://127.0.0.1:{env['HTTP_PORT']}"
+    if service == "identity":  # its discovery document names where it listens
+        env["IDENTITY_PUBLIC_URL"] = f"http://127.0.0.1:{env['HTTP_PORT']}"
     env.update(extra)
     return env
 

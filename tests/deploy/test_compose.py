@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.migrations import app_role, owner_role
 from shared.settings import (
@@ -64,6 +66,11 @@ def secrets_env() -> dict[str, str]:
             env[name] = json.dumps({"k1": base64.b64encode(os.urandom(32)).decode()})
         elif name.endswith("_PSEUDONYM_KEY"):
             env[name] = base64.b64encode(os.urandom(32)).decode()
+        elif name == "IDENTITY_SIGNING_KEY":  # an Ed25519 private key in PEM
+            env[name] = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+        elif name == "IDENTITY_SIGNING_KID":
+            env[name] = "identity-k1"
     return env
 
 

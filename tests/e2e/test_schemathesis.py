@@ -70,6 +70,7 @@ ID_SOURCES: dict[str, dict[str, str]] = {
     "feed": {
         "subscriber_id": "SELECT subscriber_id FROM subscribers", "key_id": "SELECT key_id FROM api_keys",
     },
+    "identity": {"account_id": "SELECT account_id FROM accounts", "ward_id": "SELECT DISTINCT ward_id FROM accounts"},
 }
 
 

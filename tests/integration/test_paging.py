@@ -132,6 +132,7 @@ DOCUMENTS = {
     "/v1/refusal-grounds",  # the grounds the law lists: a constant
     "/v1/awards/{award_id}/certificate.pdf", "/v1/wards/{ward_id}/festival/{year}.pdf",  # one award / one festival
     "/asyncapi/public.json", "/asyncapi/public.yaml", "/schemas/{event_type}.json",  # feed: the public contract
+    "/v1/me", "/.well-known/jwks.json", "/.well-known/openid-configuration",  # identity: the caller; its keys
 }
 
 #: The public feed's event routes page by its own cursor (``after``, answered as Feed-Next-Cursor and in SSE ids)

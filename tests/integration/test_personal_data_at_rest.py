@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from services.awards.bootstrap import build as build_awards
 from services.donations.bootstrap import build as build_donations
 from services.feed.bootstrap import build as build_feed
+from services.identity.bootstrap import build as build_identity
 from services.incidents.bootstrap import build as build_incidents
 from services.mediation.bootstrap import build as build_mediation
 from services.registry.bootstrap import build as build_registry
@@ -68,6 +69,7 @@ NAME_COLUMNS = {
     "awards.nominations.recipient_name": "the nomination",
     "awards.awards.recipient_name": "the award",
     "awards.awards.certificate_pdf": "the certificate of merit",
+    "identity.accounts.display_name": "whom an account belongs to (the console greets them; officials find them)",
     # Internal events carry residents' names to the services that project them (never national IDs, phones).
     **{f"{s}.outbox.payload": "internal events name residents" for s in
        ("registry", "incidents", "mediation", "donations", "awards")},
@@ -81,6 +83,8 @@ NOT_DRIVEN = {
     ("awards", "POST", "/v1/public/certificates/{code}/claim"): "anonymous: refuses an Idempotency-Key "
                                                                 "(tests/awards/test_approval.py)",
     ("awards", "POST", "/v1/public/certificates/{code}/claim/withdraw"): "anonymous: refuses an Idempotency-Key",
+    **{("identity", "POST", path): "anonymous: refuses an Idempotency-Key (driven without one in drive_identity)"
+       for path in ("/v1/password", "/v1/sessions", "/v1/sessions/refresh", "/v1/sessions/sign-out")},
 }
 
 
@@ -93,6 +97,8 @@ def _needles(value: str) -> list[bytes]:
 API_KEYS: list[str] = []
 #: The webhooks' signing secrets the test was shown (each once): never in clear at rest (sealed under FEED_KEY).
 WEBHOOK_SECRETS: list[str] = []
+#: What the identity service was given or showed: a password, reset codes, refresh tokens, a second-factor secret.
+IDENTITY_SECRETS: list[str] = []
 
 
 async def scan(admin_url: str) -> dict[str, set[str]]:
@@ -101,7 +107,8 @@ async def scan(admin_url: str) -> dict[str, set[str]]:
     wanted = {"national_id": [NATIONAL_ID], "phone": [PHONE, PHONE[1:]], "birth_date": [BIRTH_DATE],
               "name": [RESIDENT, LODGER, REPORTER, WARNED, OTHER_PARTY, INVITEE],
               "api_key": [k[len("wfk_") + 13:] for k in API_KEYS],  # the secret after wfk_<key id>_
-              "webhook_secret": [s[len("whsec_"):] for s in WEBHOOK_SECRETS]}
+              "webhook_secret": [s[len("whsec_"):] for s in WEBHOOK_SECRETS],
+              "identity_secret": list(IDENTITY_SECRETS)}
     conn = await asyncpg.connect(admin_url)
     try:
         columns = await conn.fetch(
@@ -395,6 +402,35 @@ async def drive_feed(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
     return go
 
 
+async def drive_identity(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
+    """Identity: accounts named after people, and the secrets of signing in, none of which may be kept in clear
+    (the password as an argon2id hash, codes and refresh tokens as SHA-256, the TOTP secret sealed)."""
+    go = Driver("identity", svc)
+    password = "mật khẩu của Khuê 1953"
+    made = await go("POST", "/v1/accounts", {"ward_id": WARD, "username": "khue.trinh", "display_name": RESIDENT,
+                                             "roles": ["resident"], "resident_id": ids["resident_id"],
+                                             "household_id": "hh-1"}, OFFICIAL)
+    account_id = made["account"]["account_id"]
+    await go("POST", f"/v1/accounts/{account_id}/roles", {"roles": ["resident", "team_member"], "team_ids": ["t-1"]},
+             OFFICIAL)
+    code = (await go("POST", f"/v1/accounts/{account_id}/reset-code", None, OFFICIAL))["reset_code"]
+    assert (await svc.client.post("/v1/password", json={"username": "khue.trinh", "reset_code": code,
+                                                        "new_password": password})).status_code == 200
+    tokens = (await svc.client.post("/v1/sessions", json={"username": "khue.trinh", "password": password})).json()
+    refreshed = (await svc.client.post("/v1/sessions/refresh",
+                                       json={"refresh_token": tokens["refresh_token"]})).json()
+    assert (await svc.client.post("/v1/sessions/sign-out",
+                                  json={"refresh_token": refreshed["refresh_token"]})).status_code == 200
+    await go("POST", f"/v1/accounts/{account_id}/disable", None, OFFICIAL)
+    official = await go("POST", "/v1/accounts", {"ward_id": WARD, "username": "can.bo", "display_name": "Cán bộ",
+                                                 "roles": ["ward_official"]}, auth("city_official", "*"))
+    enrolled = (await svc.client.post("/v1/password", json={"username": "can.bo", "reset_code": official["reset_code"],
+                                                            "new_password": password})).json()
+    IDENTITY_SECRETS.extend([password, made["reset_code"], code, official["reset_code"], tokens["refresh_token"],
+                             refreshed["refresh_token"], enrolled["second_factor"]["secret"]])
+    return go
+
+
 async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_command(db, started):
     drivers: list[Driver] = []
     async with serve(build_registry, "registry", db, started) as registry:
@@ -404,15 +440,16 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
                                   ("mediation", build_mediation, drive_mediation),
                                   ("donations", build_donations, drive_donations),
                                   ("awards", build_awards, drive_awards),
-                                  ("feed", build_feed, drive_feed)]:
+                                  ("feed", build_feed, drive_feed),
+                                  ("identity", build_identity, drive_identity)]:
         async with serve(build, service, db, started) as svc:
             drivers.append(await drive(svc, ids))
             assert await db.fetchval(service, "SELECT count(*) FROM idempotency_keys") > 0
 
     assert set().union(*(d.uncovered() for d in drivers)) == set(), "drive every command route here"
-    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed"):
+    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed", "identity"):
         assert await db.fetchval(service, "SELECT count(*) FROM idempotency_keys") > 0
-    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed"):  # every service seals
+    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed", "identity"):  # all seal
         assert await db.fetchval(service, "SELECT bool_and(sealed) AND bool_and(request_hash = '') "
                                           "FROM idempotency_keys")
 
@@ -423,6 +460,7 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
     assert {d: h for d, h in leaks.items() if h} == {}
     assert len(API_KEYS) == 2 and "api_key" not in found
     assert len(WEBHOOK_SECRETS) == 2 and "webhook_secret" not in found
+    assert len(IDENTITY_SECRETS) == 7 and "identity_secret" not in found
     # and the search works: what is allowed is found where it is kept
     assert f"registry.residents.full_name:{RESIDENT}" in found["name"]
     assert f"registry.residents.phone:{PHONE}" in found["phone"]

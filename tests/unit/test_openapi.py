@@ -10,13 +10,15 @@ import pytest
 from services.awards.bootstrap import build as build_awards
 from services.donations.bootstrap import build as build_donations
 from services.feed.bootstrap import build as build_feed
+from services.identity.bootstrap import build as build_identity
 from services.incidents.bootstrap import build as build_incidents
 from services.mediation.bootstrap import build as build_mediation
 from services.registry.bootstrap import build as build_registry
 from shared.settings import ServiceSettings
 
 BUILDS = {"registry": build_registry, "incidents": build_incidents, "mediation": build_mediation,
-          "donations": build_donations, "awards": build_awards, "feed": build_feed}
+          "donations": build_donations, "awards": build_awards, "feed": build_feed,
+          "identity": build_identity}
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
