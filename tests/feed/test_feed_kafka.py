@@ -96,21 +96,23 @@ async def test_public_events_from_kafka_are_pulled_and_streamed_and_a_stream_res
             cursor = r.headers["Feed-Next-Cursor"]
             if len(got) >= 2:
                 break
-        assert [e["id"] for e in got] == [str(events[0].id), str(events[2].id)]
+        # Different subjects travel on different partitions: the feed's order between them is the order the
+        # consumer appended them in (the same for every reader), not the order they were produced in.
+        assert sorted(e["id"] for e in got) == sorted([str(events[0].id), str(events[2].id)])
         for item in got:
             JSONFormat().read(None, json.dumps(item))
 
         # the stream from the beginning: both, each with the cursor after it as its id
         first = await sse_messages(client, 2, key)
-        assert [m["event"] for m in first] == ["public.registry.team.formed.v1", "public.registry.group.created.v1"]
+        assert [m["event"] for m in first] == [e["type"] for e in got]
         assert [json.loads(m["data"])["id"] for m in first] == [e["id"] for e in got]
         assert first[-1]["id"] == cursor
 
         # resumed from Last-Event-ID: the next event only, which arrives while the stream waits
         later = group_created(WARD, 4)
         resumed = asyncio.create_task(sse_messages(client, 1, {**key, "Last-Event-ID": first[0]["id"]}))
-        (again,) = await asyncio.wait_for(resumed, 20)  # the event after the first: the group of step 1
-        assert json.loads(again["data"])["id"] == str(events[2].id)
+        (again,) = await asyncio.wait_for(resumed, 20)  # the event after the first one the feed holds
+        assert json.loads(again["data"])["id"] == got[1]["id"]
         waiting = asyncio.create_task(sse_messages(client, 1, {**key, "Last-Event-ID": cursor}))
         await asyncio.sleep(0.5)
         assert not waiting.done()
