@@ -55,6 +55,7 @@ class FakeServices:
                  "target_vnd": 50_000_000, "starts_on": "2024-08-01", "ends_on": "2024-08-13", "closed_on": None,
                  "target_reached_on": None}], "next_cursor": None})
         return httpx.Response(200, json={"campaign_id": "c1", "name": "Camera cho tổ 1", "ends_on": "2024-08-13",
+                                         "status": "open",
                                          "target_vnd": 50_000_000, "raised_vnd": 40_250_000,
                                          "spent_vnd": 5_000_000, "balance_vnd": 35_250_000})
 
