@@ -31,7 +31,14 @@ if str(ROOT) not in sys.path:  # run as a script: make ``shared`` importable
 from shared.contracts.audit import head_event_class  # noqa: E402
 from shared.events import PUBLIC_TOPIC  # noqa: E402
 from shared.migrations import app_role, owner_role, provision_sql  # noqa: E402
-from shared.settings import KEY_SETTINGS, PERSONAL_DATA_KEYS, SERVICE_PORTS, SERVICES, ServiceSettings  # noqa: E402
+from shared.settings import (  # noqa: E402
+    DATABASE_SERVICES,
+    KEY_SETTINGS,
+    PERSONAL_DATA_KEYS,
+    SERVICE_PORTS,
+    SERVICES,
+    ServiceSettings,
+)
 
 #: The database the postgres container creates (POSTGRES_DB in docker-compose.yml).
 DATABASE = "ward"
@@ -59,7 +66,7 @@ def password_env(role: str) -> str:
 
 
 def database_roles() -> list[str]:
-    return [role for service in SERVICES for role in (owner_role(service), app_role(service))]
+    return [role for service in DATABASE_SERVICES for role in (owner_role(service), app_role(service))]
 
 
 def render_init_sql() -> str:
@@ -89,7 +96,7 @@ def render_init_sql() -> str:
         f'REVOKE ALL ON DATABASE "{DATABASE}" FROM PUBLIC;',
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
     ]
-    for service in SERVICES:
+    for service in DATABASE_SERVICES:
         sql = provision_sql(service, _NO_PASSWORD, _NO_PASSWORD, DATABASE)
         marker = f"LOGIN PASSWORD '{_NO_PASSWORD}'"
         if sql.count(marker) != 2:
@@ -483,11 +490,13 @@ def render_k8s() -> dict[Path, str]:
             service=service, port=port, image=IMAGE, uid=IMAGE_UID,
             key_env="".join(_secret_env(v, keys_secret(service), v) for v in key_variables(service))
             + "".join(_secret_env(v, secret, v) for v, secret in SERVICE_SECRETS.get(service, {}).items()))
-        for service, port in SERVICE_PORTS.items()
+        # the console has no manifest yet: it needs its own (no Kafka, audit or idempotency secrets; a CONSOLE_KEY)
+        for service, port in SERVICE_PORTS.items() if service in SERVICES
     }
     files[K8S_BASE / "migrate-job.yaml"] = _MIGRATE_JOB.format(
         image=IMAGE, uid=IMAGE_UID,
-        owner_env="".join(_secret_env(owner_url_env(s), "ward-platform-migrations", owner_url_env(s)) for s in SERVICES))
+        owner_env="".join(_secret_env(owner_url_env(s), "ward-platform-migrations", owner_url_env(s))
+                          for s in DATABASE_SERVICES))
     resources = ["configmap.yaml", "migrate-job.yaml", *(f"{service}.yaml" for service in SERVICES)]
     key_secrets = "".join(f"#   {keys_secret(s):<30} {', '.join(key_variables(s))}\n" for s in SERVICES if key_variables(s))
     key_secrets += "".join(f"#   {secret:<30} {v}\n" for s in SERVICES for v, secret in SERVICE_SECRETS.get(s, {}).items())

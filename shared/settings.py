@@ -350,7 +350,18 @@ class ServiceSettings(BaseSettings):
         key_problems = self._check_keys()
         if self.jwt_jwks_url and self.jwt_jwks:
             raise ValueError("set JWT_JWKS_URL or JWT_JWKS, not both")
-        if self.environment == "production":
+        if self.environment == "production" and self.service_name in WEB_SERVICES:
+            # The console verifies no token, holds no audit chain, idempotency record or Kafka client: only its
+            # sealing key and its database login matter.
+            bad = [*key_problems, *(["DATABASE_URL"] if "dev-" in self.database_url and "-password" in
+                                    self.database_url else [])]
+            if any(k.get_secret_value() == DEV_CONSOLE_KEY or len(k.get_secret_value()) < 32
+                   for k in [self.console_key, *self.console_retired_keys]):
+                bad.append("CONSOLE_KEY (the development key, or shorter than 32 characters)")
+            if bad:
+                raise ValueError("refusing to start in production with development defaults or weak secrets: "
+                                 + ", ".join(bad))
+        elif self.environment == "production":
             bad = list(key_problems)
             if not self.jwt_jwks_url:
                 bad.append("JWT_JWKS_URL (unset: production verifies tokens against the OIDC provider's JWKS)")
@@ -376,10 +387,6 @@ class ServiceSettings(BaseSettings):
                 bad.append("FEED_KEY (the development key, or shorter than 32 characters)")
             if self.service_name == "identity":
                 bad.extend(self._identity_problems())
-            if self.service_name == "console" and any(
-                    k.get_secret_value() == DEV_CONSOLE_KEY or len(k.get_secret_value()) < 32
-                    for k in [self.console_key, *self.console_retired_keys]):
-                bad.append("CONSOLE_KEY (the development key, or shorter than 32 characters)")
             if "dev-" in self.database_url and "-password" in self.database_url:
                 bad.append("DATABASE_URL")
             if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.settings import (
+    DATABASE_SERVICES,
     KEY_SETTINGS,
     PERSONAL_DATA_KEYS,
     SERVICE_PORTS,
@@ -118,7 +119,7 @@ def test_the_migration_job_alone_reads_the_schema_owners_logins():
     assert c["image"] == render.IMAGE and c["command"] == ["python", "-m", "shared.cli", "migrate"]
     assert c["securityContext"]["readOnlyRootFilesystem"] is True and c["securityContext"]["capabilities"]["drop"] == ["ALL"]
     env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
-    expected = {f"{s.upper()}_OWNER_DATABASE_URL" for s in SERVICES}
+    expected = {f"{s.upper()}_OWNER_DATABASE_URL" for s in DATABASE_SERVICES}  # the console's schema too
     assert set(env) == expected == {n.upper() for n in MigrationSettings.model_fields}
     assert {ref["name"] for ref in env.values()} == {"ward-platform-migrations"}
     for service in SERVICES:  # no Deployment refers to that Secret
