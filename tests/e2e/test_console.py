@@ -60,6 +60,11 @@ async def test_an_official_signs_in_with_a_code_reads_the_dashboard_in_both_lang
         try:
             await page.goto(platform.url("console") + "/")
             await page.get_by_label("Tên đăng nhập").fill("chu.tich.console")
+            await page.get_by_label("Mật khẩu").fill("not the password at all")
+            await page.get_by_role("button", name="Tiếp tục").click()  # boosted by htmx: a 401 page is shown too
+            await page.get_by_role("alert").get_by_text("Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng").wait_for()
+            violations += await _serious(page, "sign-in-refused")
+            await page.screenshot(path=ARTIFACTS / "sign-in-refused.png", full_page=True)
             await page.get_by_label("Mật khẩu").fill(PASSWORD)
             violations += await _serious(page, "sign-in")
             await page.screenshot(path=ARTIFACTS / "sign-in.png", full_page=True)
