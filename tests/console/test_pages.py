@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from services.console import pages
 from services.console.security import SESSION_COOKIE
 from tests.console.conftest import csrf
 from tests.console.fakes import CODE, PASSWORD, USERNAME
+
+pytestmark = pytest.mark.integration  # a real PostgreSQL schema; the services are fakes
 
 
 async def sign_in(console, *, code: str = CODE):

@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 
 import pyotp
+import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, async_playwright
 
 from services.console import i18n
 from tests.browser import ARTIFACTS, LAUNCH_ARGS, chromium_path
 from tests.conftest import auth
+
+pytestmark = pytest.mark.e2e
 
 WARD = "phu-son"
 PASSWORD = "một mật khẩu đủ dài cho cổng 2024"
