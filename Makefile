@@ -7,7 +7,14 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksu
 
 .PHONY: install run test fuzz test-unit test-integration test-e2e test-fault demo lock schemas docs-events bench token lint clean
 
-install: $(STAMP)
+## The console's gettext catalogues: the .po files are committed, the .mo files compiled here (not committed).
+PO_FILES := $(wildcard services/console/locales/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+install: $(STAMP) $(MO_FILES)
+
+%.mo: %.po | $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

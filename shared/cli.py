@@ -94,12 +94,12 @@ async def _republish(args: argparse.Namespace) -> int:
 
 async def _migrate(args: argparse.Namespace) -> int:
     from shared.migrations import migrate
-    from shared.settings import SERVICES, MigrationSettings
+    from shared.settings import DATABASE_SERVICES, MigrationSettings
 
-    services = [*args.services, *(args.service or [])] or list(SERVICES)
-    unknown = [s for s in services if s not in SERVICES]
+    services = [*args.services, *(args.service or [])] or list(DATABASE_SERVICES)
+    unknown = [s for s in services if s not in DATABASE_SERVICES]
     if unknown:
-        print(f"unknown service(s): {', '.join(unknown)} (one of {', '.join(SERVICES)})", file=sys.stderr)
+        print(f"unknown service(s): {', '.join(unknown)} (one of {', '.join(DATABASE_SERVICES)})", file=sys.stderr)
         return 2
     settings = MigrationSettings()
     try:

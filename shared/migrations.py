@@ -22,7 +22,7 @@ from pathlib import Path
 
 import asyncpg
 
-from shared.settings import SERVICES, dev_password
+from shared.settings import DATABASE_SERVICES, WEB_SERVICES, dev_password
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,9 @@ class Migration:
 
 
 def migrations_for(service: str) -> list[Migration]:
-    found = [Migration(f"shared/{p.stem}", p) for p in sorted(SHARED_MIGRATIONS.glob("*.sql"))]
+    # A web application (the console) has no outbox, inbox, audit chain or idempotency records: only its own tables.
+    shared = [] if service in WEB_SERVICES else sorted(SHARED_MIGRATIONS.glob("*.sql"))
+    found = [Migration(f"shared/{p.stem}", p) for p in shared]
     own = ROOT / "services" / service / "migrations"
     found += [Migration(f"{service}/{p.stem}", p) for p in sorted(own.glob("*.sql"))]
     return found
@@ -62,7 +64,7 @@ def migrations_for(service: str) -> list[Migration]:
 def provision_sql(service: str, owner_password: str, app_password: str, database: str) -> str:
     """SQL (run as a superuser) that creates a service's roles and schema. Idempotent."""
     owner, app = owner_role(service), app_role(service)
-    # Identifiers come from the fixed service list (settings.SERVICES), never from input.
+    # Identifiers come from the fixed service list (settings.DATABASE_SERVICES), never from input.
     return f"""
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{owner}') THEN
@@ -85,7 +87,7 @@ ALTER ROLE "{owner}" SET search_path = "{service}";
 """  # noqa: S608
 
 
-async def provision(admin_dsn: str, services: tuple[str, ...] = SERVICES, passwords: dict[str, str] | None = None) -> None:
+async def provision(admin_dsn: str, services: tuple[str, ...] = DATABASE_SERVICES, passwords: dict[str, str] | None = None) -> None:
     """Create every service's roles and schema (development and tests; containers use deploy/postgres)."""
     passwords = passwords or {}
     conn = await asyncpg.connect(admin_dsn)

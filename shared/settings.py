@@ -26,6 +26,7 @@ DEV_AUDIT_KEY = "dev-only-audit-key-change-me-0123456789abcdef"
 DEV_IDEMPOTENCY_KEY = "dev-only-idempotency-key-change-me-0123456789"
 DEV_FEED_KEY = "dev-only-feed-webhook-secret-key-change-me-0123"
 DEV_IDENTITY_KEY = "dev-only-identity-second-factor-key-change-me-01"
+DEV_CONSOLE_KEY = "dev-only-console-session-sealing-key-change-me-01"
 
 #: The development token issuer and the public half of the development signing key (Ed25519; the private half is
 #: shared/devkeys/DEV-ONLY-token-signing-key.pem, used by ``wardctl token`` and the tests). A service in
@@ -50,8 +51,16 @@ SERVICE_PORTS: dict[str, int] = {
     "awards": 8005,
     "feed": 8006,
     "identity": 8007,
+    "console": 8008,
 }
-SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
+#: Web applications for people (services/console): they call the services' HTTP APIs with the signed-in person's
+#: token, keep only their own sessions in their own schema, and take no part in Kafka (no topics, no ACLs, no
+#: events, no audit chain of their own: every change they ask for is audited by the service that makes it).
+WEB_SERVICES: tuple[str, ...] = ("console",)
+#: The API services: each its own schema and role, over Kafka.
+SERVICES: tuple[str, ...] = tuple(s for s in SERVICE_PORTS if s not in WEB_SERVICES)
+#: Every process that has a schema and a login role of its own (provisioning, migrations).
+DATABASE_SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
 
 #: Which keys each service holds (shared.crypto): registry encrypts national IDs and looks them up by blind
 #: index; incidents encrypts reporters' and warned persons' identities and names reporters by pseudonym. The
@@ -229,6 +238,15 @@ class ServiceSettings(BaseSettings):
                                     description="seals second-factor (TOTP) secrets at rest (at least 32 characters)")
     identity_retired_keys: list[SecretStr] = Field(default_factory=list)
     identity_access_token_ttl_s: int = Field(default=600, gt=0, le=3600)
+    # The console (services/console): the key its sessions' tokens are sealed under at rest, where it finds the
+    # services' APIs, and how long a session lasts.
+    console_key: SecretStr = Field(default=SecretStr(DEV_CONSOLE_KEY),
+                                   description="seals the tokens the console keeps for a session (>= 32 characters)")
+    console_retired_keys: list[SecretStr] = Field(default_factory=list)
+    console_api_urls: dict[str, str] = Field(
+        default_factory=lambda: {s: f"http://127.0.0.1:{p}" for s, p in SERVICE_PORTS.items() if s != "console"},
+        description='where the console calls each service, JSON {"registry": "http://registry:8001", ...}')
+    console_session_idle_s: int = Field(default=8 * 3600, gt=0, description="a session unused this long ends")
     sign_in_rate_limit: int = Field(default=20, ge=1, description="sign-in and reset attempts per address per window")
     sign_in_rate_window_s: int = Field(default=300, ge=1)
 
@@ -327,12 +345,23 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_secrets_outside_development(self) -> ServiceSettings:
-        if self.service_name not in SERVICES:
-            raise ValueError(f"SERVICE_NAME must be one of {', '.join(SERVICES)}")
+        if self.service_name not in SERVICE_PORTS:
+            raise ValueError(f"SERVICE_NAME must be one of {', '.join(SERVICE_PORTS)}")
         key_problems = self._check_keys()
         if self.jwt_jwks_url and self.jwt_jwks:
             raise ValueError("set JWT_JWKS_URL or JWT_JWKS, not both")
-        if self.environment == "production":
+        if self.environment == "production" and self.service_name in WEB_SERVICES:
+            # The console verifies no token, holds no audit chain, idempotency record or Kafka client: only its
+            # sealing key and its database login matter.
+            bad = [*key_problems, *(["DATABASE_URL"] if "dev-" in self.database_url and "-password" in
+                                    self.database_url else [])]
+            if any(k.get_secret_value() == DEV_CONSOLE_KEY or len(k.get_secret_value()) < 32
+                   for k in [self.console_key, *self.console_retired_keys]):
+                bad.append("CONSOLE_KEY (the development key, or shorter than 32 characters)")
+            if bad:
+                raise ValueError("refusing to start in production with development defaults or weak secrets: "
+                                 + ", ".join(bad))
+        elif self.environment == "production":
             bad = list(key_problems)
             if not self.jwt_jwks_url:
                 bad.append("JWT_JWKS_URL (unset: production verifies tokens against the OIDC provider's JWKS)")
@@ -421,6 +450,7 @@ class MigrationSettings(BaseSettings):
     awards_owner_database_url: SecretStr | None = None
     feed_owner_database_url: SecretStr | None = None
     identity_owner_database_url: SecretStr | None = None
+    console_owner_database_url: SecretStr | None = None
 
     def owner_url(self, service: str) -> str:
         value = getattr(self, f"{service}_owner_database_url", None)

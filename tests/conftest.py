@@ -19,7 +19,7 @@ import pytest
 from shared.auth import mint_token
 from shared.devstack.stack import EmbeddedPostgres, TansuBroker, create_topics, owner_url, role_url
 from shared.migrations import app_role, migrate, provision
-from shared.settings import DEV_JWT_ISSUER, DEV_JWT_KID, SERVICES, ServiceSettings
+from shared.settings import DATABASE_SERVICES, DEV_JWT_ISSUER, DEV_JWT_KID, SERVICES, ServiceSettings
 
 os.environ.setdefault("OTEL_SDK_DISABLED", "false")
 
@@ -74,7 +74,7 @@ class Database:
             await conn.close()
 
 
-async def make_database(server_admin_url: str, services: tuple[str, ...] = SERVICES, *,
+async def make_database(server_admin_url: str, services: tuple[str, ...] = DATABASE_SERVICES, *,
                         migrated: bool = True) -> Database:
     """A fresh database with every service's roles and schemas; migrated unless told not to (the migrate step's
     own tests start from a provisioned, unmigrated one)."""

@@ -77,6 +77,16 @@ DO $$ BEGIN RAISE EXCEPTION 'IDENTITY_OWNER_DB_PASSWORD is not set in the postgr
 \else
 DO $$ BEGIN RAISE EXCEPTION 'IDENTITY_DB_PASSWORD is not set in the postgres container'; END $$;
 \endif
+\getenv console_owner_password CONSOLE_OWNER_DB_PASSWORD
+\if :{?console_owner_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'CONSOLE_OWNER_DB_PASSWORD is not set in the postgres container'; END $$;
+\endif
+\getenv console_password CONSOLE_DB_PASSWORD
+\if :{?console_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'CONSOLE_DB_PASSWORD is not set in the postgres container'; END $$;
+\endif
 
 -- As shared.migrations.provision: no role reaches the database or the public schema unless granted.
 REVOKE ALL ON DATABASE "ward" FROM PUBLIC;
@@ -235,3 +245,25 @@ ALTER ROLE "identity" SET search_path = "identity";
 ALTER ROLE "identity_owner" SET search_path = "identity";
 ALTER ROLE "identity_owner" PASSWORD :'identity_owner_password';
 ALTER ROLE "identity" PASSWORD :'identity_password';
+
+-- console
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'console_owner') THEN
+    CREATE ROLE "console_owner" LOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'console') THEN
+    CREATE ROLE "console" LOGIN;
+  END IF;
+END $$;
+GRANT CONNECT, TEMPORARY ON DATABASE "ward" TO "console_owner", "console";
+CREATE SCHEMA IF NOT EXISTS "console" AUTHORIZATION "console_owner";
+REVOKE ALL ON SCHEMA "console" FROM PUBLIC;
+GRANT USAGE ON SCHEMA "console" TO "console";
+ALTER DEFAULT PRIVILEGES FOR ROLE "console_owner" IN SCHEMA "console"
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "console";
+ALTER DEFAULT PRIVILEGES FOR ROLE "console_owner" IN SCHEMA "console"
+  GRANT USAGE, SELECT ON SEQUENCES TO "console";
+ALTER ROLE "console" SET search_path = "console";
+ALTER ROLE "console_owner" SET search_path = "console";
+ALTER ROLE "console_owner" PASSWORD :'console_owner_password';
+ALTER ROLE "console" PASSWORD :'console_password';

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -21,7 +22,7 @@ from shared.devstack.stack import (
     service_env,
 )
 from shared.migrations import migrate, provision
-from shared.settings import SERVICE_PORTS, SERVICES
+from shared.settings import DATABASE_SERVICES, SERVICE_PORTS, SERVICES, WEB_SERVICES
 
 DEFAULT_PORT_BASE = SERVICE_PORTS["registry"]
 
@@ -67,22 +68,28 @@ def run(args: argparse.Namespace) -> int:
 
         async def _migrate() -> None:
             await provision(admin_url)
-            for svc in SERVICES:
+            for svc in DATABASE_SERVICES:
                 applied = await migrate(owner_url(admin_url, svc), svc)
                 _say(f"{svc}: schema ready ({len(applied)} migrations applied)")
 
         asyncio.run(_migrate())
-        for svc in SERVICES:
-            port = SERVICE_PORTS[svc] - DEFAULT_PORT_BASE + args.port_base
+        ports = {svc: SERVICE_PORTS[svc] - DEFAULT_PORT_BASE + args.port_base for svc in SERVICE_PORTS}
+        api_urls = json.dumps({svc: f"http://127.0.0.1:{ports[svc]}" for svc in SERVICES})
+        for svc in (*SERVICES, *WEB_SERVICES):
+            port = ports[svc]
             if not port_is_free(port):
                 _say(f"port {port} for {svc} is taken: stop whatever uses it first")
                 return 1
-            env = service_env(svc, admin_url, bootstrap, port=port)
+            extra = {"CONSOLE_API_URLS": api_urls} if svc in WEB_SERVICES else {}
+            env = service_env(svc, admin_url, bootstrap, port=port, **extra)
             procs.append(ServiceProcess(svc, env, logs / f"{svc}.log").start())
         for p in procs:
             p.wait_ready(90)
         _say(f"all {len(procs)} services ready in {time.monotonic() - started:.1f}s:")
         for p in procs:
+            if p.service in WEB_SERVICES:
+                _say(f"  {p.service:<10} {p.base_url}/   (sign in with an account of identity)")
+                continue
             _say(f"  {p.service:<10} {p.base_url}/docs   (OpenAPI {p.base_url}/openapi.json, "
                  f"AsyncAPI {p.base_url}/asyncapi.json)")
         _say("logs in .data/logs/; a development token: `make token ROLES=ward_official WARD=phu-son`")

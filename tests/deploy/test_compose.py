@@ -14,10 +14,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.migrations import app_role, owner_role
 from shared.settings import (
+    DATABASE_SERVICES,
     KEY_SETTINGS,
     PERSONAL_DATA_KEYS,
     SERVICE_PORTS,
     SERVICES,
+    WEB_SERVICES,
     MigrationSettings,
     ServiceSettings,
 )
@@ -75,8 +77,9 @@ def secrets_env() -> dict[str, str]:
 
 
 def app_services(config: dict) -> dict[str, dict]:
+    """The API services (the console, a web application without Kafka, is checked on its own)."""
     return {name: svc for name, svc in config["services"].items() if name not in INFRASTRUCTURE | STEPS
-            and not name.startswith("kafka-")}
+            and not name.startswith("kafka-") and name not in WEB_SERVICES}
 
 
 def test_compose_files_are_valid_against_the_compose_specification():
@@ -97,9 +100,9 @@ def test_the_schema_check_would_catch_a_malformed_service():
 
 def test_topology_is_the_embedded_stacks_five_services_plus_infrastructure():
     config = interpolate(compose(), secrets_env())
-    assert set(config["services"]) == INFRASTRUCTURE | STEPS | set(SERVICES)
+    assert set(config["services"]) == INFRASTRUCTURE | STEPS | set(SERVICES) | set(WEB_SERVICES)
     on_disk = {p.name for p in (ROOT / "services").iterdir() if (p / "__main__.py").exists()}
-    assert set(app_services(config)) == on_disk == set(SERVICES)
+    assert set(app_services(config)) | set(WEB_SERVICES) == on_disk == set(SERVICE_PORTS)
     for name, svc in app_services(config).items():
         assert service_of_command(svc["command"]) == name, f"{name} runs {svc['command']}"
         assert svc["ports"] == [f"127.0.0.1:{SERVICE_PORTS[name]}:{SERVICE_PORTS[name]}"], name
@@ -182,7 +185,7 @@ def test_every_required_setting_is_given_and_the_services_accept_them_in_product
         # The password the service logs in with is the one init.sql gives the role.
         assert parts.password == postgres_env[render.password_env(role)], role
         # ... and it holds no schema owner's password at all (the owner could rewrite the audit trail and ledger)
-        owner_passwords = {postgres_env[render.password_env(owner_role(s))] for s in SERVICES}
+        owner_passwords = {postgres_env[render.password_env(owner_role(s))] for s in DATABASE_SERVICES}
         assert not [k for k, v in env.items() if any(p in v for p in owner_passwords)], name
         assert settings.key_purposes == PERSONAL_DATA_KEYS.get(name, frozenset())
         settings.protector()  # the keyrings it is given parse
@@ -200,11 +203,11 @@ def test_the_migrate_step_alone_holds_the_schema_owners_logins(monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = MigrationSettings(_env_file=None)
-    for service in SERVICES:
+    for service in DATABASE_SERVICES:
         parts = urlsplit(settings.owner_url(service))
         assert (parts.username, parts.hostname) == (owner_role(service), "postgres")
         assert parts.password == postgres_env[render.password_env(owner_role(service))], service
-    assert set(env) == {f"{s.upper()}_OWNER_DATABASE_URL" for s in SERVICES}  # and nothing else: no key, no token
+    assert set(env) == {f"{s.upper()}_OWNER_DATABASE_URL" for s in DATABASE_SERVICES}  # and nothing else: no key, no token
 
 
 def test_compose_refuses_to_start_without_a_secret():
@@ -327,6 +330,19 @@ def test_traces_go_from_the_services_through_the_collector_to_jaeger():
 
 def test_third_party_images_are_pinned():
     for name, svc in compose_cluster()["services"].items():
-        if name not in set(SERVICES) | STEPS:  # ours: the image compose builds
+        if name not in set(SERVICE_PORTS) | STEPS:  # ours: the image compose builds
             image = svc["image"]
             assert ":" in image and not image.endswith(":latest"), f"{name}: {image}"
+
+
+def test_the_console_runs_in_production_with_its_own_login_and_key_and_calls_the_services_by_name(monkeypatch):
+    config = interpolate(compose(), secrets_env())
+    postgres_env = env_map(config["services"]["postgres"]["environment"])
+    env = env_map(config["services"]["console"]["environment"])
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = ServiceSettings(service_name="console", _env_file=None)  # production: refuses development secrets
+    parts = urlsplit(settings.database_url)
+    assert parts.username == "console" and parts.password == postgres_env[render.password_env("console")]
+    assert settings.console_api_urls["identity"] == "http://identity:8007"
+    assert config["services"]["console"]["ports"] == ["127.0.0.1:8008:8008"]

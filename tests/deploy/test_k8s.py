@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.settings import (
+    DATABASE_SERVICES,
     KEY_SETTINGS,
     PERSONAL_DATA_KEYS,
     SERVICE_PORTS,
@@ -45,8 +46,8 @@ def test_kustomization_lists_every_manifest_and_each_one_parses():
 
 def test_a_deployment_and_a_service_per_service_with_matching_ports_and_labels():
     deployments, services = of_kind("Deployment"), of_kind("Service")
-    assert set(deployments) == set(services) == set(SERVICES)
-    for name in SERVICES:
+    assert set(deployments) == set(services) == set(SERVICE_PORTS)  # the API services and the console
+    for name in SERVICE_PORTS:
         spec = deployments[name]["spec"]
         assert spec["selector"]["matchLabels"] == {"app.kubernetes.io/name": name}
         assert spec["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == name
@@ -118,8 +119,16 @@ def test_the_migration_job_alone_reads_the_schema_owners_logins():
     assert c["image"] == render.IMAGE and c["command"] == ["python", "-m", "shared.cli", "migrate"]
     assert c["securityContext"]["readOnlyRootFilesystem"] is True and c["securityContext"]["capabilities"]["drop"] == ["ALL"]
     env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
-    expected = {f"{s.upper()}_OWNER_DATABASE_URL" for s in SERVICES}
+    expected = {f"{s.upper()}_OWNER_DATABASE_URL" for s in DATABASE_SERVICES}  # the console's schema too
     assert set(env) == expected == {n.upper() for n in MigrationSettings.model_fields}
     assert {ref["name"] for ref in env.values()} == {"ward-platform-migrations"}
     for service in SERVICES:  # no Deployment refers to that Secret
         assert "ward-platform-migrations" not in str(of_kind("Deployment")[service])
+
+
+def test_the_console_holds_its_database_login_and_sealing_key_and_nothing_of_kafka_or_the_audit_chain():
+    env = {e["name"]: e for e in container("console")["env"]}
+    assert env["CONSOLE_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "console-session-key", "key": "CONSOLE_KEY"}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "console-database"
+    assert "http://identity:8007" in env["CONSOLE_API_URLS"]["value"]
+    assert not [n for n in env if n.startswith(("KAFKA_", "AUDIT_", "IDEMPOTENCY_"))]

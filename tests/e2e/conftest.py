@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from shared.devstack.stack import ServiceProcess, TansuBroker, create_topics, free_port, service_env
-from shared.settings import SERVICES
+from shared.settings import SERVICES, WEB_SERVICES
 from tests.conftest import Database, make_database
 from tests.otlp_receiver import OtlpReceiver
 
@@ -56,6 +57,9 @@ async def running_platform(admin_url: str) -> AsyncIterator[Platform]:
     plat = Platform(db, broker, otlp, {}, logs)
     for svc in SERVICES:
         plat.processes[svc] = plat.start_service(svc)
+    api_urls = json.dumps({svc: plat.url(svc) for svc in SERVICES})
+    for svc in WEB_SERVICES:  # the console, calling the services where they listen here
+        plat.processes[svc] = plat.start_service(svc, CONSOLE_API_URLS=api_urls)
     try:
         await asyncio.gather(*(asyncio.to_thread(p.wait_ready, 90) for p in plat.processes.values()))
         yield plat

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from shared.devstack.stack import ROOT, port_is_free
-from shared.settings import SERVICES
+from shared.settings import SERVICE_PORTS, SERVICES
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_block(n: int = len(SERVICES)) -> int:
+def _free_block(n: int = len(SERVICE_PORTS)) -> int:
     for base in range(21001, 60000, 17):
         if all(port_is_free(base + i) for i in range(n)):
             return base
@@ -59,7 +59,8 @@ def test_make_run_brings_the_platform_up_within_a_minute_ctrl_c_stops_it_and_it_
     base = _free_block()
     proc, output, ready_after = _start(data, base)
     try:
-        assert f"all {len(SERVICES)} services ready" in output, output
+        assert f"all {len(SERVICE_PORTS)} services ready" in output, output
+        assert f"console    http://127.0.0.1:{base + 7}/" in output, output  # the console, where to sign in
         assert ready_after < 60, output
         for i, svc in enumerate(SERVICES):
             assert f"http://127.0.0.1:{base + i}/docs" in output and svc in output
@@ -71,7 +72,7 @@ def test_make_run_brings_the_platform_up_within_a_minute_ctrl_c_stops_it_and_it_
         rest = _stop(proc)
     assert proc.returncode == 0, rest
     assert "stopped" in rest
-    for i in range(len(SERVICES)):  # nobody listens any more
+    for i in range(len(SERVICE_PORTS)):  # nobody listens any more
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", base + i)) != 0
 
@@ -79,7 +80,7 @@ def test_make_run_brings_the_platform_up_within_a_minute_ctrl_c_stops_it_and_it_
     again, output, _ = _start(data, base)
     try:
         assert "is taken" not in output, output
-        assert f"all {len(SERVICES)} services ready" in output, output
+        assert f"all {len(SERVICE_PORTS)} services ready" in output, output
         assert "schema ready (0 migrations applied)" in output  # the same data directory, already migrated
         with urllib.request.urlopen(f"http://127.0.0.1:{base}/health/ready", timeout=5) as r:
             assert r.status == 200

@@ -1,0 +1,87 @@
+"""The console's composition root: ``build(settings) -> FastAPI``.
+
+Not a ServiceRuntime: the console has no events, outbox, inbox or audit chain (the services it calls audit what
+people do), so it takes only what it needs: a pool on its own schema, the services' URLs, the sealing key, the
+catalogues and the templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.console import i18n, pages
+from services.console.apis import Apis
+from services.console.security import SecurityHeaders
+from services.console.sessions import SessionSealer
+from services.console.signin import Sessions
+from shared.db import create_pool
+from shared.migrations import pending
+from shared.settings import ServiceSettings
+
+HERE = Path(__file__).parent
+
+
+def templates(translations) -> dict[str, Environment]:
+    """One Jinja2 environment per language (gettext installed once each: nothing changes per request)."""
+    out = {}
+    for lang, t in translations.items():
+        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                          extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+        env.install_gettext_translations(t, newstyle=True)
+        out[lang] = env
+    return out
+
+
+def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
+    translations = i18n.load_translations()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url, "console", min_size=settings.db_pool_min,
+                                 max_size=settings.db_pool_max)
+        client = apis or Apis(settings.console_api_urls)
+        sealer = SessionSealer(settings.console_key.get_secret_value(),
+                               [k.get_secret_value() for k in settings.console_retired_keys])
+        app.state.pool = pool
+        app.state.apis = client
+        app.state.sessions = Sessions(pool, sealer, client, timedelta(seconds=settings.console_session_idle_s))
+        try:
+            yield
+        finally:
+            await client.close()
+            await pool.close()
+
+    # HTML for people, not a JSON API: no OpenAPI document or Swagger page (the JSON-API rules of the services -
+    # problems, paging, documented responses - do not apply to these routes; tests/unit/test_openapi.py and the
+    # schemathesis run cover the services of shared.settings.SERVICES, which the console is not one of).
+    app = FastAPI(title="console", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.translations = translations
+    app.state.templates = templates(translations)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(pages.router)
+
+    @app.get("/health/live", include_in_schema=False)
+    async def live() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/health/ready", include_in_schema=False)
+    async def ready() -> JSONResponse:
+        try:
+            async with app.state.pool.acquire() as conn:
+                missing = await pending(conn, "console")
+        except Exception:  # not ready, whatever the reason; the answer says so
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        if missing:
+            return JSONResponse({"status": "migrations pending", "pending": missing}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return app

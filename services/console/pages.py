@@ -1,0 +1,187 @@
+"""The console's routes: HTML pages and the forms they post. Thin: read the form, call ``signin``/``dashboard``,
+render a template. These are not JSON-API routes: no OpenAPI document, no problem bodies (a person reads a page)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.console import dashboard, i18n, labels, messages
+from services.console.apis import ApiProblem
+from services.console.security import (
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    clear_session_cookie,
+    csrf_ok,
+    safe_next,
+    set_language_cookie,
+    set_session_cookie,
+)
+from services.console.sessions import Session
+from services.console.signin import Sessions
+
+router = APIRouter()
+#: A form of the console is a few fields; anything larger is not one of ours.
+MAX_FORM_BYTES = 16 * 1024
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sessions(request: Request) -> Sessions:
+    return request.app.state.sessions
+
+
+def _lang(request: Request) -> str:
+    return i18n.choose_language(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return {}
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+
+def render(request: Request, template: str, session: Session | None, *, status: int = 200,
+           **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+    env = request.app.state.templates[lang]
+    html = env.get_template(template).render(
+        lang=lang, csrf_token=session.csrf_token if session else "", user=session.data if session else {},
+        path=request.url.path, labels=labels, money=lambda v: i18n.money(v, lang),
+        day=lambda v: i18n.day(v, lang), number=lambda v: i18n.number(v, lang), **context)
+    response = HTMLResponse(html, status_code=status)
+    if session:
+        set_session_cookie(response, session.session_id)
+    return response
+
+
+def _gettext(request: Request):
+    return request.app.state.translations[_lang(request)].gettext
+
+
+def _redirect(to: str, session: Session | None = None) -> RedirectResponse:
+    response = RedirectResponse(to, status_code=303)
+    if session:
+        set_session_cookie(response, session.session_id)
+    return response
+
+
+async def _session(request: Request) -> Session | None:
+    return await _sessions(request).load(request.cookies.get(SESSION_COOKIE), _now())
+
+
+async def _posted(request: Request) -> tuple[Session | None, dict[str, str], bool]:
+    """The session, the form, and whether the form's CSRF token is the session's."""
+    session = await _session(request)
+    form = await _form(request)
+    return session, form, csrf_ok(session.csrf_token if session else None, form.get("csrf_token"))
+
+
+@router.get("/", include_in_schema=False)
+async def home(request: Request) -> Response:
+    session = await _session(request)
+    return _redirect("/dashboard" if session and session.signed_in else "/sign-in")
+
+
+@router.get("/sign-in", include_in_schema=False)
+async def sign_in_form(request: Request) -> Response:
+    session = await _session(request)
+    if session and session.signed_in:
+        return _redirect("/dashboard")
+    if session and session.pending:
+        return _redirect("/sign-in/code")
+    return render(request, "sign_in.html", session or await _sessions(request).anonymous(_now()))
+
+
+@router.post("/sign-in", include_in_schema=False)
+async def sign_in(request: Request) -> Response:
+    session, form, ok = await _posted(request)
+    if not ok or session is None:
+        return render(request, "sign_in.html", await _sessions(request).anonymous(_now()), status=403,
+                      error=_gettext(request)(messages.FORM_EXPIRED))
+    username, password = form.get("username", "").strip(), form.get("password", "")
+    try:
+        after = await _sessions(request).sign_in(session, username, password, None, _now())
+    except ApiProblem as exc:
+        return render(request, "sign_in.html", session, status=401 if exc.status == 401 else 503,
+                      error=messages.explain(exc, _gettext(request), signing_in=True), username=username)
+    return _redirect("/sign-in/code" if after.pending else "/dashboard", after)
+
+
+@router.get("/sign-in/code", include_in_schema=False)
+async def code_form(request: Request) -> Response:
+    session = await _session(request)
+    if session is None or not session.pending:
+        return _redirect("/sign-in")
+    return render(request, "code.html", session)
+
+
+@router.post("/sign-in/code", include_in_schema=False)
+async def sign_in_code(request: Request) -> Response:
+    session, form, ok = await _posted(request)
+    if session is None or not session.pending:
+        return _redirect("/sign-in")
+    if not ok:
+        return render(request, "code.html", session, status=403, error=_gettext(request)(messages.FORM_EXPIRED))
+    code = "".join(form.get("code", "").split())
+    if not (code.isdigit() and len(code) == 6):
+        return render(request, "code.html", session, status=422, error=_gettext(request)(messages.CODE_NEEDED))
+    pending = session.pending
+    try:
+        after = await _sessions(request).sign_in(session, pending["username"], pending["password"], code, _now())
+    except ApiProblem as exc:
+        if exc.status == 401:  # identity tells nothing more: start again from the password (it counts attempts)
+            fresh = await _sessions(request).anonymous(_now())
+            return render(request, "sign_in.html", fresh, status=401,
+                          error=messages.explain(exc, _gettext(request), signing_in=True))
+        return render(request, "code.html", session, status=503, error=messages.explain(exc, _gettext(request)))
+    return _redirect("/dashboard", after)
+
+
+@router.post("/sign-out", include_in_schema=False)
+async def sign_out(request: Request) -> Response:
+    session, _form_, ok = await _posted(request)
+    if session is None:
+        return _redirect("/sign-in")
+    if not ok:
+        return render(request, "error.html", session, status=403, error=_gettext(request)(messages.FORM_EXPIRED))
+    await _sessions(request).sign_out(session)
+    response = _redirect("/sign-in")
+    clear_session_cookie(response)
+    return response
+
+
+@router.post("/language", include_in_schema=False)
+async def choose_language(request: Request) -> Response:
+    session, form, ok = await _posted(request)
+    if not ok:
+        return render(request, "error.html", session, status=403, error=_gettext(request)(messages.FORM_EXPIRED))
+    response = _redirect(safe_next(form.get("next")))
+    if form.get("lang") in i18n.LANGUAGES:
+        set_language_cookie(response, form["lang"])
+    return response
+
+
+@router.get("/dashboard", include_in_schema=False)
+async def official_dashboard(request: Request) -> Response:
+    session = await _session(request)
+    if session is None or not session.signed_in:
+        return _redirect("/sign-in")
+    session = await _sessions(request).fresh(session, _now())
+    if session is None:
+        response = _redirect("/sign-in")
+        clear_session_cookie(response)
+        return response
+    if not {"ward_official", "city_official"} & set(session.data["roles"]):
+        return render(request, "not_yet.html", session)
+    board = await dashboard.gather(request.app.state.apis, session.data["access_token"])
+    gettext = _gettext(request)
+    problems = {name: messages.explain(s.problem, gettext) for name, s in vars(board).items() if s.problem}
+    return render(request, "dashboard.html", session, board=board, problems=problems)
