@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.auth import dev_signing_key
-from shared.settings import SERVICE_PORTS, ServiceSettings
+from shared.settings import SERVICES, ServiceSettings
 
 
 class Issuer:
@@ -38,8 +38,9 @@ class Issuer:
         self.issuer = settings.jwt_issuer
         self.base_url = settings.identity_public_url.rstrip("/")
         self.ttl = timedelta(seconds=settings.identity_access_token_ttl_s)
-        #: Every service's audience (their JWT_AUDIENCE default: the service's name).
-        self.audience = sorted(SERVICE_PORTS)
+        #: Every API service's audience (their JWT_AUDIENCE default: the service's name). Not the console's: it
+        #: is a client of these tokens, never a service that accepts them.
+        self.audience = sorted(SERVICES)
 
     def access_token(self, claims: dict[str, Any], *, amr: list[str], now: datetime | None = None) -> str:
         now = now or datetime.now(UTC)
