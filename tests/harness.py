@@ -3,13 +3,16 @@ client on it, other services' events handed to its handlers, and the events it w
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
 from shared.events import Event
@@ -20,6 +23,29 @@ from tests.conftest import Database, settings_for
 def client_for(app: FastAPI, base_url: str = "http://t") -> httpx.AsyncClient:
     """A client that runs requests in-process; a 500 comes back as a response (the problem body), not a raise."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=base_url)
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """The app served by uvicorn on a free port, for what the in-process transport cannot show (a streamed
+    response, a body the server stops reading); its base URL. The lifespan is the test's to run."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 async def outbox_events(db: Database, service: str, event_type: str | None = None) -> list[dict[str, Any]]:

@@ -6,15 +6,11 @@ streams a 200 MiB body from a generator, and the test counts how much of it the 
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import APIRouter, Body, FastAPI
 
 from shared.http import create_app
@@ -22,7 +18,7 @@ from shared.limits import DRAIN_BYTES, BodyRefused, JsonDepthLimit
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 from tests.conftest import auth, settings_for
-from tests.harness import client_for
+from tests.harness import client_for, served
 from tests.integration.probe import publisher_app
 
 pytestmark = pytest.mark.integration
@@ -32,27 +28,6 @@ CHUNK = 64 * 1024
 #: Whatever the server does not read stays in the kernel's socket buffers (a few MiB on loopback at most) or
 #: in the generator; a server that read the body would consume all 200 MiB.
 READ_AT_MOST = 32 * MiB
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 class Counted:
