@@ -75,13 +75,18 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
 
     @app.get("/health/ready", include_in_schema=False)
     async def ready() -> JSONResponse:
+        """The services' answer (shared/http.py): ``{status, checks}``, 503 unless every check is "ok"."""
+        checks: dict[str, str] = {}
         try:
-            async with app.state.pool.acquire() as conn:
+            async with app.state.pool.acquire(timeout=2) as conn:
                 missing = await pending(conn, "console")
-        except Exception:  # not ready, whatever the reason; the answer says so
-            return JSONResponse({"status": "database unreachable"}, status_code=503)
-        if missing:
-            return JSONResponse({"status": "migrations pending", "pending": missing}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            checks["database"] = "ok"
+            checks["schema"] = "ok" if not missing else (
+                f"not migrated: {len(missing)} migration(s) pending ({', '.join(missing)}); "
+                "run `wardctl migrate console` as the schema owner")
+        except Exception as exc:  # not ready, whatever the reason; the answer says which
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
     return app

@@ -103,3 +103,9 @@ async def test_english_on_request_and_a_failing_service_is_a_sentence_not_a_brok
     assert '<html lang="en">' in page.text and "Ward dashboard" in page.text
     assert "₫35,250,000" in page.text and "Aug 13, 2024" in page.text
     assert "The service is not ready at the moment" in page.text
+
+
+async def test_readiness_answers_as_the_services_do(console):
+    r = await console.get("/health/ready")
+    assert r.status_code == 200 and r.json() == {"status": "ok", "checks": {"database": "ok", "schema": "ok"}}
+    assert (await console.get("/health/live")).json() == {"status": "ok"}
