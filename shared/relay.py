@@ -69,6 +69,10 @@ def make_producer(
     return AIOKafkaProducer(**options)
 
 
+class TopicNotCreated(RuntimeError):
+    """The broker does not have a topic the outbox publishes to (created by the stack from deploy/topics.json)."""
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -92,6 +96,7 @@ class OutboxRelay:
         self._stopping = False
         self._listen_conn: asyncpg.Connection | None = None
         self.broker_ok = False
+        self._topics_seen: set[str] = set()  # topics this producer connection has seen in the broker's metadata
         self._tracer = tracer("ward.outbox")
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -145,6 +150,7 @@ class OutboxRelay:
     async def _drop_producer(self) -> None:
         producer, self._producer = self._producer, None
         self.broker_ok = False
+        self._topics_seen.clear()  # a broker that comes back may have lost its topics
         if producer is not None:
             try:
                 await producer.stop()
@@ -189,6 +195,7 @@ class OutboxRelay:
         if not rows:
             self.broker_ok = True
             return 0
+        await self._ensure_topics(producer, rows)
         sent: list[tuple[asyncpg.Record, asyncio.Future[Any], trace.Span]] = []
         for row in rows:
             span = self._tracer.start_span(
@@ -219,6 +226,25 @@ class OutboxRelay:
                 raise
             sent.append((row, fut, span))
         return await self._settle(sent)
+
+    async def _ensure_topics(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> None:
+        """Publish only to topics that exist. A producer asking for a missing topic's metadata makes a broker that
+        creates topics on demand (tansu always does; Kafka unless auto.create.topics.enable=false) create it with
+        its own partition count (tansu: 4): consumers that joined with the topic's 3 partitions would not read the
+        fourth until their metadata is refreshed, and keys would land on other partitions than the list in
+        deploy/topics.json gives. Asking for every topic's metadata creates none."""
+        wanted = {row["topic"] for row in rows} - self._topics_seen
+        if not wanted:
+            return
+        cluster = await producer.client.fetch_all_metadata()
+        self._topics_seen |= wanted & cluster.topics()
+        missing = sorted(wanted - self._topics_seen)
+        if missing:
+            exc = TopicNotCreated(missing)
+            log.error("topics missing on the broker; events wait in the outbox until they are created "
+                      "(deploy/topics.json)", extra={"topics": missing})
+            await self._release(rows, exc)
+            raise exc
 
     async def _settle(self, sent: list[tuple[asyncpg.Record, asyncio.Future[Any], trace.Span]]) -> int:
         results = await asyncio.gather(*(f for _, f, _ in sent), return_exceptions=True)

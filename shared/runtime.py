@@ -103,6 +103,7 @@ class ServiceRuntime:
             enable_idempotence=settings.kafka_enable_idempotence,
             logger=logging.getLogger(f"faststream.{self.service}"),
             client_id=f"{self.service}-service",
+            metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
             security=broker_security(settings),
         )
         for cls in self.publishes:

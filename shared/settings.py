@@ -104,6 +104,12 @@ class ServiceSettings(BaseSettings):
     # tansu answers an empty fetch after ~half of this: it is the latency of a hop, and an idle consumer's polling
     # rate. 5 ms made an idle platform keep a core busy; 25 ms costs ~12 ms a hop and a fraction of the CPU.
     kafka_fetch_max_wait_ms: int = 25
+    kafka_metadata_max_age_ms: int = Field(
+        default=10_000, ge=1_000,
+        description="How often clients refresh topic metadata, so that a consumer group notices a topic's new "
+        "partitions (e.g. a topic the embedded broker created with its own partition count) within seconds, not "
+        "aiokafka's five minutes",
+    )
     kafka_max_message_bytes: int = Field(
         default=1_000_000, ge=10_000,
         description="The largest Kafka message (value, key and headers): the producer's max_request_size, the "

@@ -84,6 +84,41 @@ async def test_commands_accepted_while_broker_down_arrive_after_restart_and_repu
         broker.stop()
 
 
+async def test_a_broker_back_without_its_topics_gets_none_created_by_the_relay_and_the_events_wait(probe_db, started):
+    """tansu creates a topic on demand, with four partitions, when a client asks for its metadata. Consumers that
+    joined with the list's three would not read the fourth; the relay must create nothing and wait for the stack to
+    create the topics from deploy/topics.json."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    broker = TansuBroker().start()  # no topics yet
+    try:
+        app, publisher = publisher_app(settings_for("registry", probe_db, broker))
+        await started(publisher)
+        async with _client(app) as client:
+            r = await client.post("/probe", json={"id": "early", "value": 1}, headers=auth("ward_official"))
+            assert r.status_code == 201
+
+            async def held() -> bool:
+                return await probe_db.fetchval(
+                    "registry", "SELECT count(*) FROM outbox WHERE published_at IS NULL AND last_error = 'TopicNotCreated'") > 0
+
+            await eventually(held, timeout=30)
+            admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+            await admin.start()
+            try:
+                assert await admin.list_topics() == []  # nothing created by the relay's metadata requests
+            finally:
+                await admin.close()
+            await create_topics(broker.bootstrap)
+
+            async def sent() -> bool:
+                return await probe_db.fetchval("registry", "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+            await eventually(sent, timeout=30)
+    finally:
+        broker.stop()
+
+
 async def _has(db, subject: str) -> bool:
     return bool(await db.fetchval("incidents", "SELECT count(*) FROM probe_effects WHERE subject = $1", subject))
 
