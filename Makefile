@@ -37,9 +37,12 @@ $(PROMTOOL): | $(STAMP)
 run: install
 	$(BIN)/python -m shared.devstack run
 
-## The whole suite against real PostgreSQL and a real Kafka-protocol broker (started by the tests on free ports).
+## The whole suite against real PostgreSQL and a real Kafka-protocol broker (started by the tests on free ports), in
+## TEST_JOBS processes (pytest-xdist): the tests that start the platform's processes run one after another on one of
+## them (tests/conftest.py), everything else is shared out module by module. TEST_JOBS=0 runs it in this process.
+TEST_JOBS ?= 2
 test: install $(PROMTOOL)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 -n $(TEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 ## Schema fuzzing, deeper than in `make test`: schemathesis against the five services on the running platform.
 fuzz: install

@@ -174,6 +174,30 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         _NEEDS["postgres"] += ("pg_server" in names or "postgres" in params.values()
                                or any(m.name == "needs_postgres" for m in item.iter_markers()))
         _NEEDS["broker"] += "broker" in names or any(m.name == "needs_broker" for m in item.iter_markers())
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: the controller prints the line
+        session.config.workeroutput["needs"] = dict(_NEEDS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """pytest-xdist's controller: every worker collects the whole suite, so one worker's counts are the suite's."""
+    needs = getattr(node, "workeroutput", {}).get("needs")
+    if needs and not _NEEDS["total"]:
+        _NEEDS.update(needs)
+
+
+# Tests that start the platform's processes (e2e, fault) run one after another on one worker: two platforms at once
+# on a 2-core machine would slow both past their timeouts. Every other module stays whole on one worker, so that its
+# module-scoped fixtures are made once. `make test` runs `pytest -n 2 --dist loadgroup`.
+_SERIAL = ("tests/e2e/", "tests/fault/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = str(config.rootpath)
+    for item in items:
+        path = str(item.path).removeprefix(root).lstrip("/")
+        group = "platform" if path.startswith(_SERIAL) else path
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
