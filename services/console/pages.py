@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console import dashboard, i18n, labels, messages
+from services.console import dashboard, i18n, labels, messages, nav
 from services.console.apis import ApiProblem
 from services.console.security import (
     LANGUAGE_COOKIE,
@@ -55,7 +55,8 @@ def render(request: Request, template: str, session: Session | None, *, status: 
     html = env.get_template(template).render(
         lang=lang, csrf_token=session.csrf_token if session else "", user=session.data if session else {},
         path=request.url.path, labels=labels, money=lambda v: i18n.money(v, lang),
-        day=lambda v: i18n.day(v, lang), number=lambda v: i18n.number(v, lang), **context)
+        day=lambda v: i18n.day(v, lang), number=lambda v: i18n.number(v, lang),
+        menu=nav.visible(session.data.get("roles", ())) if session and session.signed_in else [], **context)
     response = HTMLResponse(html, status_code=status)
     if session:
         set_session_cookie(response, session.session_id)
@@ -84,17 +85,52 @@ async def _posted(request: Request) -> tuple[Session | None, dict[str, str], boo
     return session, form, csrf_ok(session.csrf_token if session else None, form.get("csrf_token"))
 
 
+async def person(request: Request, roles: frozenset[str] | None = None) -> tuple[Session | None, Response | None]:
+    """The signed-in person's session, its tokens fresh, for a page of ``roles`` (any signed-in person when None);
+    or the response to send instead: the sign-in page (not signed in, or the session ended), or a page saying
+    their role does not work here (403). Every page of a role starts with it::
+
+        session, refused = await person(request, nav.OFFICIALS)
+        if refused:
+            return refused
+    """
+    session = await _session(request)
+    if session is None or not session.signed_in:
+        return None, _redirect("/sign-in")
+    fresh = await _sessions(request).fresh(session, _now())
+    if fresh is None:
+        response = _redirect("/sign-in")
+        clear_session_cookie(response)
+        return None, response
+    if roles is not None and not roles & set(fresh.data["roles"]):
+        return None, render(request, "not_yet.html", fresh, status=403)
+    return fresh, None
+
+
+def _landing(session: Session) -> str:
+    """The first page of the person's roles (nav.py), or a welcome page when none is for them yet."""
+    return nav.home(session.data.get("roles", ())) or "/welcome"
+
+
 @router.get("/", include_in_schema=False)
 async def home(request: Request) -> Response:
     session = await _session(request)
-    return _redirect("/dashboard" if session and session.signed_in else "/sign-in")
+    if session is None or not session.signed_in:
+        return _redirect("/sign-in")
+    return _redirect(_landing(session), session)
+
+
+@router.get("/welcome", include_in_schema=False)
+async def welcome(request: Request) -> Response:
+    session, refused = await person(request)
+    return refused or render(request, "not_yet.html", session)
 
 
 @router.get("/sign-in", include_in_schema=False)
 async def sign_in_form(request: Request) -> Response:
     session = await _session(request)
     if session and session.signed_in:
-        return _redirect("/dashboard")
+        return _redirect(_landing(session))
     if session and session.pending:
         return _redirect("/sign-in/code")
     return render(request, "sign_in.html", session or await _sessions(request).anonymous(_now()))
@@ -112,7 +148,7 @@ async def sign_in(request: Request) -> Response:
     except ApiProblem as exc:
         return render(request, "sign_in.html", session, status=401 if exc.status == 401 else 503,
                       error=messages.explain(exc, _gettext(request), signing_in=True), username=username)
-    return _redirect("/sign-in/code" if after.pending else "/dashboard", after)
+    return _redirect("/sign-in/code" if after.pending else _landing(after), after)
 
 
 @router.get("/sign-in/code", include_in_schema=False)
@@ -142,7 +178,7 @@ async def sign_in_code(request: Request) -> Response:
             return render(request, "sign_in.html", fresh, status=401,
                           error=messages.explain(exc, _gettext(request), signing_in=True))
         return render(request, "code.html", session, status=503, error=messages.explain(exc, _gettext(request)))
-    return _redirect("/dashboard", after)
+    return _redirect(_landing(after), after)
 
 
 @router.post("/sign-out", include_in_schema=False)
@@ -171,16 +207,10 @@ async def choose_language(request: Request) -> Response:
 
 @router.get("/dashboard", include_in_schema=False)
 async def official_dashboard(request: Request) -> Response:
-    session = await _session(request)
-    if session is None or not session.signed_in:
-        return _redirect("/sign-in")
-    session = await _sessions(request).fresh(session, _now())
-    if session is None:
-        response = _redirect("/sign-in")
-        clear_session_cookie(response)
-        return response
-    if not {"ward_official", "city_official"} & set(session.data["roles"]):
-        return render(request, "not_yet.html", session)
+    session, refused = await person(request, nav.OFFICIALS)
+    if refused:
+        return refused
+    assert session is not None
     board = await dashboard.gather(request.app.state.apis, session.data["access_token"])
     gettext = _gettext(request)
     problems = {name: messages.explain(s.problem, gettext) for name, s in vars(board).items() if s.problem}
