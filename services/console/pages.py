@@ -29,7 +29,7 @@ router = APIRouter()
 MAX_FORM_BYTES = 16 * 1024
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -63,11 +63,11 @@ def render(request: Request, template: str, session: Session | None, *, status: 
     return response
 
 
-def _gettext(request: Request):
+def gettext_for(request: Request):
     return request.app.state.translations[_lang(request)].gettext
 
 
-def _redirect(to: str, session: Session | None = None) -> RedirectResponse:
+def redirect(to: str, session: Session | None = None) -> RedirectResponse:
     response = RedirectResponse(to, status_code=303)
     if session:
         set_session_cookie(response, session.session_id)
@@ -75,10 +75,10 @@ def _redirect(to: str, session: Session | None = None) -> RedirectResponse:
 
 
 async def _session(request: Request) -> Session | None:
-    return await _sessions(request).load(request.cookies.get(SESSION_COOKIE), _now())
+    return await _sessions(request).load(request.cookies.get(SESSION_COOKIE), now())
 
 
-async def _posted(request: Request) -> tuple[Session | None, dict[str, str], bool]:
+async def posted(request: Request) -> tuple[Session | None, dict[str, str], bool]:
     """The session, the form, and whether the form's CSRF token is the session's."""
     session = await _session(request)
     form = await _form(request)
@@ -96,10 +96,10 @@ async def person(request: Request, roles: frozenset[str] | None = None) -> tuple
     """
     session = await _session(request)
     if session is None or not session.signed_in:
-        return None, _redirect("/sign-in")
-    fresh = await _sessions(request).fresh(session, _now())
+        return None, redirect("/sign-in")
+    fresh = await _sessions(request).fresh(session, now())
     if fresh is None:
-        response = _redirect("/sign-in")
+        response = redirect("/sign-in")
         clear_session_cookie(response)
         return None, response
     if roles is not None and not roles & set(fresh.data["roles"]):
@@ -116,8 +116,8 @@ def _landing(session: Session) -> str:
 async def home(request: Request) -> Response:
     session = await _session(request)
     if session is None or not session.signed_in:
-        return _redirect("/sign-in")
-    return _redirect(_landing(session), session)
+        return redirect("/sign-in")
+    return redirect(_landing(session), session)
 
 
 @router.get("/welcome", include_in_schema=False)
@@ -130,76 +130,76 @@ async def welcome(request: Request) -> Response:
 async def sign_in_form(request: Request) -> Response:
     session = await _session(request)
     if session and session.signed_in:
-        return _redirect(_landing(session))
+        return redirect(_landing(session))
     if session and session.pending:
-        return _redirect("/sign-in/code")
-    return render(request, "sign_in.html", session or await _sessions(request).anonymous(_now()))
+        return redirect("/sign-in/code")
+    return render(request, "sign_in.html", session or await _sessions(request).anonymous(now()))
 
 
 @router.post("/sign-in", include_in_schema=False)
 async def sign_in(request: Request) -> Response:
-    session, form, ok = await _posted(request)
+    session, form, ok = await posted(request)
     if not ok or session is None:
-        return render(request, "sign_in.html", await _sessions(request).anonymous(_now()), status=403,
-                      error=_gettext(request)(messages.FORM_EXPIRED))
+        return render(request, "sign_in.html", await _sessions(request).anonymous(now()), status=403,
+                      error=gettext_for(request)(messages.FORM_EXPIRED))
     username, password = form.get("username", "").strip(), form.get("password", "")
     try:
-        after = await _sessions(request).sign_in(session, username, password, None, _now())
+        after = await _sessions(request).sign_in(session, username, password, None, now())
     except ApiProblem as exc:
         return render(request, "sign_in.html", session, status=401 if exc.status == 401 else 503,
-                      error=messages.explain(exc, _gettext(request), signing_in=True), username=username)
-    return _redirect("/sign-in/code" if after.pending else _landing(after), after)
+                      error=messages.explain(exc, gettext_for(request), signing_in=True), username=username)
+    return redirect("/sign-in/code" if after.pending else _landing(after), after)
 
 
 @router.get("/sign-in/code", include_in_schema=False)
 async def code_form(request: Request) -> Response:
     session = await _session(request)
     if session is None or not session.pending:
-        return _redirect("/sign-in")
+        return redirect("/sign-in")
     return render(request, "code.html", session)
 
 
 @router.post("/sign-in/code", include_in_schema=False)
 async def sign_in_code(request: Request) -> Response:
-    session, form, ok = await _posted(request)
+    session, form, ok = await posted(request)
     if session is None or not session.pending:
-        return _redirect("/sign-in")
+        return redirect("/sign-in")
     if not ok:
-        return render(request, "code.html", session, status=403, error=_gettext(request)(messages.FORM_EXPIRED))
+        return render(request, "code.html", session, status=403, error=gettext_for(request)(messages.FORM_EXPIRED))
     code = "".join(form.get("code", "").split())
     if not (code.isdigit() and len(code) == 6):
-        return render(request, "code.html", session, status=422, error=_gettext(request)(messages.CODE_NEEDED))
+        return render(request, "code.html", session, status=422, error=gettext_for(request)(messages.CODE_NEEDED))
     pending = session.pending
     try:
-        after = await _sessions(request).sign_in(session, pending["username"], pending["password"], code, _now())
+        after = await _sessions(request).sign_in(session, pending["username"], pending["password"], code, now())
     except ApiProblem as exc:
         if exc.status == 401:  # identity tells nothing more: start again from the password (it counts attempts)
-            fresh = await _sessions(request).anonymous(_now())
+            fresh = await _sessions(request).anonymous(now())
             return render(request, "sign_in.html", fresh, status=401,
-                          error=messages.explain(exc, _gettext(request), signing_in=True))
-        return render(request, "code.html", session, status=503, error=messages.explain(exc, _gettext(request)))
-    return _redirect(_landing(after), after)
+                          error=messages.explain(exc, gettext_for(request), signing_in=True))
+        return render(request, "code.html", session, status=503, error=messages.explain(exc, gettext_for(request)))
+    return redirect(_landing(after), after)
 
 
 @router.post("/sign-out", include_in_schema=False)
 async def sign_out(request: Request) -> Response:
-    session, _form_, ok = await _posted(request)
+    session, _form_, ok = await posted(request)
     if session is None:
-        return _redirect("/sign-in")
+        return redirect("/sign-in")
     if not ok:
-        return render(request, "error.html", session, status=403, error=_gettext(request)(messages.FORM_EXPIRED))
+        return render(request, "error.html", session, status=403, error=gettext_for(request)(messages.FORM_EXPIRED))
     await _sessions(request).sign_out(session)
-    response = _redirect("/sign-in")
+    response = redirect("/sign-in")
     clear_session_cookie(response)
     return response
 
 
 @router.post("/language", include_in_schema=False)
 async def choose_language(request: Request) -> Response:
-    session, form, ok = await _posted(request)
+    session, form, ok = await posted(request)
     if not ok:
-        return render(request, "error.html", session, status=403, error=_gettext(request)(messages.FORM_EXPIRED))
-    response = _redirect(safe_next(form.get("next")))
+        return render(request, "error.html", session, status=403, error=gettext_for(request)(messages.FORM_EXPIRED))
+    response = redirect(safe_next(form.get("next")))
     if form.get("lang") in i18n.LANGUAGES:
         set_language_cookie(response, form["lang"])
     return response
@@ -212,6 +212,6 @@ async def official_dashboard(request: Request) -> Response:
         return refused
     assert session is not None
     board = await dashboard.gather(request.app.state.apis, session.data["access_token"])
-    gettext = _gettext(request)
+    gettext = gettext_for(request)
     problems = {name: messages.explain(s.problem, gettext) for name, s in vars(board).items() if s.problem}
     return render(request, "dashboard.html", session, board=board, problems=problems)

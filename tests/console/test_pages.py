@@ -76,8 +76,8 @@ async def test_a_post_without_the_session_s_csrf_token_is_refused_before_identit
 async def test_the_access_token_is_refreshed_before_it_expires_and_sign_out_revokes_it(console, services,
                                                                                        monkeypatch):
     await sign_in(console)
-    real_now = pages._now
-    monkeypatch.setattr(pages, "_now", lambda: real_now() + timedelta(seconds=590))
+    real_now = pages.now
+    monkeypatch.setattr(pages, "now", lambda: real_now() + timedelta(seconds=590))
     page = await console.get("/dashboard")
     assert page.status_code == 200 and services.refreshes == 1
     assert ("registry", "/v1/teams", "Bearer access-1") in services.calls

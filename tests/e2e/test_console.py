@@ -5,42 +5,24 @@ reports are written under test-artifacts/browser/ (gitignored)."""
 
 from __future__ import annotations
 
-import json
-
 import pyotp
 import pytest
-from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import async_playwright
 
 from services.console import i18n
-from tests.browser import ARTIFACTS, LAUNCH_ARGS, chromium_path
+from tests.browser import ARTIFACTS, LAUNCH_ARGS, PASSWORD, account, chromium_path
+from tests.browser import serious as _serious
 from tests.conftest import auth
 
 pytestmark = pytest.mark.e2e
 
 WARD = "phu-son"
-PASSWORD = "một mật khẩu đủ dài cho cổng 2024"
 
 
 async def _official(platform, username: str) -> str:
-    """A ward official through identity's API (as a city official would), with a password; answers the TOTP
-    secret enrolled when the password was set."""
-    async with platform.client("identity") as identity:
-        r = await identity.post("/v1/accounts", headers=auth("city_official", "*"), json={
-            "ward_id": WARD, "username": username, "display_name": "Chủ tịch phường Phú Sơn",
-            "roles": ["ward_official"]})
-        assert r.status_code == 201, r.text
-        r = await identity.post("/v1/password", json={"username": username, "reset_code": r.json()["reset_code"],
-                                                      "new_password": PASSWORD})
-        assert r.status_code == 200, r.text
-        return r.json()["second_factor"]["secret"]
-
-
-async def _serious(page: Page, name: str) -> list[str]:
-    results = await Axe().run(page)
-    (ARTIFACTS / f"{name}.axe.json").write_text(json.dumps(results.response["violations"], indent=1))
-    return [f"{name}: {v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
-            if v["impact"] in ("serious", "critical")]
+    secret = await account(platform, username, ["ward_official"], display_name="Chủ tịch phường Phú Sơn")
+    assert secret is not None  # officials must have a second factor
+    return secret
 
 
 async def test_an_official_signs_in_with_a_code_reads_the_dashboard_in_both_languages_and_signs_out(
@@ -67,15 +49,12 @@ async def test_an_official_signs_in_with_a_code_reads_the_dashboard_in_both_lang
             await page.get_by_role("button", name="Tiếp tục").click()  # boosted by htmx: a 401 page is shown too
             await page.get_by_role("alert").get_by_text("Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng").wait_for()
             violations += await _serious(page, "sign-in-refused")
-            await page.screenshot(path=ARTIFACTS / "sign-in-refused.png", full_page=True)
             await page.get_by_label("Mật khẩu").fill(PASSWORD)
             violations += await _serious(page, "sign-in")
-            await page.screenshot(path=ARTIFACTS / "sign-in.png", full_page=True)
             await page.get_by_role("button", name="Tiếp tục").click()
 
             await page.get_by_label("Mã 6 chữ số từ ứng dụng xác thực").fill(pyotp.TOTP(secret).now())
             violations += await _serious(page, "code")
-            await page.screenshot(path=ARTIFACTS / "code.png", full_page=True)
             await page.get_by_role("button", name="Đăng nhập").click()
 
             await page.get_by_role("heading", name="Tổng quan của phường").wait_for()
@@ -83,14 +62,12 @@ async def test_an_official_signs_in_with_a_code_reads_the_dashboard_in_both_lang
             assert balance_vi in text, text  # 57.600.000 ₫-style, from donations through the official's token
             assert "Tổ an ninh xã hội" in text or "Tổ ANXH" in text or "Tổ bảo vệ" in text  # registry's teams
             violations += await _serious(page, "dashboard-vi")
-            await page.screenshot(path=ARTIFACTS / "dashboard-vi.png", full_page=True)
 
             await page.get_by_role("button", name="English").click()
             await page.get_by_role("heading", name="Ward dashboard").wait_for()
             assert await page.locator("html").get_attribute("lang") == "en"
             assert balance_en in await page.locator("main").inner_text()
             violations += await _serious(page, "dashboard-en")
-            await page.screenshot(path=ARTIFACTS / "dashboard-en.png", full_page=True)
 
             await page.get_by_role("button", name="Sign out").click()
             await page.get_by_role("heading", name="Sign in").wait_for()
