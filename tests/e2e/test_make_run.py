@@ -5,6 +5,7 @@ once (its ports' connections still in TIME_WAIT), it comes up again on the same 
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -24,7 +25,10 @@ pytestmark = pytest.mark.e2e
 
 
 def _free_block(n: int = len(SERVICE_PORTS)) -> int:
-    for base in range(21001, 60000, 17):
+    """n free ports in a row below the ephemeral range, from a random start: runs on one machine at once (xdist
+    workers, several checkouts) rarely try the same block between the check and the bind."""
+    start = random.randrange(21001, 30000)
+    for base in [*range(start, 32000, 17), *range(21001, start, 17)]:
         if all(port_is_free(base + i) for i in range(n)):
             return base
     raise RuntimeError("no block of free ports")
