@@ -7,16 +7,19 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.staticfiles import StaticFiles
 
 from shared import metrics, problems
 from shared.edge import UnstorableText, guard_routes
@@ -26,6 +29,10 @@ from shared.openapi import document_problems, media
 from shared.problems import DEFAULT_PROBLEM_DOCS_URL
 from shared.runtime import ServiceRuntime
 from shared.telemetry import tracer_provider
+
+#: Swagger UI's files, vendored (shared/static/swagger-ui/README.md): /docs never loads anything from a CDN, so it
+#: works on a ward's machine without internet.
+SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +119,22 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         version=version,
         description=runtime.description,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # FastAPI's own pages load Swagger UI and ReDoc from a CDN: ours below, served from here
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime
+    app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json", title=f"{title} - API",
+            swagger_js_url=f"{root}/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{root}/static/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"persistAuthorization": True})
     _install_problem_handlers(app)
     app.add_middleware(JsonDepthLimit, max_depth=runtime.settings.http_max_json_depth)
 

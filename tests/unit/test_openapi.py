@@ -117,3 +117,23 @@ def test_every_operation_documents_its_response_body_and_lists_have_one_shape(se
                     assert "id" not in props, f"{method.upper()} {path}: `id` instead of `<thing>_id`"
     named_id = [name for name, schema in doc["components"]["schemas"].items() if "id" in schema.get("properties", {})]
     assert not named_id, f"`id` instead of `<thing>_id` in {named_id}"
+
+
+@pytest.mark.parametrize("service", BUILDS)
+async def test_the_docs_page_loads_nothing_from_the_internet(service):
+    """/docs is Swagger UI served from the files vendored in shared/static/swagger-ui: a ward's machine without
+    internet shows it (tests/e2e/test_docs_offline.py checks it in a browser with the network cut)."""
+    import re
+
+    import httpx
+
+    app = BUILDS[service](ServiceSettings(service_name=service, database_url="postgresql://u:p@127.0.0.1:1/x"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        page = await client.get("/docs")
+        assert page.status_code == 200
+        assert (await client.get("/redoc")).status_code == 404  # no page that would reach a CDN
+        urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", page.text) + re.findall(r"url: *'([^']+)'", page.text)
+        assert urls and not [u for u in urls if "//" in u], urls
+        for url in [u for u in urls if u.startswith("/static/")]:
+            r = await client.get(url)
+            assert r.status_code == 200 and len(r.content) > 500, url
