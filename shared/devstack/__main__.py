@@ -31,11 +31,20 @@ def _say(msg: str) -> None:
     print(f"[ward] {msg}", flush=True)
 
 
+def _shown(path: Path) -> str:
+    """A path as a person would type it: relative to the checkout when inside it (``.data``), else absolute."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     data = Path(args.data_dir).resolve() if args.data_dir else ROOT / ".data"
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    shown = _shown(data)
     pg: EmbeddedPostgres | None = None
     broker: TansuBroker | None = None
     procs: list[ServiceProcess] = []
@@ -55,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             port = 55432 if port_is_free(55432) else None
             pg = EmbeddedPostgres(data / "postgres", port).start()
             admin_url = pg.admin_url
-            _say(f"embedded PostgreSQL on 127.0.0.1:{pg.port} (data in .data/postgres)")
+            _say(f"embedded PostgreSQL on 127.0.0.1:{pg.port} (data in {shown}/postgres)")
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if bootstrap:
             _say(f"using Kafka at {bootstrap}")
@@ -92,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             _say(f"  {p.service:<10} {p.base_url}/docs   (OpenAPI {p.base_url}/openapi.json, "
                  f"AsyncAPI {p.base_url}/asyncapi.json)")
-        _say("logs in .data/logs/; a development token: `make token ROLES=ward_official WARD=phu-son`")
+        _say(f"logs in {shown}/logs/; a development token: `make token ROLES=ward_official WARD=phu-son`")
         identity_env = service_env("identity", admin_url, bootstrap)
         _say(f"the first official's account: `SERVICE_NAME=identity DATABASE_URL={identity_env['DATABASE_URL']} "
              ".venv/bin/wardctl accounts create-official --ward phu-son --username <name>`")
@@ -100,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         while not stopping:
             for p in procs:
                 if p.proc and p.proc.poll() is not None:
-                    _say(f"{p.service} exited with {p.proc.returncode}; see .data/logs/{p.service}.log")
+                    _say(f"{p.service} exited with {p.proc.returncode}; see {shown}/logs/{p.service}.log")
                     return 1
             time.sleep(0.5)
         return 0

@@ -72,6 +72,8 @@ def test_make_run_brings_the_platform_up_within_a_minute_ctrl_c_stops_it_and_it_
                 assert r.status == 200
         assert re.search(r"schema ready \(\d+ migrations applied\)", output)
         assert (data / "postgres" / "PG_VERSION").exists()  # the data survives a restart
+        assert f"data in {data}/postgres" in output and f"logs in {data}/logs/" in output  # where they really are
+        assert ".data/" not in output, output
     finally:
         rest = _stop(proc)
     assert proc.returncode == 0, rest
