@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Request
 
 from shared.errors import TooManyRequests
+from shared.forwarding import client_address
 
 _HIT = """
 INSERT INTO rate_limits AS w (bucket, window_start, expires_at, hits)
@@ -55,7 +56,8 @@ def _address_key(service_key: bytes) -> bytes:
 
 def address_pseudonym(runtime: Any, request: Request) -> str:
     key = runtime.audit_keys.keys[runtime.audit_keys.current_id]
-    address = request.client.host if request.client else "unknown"
+    # Behind a trusted proxy (the console, the ingress: TRUSTED_PROXIES) the address it forwards, else the peer's.
+    address = client_address(request, runtime.settings.trusted_proxy_networks)
     return hmac.new(_address_key(key), address.encode(), hashlib.sha256).hexdigest()[:32]
 
 

@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.forwarding import LOOPBACK, networks
+
 #: Development-only defaults. They are public (they are in this file), so a non-development environment
 #: that still uses one is refused at start-up.
 #: The single key of the platform before keyrings (base64 of 32 bytes): development data written then is still
@@ -178,6 +180,12 @@ class ServiceSettings(BaseSettings):
     # address and, where the route names one, per code (shared/ratelimit.py).
     public_rate_limit: int = Field(default=30, ge=1)
     public_rate_window_s: int = Field(default=60, ge=1)
+    # Who may tell a service the client's address (X-Forwarded-For, shared/forwarding.py): the console and the
+    # ingress, as addresses or networks (JSON list). Unset: the loopback in development and tests, nobody in
+    # production. Only these limits use it (sign-in, public routes); anyone else's X-Forwarded-For is ignored.
+    trusted_proxies: list[str] | None = Field(
+        default=None, description='JSON list of addresses or networks, e.g. ["10.42.0.0/16"]; unset: loopback '
+                                  "in development and tests, none in production")
 
     outbox_retention_days: int = 30
     outbox_retention_interval_s: float = 3600.0  # how often the retention job deletes published rows past it
@@ -255,6 +263,23 @@ class ServiceSettings(BaseSettings):
     console_session_idle_s: int = Field(default=8 * 3600, gt=0, description="a session unused this long ends")
     sign_in_rate_limit: int = Field(default=20, ge=1, description="sign-in and reset attempts per address per window")
     sign_in_rate_window_s: int = Field(default=300, ge=1)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Any, ...]:
+        """TRUSTED_PROXIES as networks (shared/forwarding.py)."""
+        if self.trusted_proxies is None:
+            return () if self.environment == "production" else networks(LOOPBACK)
+        return networks(tuple(self.trusted_proxies))
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            try:
+                networks(tuple(value))
+            except ValueError as exc:
+                raise ValueError("TRUSTED_PROXIES must be a JSON list of IP addresses or networks") from exc
+        return value
 
     @property
     def port(self) -> int:

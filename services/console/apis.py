@@ -34,8 +34,13 @@ class Apis:
         await self.http.aclose()
 
     async def call(self, service: str, method: str, path: str, *, token: str | None = None,
-                   json: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
+                   json: dict[str, Any] | None = None, params: dict[str, Any] | None = None,
+                   client: str | None = None) -> dict[str, Any]:
+        """``client``: the browser's address, sent as X-Forwarded-For where the service limits per address (sign-in,
+        the public routes); the service believes it only from a trusted proxy (TRUSTED_PROXIES)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if client:
+            headers["X-Forwarded-For"] = client
         try:
             r = await self.http.request(method, self.urls[service] + path, json=json, params=params, headers=headers)
         except httpx.HTTPError as exc:
@@ -47,13 +52,14 @@ class Apis:
             raise ApiProblem(service, r.status_code, kind)
         return r.json()
 
-    async def list_all(self, service: str, path: str, token: str, *, limit: int = 200,
-                       params: dict[str, Any] | None = None, most: int = 1000) -> list[dict[str, Any]]:
+    async def list_all(self, service: str, path: str, token: str | None, *, limit: int = 200,
+                       params: dict[str, Any] | None = None, most: int = 1000,
+                       client: str | None = None) -> list[dict[str, Any]]:
         """Every item of a paged list (docs/development.md, Lists), following ``next_cursor``; at most ``most``."""
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         while len(items) < most:
-            page = await self.call(service, "GET", path, token=token,
+            page = await self.call(service, "GET", path, token=token, client=client,
                                    params={**(params or {}), "limit": limit, **({"cursor": cursor} if cursor else {})})
             items += page["items"]
             cursor = page.get("next_cursor")

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.console import i18n, pages
+from services.console import i18n, pages, pages_public
 from services.console.apis import Apis
 from services.console.security import SecurityHeaders
 from services.console.sessions import SessionSealer
@@ -64,10 +64,12 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
     # schemathesis run cover the services of shared.settings.SERVICES, which the console is not one of).
     app = FastAPI(title="console", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.translations = translations
+    app.state.trusted_proxies = settings.trusted_proxy_networks
     app.state.templates = templates(translations)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(pages_public.router)
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> JSONResponse:

@@ -23,6 +23,7 @@ from services.console.security import (
 )
 from services.console.sessions import Session
 from services.console.signin import Sessions
+from shared.forwarding import client_address
 
 router = APIRouter()
 #: A form of the console is a few fields; anything larger is not one of ours.
@@ -35,6 +36,12 @@ def now() -> datetime:
 
 def _sessions(request: Request) -> Sessions:
     return request.app.state.sessions
+
+
+def browser_address(request: Request) -> str:
+    """The browser's address as the console sees it (behind the ingress: what a trusted proxy forwarded), sent on
+    to the services that limit per address (identity's sign-in, the public routes)."""
+    return client_address(request, request.app.state.trusted_proxies)
 
 
 def _lang(request: Request) -> str:
@@ -144,7 +151,8 @@ async def sign_in(request: Request) -> Response:
                       error=gettext_for(request)(messages.FORM_EXPIRED))
     username, password = form.get("username", "").strip(), form.get("password", "")
     try:
-        after = await _sessions(request).sign_in(session, username, password, None, now())
+        after = await _sessions(request).sign_in(session, username, password, None, now(),
+                                                 client=browser_address(request))
     except ApiProblem as exc:
         return render(request, "sign_in.html", session, status=401 if exc.status == 401 else 503,
                       error=messages.explain(exc, gettext_for(request), signing_in=True), username=username)
@@ -171,7 +179,8 @@ async def sign_in_code(request: Request) -> Response:
         return render(request, "code.html", session, status=422, error=gettext_for(request)(messages.CODE_NEEDED))
     pending = session.pending
     try:
-        after = await _sessions(request).sign_in(session, pending["username"], pending["password"], code, now())
+        after = await _sessions(request).sign_in(session, pending["username"], pending["password"], code, now(),
+                                                 client=browser_address(request))
     except ApiProblem as exc:
         if exc.status == 401:  # identity tells nothing more: start again from the password (it counts attempts)
             fresh = await _sessions(request).anonymous(now())

@@ -70,13 +70,14 @@ class Sessions:
         return await self._create(data, access_expires_at, expires_at)
 
     async def sign_in(self, session: Session, username: str, password: str, code: str | None,
-                      now: datetime) -> Session:
+                      now: datetime, *, client: str | None = None) -> Session:
         """Send the name and password (and code) to identity. Answers the new session: signed in, or waiting for
         the code (``session.pending``). Raises ApiProblem (401 for anything wrong: identity tells no more)."""
         body: dict[str, Any] = {"username": username, "password": password}
         if code:
             body["code"] = code
-        answer = await self.apis.call("identity", "POST", "/v1/sessions", json=body)
+        # The browser's address, for identity's per-address limit (it trusts it from the console only).
+        answer = await self.apis.call("identity", "POST", "/v1/sessions", json=body, client=client)
         if answer.get("second_factor_required"):
             return await self._replace(session, {"pending": {"username": username, "password": password}}, None,
                                        now + PENDING_TTL, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.donations import api, consumers, handlers
+from services.donations import api, api_public, consumers, handlers
 from services.donations.uow import DonationsUnitOfWork
 from shared.application import Application, PgContext
 from shared.contracts.donations import (
@@ -47,4 +47,4 @@ def build(settings: ServiceSettings) -> FastAPI:
     runtime.consume(runtime.application.on_events(consumers.HANDLERS))
     runtime.every("flag-overdue-instalments", 3600,
                   runtime.application.job("flag-overdue-instalments", handlers.flag_overdue_instalments))
-    return create_app(runtime, [api.router], title="donations")
+    return create_app(runtime, [api.router, api_public.router], title="donations")

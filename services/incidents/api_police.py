@@ -26,17 +26,19 @@ CLAIM_NOTICE = ("To be named on a certificate, send the claim secret with the na
 
 # -- anonymous follow-up -----------------------------------------------------------------------------------------
 @router.post("/follow-up", response_model=schemas.FollowUpStatus,
-             summary="An anonymous reporter's status, outcome and recognition (code + secret)")
-async def follow_up(body: schemas.FollowUpIn, request: Request, principal: CurrentPrincipal) -> Response:
-    # POST, so that the secret travels in the body and never in a URL or an access log. Counted per address and per
-    # code before the secret is checked: guessing a code's secret is bounded however many addresses try.
+             summary="An anonymous reporter's status, outcome and recognition (code + secret, no token)")
+async def follow_up(body: schemas.FollowUpIn, request: Request) -> Response:
+    # No token: the code and the secret are the only proof (a token, if sent, is not looked at, so nothing of who
+    # asks is tied to the tip). POST, so that the secret travels in the body and never in a URL or an access log.
+    # Counted per address and per code before the secret is checked: guessing a code's secret is bounded however
+    # many addresses try.
     runtime = request.app.state.runtime
     s = runtime.settings
     await ratelimit.limit(request, "follow-up", limit=s.public_rate_limit, window_s=s.public_rate_window_s,
                           code=body.follow_up_code.strip().upper())
     async with reading(request) as uow:
-        inc = await uow.incidents.by_follow_up_code(body.follow_up_code)
-        if inc is None or not secret_matches(body.secret, inc["secret_hash"]) or inc["ward_id"] != principal.ward_id:
+        inc = await uow.incidents.by_follow_up_code(body.follow_up_code.upper())
+        if inc is None or not secret_matches(body.secret, inc["secret_hash"]):
             raise NotFound("no tip with this code and secret")  # one answer: no oracle for valid codes
         awards = await uow.projections.awards_for(inc["ward_id"], inc["reporter_ref"])
     # The claim secret lets the reporter (and only the holder of this secret) put a name of their choice on a

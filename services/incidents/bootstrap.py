@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.incidents import api, api_police, consumers, handlers
+from services.incidents import api, api_police, api_public, consumers, handlers
 from services.incidents.uow import IncidentsUnitOfWork
 from shared.application import Application, PgContext
 from shared.contracts.incidents import (
@@ -51,4 +51,4 @@ def build(settings: ServiceSettings) -> FastAPI:
     runtime.consume(runtime.application.on_events(consumers.HANDLERS))
     runtime.every("flag-overdue-tips", OVERDUE_CHECK_INTERVAL_S,
                   runtime.application.job("flag-overdue-tips", handlers.flag_overdue_tips))
-    return create_app(runtime, [api.router, api_police.router], title="incidents")
+    return create_app(runtime, [api.router, api_police.router, api_public.router], title="incidents")

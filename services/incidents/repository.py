@@ -54,6 +54,7 @@ INCIDENTS_NEWEST_FIRST = Keyset.of("received_at:timestamptz", "incident_id:text"
 TRANSITIONS_IN_ORDER = Keyset.of("seq:bigint")
 WARNINGS_BY_DATE = Keyset.of("issued_on:date", "warning_id:text")
 CAMERAS_BY_ID = Keyset.of("facility_id:text")
+GROUPS_BY_WARD_AND_NAME = Keyset.of("ward_id:text", "name:text", "group_id:text")
 
 
 class IncidentRepository:
@@ -164,6 +165,13 @@ class ProjectionRepository:
 
     async def group(self, group_id: str) -> dict[str, Any] | None:
         return _one(await self.conn.fetchrow("SELECT * FROM known_groups WHERE group_id = $1", group_id))
+
+    async def groups(self, page: PageRequest, *, ward_id: str | None = None) -> dict[str, Any]:
+        """A page of the residential groups incidents knows (id, ward, name), by ward and name."""
+        args: list[Any] = [ward_id]
+        where = ["$1::text IS NULL OR ward_id = $1"]
+        query = GROUPS_BY_WARD_AND_NAME.query("SELECT group_id, ward_id, name FROM known_groups", where, args, page)
+        return GROUPS_BY_WARD_AND_NAME.page(await self.conn.fetch(query, *args), page)
 
     async def upsert_group(self, group_id: str, ward_id: str, name: str) -> None:
         await self.conn.execute(

@@ -283,3 +283,14 @@ class Briefing(_Out):
     warnings: BriefingWarnings
     residence_checks: ResidenceChecks
     mediations: BriefingMediations
+
+
+class PublicGroupOut(_Out):
+    group_id: str
+    ward_id: str
+    name: str
+
+
+class PublicGroupPage(_Out):
+    items: list[PublicGroupOut]
+    next_cursor: str | None

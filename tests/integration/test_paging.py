@@ -128,6 +128,7 @@ DOCUMENTS = {
     "/problems",  # the catalogue of problem types every error points to: a constant
     "/v1/checks-due",  # registry: one ward's checks for the monthly briefing
     "/v1/campaigns/{campaign_id}/report", "/v1/campaigns/{campaign_id}/report.csv",  # one campaign's accounts
+    "/v1/public/campaigns/{campaign_id}/report", "/v1/public/campaigns/{campaign_id}/report.csv",  # the same, public
     "/v1/briefings/{group_id}/{month}/print",  # one group's month
     "/v1/refusal-grounds",  # the grounds the law lists: a constant
     "/v1/awards/{award_id}/certificate.pdf", "/v1/wards/{ward_id}/festival/{year}.pdf",  # one award / one festival

@@ -80,6 +80,8 @@ PHONE_COLUMNS = {"registry.residents.phone": "the population register"}
 #: Routes not driven here, and why.
 NOT_DRIVEN = {
     ("incidents", "POST", "/v1/follow-up"): "a read (the secret travels in a body), not a command",
+    ("incidents", "POST", "/v1/public/tips"): "anonymous, no token: refuses an Idempotency-Key; every table is "
+                                                "scanned for the caller in tests/incidents/test_public.py",
     ("awards", "POST", "/v1/public/certificates/{code}/claim"): "anonymous: refuses an Idempotency-Key "
                                                                 "(tests/awards/test_approval.py)",
     ("awards", "POST", "/v1/public/certificates/{code}/claim/withdraw"): "anonymous: refuses an Idempotency-Key",

@@ -1,0 +1,186 @@
+"""Pages without an account (issue 16): an anonymous tip and its follow-up, a campaign's public transparency page,
+and certificate verification. The sign-in page links them.
+
+They call only the services' public routes, without a token: incidents ``POST /v1/public/tips``,
+``GET /v1/public/groups`` and ``POST /v1/follow-up``; donations ``GET /v1/public/campaigns/{id}/report``; awards
+``GET /v1/public/certificates/{code}``. The browser's address is forwarded (X-Forwarded-For) so that each service's
+per-address limit counts people, not the console; nothing of the visitor is kept here beyond the anonymous
+session that carries the forms' CSRF token (as the sign-in form's does). The follow-up code and secret are shown
+once, in the answer to the form, and never kept: the page is ``no-store`` like every page of the console.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from services.console import messages
+from services.console.apis import ApiProblem
+from services.console.pages import _sessions, browser_address, gettext_for, now, posted, render
+from services.console.security import SESSION_COOKIE
+from services.console.sessions import Session
+from shared.clock import WARD_TZ
+
+router = APIRouter()
+
+
+def _(text: str) -> str:  # marks a string for extraction; translated when shown
+    return text
+
+
+NO_TIP = _("No tip has this code and secret. Check what you wrote down and try again.")
+NO_CAMPAIGN = _("There is no campaign at this address. Check the link you were given.")
+NO_CERTIFICATE = _("No certificate has this code. Check the code printed on the certificate.")
+TIP_INCOMPLETE = _("Choose the residential group and the kind of incident, and describe what happened "
+                   "(at least 5 characters).")
+BAD_TIME = _("The time it happened is not a valid date and time, or it is in the future.")
+FOLLOW_UP_INCOMPLETE = _("Enter both the follow-up code and the secret.")
+
+CATEGORIES = ("theft", "fraud", "drugs", "fire", "dispute", "public_order", "other")
+
+
+async def _visitor(request: Request) -> Session:
+    """The visitor's session (signed in or not), else a new anonymous one: it carries the CSRF token of the forms."""
+    session = await _sessions(request).load(request.cookies.get(SESSION_COOKIE), now())
+    return session or await _sessions(request).anonymous(now())
+
+
+def _explain(request: Request, exc: ApiProblem, not_found: str) -> str:
+    gettext = gettext_for(request)
+    return gettext(not_found) if exc.status == 404 else messages.explain(exc, gettext)
+
+
+def _status(exc: ApiProblem) -> int:
+    return exc.status if exc.status in (404, 422, 429) else 503
+
+
+# -- an anonymous tip ------------------------------------------------------------------------------------------------
+async def _groups(request: Request) -> tuple[list[dict[str, Any]], str | None]:
+    try:
+        groups = await request.app.state.apis.list_all("incidents", "/v1/public/groups", None,
+                                                       client=browser_address(request))
+        return groups, None
+    except ApiProblem as exc:
+        return [], messages.explain(exc, gettext_for(request))
+
+
+def _tip_page(request: Request, session: Session, groups: list[dict[str, Any]], *, status: int = 200,
+              error: str | None = None, form: dict[str, str] | None = None) -> Response:
+    return render(request, "public/tip.html", session, status=status, error=error, groups=groups,
+                  categories=CATEGORIES, form=form or {})
+
+
+@router.get("/tip", include_in_schema=False)
+async def tip_form(request: Request) -> Response:
+    session = await _visitor(request)
+    groups, problem = await _groups(request)
+    return _tip_page(request, session, groups, status=503 if problem else 200, error=problem)
+
+
+def _happened_at(value: str) -> str | None:
+    """``datetime-local`` (the ward's time) -> ISO 8601 with the zone; "" -> None; ValueError when not a time or
+    in the future."""
+    if not value.strip():
+        return None
+    moment = datetime.fromisoformat(value.strip()).replace(tzinfo=WARD_TZ)
+    if moment > now():
+        raise ValueError("in the future")
+    return moment.isoformat()
+
+
+@router.post("/tip", include_in_schema=False)
+async def file_tip(request: Request) -> Response:
+    session, form, ok = await posted(request)
+    gettext = gettext_for(request)
+    if not ok or session is None:
+        groups, _problem = await _groups(request)
+        return _tip_page(request, await _visitor(request), groups, status=403,
+                         error=gettext(messages.FORM_EXPIRED), form=form)
+    group_id, category = form.get("group_id", "").strip(), form.get("category", "")
+    description, address = form.get("description", "").strip(), form.get("address", "").strip()
+    if not group_id or category not in CATEGORIES or len(description) < 5:
+        groups, _problem = await _groups(request)
+        return _tip_page(request, session, groups, status=422, error=gettext(TIP_INCOMPLETE), form=form)
+    try:
+        happened_at = _happened_at(form.get("happened_at", ""))
+    except ValueError:
+        groups, _problem = await _groups(request)
+        return _tip_page(request, session, groups, status=422, error=gettext(BAD_TIME), form=form)
+    body: dict[str, Any] = {"category": category, "is_crime_tip": form.get("is_crime_tip") == "yes",
+                            "description": description, "place": {"group_id": group_id, "address": address or None},
+                            "happened_at": happened_at}
+    try:
+        receipt = await request.app.state.apis.call("incidents", "POST", "/v1/public/tips", json=body,
+                                                    client=browser_address(request))
+    except ApiProblem as exc:
+        groups, _problem = await _groups(request)
+        return _tip_page(request, session, groups, status=_status(exc), error=messages.explain(exc, gettext),
+                         form=form)
+    # Shown once, in this answer only: nothing of it is kept by the console (the page is no-store).
+    return render(request, "public/tip_filed.html", session, status=201, receipt=receipt)
+
+
+# -- its follow-up ---------------------------------------------------------------------------------------------------
+@router.get("/tip/follow-up", include_in_schema=False)
+async def follow_up_form(request: Request) -> Response:
+    return render(request, "public/follow_up.html", await _visitor(request), form={})
+
+
+@router.post("/tip/follow-up", include_in_schema=False)
+async def follow_up(request: Request) -> Response:
+    session, form, ok = await posted(request)
+    gettext = gettext_for(request)
+    code = "".join(form.get("follow_up_code", "").split()).upper()
+    secret = form.get("secret", "").strip()
+    shown = {"follow_up_code": code}  # the secret is never put back into the page
+    if not ok or session is None:
+        return render(request, "public/follow_up.html", await _visitor(request), status=403,
+                      error=gettext(messages.FORM_EXPIRED), form=shown)
+    if not code or not secret:
+        return render(request, "public/follow_up.html", session, status=422, error=gettext(FOLLOW_UP_INCOMPLETE),
+                      form=shown)
+    try:
+        status = await request.app.state.apis.call("incidents", "POST", "/v1/follow-up",
+                                                   json={"follow_up_code": code, "secret": secret},
+                                                   client=browser_address(request))
+    except ApiProblem as exc:
+        return render(request, "public/follow_up.html", session, status=_status(exc),
+                      error=_explain(request, exc, NO_TIP), form=shown)
+    return render(request, "public/follow_up.html", session, form=shown, tip=status)
+
+
+# -- a campaign's public transparency page ---------------------------------------------------------------------------
+@router.get("/campaigns/{campaign_id}", include_in_schema=False)
+async def campaign_page(campaign_id: str, request: Request) -> Response:
+    session = await _visitor(request)
+    try:
+        report = await request.app.state.apis.call(
+            "donations", "GET", f"/v1/public/campaigns/{quote(campaign_id, safe='')}/report",
+            client=browser_address(request))
+    except ApiProblem as exc:
+        return render(request, "public/campaign.html", session, status=_status(exc),
+                      error=_explain(request, exc, NO_CAMPAIGN), report=None)
+    return render(request, "public/campaign.html", session, report=report)
+
+
+# -- certificate verification ----------------------------------------------------------------------------------------
+@router.get("/certificates/verify", include_in_schema=False)
+async def verify_certificate(request: Request, code: str = "") -> Response:
+    session = await _visitor(request)
+    code = "".join(code.split()).upper()[:64]
+    if not code:
+        return render(request, "public/verify.html", session, code="", certificate=None)
+    if not all(c.isalnum() or c == "-" for c in code) or len(code) < 4:
+        return render(request, "public/verify.html", session, status=404, code=code, certificate=None,
+                      error=gettext_for(request)(NO_CERTIFICATE))
+    try:
+        certificate = await request.app.state.apis.call("awards", "GET", f"/v1/public/certificates/{code}",
+                                                        client=browser_address(request))
+    except ApiProblem as exc:
+        return render(request, "public/verify.html", session, status=_status(exc), code=code, certificate=None,
+                      error=_explain(request, exc, NO_CERTIFICATE))
+    return render(request, "public/verify.html", session, code=code, certificate=certificate)
