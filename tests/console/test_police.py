@@ -85,7 +85,7 @@ async def test_warnings_are_listed_and_recorded_and_the_briefing_prints(console,
         "reason": "Lưu trú chưa thông báo", "issued_on": "2024-08-20", "incident_id": None})
     briefing = await console.get("/police/briefing?group_id=g1&month=2024-08")
     assert briefing.status_code == 200 and "Tổ Trần Phú" in briefing.text and "31/08/2024" in briefing.text
-    assert "Hòa giải thành" in briefing.text and 'class="printable"' in briefing.text
+    assert "tháng 08/2024" in briefing.text and "Hòa giải thành" in briefing.text and 'class="printable"' in briefing.text
     assert ("incidents", "/v1/briefings/g1/2024-08", "Bearer access-0") in services.calls  # the officer's token
 
 
