@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.console import i18n, pages, pages_public
+from services.console import i18n, pages, pages_mediation, pages_police, pages_public
 from services.console.apis import Apis
 from services.console.security import SecurityHeaders
 from services.console.sessions import SessionSealer
@@ -70,6 +70,8 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(pages_public.router)
+    app.include_router(pages_police.router)
+    app.include_router(pages_mediation.router)
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> JSONResponse:

@@ -36,3 +36,42 @@ TIP_OUTCOMES = {
 }
 CERTIFICATE_ISSUERS = {"ward_chairman": _("Chairman of the ward People's Committee"),
                        "city_chairman": _("Chairman of the city People's Committee")}
+# -- police (incidents: the whole lifecycle, outcomes, assignees, warnings) ------------------------------------------
+INCIDENT_STATES_ALL = {
+    **INCIDENT_STATES, "resolved": _("Resolved"), "closed": _("Closed"),
+}
+INCIDENT_OUTCOMES = {
+    "solved": _("Solved"), "unfounded": _("Unfounded"), "transferred": _("Transferred"),
+    "referred_to_mediation": _("Referred to mediation"), "mediated": _("Settled by mediation"),
+}
+#: The outcomes police choose when resolving (the others come from mediation).
+POLICE_OUTCOMES = ("solved", "unfounded", "transferred")
+ASSIGNEE_KINDS = {"police": _("Police"), "team": _("A team of the ward")}
+WARNING_KINDS = {"summons": _("Summons (gọi hỏi)"), "admonition": _("Admonition (răn đe)")}
+#: The transitions of an incident's history (incidents' domain.Action and the scheduler's flag).
+INCIDENT_ACTIONS = {
+    "report": _("Reported"), "triage": _("Triaged"), "assign": _("Assigned"), "start": _("Work started"),
+    "resolve": _("Resolved"), "refer_to_mediation": _("Referred to mediation"),
+    "mediated": _("Settled by mediation"), "return_to_police": _("Returned to the police"),
+    "close": _("Closed"), "reopen": _("Reopened"), "extend_deadline": _("Deadline extended"),
+    "flag_overdue": _("Deadline passed"), "cite_footage": _("Footage cited"),
+}
+
+# -- mediation (hòa giải ở cơ sở) ---------------------------------------------------------------------------------
+CASE_STATUSES = {
+    "received": _("Waiting for mediators"), "in_mediation": _("In mediation"),
+    "succeeded": _("Mediated successfully"), "failed": _("Mediation failed"), "withdrawn": _("Withdrawn"),
+    "refused": _("Refused"),
+}
+CASE_KINDS = {
+    "family": _("Marriage and family"), "neighbours": _("Neighbours"),
+    "property_or_land_boundary": _("Property, land boundary"), "other_civil": _("Other civil matter"),
+}
+CASE_ORIGINS = {
+    "party_request": _("At a party's request"), "referral": _("Referred by the police"),
+    "mediator_initiative": _("On a mediator's initiative"),
+}
+AGREEMENT_PROGRESS = {
+    "carried_out": _("Carried out"), "partly_carried_out": _("Partly carried out"),
+    "not_carried_out": _("Not carried out"),
+}

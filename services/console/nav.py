@@ -25,6 +25,19 @@ ENTRIES: list[Entry] = [
     Entry("/dashboard", _("Dashboard"), OFFICIALS),
 ]
 
+# -- police and mediators (pages_police.py, pages_mediation.py) ----------------------------------------------------
+POLICE = frozenset({"police"})
+#: Mediators are team members or leaders whose teams include a mediation team (services/mediation/domain.py); the
+#: pages say so to one whose teams are not.
+MEDIATORS = frozenset({"team_member", "team_leader"})
+ENTRIES += [
+    Entry("/police/incidents", _("Tips and incidents"), POLICE),
+    Entry("/police/warnings", _("Warnings"), POLICE),
+    Entry("/police/briefing", _("Monthly briefing"), POLICE),
+    Entry("/mediation/cases", _("Mediation cases"), MEDIATORS),
+    Entry("/mediation/record-book", _("Record book"), MEDIATORS),
+]
+
 
 def visible(roles: Iterable[str]) -> list[Entry]:
     """The entries a person with these roles sees, in menu order (each path once)."""

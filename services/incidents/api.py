@@ -10,6 +10,7 @@ from services.incidents.commands import (
     AssignIncident,
     CiteFootage,
     CloseIncident,
+    DiscloseReporter,
     ExtendDeadline,
     ReferToMediation,
     ReopenIncident,
@@ -77,6 +78,13 @@ async def history(incident_id: str, request: Request, principal: CurrentPrincipa
         inc = await uow.incidents.get(incident_id)
         principal.ensure_reaches(inc["ward_id"] if inc else None, "no such incident")
         return json_response(await uow.incidents.transitions(incident_id, page))
+
+
+@router.post("/{incident_id}/reporter-disclosure", response_model=schemas.ReporterDisclosure,
+             summary="Who reported the incident (police of its ward only; every disclosure audited)")
+async def disclose_reporter(incident_id: str, request: Request, principal: CurrentPrincipal) -> Response:
+    # A POST: reading a reporter's identity is an act the audit trail records, not a plain read.
+    return await dispatch(request, DiscloseReporter(incident_id=incident_id), principal)
 
 
 # -- lifecycle (police) ----------------------------------------------------------------------------------------------

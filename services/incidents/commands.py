@@ -133,6 +133,13 @@ class ReopenIncident(_IncidentCommand, schemas.ReasonIn):
     name: ClassVar[str] = "incident.reopen"
 
 
+class DiscloseReporter(_IncidentCommand):
+    """An officer reads who reported an incident: changes nothing, but every reading is a deliberate act that the
+    audit trail records (who, when, which incident; never the identity itself)."""
+
+    name: ClassVar[str] = "incident.disclose_reporter"
+
+
 # -- warnings (gọi hỏi, răn đe) -------------------------------------------------------------------------------------
 class RecordWarning(_Command):
     name: ClassVar[str] = "warning.record"

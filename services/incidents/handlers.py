@@ -17,6 +17,7 @@ from services.incidents.commands import (
     AssignIncident,
     CiteFootage,
     CloseIncident,
+    DiscloseReporter,
     ExtendDeadline,
     RecordWarning,
     ReferToMediation,
@@ -38,6 +39,7 @@ from services.incidents.domain import (
     crime_tip_deadline,
     ensure_extendable,
     ensure_footage_may_be_cited,
+    ensure_may_see,
     ensure_referable,
     extended_deadline,
     hash_secret,
@@ -296,6 +298,16 @@ async def return_to_police(uow: Any, inc: Row, case_id: str, reason: str) -> Non
     uow.emit(IncidentReturnedToPolice(**_facts(after), reason=reason, mediation_case_id=case_id))
 
 
+async def handle_disclose_reporter(cmd: DiscloseReporter, uow: Any, actor: Principal) -> dict[str, Any]:
+    """The reporter's identity, for the police of the incident's ward only; audited (the identity is not in the
+    trail). An incident of another ward, or any other role, learns nothing (404 / 403)."""
+    actor.require(Role.POLICE)
+    inc = ensure_may_see(actor, await uow.incidents.get(cmd.incident_id), None)
+    uow.audit("incident", inc["incident_id"], ward_id=inc["ward_id"], details={"disclosed": "reporter"})
+    body = views.detail(actor, uow.pii, inc, [])
+    return {"incident_id": inc["incident_id"], "anonymous": inc["anonymous"], "reporter": body.get("reporter")}
+
+
 # -- warnings (gọi hỏi, răn đe) -----------------------------------------------------------------------------------
 async def handle_record_warning(cmd: RecordWarning, uow: Any, actor: Principal) -> Created:
     actor.require(Role.POLICE)
@@ -349,5 +361,6 @@ HANDLERS = {
     ExtendDeadline: handle_extend_deadline,
     CloseIncident: handle_close,
     ReopenIncident: handle_reopen,
+    DiscloseReporter: handle_disclose_reporter,
     RecordWarning: handle_record_warning,
 }

@@ -145,6 +145,14 @@ class IncidentDetail(IncidentSummary):
         default=None, description="Police only: the identified reporter (null for an anonymous tip)")
 
 
+class ReporterDisclosure(_Out):
+    """Who reported an incident, for the police of its ward (each disclosure audited)."""
+
+    incident_id: str
+    anonymous: bool
+    reporter: ReporterIdentity | None = Field(description="null for an anonymous tip: nobody knows who sent it")
+
+
 class TransitionOut(_Out):
     action: str
     from_state: State | None

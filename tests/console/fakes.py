@@ -142,4 +142,144 @@ class FakeServices:
                 "issuer_title": "Chủ tịch UBND phường", "decision_number": "15/QĐ-UBND", "decision_date": "2024-08-13",
                 "year": 2024, "revoked_on": "2024-09-01" if revoked else None,
                 "revoked_reason": "Quyết định bị huỷ" if revoked else None})
+
+# -- police and mediators (tests/console/test_police.py, test_mediation.py) --------------------------------------
+URLS["mediation"] = "http://mediation.test"
+
+
+@dataclass
+class PoliceAndMediationFakes(FakeServices):
+    """The same sign-in, as a police officer or a mediator (``roles``, ``team_ids``); incidents' and mediation's
+    routes the police and mediation pages call, with the shapes of their response models, one incident and one
+    case that the forms move on. ``posted`` keeps what the console sent: (path, body)."""
+
+    roles: list[str] = field(default_factory=lambda: ["police"])
+    team_ids: list[str] = field(default_factory=list)
+    posted: list[tuple[str, dict]] = field(default_factory=list)
+    incident: dict = field(default_factory=lambda: {
+        "incident_id": "i1", "group_id": "g1", "category": "drugs", "is_crime_tip": True, "state": "in_progress",
+        "outcome": None, "received_at": "2024-08-13T02:00:00+00:00", "deadline_on": "2024-09-02", "overdue": False,
+        "place": {"address": "Ngõ 20 phố Trần Phú", "latitude": None, "longitude": None}, "happened_at": None,
+        "description": "Có người tụ tập sử dụng ma túy", "evidence": [], "footage": [],
+        "assignee": {"kind": "police", "team_id": None, "officer": "area-police"}, "resolution_note": None,
+        "mediation_case_id": None, "mediation_note": None, "anonymous": False, "reporter_ref": "ref-1",
+        "reporter": {"resident_id": "r7", "full_name": "Lê Thị Tố Giác", "phone": "0912 000 111"}})
+    case: dict = field(default_factory=lambda: {
+        "case_id": "c1", "ward_id": "phu-son", "group_id": "g1", "team_id": "tm1", "referral_incident_id": "i9",
+        "origin": "referral", "kind": "neighbours", "summary": "Tranh chấp lối đi chung", "status": "in_mediation",
+        "received_at": "2024-08-12T02:00:00+00:00", "received_on": "2024-08-12", "assignment_due": "2024-08-14",
+        "assignment_late": False,
+        "parties": [{"position": 1, "display_name": "Nguyễn Văn A", "resident_id": "r1"},
+                    {"position": 2, "display_name": "Trần Thị B", "resident_id": "r2"}],
+        "mediators": [{"mediator_id": "m1", "full_name": "Phạm Hòa Giải", "chosen_by_parties": False,
+                       "assigned_on": "2024-08-13", "late": False}],
+        "sessions": [], "refusal": None, "agreement": None, "demands": None, "directed_to": None,
+        "withdrawal_reason": None, "concluded_on": None, "follow_ups": []})
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        host, path = request.url.host.split(".")[0], request.url.path
+        if host == "identity" and path == "/v1/me":
+            self.calls.append((host, path, request.headers.get("authorization")))
+            return httpx.Response(200, json={"display_name": "Người dùng", "ward_id": "phu-son", "roles": self.roles,
+                                             "team_ids": self.team_ids, "resident_id": "m1"})
+        if host not in ("incidents", "mediation") and not (host == "registry" and path == "/v1/groups"):
+            return super().answer(request)
+        self.calls.append((host, path, request.headers.get("authorization")))
+        if request.headers.get("authorization") != f"Bearer access-{self.refreshes}":
+            return _problem(401, "unauthorized")
+        body = json.loads(request.content) if request.content else {}
+        if request.method == "POST":
+            self.posted.append((path, body))
+        if host == "registry":
+            return httpx.Response(200, json={"items": [{"group_id": "g1", "ward_id": "phu-son", "name": "Tổ Trần Phú",
+                                                        "household_count": 12}], "next_cursor": None})
+        return self._incidents(request, path, body) if host == "incidents" else self._mediation(request, path, body)
+
+    def _incidents(self, request: httpx.Request, path: str, body: dict) -> httpx.Response:
+        inc = self.incident
+        summary = {k: inc[k] for k in ("incident_id", "group_id", "category", "is_crime_tip", "state", "outcome",
+                                       "received_at", "deadline_on", "overdue")}
+        if path == "/v1/incidents":
+            state = request.url.params.get("state")
+            return httpx.Response(200, json={"items": [summary] if state in (None, inc["state"]) else [],
+                                             "next_cursor": None})
+        if path == "/v1/incidents/i1":
+            return httpx.Response(200, json=inc)
+        if path == "/v1/incidents/i1/history":
+            return httpx.Response(200, json={"items": [
+                {"action": "report", "from_state": None, "to_state": "received", "actor": "reporter", "reason": None,
+                 "at": "2024-08-13T02:00:00+00:00"}], "next_cursor": None})
+        if path == "/v1/incidents/i1/reporter-disclosure":
+            return httpx.Response(200, json={"incident_id": "i1", "anonymous": False, "reporter": inc["reporter"]})
+        if path == "/v1/incidents/i1/resolve":
+            if inc["state"] != "in_progress":
+                return _problem(422, "rule-violated")
+            if len(body.get("note", "")) < 3:
+                return _problem(422, "invalid-input")
+            inc.update(state="resolved", outcome=body["outcome"], resolution_note=body["note"])
+            return httpx.Response(200, json=summary | {"state": "resolved", "outcome": body["outcome"]})
+        if path == "/v1/incidents/i1/close":
+            return _problem(422, "rule-violated") if inc["state"] != "resolved" else httpx.Response(200, json=summary)
+        if path == "/v1/cameras":
+            return httpx.Response(200, json={"items": [{"camera_id": "cam1", "group_id": "g1", "name": "Camera 1",
+                                                        "location": "Nhà văn hóa", "decommissioned_on": None}],
+                                             "next_cursor": None})
+        if path == "/v1/warnings" and request.method == "GET":
+            return httpx.Response(200, json={"items": [
+                {"warning_id": "w1", "group_id": "g1", "kind": "admonition", "reason": "Tụ tập gây mất trật tự",
+                 "issued_on": "2024-08-10", "incident_id": None, "person": {"resident_id": None,
+                                                                           "full_name": "Đỗ Văn Răn"}}],
+                "next_cursor": None})
+        if path == "/v1/warnings":
+            return httpx.Response(201, json={"warning_id": "w2", "group_id": body["group_id"], "kind": body["kind"],
+                                             "issued_on": body["issued_on"]})
+        if path.startswith("/v1/briefings/g1/"):
+            return httpx.Response(200, json={
+                "ward_id": "phu-son", "group_id": "g1", "group_name": "Tổ Trần Phú", "month": path.rsplit("/", 1)[1],
+                "prepared_on": "2024-08-31", "incidents": {"total": 3, "by_category": {"drugs": 1, "dispute": 2},
+                                                           "by_state": {"resolved": 3}},
+                "overdue_tips": [], "warnings": {"total": 1, "by_kind": {"admonition": 1}, "items": []},
+                "residence_checks": {"temporary_residences_expiring_or_expired": [], "late_stay_notices": []},
+                "mediations": {"by_status": {"succeeded": 2}, "cases": []}})
+        return _problem(404, "not-found")
+
+    def _mediation(self, request: httpx.Request, path: str, body: dict) -> httpx.Response:
+        case = self.case
+        if path == "/v1/cases":
+            status = request.url.params.get("status")
+            return httpx.Response(200, json={"items": [case] if status in (None, case["status"]) else [],
+                                             "next_cursor": None})
+        if path == "/v1/cases/c1":
+            return httpx.Response(200, json=case)
+        if path == "/v1/teams":
+            return httpx.Response(200, json={"items": [{
+                "team_id": "tm1", "group_id": "g1", "name": "Tổ hòa giải Trần Phú", "compliant": True,
+                "compliance_issues": [], "registry_compliant": True,
+                "mediators": [{"resident_id": "m1", "full_name": "Phạm Hòa Giải", "sex": "female", "role": "leader"},
+                              {"resident_id": "m2", "full_name": "Vũ Trung Gian", "sex": "male", "role": "member"}]}],
+                "next_cursor": None})
+        if path == "/v1/refusal-grounds":
+            return httpx.Response(200, json={"grounds": [{"code": "crime", "description": "A crime",
+                                                          "description_vi": "Tội phạm", "legal_basis": "Art. 3"}]})
+        if path == "/v1/cases/c1/sessions":
+            if not body.get("mediator_ids"):
+                return _problem(422, "invalid-input")
+            case["sessions"].append({"session_id": "s1", "held_at": body["held_at"], "place": body["place"],
+                                     "mediator_ids": body["mediator_ids"], "invitees": [],
+                                     "parties_present": body["parties_present"], "notes": body["notes"]})
+            return httpx.Response(201, json=case)
+        if path == "/v1/cases/c1/follow-ups":
+            return _problem(422, "rule-violated") if case["status"] != "succeeded" else httpx.Response(201, json=case)
+        if path.startswith("/v1/teams/tm1/record-book/"):
+            return httpx.Response(200, json={
+                "team_id": "tm1", "team_name": "Tổ hòa giải Trần Phú", "group_id": "g1",
+                "year": int(path.rsplit("/", 1)[1]),
+                "part_i": [{"stt": 1, "case_id": "c1", "date_received": "12/08/2024",
+                            "mediators_and_invitees": "Phạm Hòa Giải", "parties": "Nguyễn Văn A; Trần Thị B",
+                            "kind": "neighbours", "content": "Tranh chấp lối đi chung", "agreement_or_demands": "",
+                            "result": "", "status": "in_mediation", "notes": ""}],
+                "part_ii": {"received": 1, "succeeded": 0, "failed": 0, "withdrawn": 0, "refused": 0,
+                            "in_progress": 1, "by_kind": {}, "by_mediator": [
+                                {"mediator_id": "m1", "full_name": "Phạm Hòa Giải", "cases": 1, "succeeded": 0,
+                                 "failed": 0}]}})
         return _problem(404, "not-found")

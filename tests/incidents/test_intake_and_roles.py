@@ -144,3 +144,26 @@ async def test_the_incident_list_pages_past_any_fixed_cap(service):
             break
     assert [i["incident_id"] for i in seen] == list(reversed(made))
     assert (await service.get("/v1/incidents", params={"limit": 201}, headers=auth("police"))).status_code == 422
+
+
+async def test_the_reporter_is_disclosed_to_the_police_of_the_ward_only_and_every_disclosure_is_audited(service, db):
+    made = await service.post("/v1/incidents", json=theft(), headers=auth("resident", **RESIDENT))
+    incident_id = made.json()["incident_id"]
+    path = f"/v1/incidents/{incident_id}/reporter-disclosure"
+
+    r = await service.post(path, headers=auth("police", sub="officer-1"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"incident_id": incident_id, "anonymous": False,
+                        "reporter": {"resident_id": "r-an", "full_name": "Nguyễn Văn An", "phone": "0912 345 678"}}
+    assert (await service.post(path, headers=auth("ward_official"))).status_code == 403
+    assert (await service.post(path, headers=auth("resident", **RESIDENT))).status_code == 403
+    assert (await service.post(path, headers=auth("police", ward="hoa-binh"))).status_code == 404
+
+    anonymous = (await service.post("/v1/incidents", json=theft(anonymous=True, reporter=None),
+                                    headers=auth("resident"))).json()["incident_id"]
+    r = await service.post(f"/v1/incidents/{anonymous}/reporter-disclosure", headers=auth("police"))
+    assert r.status_code == 200 and r.json()["reporter"] is None and r.json()["anonymous"] is True
+
+    rows = await db.fetch("incidents", "SELECT * FROM audit_log WHERE command = 'incident.disclose_reporter'")
+    assert [(r["actor"], r["target_id"]) for r in rows][:1] == [("officer-1", incident_id)] and len(rows) == 2
+    assert "Nguy" not in json.dumps([dict(r) for r in rows], default=str)  # who read it, never what was read
