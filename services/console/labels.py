@@ -22,3 +22,20 @@ INCIDENT_STATES = {
     "received": _("Received"), "triaged": _("Triaged"), "assigned": _("Assigned"), "in_progress": _("In progress"),
 }
 CAMPAIGN_STATUSES = {"open": _("Open"), "closed": _("Closed")}
+
+# -- the group leader and the resident (pages_people.py) --
+DECLARATION_KINDS = {"temporary_residence": _("Temporary residence"), "absence": _("Temporary absence")}
+DECLARATION_STATUSES = {"active": _("Active"), "expired": _("Expired"), "ended": _("Ended")}
+ABSENCE_CASES = {
+    "bail_or_probation": _("On bail or probation (1 day or more)"),
+    "military_age": _("Of military-service age (3 months or more)"),
+    "other": _("Anyone else (12 months or more)"),
+}
+SEXES = {"female": _("Female"), "male": _("Male")}
+INCIDENT_STATES_LATER = {
+    "resolved": _("Resolved"), "closed": _("Closed"),
+}
+INCIDENT_OUTCOMES = {
+    "solved": _("Solved"), "unfounded": _("Unfounded"), "referred_to_mediation": _("Referred to mediation"),
+    "mediated": _("Mediated"), "transferred": _("Transferred"),
+}
