@@ -30,13 +30,13 @@ ENTRIES: list[Entry] = [
 
 # -- the group leader and the resident (pages_people.py) --
 ENTRIES += [
-    Entry("/group", _("My group"), LEADERS),
+    Entry("/my-group", _("My group"), LEADERS),
     Entry("/group/households", _("Households"), LEADERS),
     Entry("/group/declarations", _("Residence declarations"), LEADERS),
     Entry("/group/boarding-houses", _("Boarding houses"), LEADERS),
-    Entry("/home", _("My household"), RESIDENTS),
-    Entry("/home/declare", _("Declare a stay or an absence"), RESIDENTS),
-    Entry("/home/reports", _("My reports"), RESIDENTS),
+    Entry("/my-household", _("My household"), RESIDENTS),
+    Entry("/my-declaration", _("Declare a stay or an absence"), RESIDENTS),
+    Entry("/my-reports", _("My reports"), RESIDENTS),
     Entry("/tip", _("Anonymous tip"), RESIDENTS),
 ]
 

@@ -91,7 +91,7 @@ def _q(group: dict[str, Any]) -> str:
     return f"?group={group['group_id']}"
 
 
-@router.get("/group", include_in_schema=False)
+@router.get("/my-group", include_in_schema=False)
 async def group_page(request: Request) -> Response:
     session, refused, ctx = await _leader(request)
     if refused:
@@ -267,7 +267,7 @@ async def _resident(request: Request) -> tuple[Session | None, Response | None, 
     return session, None, {"me": me, "household": household}
 
 
-@router.get("/home", include_in_schema=False)
+@router.get("/my-household", include_in_schema=False)
 async def home_page(request: Request) -> Response:
     session, refused, ctx = await _resident(request)
     return refused or render(request, "resident/home.html", session, **ctx)
@@ -279,7 +279,7 @@ def _declare_page(request: Request, session: Session, ctx: dict[str, Any], *, st
                   done=done, **ctx)
 
 
-@router.get("/home/declare", include_in_schema=False)
+@router.get("/my-declaration", include_in_schema=False)
 async def declare_page(request: Request) -> Response:
     session, refused, ctx = await _resident(request)
     if refused:
@@ -288,7 +288,7 @@ async def declare_page(request: Request) -> Response:
     return _declare_page(request, session, ctx, done=request.query_params.get("done"))
 
 
-@router.post("/home/declare", include_in_schema=False)
+@router.post("/my-declaration", include_in_schema=False)
 async def declare(request: Request) -> Response:
     _session, form, ok = await posted(request)
     session, refused, ctx = await _resident(request)
@@ -303,7 +303,7 @@ async def declare(request: Request) -> Response:
         made = await request.app.state.apis.call("registry", "POST", path, token=_token(session), json=body)
     except ApiProblem as exc:
         return _declare_page(request, session, ctx, status=_status(exc), form=form, error=_explain(request, exc))
-    return redirect(f"/home/declare?done={made['kind']}", session)
+    return redirect(f"/my-declaration?done={made['kind']}", session)
 
 
 async def _reports(request: Request, session: Session, ctx: dict[str, Any], *, status: int = 200,
@@ -316,7 +316,7 @@ async def _reports(request: Request, session: Session, ctx: dict[str, Any], *, s
                   form=form or {}, categories=labels.INCIDENT_CATEGORIES, **ctx)
 
 
-@router.get("/home/reports", include_in_schema=False)
+@router.get("/my-reports", include_in_schema=False)
 async def reports_page(request: Request) -> Response:
     session, refused, ctx = await _resident(request)
     if refused:
@@ -325,7 +325,7 @@ async def reports_page(request: Request) -> Response:
     return await _reports(request, session, ctx)
 
 
-@router.post("/home/reports", include_in_schema=False)
+@router.post("/my-reports", include_in_schema=False)
 async def file_report(request: Request) -> Response:
     _session, form, ok = await posted(request)
     session, refused, ctx = await _resident(request)
@@ -344,4 +344,4 @@ async def file_report(request: Request) -> Response:
         await request.app.state.apis.call("incidents", "POST", "/v1/incidents", token=_token(session), json=body)
     except ApiProblem as exc:
         return await _reports(request, session, ctx, status=_status(exc), form=form, error=_explain(request, exc))
-    return redirect("/home/reports", session)
+    return redirect("/my-reports", session)

@@ -29,17 +29,17 @@ async def sign_in(console) -> str:
 
 
 async def test_a_group_leader_lands_on_their_group_and_reads_its_lists(console, services):
-    assert await sign_in(console) == "/group"
-    page = await console.get("/group")
+    assert await sign_in(console) == "/my-group"
+    page = await console.get("/my-group")
     assert page.status_code == 200 and "Tổ dân phố Trần Phú" in page.text
-    assert 'href="/group/households"' in page.text and 'href="/home"' not in page.text  # the leader's menu only
+    assert 'href="/group/households"' in page.text and 'href="/my-household"' not in page.text  # the leader's menu only
     households = await console.get("/group/households")
     assert "Số 1 phố Trần Phú" in households.text
     assert ("registry", "/v1/households", "Bearer access-0") in services.calls
     houses = await console.get("/group/boarding-houses")
     assert "Khu nhà trọ Trần Phú" in houses.text and "Vũ Thị Giang" in houses.text
     assert "Muộn" in houses.text  # a late stay notice, in words
-    assert (await console.get("/home")).status_code == 403  # a resident's page
+    assert (await console.get("/my-household")).status_code == 403  # a resident's page
 
 
 async def test_a_group_leader_registers_a_household_then_a_resident_in_it(console, services):
@@ -78,22 +78,22 @@ async def test_a_refused_form_is_shown_again_with_a_sentence_and_what_was_typed(
 
 @pytest.mark.parametrize("services", [RESIDENT], indirect=True)
 async def test_a_resident_sees_their_household_declares_an_absence_and_files_a_report(console, services):
-    assert await sign_in(console) == "/home"
-    home = await console.get("/home")
+    assert await sign_in(console) == "/my-household"
+    home = await console.get("/my-household")
     assert "Số 1 phố Trần Phú" in home.text and "Lê Văn Tám" in home.text and 'href="/tip"' in home.text
-    assert (await console.get("/group")).status_code == 403
-    page = await console.get("/home/declare")
-    r = await console.post("/home/declare", data={
+    assert (await console.get("/my-group")).status_code == 403
+    page = await console.get("/my-declaration")
+    r = await console.post("/my-declaration", data={
         "csrf_token": csrf(page.text), "kind": "absence", "valid_from": "2026-01-01", "valid_until": "2027-02-01",
         "case": "other", "destination": "Huế"})
-    assert r.status_code == 303 and r.headers["location"] == "/home/declare?done=absence"
+    assert r.status_code == 303 and r.headers["location"] == "/my-declaration?done=absence"
     assert services.posted[-1] == ("registry", "/v1/absences", {
         "resident_id": "r1", "case": "other", "destination": "Huế", "absent_from": "2026-01-01",
         "absent_until": "2027-02-01"})
     assert "Tạm vắng" in (await console.get(r.headers["location"])).text
-    page = await console.get("/home/reports")
+    page = await console.get("/my-reports")
     assert "Bạn chưa gửi" in page.text
-    r = await console.post("/home/reports", data={"csrf_token": csrf(page.text), "category": "theft",
+    r = await console.post("/my-reports", data={"csrf_token": csrf(page.text), "category": "theft",
                                                   "description": "Mất xe đạp trước cửa nhà", "address": "",
                                                   "phone": ""})
     assert r.status_code == 303
@@ -101,4 +101,4 @@ async def test_a_resident_sees_their_household_declares_an_absence_and_files_a_r
     assert (host, path) == ("incidents", "/v1/incidents")
     assert body["place"] == {"group_id": "g1"} and body["anonymous"] is False
     assert body["reporter"] == {"full_name": "Lê Văn Tám"}
-    assert "Trộm cắp" in (await console.get("/home/reports")).text
+    assert "Trộm cắp" in (await console.get("/my-reports")).text
