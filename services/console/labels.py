@@ -75,3 +75,13 @@ AGREEMENT_PROGRESS = {
     "carried_out": _("Carried out"), "partly_carried_out": _("Partly carried out"),
     "not_carried_out": _("Not carried out"),
 }
+
+# -- the group leader and the resident (pages_people.py) ---------------------------------------------------------
+DECLARATION_KINDS = {"temporary_residence": _("Temporary residence"), "absence": _("Temporary absence")}
+DECLARATION_STATUSES = {"active": _("Active"), "expired": _("Expired"), "ended": _("Ended")}
+ABSENCE_CASES = {
+    "bail_or_probation": _("On bail or probation (1 day or more)"),
+    "military_age": _("Of military-service age (3 months or more)"),
+    "other": _("Anyone else (12 months or more)"),
+}
+SEXES = {"female": _("Female"), "male": _("Male")}

@@ -20,9 +20,24 @@ class Entry:
 
 
 OFFICIALS = frozenset({"ward_official", "city_official"})
+#: A group leader (tổ trưởng) is a team leader: the groups of their teams are theirs (pages_people.py).
+LEADERS = frozenset({"team_leader"})
+RESIDENTS = frozenset({"resident"})
 
 ENTRIES: list[Entry] = [
     Entry("/dashboard", _("Dashboard"), OFFICIALS),
+]
+
+# -- the group leader and the resident (pages_people.py) ----------------------------------------------------------
+ENTRIES += [
+    Entry("/my-group", _("My group"), LEADERS),
+    Entry("/group/households", _("Households"), LEADERS),
+    Entry("/group/declarations", _("Residence declarations"), LEADERS),
+    Entry("/group/boarding-houses", _("Boarding houses"), LEADERS),
+    Entry("/my-household", _("My household"), RESIDENTS),
+    Entry("/my-declaration", _("Declare a stay or an absence"), RESIDENTS),
+    Entry("/my-reports", _("My reports"), RESIDENTS),
+    Entry("/tip", _("Anonymous tip"), RESIDENTS),
 ]
 
 # -- police and mediators (pages_police.py, pages_mediation.py) ----------------------------------------------------

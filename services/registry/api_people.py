@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import commands as cmd
 from services.registry import domain, schemas, views
-from services.registry.handlers_common import load
+from services.registry.handlers_common import led_groups, load
 from shared.auth import CurrentPrincipal
 from shared.commands import dispatch, json_response
 from shared.edge import WARD_PATTERN, WardId
@@ -78,8 +78,10 @@ async def change_household(household_id: UUID, body: cmd.ChangeHouseholdFields, 
 async def list_households(request: Request, principal: CurrentPrincipal, page: Page, ward_id: WardFilter = None,
                           group_id: UUID | None = None) -> Response:
     ward = domain.list_ward(principal, ward_id)
-    own = domain.own_household_filter(principal, "households")  # a resident's list is their own household
+    group = str(group_id) if group_id else None
     async with _app(request).read() as uow:
+        # a resident's list is their own household; a team leader's, a group of their teams
+        own = domain.own_household_filter(principal, "households", group, await led_groups(uow, principal))
         listed = await uow.households.page(
             {"ward_id": ward, "group_id": str(group_id) if group_id else None, "id": own}, page)
     return json_response({**listed, "items": [views.plain(h) for h in listed["items"]]})
@@ -90,7 +92,7 @@ async def list_households(request: Request, principal: CurrentPrincipal, page: P
 async def get_household(household_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
     async with _app(request).read() as uow:
         row = await load(uow.households, household_id, principal, "household")
-        domain.ensure_sees_household(principal, row["household_id"])
+        domain.ensure_sees_household(principal, row["household_id"], row["group_id"], await led_groups(uow, principal))
         members = await uow.residents.of_household(row["household_id"])
         pii = uow.pii
     body = views.plain(row)
@@ -124,8 +126,9 @@ async def move_resident(resident_id: UUID, body: cmd.MoveResidentFields, request
 async def list_residents(request: Request, principal: CurrentPrincipal, page: Page, ward_id: WardFilter = None,
                          group_id: UUID | None = None, household_id: UUID | None = None) -> Response:
     ward = domain.list_ward(principal, ward_id)
-    own = domain.own_household_filter(principal, "residents")
+    group = str(group_id) if group_id else None
     async with _app(request).read() as uow:
+        own = domain.own_household_filter(principal, "residents", group, await led_groups(uow, principal))
         listed = await uow.residents.page_of_ward(
             ward, group_id=str(group_id) if group_id else None,
             household_ids=[str(h) for h in (household_id, own) if h is not None], page=page)
@@ -138,6 +141,8 @@ async def list_residents(request: Request, principal: CurrentPrincipal, page: Pa
 async def get_resident(resident_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
     async with _app(request).read() as uow:
         row = await load(uow.residents, resident_id, principal, "resident")
-        domain.ensure_sees_household(principal, row["household_id"])
+        household = await uow.households.get(row["household_id"])
+        domain.ensure_sees_household(principal, row["household_id"], household["group_id"],
+                                     await led_groups(uow, principal))
         pii = uow.pii
     return json_response(views.resident(row, principal, pii))

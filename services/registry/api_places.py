@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import commands as cmd
 from services.registry import domain, schemas, views
-from services.registry.handlers_common import load
+from services.registry.handlers_common import led_groups, load
 from shared.auth import CurrentPrincipal
 from shared.commands import dispatch, json_response, reading
 from shared.contracts.registry import FacilityKind
@@ -68,9 +68,9 @@ async def record_check(boarding_house_id: UUID, body: cmd.RecordCheckFields, req
             summary="Boarding houses of a ward")
 async def list_boarding_houses(request: Request, principal: CurrentPrincipal, page: Page,
                                ward_id: WardFilter = None, group_id: UUID | None = None) -> Response:
-    principal.require(*domain.STAFF)
     ward = domain.list_ward(principal, ward_id)
     async with reading(request) as uow:
+        domain.ensure_lists_group(principal, str(group_id) if group_id else None, await led_groups(uow, principal))
         listed = await uow.boarding_houses.page(
             {"ward_id": ward, "group_id": str(group_id) if group_id else None}, page)
     return json_response({**listed, "items": [views.plain(b) for b in listed["items"]]})
@@ -80,5 +80,5 @@ async def list_boarding_houses(request: Request, principal: CurrentPrincipal, pa
 async def get_boarding_house(boarding_house_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
     async with reading(request) as uow:
         row = await load(uow.boarding_houses, boarding_house_id, principal, "boarding house")
-    domain.ensure_sees_boarding_house(principal, row)
+        domain.ensure_sees_boarding_house(principal, row, await led_groups(uow, principal))
     return json_response(views.plain(row))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.registry import commands as cmd
 from services.registry import domain, schemas, views
-from services.registry.handlers_common import load
+from services.registry.handlers_common import led_groups, load
 from shared import clock
 from shared.auth import CurrentPrincipal, Role
 from shared.commands import dispatch, json_response, reading
@@ -56,9 +56,9 @@ async def declare_absence(body: cmd.DeclareAbsence, request: Request, principal:
 async def list_declarations(request: Request, principal: CurrentPrincipal, page: Page, ward_id: WardFilter = None,
                             group_id: UUID | None = None, resident_id: UUID | None = None,
                             status: DeclarationStatus | None = None) -> Response:
-    principal.require(*domain.STAFF)
     ward = domain.list_ward(principal, ward_id)
     async with reading(request) as uow:
+        domain.ensure_lists_group(principal, str(group_id) if group_id else None, await led_groups(uow, principal))
         listed = await uow.declarations.page({
             "ward_id": ward, "group_id": str(group_id) if group_id else None,
             "resident_id": str(resident_id) if resident_id else None, "status": status}, page)
@@ -80,15 +80,17 @@ async def notify_stay(body: cmd.NotifyStay, request: Request, principal: Current
 
 
 @router.get("/stay-notices", response_model=schemas.PageOf[schemas.StayNotice],
-            summary="Stay notices of a ward; `late=true` lists the late ones")
+            summary="Stay notices of a ward, by group or boarding house; `late=true` lists the late ones")
 async def list_stay_notices(request: Request, principal: CurrentPrincipal, page: Page, ward_id: WardFilter = None,
-                            boarding_house_id: UUID | None = None, late: bool | None = None) -> Response:
-    principal.require(*domain.STAFF)
+                            group_id: UUID | None = None, boarding_house_id: UUID | None = None,
+                            late: bool | None = None) -> Response:
     ward = domain.list_ward(principal, ward_id)
+    group = str(group_id) if group_id else None
     async with reading(request) as uow:
+        domain.ensure_lists_group(principal, group, await led_groups(uow, principal))
         listed = await uow.stay_notices.page({
-            "ward_id": ward, "boarding_house_id": str(boarding_house_id) if boarding_house_id else None,
-            "late": late}, page)
+            "ward_id": ward, "group_id": group,
+            "boarding_house_id": str(boarding_house_id) if boarding_house_id else None, "late": late}, page)
     return json_response(listed)
 
 

@@ -45,6 +45,12 @@ def validate_national_id(value: str) -> str:
 # -- who may see and change what -------------------------------------------------------------------------
 # * police and ward officials (and city officials / admins acting for the ward) see the whole ward;
 # * a team leader or member sees their own team; a resident sees their own household;
+# * a team leader (tổ trưởng) also works in the residential groups of their teams (the token's `team_ids`, each
+#   team's group: ``led`` below, resolved by the application layer): they list a group's households, residents,
+#   declarations, boarding houses and stay notices by naming it (`group_id`), register its households and
+#   residents (without a national ID: police and ward officials record that) and declare temporary residence or
+#   absence for its residents;
+# * a resident declares their own temporary residence and absence (Law on Residence art. 30-31: the person does);
 # * nobody sees anything of another ward, nor learns that it exists: a record of another ward named by its id
 #   answers exactly as an unknown one (404 in a path, the same 422 in a body);
 # * the national ID number is shown only to police and ward officials.
@@ -70,21 +76,56 @@ def list_ward(actor: Principal, ward_id: str | None) -> str:
     return ward
 
 
-def own_household_filter(actor: Principal, what: str) -> str | None:
-    """Staff list the whole ward (None); a resident lists only their own household; anyone else is refused."""
-    if is_staff(actor):
+def leads_group(actor: Principal, group_id: str | None, led: Iterable[str]) -> bool:
+    """A team leader working in ``group_id``, one of the groups of their teams (``led``)."""
+    return group_id is not None and actor.has(Role.TEAM_LEADER) and group_id in set(led)
+
+
+def own_household_filter(actor: Principal, what: str, group_id: str | None = None,
+                         led: Iterable[str] = ()) -> str | None:
+    """Staff list the whole ward (None), a team leader one group they lead (None: the list's group filter narrows
+    it); a resident lists only their own household; anyone else is refused."""
+    if is_staff(actor) or leads_group(actor, group_id, led):
         return None
     if actor.has(Role.RESIDENT) and actor.household_id:
         return actor.household_id
-    raise Forbidden(f"only police and ward officials list {what}")
+    raise Forbidden(f"only police and ward officials list {what}; a team leader names a group of their teams")
 
 
-def ensure_sees_household(actor: Principal, household_id: str) -> None:
-    if is_staff(actor):
+def ensure_lists_group(actor: Principal, group_id: str | None, led: Iterable[str]) -> None:
+    """Declarations, boarding houses, stay notices: staff of the ward, or a team leader naming a group they lead."""
+    if not leads_group(actor, group_id, led):
+        actor.require(*STAFF)
+
+
+def ensure_sees_household(actor: Principal, household_id: str, group_id: str | None = None,
+                          led: Iterable[str] = ()) -> None:
+    if is_staff(actor) or leads_group(actor, group_id, led):
         return
     if actor.has(Role.RESIDENT) and actor.household_id == household_id:
         return
     raise Forbidden("a resident sees only their own household")
+
+
+def ensure_registers_in_group(actor: Principal, group_id: str, led: Iterable[str]) -> None:
+    """Households and residents: registrars of the ward, or a team leader in a group they lead."""
+    if not leads_group(actor, group_id, led):
+        actor.require(*REGISTRARS)
+
+
+def ensure_no_national_id_from_leader(actor: Principal, national_id: str | None) -> None:
+    if national_id is not None and not actor.has(*REGISTRARS):
+        raise Forbidden("a national ID number is recorded by police or ward officials")
+
+
+def ensure_declares_for(actor: Principal, resident_id: str, group_id: str, led: Iterable[str]) -> None:
+    """Temporary residence and absence: police and ward officials; a team leader for a resident of a group they
+    lead; a resident for themselves."""
+    if actor.has(*RESIDENCE_CLERKS) or leads_group(actor, group_id, led):
+        return
+    if actor.has(Role.RESIDENT) and actor.resident_id == resident_id:
+        return
+    raise Forbidden("declarations are made by the person, their group's leader, the police or ward officials")
 
 
 def ensure_sees_team(actor: Principal, team_id: str) -> None:
@@ -109,9 +150,10 @@ def ensure_manages_team(actor: Principal, team_id: str) -> None:
     raise Forbidden("requires a ward official or this team's leader")
 
 
-def ensure_sees_boarding_house(actor: Principal, house: Mapping[str, Any]) -> None:
-    """Staff, and the boarding house's own landlord."""
-    if not (is_staff(actor) or actor.resident_id == house["landlord_resident_id"]):
+def ensure_sees_boarding_house(actor: Principal, house: Mapping[str, Any], led: Iterable[str] = ()) -> None:
+    """Staff, the boarding house's own landlord, and the leader of its group."""
+    if not (is_staff(actor) or actor.resident_id == house["landlord_resident_id"]
+            or leads_group(actor, house["group_id"], led)):
         actor.require(*STAFF)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
-from shared.actor import Principal
+from shared.actor import Principal, Role
 from shared.errors import InvalidInput
 
 
@@ -41,3 +41,20 @@ async def anchor(rows: _Rows, id_: Any, actor: Principal, field: str, what: str)
     if row is None or not actor.can_access_ward(row["ward_id"]):
         raise InvalidInput(f"{field}: unknown {what} {id_}")
     return row
+
+
+#: At most this many of a token's teams are looked up for the groups their leader works in.
+MAX_LED_TEAMS = 20
+
+
+async def led_groups(uow: Any, actor: Principal) -> frozenset[str]:
+    """The residential groups a team leader works in: the groups of the teams their token names (``team_ids``),
+    of a ward they act for. Empty for anyone else."""
+    if not actor.has(Role.TEAM_LEADER):
+        return frozenset()
+    groups = set()
+    for team_id in sorted(actor.team_ids)[:MAX_LED_TEAMS]:
+        team = await uow.teams.get(team_id)
+        if team is not None and actor.can_access_ward(team["ward_id"]):
+            groups.add(team["group_id"])
+    return frozenset(groups)

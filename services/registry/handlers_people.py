@@ -14,9 +14,9 @@ from services.registry.commands import (
     RegisterWard,
     UpdateResident,
 )
-from services.registry.handlers_common import anchor, load, new_id, reference
+from services.registry.handlers_common import anchor, led_groups, load, new_id, reference
 from services.registry.repository import NATIONAL_ID_PURPOSE, national_id_context
-from shared.actor import Principal
+from shared.actor import Principal, Role
 from shared.application import Created
 from shared.contracts.registry import (
     GroupCreated,
@@ -54,8 +54,9 @@ async def handle_create_group(cmd: CreateGroup, uow: Any, actor: Principal) -> C
 
 
 async def handle_register_household(cmd: RegisterHousehold, uow: Any, actor: Principal) -> Created:
-    actor.require(*domain.REGISTRARS)
+    actor.require(*domain.REGISTRARS, Role.TEAM_LEADER)
     group = await anchor(uow.groups, cmd.group_id, actor, "group_id", "group")
+    domain.ensure_registers_in_group(actor, group["group_id"], await led_groups(uow, actor))
     hid = new_id()
     row = {"household_id": hid, "ward_id": group["ward_id"], "group_id": group["group_id"], "address": cmd.address}
     await uow.households.add(row)
@@ -98,8 +99,10 @@ async def _protect_national_id(uow: Any, ward_id: str, resident_id: str, raw: st
 
 
 async def handle_register_resident(cmd: RegisterResident, uow: Any, actor: Principal) -> Created:
-    actor.require(*domain.REGISTRARS)
+    actor.require(*domain.REGISTRARS, Role.TEAM_LEADER)
+    domain.ensure_no_national_id_from_leader(actor, cmd.national_id)
     household = await anchor(uow.households, cmd.household_id, actor, "household_id", "household")
+    domain.ensure_registers_in_group(actor, household["group_id"], await led_groups(uow, actor))
     rid = new_id()
     row: dict[str, Any] = {
         "resident_id": rid, "ward_id": household["ward_id"], "household_id": household["household_id"],

@@ -15,9 +15,9 @@ from services.registry.commands import (
     RegisterTemporaryResidence,
     RenewTemporaryResidence,
 )
-from services.registry.handlers_common import anchor, load, new_id, reference
+from services.registry.handlers_common import anchor, led_groups, load, new_id, reference
 from shared import clock
-from shared.actor import Principal
+from shared.actor import Principal, Role
 from shared.application import Created
 from shared.contracts.registry import (
     AbsenceDeclared,
@@ -35,11 +35,12 @@ async def _refuse_overlap(uow: Any, resident_id: str, kind: str, start: date, en
 
 
 async def handle_register_temporary_residence(cmd: RegisterTemporaryResidence, uow: Any, actor: Principal) -> Created:
-    actor.require(*domain.RESIDENCE_CLERKS)
+    actor.require(*domain.RESIDENCE_CLERKS, Role.TEAM_LEADER, Role.RESIDENT)
     domain.check_temporary_residence(cmd.valid_from, cmd.valid_until)
     resident = await anchor(uow.residents, cmd.resident_id, actor, "resident_id", "resident")
     rid = resident["resident_id"]
     group_id = (await uow.households.get(resident["household_id"]))["group_id"]
+    domain.ensure_declares_for(actor, rid, group_id, await led_groups(uow, actor))
     house_id = None
     if cmd.boarding_house_id is not None:
         house = await reference(uow.boarding_houses, cmd.boarding_house_id, resident["ward_id"], "boarding_house_id",
@@ -93,11 +94,12 @@ async def handle_end_temporary_residence(cmd: EndTemporaryResidence, uow: Any, a
 
 
 async def handle_declare_absence(cmd: DeclareAbsence, uow: Any, actor: Principal) -> Created:
-    actor.require(*domain.RESIDENCE_CLERKS)
+    actor.require(*domain.RESIDENCE_CLERKS, Role.TEAM_LEADER, Role.RESIDENT)
     domain.check_absence(cmd.case, cmd.absent_from, cmd.absent_until)
     resident = await anchor(uow.residents, cmd.resident_id, actor, "resident_id", "resident")
     rid = resident["resident_id"]
     group_id = (await uow.households.get(resident["household_id"]))["group_id"]
+    domain.ensure_declares_for(actor, rid, group_id, await led_groups(uow, actor))
     await _refuse_overlap(uow, rid, "absence", cmd.absent_from, cmd.absent_until)
     did = new_id()
     await uow.declarations.add({

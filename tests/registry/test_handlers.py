@@ -329,6 +329,40 @@ async def test_a_team_leader_manages_their_own_team_only(app) -> None:
         await app.run(AddMember(team_id=mine, **add), actor(Role.TEAM_LEADER, OTHER_WARD, team_ids=frozenset({mine})))
 
 
+async def test_a_team_leader_registers_and_declares_in_the_groups_of_their_teams_only(app) -> None:
+    gid, hid, [leader, neighbour] = await people(app, 2)
+    other_gid = await group(app, name="Tổ dân phố Lê Lợi")
+    other_hid = await household(app, other_gid)
+    team = (await app.run(FormTeam(group_id=gid, kind="anxh", name="ANXH 1", formed_on=date(2024, 1, 1),
+                                   formation_act="QĐ 1"), OFFICIAL))["team_id"]
+    me = actor(Role.TEAM_LEADER, team_ids=frozenset({team}), resident_id=leader["resident_id"])
+    made = await app.run(RegisterHousehold(group_id=gid, address="9 Trần Phú"), me)
+    assert made["group_id"] == gid
+    newcomer = await app.run(RegisterResident(household_id=made["household_id"], full_name="Lê Thị Mới", sex="female"),
+                             me)
+    assert "national_id" not in newcomer or newcomer["national_id"] is None
+    absence = {"case": "military_age", "absent_from": "2026-01-01", "absent_until": "2026-05-01", "destination": "Huế"}
+    assert (await app.run(DeclareAbsence(resident_id=neighbour["resident_id"], **absence), me))["group_id"] == gid
+    other = await resident(app, other_hid, "Ở tổ khác")
+    for cmd in (RegisterHousehold(group_id=other_gid, address="1 Lê Lợi"),
+                RegisterResident(household_id=other_hid, full_name="Z", sex="male"),
+                RegisterResident(household_id=hid, full_name="Z", sex="male", national_id=NATIONAL_ID),
+                DeclareAbsence(resident_id=other["resident_id"], **absence)):
+        with pytest.raises(Forbidden):
+            await app.run(cmd, me)
+    with pytest.raises(Forbidden):  # a member is not the leader
+        await app.run(RegisterHousehold(group_id=gid, address="2"), actor(Role.TEAM_MEMBER, team_ids=frozenset({team})))
+
+
+async def test_a_resident_declares_their_own_absence_and_no_one_elses(app) -> None:
+    _, hid, [me, sister] = await people(app, 2)
+    myself = actor(Role.RESIDENT, household_id=hid, resident_id=me["resident_id"])
+    absence = {"case": "other", "absent_from": "2026-01-01", "absent_until": "2027-02-01", "destination": "Huế"}
+    assert (await app.run(DeclareAbsence(resident_id=me["resident_id"], **absence), myself))["kind"] == "absence"
+    with pytest.raises(Forbidden):
+        await app.run(DeclareAbsence(resident_id=sister["resident_id"], **absence), myself)
+
+
 async def test_teams_list_in_kind_and_name_order(app) -> None:
     gid, _, _ = await people(app, 0)
     for kind, name in (("mobilisation", "B"), ("anxh", "Z"), ("mobilisation", "A")):

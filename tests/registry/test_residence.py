@@ -54,6 +54,28 @@ async def test_declarations_through_the_api_and_how_their_refusals_answer(regist
     assert (await api.ok("POST", "/v1/absences", absence))["kind"] == "absence"
 
 
+async def test_a_team_leader_reads_the_groups_of_their_teams_and_nothing_else(registry):
+    api, _ = registry
+    group, landlord, lodger, house = await _setup(api)
+    other = await api.group("Tổ dân phố Lê Lợi")
+    team = await api.team(group["group_id"], "anxh", "Tổ ANXH 1")
+    await api.ok("POST", "/v1/stay-notices", {
+        "boarding_house_id": house["boarding_house_id"], "lodger_resident_id": lodger["resident_id"],
+        "lodger_name": "Vũ Thị Giang", "room": "P101", "arrived_at": clock.now().isoformat()})
+    leader = {"role": "team_leader", "team_ids": [team["team_id"]]}
+    mine = {"group_id": group["group_id"]}
+    for path, count in [("/v1/households", 2), ("/v1/residents", 2), ("/v1/boarding-houses", 1),
+                        ("/v1/stay-notices", 1), ("/v1/declarations", 0)]:
+        assert len((await api.ok("GET", path, params=mine, **leader))["items"]) == count, path
+        for params in ({}, {"group_id": other["group_id"]}):
+            assert (await api.call("GET", path, params=params, **leader)).status_code == 403, (path, params)
+    seen = await api.ok("GET", f"/v1/households/{lodger['household_id']}", **leader)
+    assert [r["full_name"] for r in seen["residents"]] == ["Sinh viên Vũ Thị Giang"]
+    assert (await api.ok("GET", f"/v1/residents/{landlord['resident_id']}", **leader)).get("national_id") is None
+    member = {"role": "team_member", "team_ids": [team["team_id"]]}
+    assert (await api.call("GET", "/v1/households", params=mine, **member)).status_code == 403
+
+
 async def test_expiry_job_emits_exactly_one_event_per_expired_declaration(registry, db):
     api, runtime = registry
     _, _, lodger, house = await _setup(api)
