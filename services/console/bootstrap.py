@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.console import i18n, pages
+from services.console import i18n, pages, pages_awards, pages_money, pages_registry
 from services.console.apis import Apis
 from services.console.security import SecurityHeaders
 from services.console.sessions import SessionSealer
@@ -68,6 +68,9 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(pages_money.router)
+    app.include_router(pages_awards.router)
+    app.include_router(pages_registry.router)
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> JSONResponse:

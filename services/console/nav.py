@@ -20,9 +20,16 @@ class Entry:
 
 
 OFFICIALS = frozenset({"ward_official", "city_official"})
+#: Who works with a campaign's money: officials, and the members and leaders of the mobilisation teams who collect.
+MONEY = OFFICIALS | frozenset({"team_member", "team_leader"})
 
 ENTRIES: list[Entry] = [
     Entry("/dashboard", _("Dashboard"), OFFICIALS),
+    # money, awards and registry management (pages_money.py, pages_awards.py, pages_registry.py)
+    Entry("/campaigns", _("Campaigns"), MONEY),
+    Entry("/registry", _("Teams and groups"), OFFICIALS),
+    Entry("/awards", _("Award review"), OFFICIALS),
+    Entry("/festival", _("Festival list"), OFFICIALS),
 ]
 
 
