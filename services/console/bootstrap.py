@@ -17,7 +17,17 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.console import i18n, pages, pages_mediation, pages_people, pages_police, pages_public
+from services.console import (
+    i18n,
+    pages,
+    pages_awards,
+    pages_mediation,
+    pages_money,
+    pages_people,
+    pages_police,
+    pages_public,
+    pages_registry,
+)
 from services.console.apis import Apis
 from services.console.security import SecurityHeaders
 from services.console.sessions import SessionSealer
@@ -73,6 +83,9 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
     app.include_router(pages_police.router)
     app.include_router(pages_mediation.router)
     app.include_router(pages_people.router)
+    app.include_router(pages_money.router)
+    app.include_router(pages_awards.router)
+    app.include_router(pages_registry.router)
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> JSONResponse:

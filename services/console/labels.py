@@ -85,3 +85,15 @@ ABSENCE_CASES = {
     "other": _("Anyone else (12 months or more)"),
 }
 SEXES = {"female": _("Female"), "male": _("Male")}
+# -- money, awards, registry (pages_money.py, pages_awards.py, pages_registry.py) --------------------------------
+CHANNELS = {"cash": _("Cash"), "bank_transfer": _("Bank transfer"), "in_kind": _("In kind")}
+DONOR_KINDS = {"household": _("Household"), "resident": _("Resident"), "organisation": _("Organisation"),
+               "anonymous": _("Anonymous")}
+REVERSAL_KINDS = {"refund": _("Refund"), "void": _("Void (entered by mistake)")}
+EXPENSE_STATUSES = {"proposed": _("Awaiting approval"), "approved": _("Approved")}
+NOMINATION_STATUSES = {"proposed": _("Proposed"), "reviewed": _("Reviewed by the council"),
+                       "approved": _("Approved"), "rejected": _("Rejected")}
+ISSUERS = {"ward_chairman": _("Chairman of the ward People's Committee"),
+           "city_chairman": _("Chairman of the city People's Committee")}
+RECIPIENT_KINDS = {"individual": _("Individual"), "collective": _("Collective"), "reporter": _("Reporter")}
+MEMBER_ROLES = {"leader": _("Leader"), "deputy": _("Deputy"), "member": _("Member")}

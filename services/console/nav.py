@@ -23,9 +23,16 @@ OFFICIALS = frozenset({"ward_official", "city_official"})
 #: A group leader (tổ trưởng) is a team leader: the groups of their teams are theirs (pages_people.py).
 LEADERS = frozenset({"team_leader"})
 RESIDENTS = frozenset({"resident"})
+#: Who works with a campaign's money: officials, and the members and leaders of the mobilisation teams who collect.
+MONEY = OFFICIALS | frozenset({"team_member", "team_leader"})
 
 ENTRIES: list[Entry] = [
     Entry("/dashboard", _("Dashboard"), OFFICIALS),
+    # registry management and awards (pages_registry.py, pages_awards.py); campaigns below, after a group leader's
+    # and a resident's own pages, so that they land on those
+    Entry("/registry", _("Teams and groups"), OFFICIALS),
+    Entry("/awards", _("Award review"), OFFICIALS),
+    Entry("/festival", _("Festival list"), OFFICIALS),
 ]
 
 # -- the group leader and the resident (pages_people.py) ----------------------------------------------------------
@@ -39,6 +46,9 @@ ENTRIES += [
     Entry("/my-reports", _("My reports"), RESIDENTS),
     Entry("/tip", _("Anonymous tip"), RESIDENTS),
 ]
+
+# -- a campaign's money (pages_money.py): officials, collectors and treasurers ---------------------------------------
+ENTRIES += [Entry("/campaigns", _("Campaigns"), MONEY)]
 
 # -- police and mediators (pages_police.py, pages_mediation.py) ----------------------------------------------------
 POLICE = frozenset({"police"})

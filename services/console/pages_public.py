@@ -154,7 +154,7 @@ async def follow_up(request: Request) -> Response:
 
 
 # -- a campaign's public transparency page ---------------------------------------------------------------------------
-@router.get("/campaigns/{campaign_id}", include_in_schema=False)
+@router.get("/public/campaigns/{campaign_id}", include_in_schema=False)
 async def campaign_page(campaign_id: str, request: Request) -> Response:
     session = await _visitor(request)
     try:

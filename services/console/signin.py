@@ -132,4 +132,8 @@ class Sessions:
 
 def _signed_in(tokens: dict[str, Any], me: dict[str, Any]) -> dict[str, Any]:
     return {"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"],
-            "name": me["display_name"], "ward_id": me["ward_id"], "roles": me["roles"]}
+            "name": me["display_name"], "ward_id": me["ward_id"], "roles": me["roles"],
+            # who the person is to the services: the proposer of an expense is compared with it (four eyes), a
+            # collector records for their own teams
+            "account_id": me.get("account_id"), "resident_id": me.get("resident_id"),
+            "team_ids": me.get("team_ids", [])}

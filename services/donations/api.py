@@ -18,7 +18,12 @@ from services.donations import commands as cmd
 from services.donations import domain, schemas
 from services.donations.handlers import load_campaign
 from services.donations.report import build_report, report_csv
-from services.donations.repository import CAMPAIGNS_BY_OPENING, TEAMS_BY_ID
+from services.donations.repository import (
+    CAMPAIGNS_BY_OPENING,
+    CONTRIBUTIONS_BY_SEQ,
+    EXPENSES_BY_PROPOSAL,
+    TEAMS_BY_ID,
+)
 from shared.auth import CurrentPrincipal, Principal
 from shared.commands import dispatch, json_response, reading
 from shared.contracts.registry import TeamKind
@@ -113,6 +118,37 @@ async def get_campaign(campaign_id: str, request: Request, principal: CurrentPri
     })
 
 
+@router.get("/campaigns/{campaign_id}/contributions", response_model=schemas.ContributionPage,
+            summary="The campaign's contributions (sổ thu), in the order recorded, with their reversals")
+async def list_contributions(campaign_id: str, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
+    """For the ward's officials and the collectors (the receipts to check, a contribution to reverse); the donor's
+    id is not listed, only the name they chose for the honour roll."""
+    domain.ensure_official_or_collector(principal)
+    async with reading(request) as uow:
+        await load_campaign(uow, campaign_id, principal, lock=False)
+        rows = await uow.ledger.contributions_page(campaign_id, page)
+    return json_response(CONTRIBUTIONS_BY_SEQ.page(rows, page, lambda r: {
+        "contribution_id": r["entry_id"], "reversal": r["reversal_kind"], "reversed_vnd": r["reversed_vnd"] or 0,
+        **{k: r[k] for k in ("receipt_number", "received_on", "amount_vnd", "channel", "in_kind_description",
+                             "team_id", "donor_kind", "public_name", "reversal_reason", "recorded_at")}}))
+
+
+def _expense(x: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: x[k] for k in ("expense_id", "campaign_id", "item", "amount_vnd", "invoice_ref", "paid_on",
+                                 "cameras", "proposed_by", "proposed_at", "approved_by", "approval_ref",
+                                 "approved_at")},
+            "status": "approved" if x["approved_by"] is not None else "proposed"}
+
+
+@router.get("/campaigns/{campaign_id}/expenses", response_model=schemas.ExpensePage,
+            summary="The campaign's expenses, proposed (awaiting a second official's approval) or approved")
+async def list_expenses(campaign_id: str, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
+    async with reading(request) as uow:
+        await load_campaign(uow, campaign_id, principal, lock=False)
+        rows = await uow.expenses.page(campaign_id, page)
+    return json_response(EXPENSES_BY_PROPOSAL.page(rows, page, _expense))
+
+
 async def _report(request: Request, campaign_id: str, principal: Principal) -> dict:
     async with reading(request) as uow:
         # One snapshot: the totals, the ledger and the expenses are read as of the same moment.
@@ -164,11 +200,7 @@ async def get_expense(expense_id: str, request: Request, principal: CurrentPrinc
         if x is None:
             raise NotFound("no such expense")
         await load_campaign(uow, x["campaign_id"], principal, lock=False, not_found="no such expense")
-    return json_response({
-        **{k: x[k] for k in ("expense_id", "campaign_id", "item", "amount_vnd", "invoice_ref", "paid_on", "cameras",
-                             "proposed_by", "proposed_at", "approved_by", "approval_ref", "approved_at")},
-        "status": "approved" if x["approved_by"] is not None else "proposed",
-    })
+    return json_response(_expense(x))
 
 
 @router.get("/teams", response_model=schemas.TeamPage,

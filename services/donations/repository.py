@@ -151,6 +151,9 @@ class CampaignRepository(_Repository):
             "ON CONFLICT DO NOTHING RETURNING true", campaign_id, team_id, total_vnd))
 
 
+CONTRIBUTIONS_BY_SEQ = Keyset.of("c.seq:bigint")
+
+
 class LedgerRepository(_Repository):
     """The append-only ledger (sổ thu): contributions and the entries that reverse them."""
 
@@ -187,6 +190,16 @@ class LedgerRepository(_Repository):
 
     async def entries(self, campaign_id: str) -> list[Row]:
         rows = await self.conn.fetch("SELECT * FROM ledger_entries WHERE campaign_id = $1 ORDER BY seq", campaign_id)
+        return [dict(r) for r in rows]
+
+    async def contributions_page(self, campaign_id: str, page: PageRequest) -> list[Row]:
+        """A page of the campaign's contributions in the order they were recorded, each with the entry that
+        reversed it, if any (``reversal_kind``, ``reversed_vnd`` as a positive amount, ``reversal_reason``)."""
+        args: list[Any] = [campaign_id]
+        rows = await self.conn.fetch(CONTRIBUTIONS_BY_SEQ.query(
+            "SELECT c.*, r.entry_kind AS reversal_kind, -r.amount_vnd AS reversed_vnd, r.reason AS reversal_reason "
+            "FROM ledger_entries c LEFT JOIN ledger_entries r ON r.reverses_entry_id = c.entry_id",
+            ["c.campaign_id = $1", "c.entry_kind = 'contribution'"], args, page), *args)
         return [dict(r) for r in rows]
 
 
@@ -229,6 +242,9 @@ class PledgeRepository(_Repository):
             "ON CONFLICT DO NOTHING RETURNING true", pledge_id, number, on))
 
 
+EXPENSES_BY_PROPOSAL = Keyset.of("e.proposed_at:timestamptz", "e.expense_id:text")
+
+
 class ExpenseRepository(_Repository):
     """Expenses (khoản chi) and their approvals (insert-only, like the ledger)."""
 
@@ -254,4 +270,12 @@ class ExpenseRepository(_Repository):
         rows = await self.conn.fetch(
             "SELECT e.* FROM expenses e JOIN expense_approvals a USING (expense_id) WHERE e.campaign_id = $1 "
             "ORDER BY a.approved_at", campaign_id)
+        return [dict(r) for r in rows]
+
+    async def page(self, campaign_id: str, page: PageRequest) -> list[Row]:
+        """A page of the campaign's expenses, proposed or approved, oldest proposal first."""
+        args: list[Any] = [campaign_id]
+        rows = await self.conn.fetch(EXPENSES_BY_PROPOSAL.query(
+            "SELECT e.*, a.approved_by, a.approval_ref, a.approved_at FROM expenses e "
+            "LEFT JOIN expense_approvals a USING (expense_id)", ["e.campaign_id = $1"], args, page), *args)
         return [dict(r) for r in rows]

@@ -182,6 +182,35 @@ class ExpenseOut(BaseModel):
     approved_at: datetime | None
 
 
+class ContributionListed(BaseModel):
+    """A contribution as the campaign's ledger (sổ thu) lists it: never the donor's id (only the public name they
+    chose), with the entry that reversed it, if any."""
+
+    contribution_id: str
+    receipt_number: str
+    received_on: date
+    amount_vnd: int = Field(description="As recorded; 0 for an in-kind gift")
+    channel: Channel
+    in_kind_description: str | None
+    team_id: str | None
+    donor_kind: DonorKind
+    public_name: str | None
+    reversal: ReversalKind | None = Field(description="refund or void when the contribution was reversed")
+    reversed_vnd: int = Field(description="The đồng the reversal took back (0 when not reversed)")
+    reversal_reason: str | None
+    recorded_at: datetime
+
+
+class ContributionPage(BaseModel):
+    items: list[ContributionListed]
+    next_cursor: str | None
+
+
+class ExpensePage(BaseModel):
+    items: list[ExpenseOut]
+    next_cursor: str | None
+
+
 class InstalmentOut(BaseModel):
     number: int
     due_on: date

@@ -68,15 +68,15 @@ async def test_a_tip_form_without_its_csrf_token_or_incomplete_is_refused_and_sh
 
 
 async def test_a_campaign_s_public_page_shows_its_accounts_in_vietnamese(console, services):
-    page = await console.get("/campaigns/c1")
+    page = await console.get("/public/campaigns/c1")
     assert page.status_code == 200
     text = page.text
     for shown in ("Camera cho tổ 1", "50.000.000\xa0₫", "40.250.000\xa0₫", "5.000.000\xa0₫", "35.250.000\xa0₫",
                   "Đầu ghi hình", "Cửa hàng Minh Tâm", "Tổ vận động 1", "01/08/2024"):
         assert shown in text, shown
-    missing = await console.get("/campaigns/c-unknown")
+    missing = await console.get("/public/campaigns/c-unknown")
     assert missing.status_code == 404 and "Không có cuộc vận động nào" in missing.text
-    english = await console.get("/campaigns/c1", headers={"accept-language": "en"})
+    english = await console.get("/public/campaigns/c1", headers={"accept-language": "en"})
     assert "₫40,250,000" in english.text
     assert no_token_sent(services)
 

@@ -175,6 +175,17 @@ class FakeLedgerRepository(FakeRepository):
     async def entries(self, campaign_id: str) -> list[Row]:
         return [dict(r) for r in self.rows if r["campaign_id"] == campaign_id]
 
+    async def contributions_page(self, campaign_id: str, page: PageRequest) -> list[Row]:
+        from services.donations.repository import CONTRIBUTIONS_BY_SEQ
+
+        rows = []
+        for c in self.rows:
+            if c["campaign_id"] == campaign_id and c["entry_kind"] == "contribution":
+                r = next((r for r in self.rows if r["reverses_entry_id"] == c["entry_id"]), None)
+                rows.append({**c, "reversal_kind": r and r["entry_kind"], "reversed_vnd": r and -r["amount_vnd"],
+                             "reversal_reason": r and r["reason"]})
+        return _page(rows, CONTRIBUTIONS_BY_SEQ, page)
+
 
 class FakePledgeRepository(FakeRepository):
     def __init__(self, ledger: FakeLedgerRepository, campaigns: FakeCampaignRepository) -> None:
@@ -247,6 +258,12 @@ class FakeExpenseRepository(FakeRepository):
 
     async def approved(self, campaign_id: str) -> list[Row]:
         return [dict(self.expenses[x]) for x in self.approvals if self.expenses[x]["campaign_id"] == campaign_id]
+
+    async def page(self, campaign_id: str, page: PageRequest) -> list[Row]:
+        from services.donations.repository import EXPENSES_BY_PROPOSAL
+
+        return _page([await self.get(x) for x, row in self.expenses.items() if row["campaign_id"] == campaign_id],
+                     EXPENSES_BY_PROPOSAL, page)
 
 
 class FakeDonationsUnitOfWork(FakeUnitOfWork):

@@ -263,6 +263,10 @@ async def test_a_correction_reverses_once_and_a_closed_campaign_takes_nothing(ap
     async with app.read() as uow:
         entries = await uow.ledger.entries(campaign_id)
     assert [(e["entry_kind"], e["amount_vnd"]) for e in entries] == [("contribution", 2_000_000), ("refund", -500_000)]
+    async with app.read() as uow:  # the contributions as the console lists them: the reversal beside its original
+        listed = await uow.ledger.contributions_page(campaign_id, PageRequest(limit=10, cursor=None))
+    assert [(c["entry_id"], c["reversal_kind"], c["reversed_vnd"], c["reversal_reason"]) for c in listed] == [
+        (gift["contribution_id"], "refund", 500_000, "trả lại")]
 
 
 async def test_a_retried_contribution_counts_once(app: Application) -> None:
@@ -334,6 +338,9 @@ async def test_expenses_are_approved_by_another_official_within_the_balance(app:
         expense = await uow.expenses.get(buy["expense_id"])
         assert await uow.expenses.spent_vnd(campaign_id) == 8_000_000
         assert [x["expense_id"] for x in await uow.expenses.approved(campaign_id)] == [buy["expense_id"]]
+        listed = await uow.expenses.page(campaign_id, PageRequest(limit=10, cursor=None))  # proposed and approved, in order
+    assert [(x["expense_id"], x["approved_by"]) for x in listed] == [(big["expense_id"], None),
+                                                                    (buy["expense_id"], "official-2")]
     assert (expense["approved_by"], expense["approval_ref"]) == ("official-2", "QĐ 1")
     assert expense["cameras"] == [{"name": "Camera 1", "location": "Ngõ 1", "group_id": GROUP,
                                    "installed_on": ward_today().isoformat()}]

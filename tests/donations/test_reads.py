@@ -88,3 +88,39 @@ def test_every_operation_documents_its_response_body(service: Service):
             expected = {"404", "422", "429"} if path.startswith("/v1/public/") else {"401", "403", "404", "422"}
             assert expected <= set(op["responses"]), (method, path)
             assert path.startswith("/v1/public/") != bool(op.get("security")), (method, path)
+            assert {"401", "403", "404", "422"} <= set(op["responses"]), (method, path)
+
+
+async def test_a_campaigns_contributions_and_expenses_are_listed_in_pages_for_its_ward(service: Service):
+    campaign_id = await service.open_campaign()
+    for n in (1, 2, 3):
+        assert (await service.contribute(campaign_id, n, n * 1_000_000)).status_code == 201
+    first = await service.client.get(f"/v1/campaigns/{campaign_id}/contributions", params={"limit": 2},
+                                     headers=OFFICIAL)
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [c["amount_vnd"] for c in page["items"]] == [1_000_000, 2_000_000] and page["next_cursor"]
+    assert "donor_ref" not in page["items"][0]  # personal data: the donor's id is not listed
+    reversed_id = page["items"][1]["contribution_id"]
+    r = await service.client.post(f"/v1/contributions/{reversed_id}/reversals", headers=OFFICIAL,
+                                  json={"kind": "void", "reason": "nhầm phiếu"})
+    assert r.status_code == 201, r.text
+    rest = (await service.client.get(f"/v1/campaigns/{campaign_id}/contributions", headers=OFFICIAL,
+                                     params={"cursor": page["next_cursor"]})).json()
+    assert [c["amount_vnd"] for c in rest["items"]] == [3_000_000] and rest["next_cursor"] is None
+    again = (await service.client.get(f"/v1/campaigns/{campaign_id}/contributions", headers=OFFICIAL)).json()
+    assert [(c["reversal"], c["reversed_vnd"]) for c in again["items"]] == [(None, 0), ("void", 2_000_000), (None, 0)]
+    assert (await service.client.get(f"/v1/campaigns/{campaign_id}/contributions",
+                                     headers=RESIDENT)).status_code == 403
+
+    for item in ("Camera 1", "Camera 2"):
+        r = await service.client.post(f"/v1/campaigns/{campaign_id}/expenses", headers=OFFICIAL, json={
+            "item": item, "amount_vnd": 500_000, "invoice_ref": "HĐ", "paid_on": ward_today().isoformat()})
+        assert r.status_code == 201, r.text
+    listed = (await service.client.get(f"/v1/campaigns/{campaign_id}/expenses", headers=RESIDENT)).json()
+    assert [(x["item"], x["status"], x["proposed_by"]) for x in listed["items"]] == [
+        ("Camera 1", "proposed", "official-1"), ("Camera 2", "proposed", "official-1")]
+    nobody = "00000000-0000-4000-8000-000000000000"
+    for path in ("/v1/campaigns/{}/contributions", "/v1/campaigns/{}/expenses"):
+        assert_indistinguishable(await service.client.get(path.format(campaign_id), headers=ELSEWHERE), campaign_id,
+                                 await service.client.get(path.format(nobody), headers=ELSEWHERE), nobody)

@@ -76,7 +76,7 @@ async def test_without_an_account_a_tip_is_filed_and_followed_up_and_the_public_
             violations += await _serious(page, "public-follow-up")
 
             # The seed ward's camera campaign: its public accounts, what donations raised in Vietnamese format.
-            await page.goto(console + f"/campaigns/{campaign_id}")
+            await page.goto(console + f"/public/campaigns/{campaign_id}")
             await page.get_by_role("heading", name="Các khoản đã chi").wait_for()
             assert (await page.locator("#raised").inner_text()).startswith(raised_vi)
             violations += await _serious(page, "public-campaign")
