@@ -17,6 +17,12 @@ class Entry:
     path: str
     label: str  # translated when shown
     roles: frozenset[str]
+    #: for a team member or leader, only with a team of one of these kinds (registry's team kinds): a mediation
+    #: team's members work on cases, a mobilisation team's collect for campaigns. Other roles are not filtered.
+    team_kinds: frozenset[str] = frozenset()
+
+
+TEAM_ROLES = frozenset({"team_member", "team_leader"})
 
 
 OFFICIALS = frozenset({"ward_official", "city_official"})
@@ -48,7 +54,7 @@ ENTRIES += [
 ]
 
 # -- a campaign's money (pages_money.py): officials, collectors and treasurers ---------------------------------------
-ENTRIES += [Entry("/campaigns", _("Campaigns"), MONEY)]
+ENTRIES += [Entry("/campaigns", _("Campaigns"), MONEY, frozenset({"mobilisation"}))]
 
 # -- police and mediators (pages_police.py, pages_mediation.py) ----------------------------------------------------
 POLICE = frozenset({"police"})
@@ -59,24 +65,31 @@ ENTRIES += [
     Entry("/police/incidents", _("Tips and incidents"), POLICE),
     Entry("/police/warnings", _("Warnings"), POLICE),
     Entry("/police/briefing", _("Monthly briefing"), POLICE),
-    Entry("/mediation/cases", _("Mediation cases"), MEDIATORS),
-    Entry("/mediation/record-book", _("Record book"), MEDIATORS),
+    Entry("/mediation/cases", _("Mediation cases"), MEDIATORS, frozenset({"mediation"})),
+    Entry("/mediation/record-book", _("Record book"), MEDIATORS, frozenset({"mediation"})),
 ]
 
 
-def visible(roles: Iterable[str]) -> list[Entry]:
-    """The entries a person with these roles sees, in menu order (each path once)."""
+def _sees(entry: Entry, roles: set[str], team_kinds: Iterable[str] | None) -> bool:
+    matched = entry.roles & roles
+    if not matched or not entry.team_kinds or team_kinds is None:  # kinds unknown: the pages themselves say
+        return bool(matched)
+    return bool(matched - TEAM_ROLES) or bool(entry.team_kinds & set(team_kinds))
+
+
+def visible(roles: Iterable[str], team_kinds: Iterable[str] | None = None) -> list[Entry]:
+    """The entries a person with these roles (and teams of these kinds) sees, in menu order (each path once)."""
     mine = set(roles)
     seen: set[str] = set()
     out = []
     for e in ENTRIES:
-        if e.roles & mine and e.path not in seen:
+        if _sees(e, mine, team_kinds) and e.path not in seen:
             seen.add(e.path)
             out.append(e)
     return out
 
 
-def home(roles: Iterable[str]) -> str | None:
+def home(roles: Iterable[str], team_kinds: Iterable[str] | None = None) -> str | None:
     """Where a person lands after signing in: their first page, or None when no page is for their roles yet."""
-    entries = visible(roles)
+    entries = visible(roles, team_kinds)
     return entries[0].path if entries else None

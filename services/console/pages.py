@@ -63,7 +63,7 @@ def render(request: Request, template: str, session: Session | None, *, status: 
         lang=lang, csrf_token=session.csrf_token if session else "", user=session.data if session else {},
         path=request.url.path, labels=labels, money=lambda v: i18n.money(v, lang),
         day=lambda v: i18n.day(v, lang), number=lambda v: i18n.number(v, lang),
-        menu=nav.visible(session.data.get("roles", ())) if session and session.signed_in else [], **context)
+        menu=nav.visible(session.data.get("roles", ()), session.data.get("team_kinds")) if session and session.signed_in else [], **context)
     response = HTMLResponse(html, status_code=status)
     if session:
         set_session_cookie(response, session.session_id)
@@ -116,7 +116,7 @@ async def person(request: Request, roles: frozenset[str] | None = None) -> tuple
 
 def _landing(session: Session) -> str:
     """The first page of the person's roles (nav.py), or a welcome page when none is for them yet."""
-    return nav.home(session.data.get("roles", ())) or "/welcome"
+    return nav.home(session.data.get("roles", ()), session.data.get("team_kinds")) or "/welcome"
 
 
 @router.get("/", include_in_schema=False)

@@ -82,6 +82,7 @@ class Sessions:
             return await self._replace(session, {"pending": {"username": username, "password": password}}, None,
                                        now + PENDING_TTL, now)
         me = await self.apis.call("identity", "GET", "/v1/me", token=answer["access_token"])
+        me["team_kinds"] = await team_kinds(self.apis, answer["access_token"], me.get("team_ids", []))
         return await self._replace(session, _signed_in(answer, me), now + timedelta(seconds=answer["expires_in"]),
                                    now + self.idle, now)
 
@@ -136,4 +137,18 @@ def _signed_in(tokens: dict[str, Any], me: dict[str, Any]) -> dict[str, Any]:
             # who the person is to the services: the proposer of an expense is compared with it (four eyes), a
             # collector records for their own teams
             "account_id": me.get("account_id"), "resident_id": me.get("resident_id"),
-            "team_ids": me.get("team_ids", [])}
+            "team_ids": me.get("team_ids", []), "team_kinds": me.get("team_kinds")}
+
+
+async def team_kinds(apis: Apis, token: str, team_ids: list[str]) -> list[str] | None:
+    """The kinds of the person's teams, from the registry (a member reads their own teams): they choose a team
+    member's pages (nav.py). None when the registry cannot say: then every page of the role is offered."""
+    kinds: set[str] = set()
+    for team_id in team_ids[:20]:
+        try:
+            team = await apis.call("registry", "GET", f"/v1/teams/{team_id}", token=token)
+        except ApiProblem:
+            return None
+        if isinstance(team.get("kind"), str):
+            kinds.add(team["kind"])
+    return sorted(kinds)

@@ -61,6 +61,8 @@ class FakeServices:
             return self._awards(request.method, path, body)
         if host == "registry" and request.method == "POST":
             return httpx.Response(201, json={"team_id": "t2"})
+        if host == "registry" and path.startswith("/v1/teams/"):  # a signed-in collector's teams
+            return httpx.Response(200, json={"team_id": path.rsplit("/", 1)[1], "kind": "mobilisation"})
         if host == "registry" and path in ("/v1/groups", "/v1/residents"):
             items = ([{"group_id": "g1", "ward_id": "phu-son", "name": "Tổ dân phố Trần Phú", "household_count": 4}]
                      if path == "/v1/groups" else
@@ -235,6 +237,8 @@ class PoliceAndMediationFakes(FakeServices):
             self.calls.append((host, path, request.headers.get("authorization")))
             return httpx.Response(200, json={"display_name": "Người dùng", "ward_id": "phu-son", "roles": self.roles,
                                              "team_ids": self.team_ids, "resident_id": "m1"})
+        if host == "registry" and path.startswith("/v1/teams/"):  # the mediator's teams are mediation teams
+            return httpx.Response(200, json={"team_id": path.rsplit("/", 1)[1], "kind": "mediation"})
         if host not in ("incidents", "mediation") and not (host == "registry" and path == "/v1/groups"):
             return super().answer(request)
         self.calls.append((host, path, request.headers.get("authorization")))

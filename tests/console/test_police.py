@@ -90,7 +90,7 @@ async def test_warnings_are_listed_and_recorded_and_the_briefing_prints(console,
 
 
 async def test_a_mediator_may_not_open_the_police_pages(console, services):
-    services.roles = ["team_member"]
+    services.roles, services.team_ids = ["team_member"], ["tm1"]
     assert await signed_in(console) == "/mediation/cases"
     assert (await console.get("/police/incidents/i1")).status_code == 403
     assert not [c for c in services.calls if c[0] == "incidents"]
