@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.console import i18n, pages
+from services.console import i18n, pages, pages_oidc, pages_password
 from services.console.apis import Apis
+from services.console.oidc import Oidc
 from services.console.security import SecurityHeaders
 from services.console.sessions import SessionSealer
 from services.console.signin import Sessions
@@ -40,8 +41,9 @@ def templates(translations) -> dict[str, Environment]:
     return out
 
 
-def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
+def build(settings: ServiceSettings, *, apis: Apis | None = None, oidc: Oidc | None = None) -> FastAPI:
     translations = i18n.load_translations()
+    provider = oidc or Oidc.configured(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,11 +54,14 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
                                [k.get_secret_value() for k in settings.console_retired_keys])
         app.state.pool = pool
         app.state.apis = client
-        app.state.sessions = Sessions(pool, sealer, client, timedelta(seconds=settings.console_session_idle_s))
+        app.state.sessions = Sessions(pool, sealer, client, timedelta(seconds=settings.console_session_idle_s),
+                                      provider)
         try:
             yield
         finally:
             await client.close()
+            if provider is not None:
+                await provider.close()
             await pool.close()
 
     # HTML for people, not a JSON API: no OpenAPI document or Swagger page (the JSON-API rules of the services -
@@ -65,9 +70,13 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
     app = FastAPI(title="console", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.translations = translations
     app.state.templates = templates(translations)
+    for env in app.state.templates.values():  # the sign-in page offers the city's provider where there is one
+        env.globals["oidc"] = {"name": provider.name, "only": provider.only} if provider else None
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(pages_oidc.router)
+    app.include_router(pages_password.router)
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> JSONResponse:
