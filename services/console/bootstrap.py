@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.console import i18n, pages, pages_oidc, pages_password
+from services.console import i18n, pages, pages_oidc, pages_password, telemetry
 from services.console.apis import Apis
 from services.console.oidc import Oidc
 from services.console.security import SecurityHeaders
@@ -26,6 +26,7 @@ from services.console.signin import Sessions
 from shared.db import create_pool
 from shared.migrations import pending
 from shared.settings import ServiceSettings
+from shared.telemetry import setup_telemetry
 
 HERE = Path(__file__).parent
 
@@ -43,6 +44,7 @@ def templates(translations) -> dict[str, Environment]:
 
 def build(settings: ServiceSettings, *, apis: Apis | None = None, oidc: Oidc | None = None) -> FastAPI:
     translations = i18n.load_translations()
+    setup_telemetry("console", otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
     provider = oidc or Oidc.configured(settings)
 
     @asynccontextmanager
@@ -73,6 +75,7 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None, oidc: Oidc | N
     for env in app.state.templates.values():  # the sign-in page offers the city's provider where there is one
         env.globals["oidc"] = {"name": provider.name, "only": provider.only} if provider else None
     app.add_middleware(SecurityHeaders)
+    telemetry.instrument(app)  # /metrics, requests counted by route template, a server span per request
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(pages_oidc.router)

@@ -20,6 +20,7 @@ import httpx
 import jwt
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 
+from services.console.telemetry import TracedTransport
 from shared.settings import ServiceSettings
 
 #: The callback's path on the console (the redirect URI registered at the provider ends with it).
@@ -48,7 +49,8 @@ class Oidc:
         self.client = AsyncOAuth2Client(
             client_id=self.client_id, client_secret=secret.get_secret_value() if secret else None,
             token_endpoint_auth_method="client_secret_basic" if secret else "none",
-            scope=settings.console_oidc_scope, code_challenge_method="S256", timeout=10.0, transport=transport)
+            scope=settings.console_oidc_scope, code_challenge_method="S256", timeout=10.0,
+            transport=TracedTransport(transport, name="oidc"))
         self._metadata: dict[str, Any] | None = None
         self._jwks: tuple[float, jwt.PyJWKSet] | None = None
 
