@@ -145,7 +145,7 @@ class Sessions:
                     "refresh_token": answer.get("refresh_token") or data["refresh_token"]}
             if answer.get("id_token"):
                 data["id_token"] = answer["id_token"]
-            expires = now + timedelta(seconds=answer["expires_in"])
+            expires = now + timedelta(seconds=int(answer.get("expires_in", 300)))
             await repo.update(key, self.sealer.seal(key, data), expires, now + self.idle)
         return Session(session.session_id, session.csrf_token, data, expires)
 
