@@ -1,10 +1,9 @@
 """The seed ward's people get accounts (identity's API, as a city official would make them), so that after
 `make demo` the console shows the ward's state to whoever signs in as one of them.
 
-Development (the demo signs with the development key, as under `make run`): the roles without a second factor
-get a development password, printed; the official and the police officer get their one-time reset code, to set a
-password at the console's /password page, which shows the second factor's QR code. Elsewhere every account gets a
-reset code only, printed once."""
+Each gets a one-time reset code, printed once (no password is set here: a password hash costs identity a second or
+two of CPU - argon2id - and the replay runs in every end-to-end test): its holder sets a password at the console's
+/password page, which for the official and the police officer also shows the second factor's QR code."""
 
 from __future__ import annotations
 
@@ -13,17 +12,13 @@ from dataclasses import dataclass
 from demo.client import Platform
 from demo.ward import ROSTER, Ward
 
-#: The development password of the demo's accounts without a second factor (printed only in development).
-DEV_PASSWORD = "phu-son-demo-password"
-
 
 @dataclass(frozen=True)
 class Person:
     part: str  # what they do in the ward (the demo's words)
     username: str
     roles: tuple[str, ...]
-    password: str | None = None  # development only, and only without a second factor
-    reset_code: str | None = None  # otherwise: set a password with it at the console's /password
+    reset_code: str  # set a password with it at the console's /password (once, within its validity)
 
 
 def _people(w: Ward, run_id: str) -> list[tuple[str, str, dict]]:
@@ -52,29 +47,20 @@ def _people(w: Ward, run_id: str) -> list[tuple[str, str, dict]]:
     ]
 
 
-async def create_accounts(api: Platform, w: Ward, *, development: bool) -> list[Person]:
+async def create_accounts(api: Platform, w: Ward) -> list[Person]:
     city = api.actor("city-official", "city_official", ward="*")
     out = []
     for part, username, body in _people(w, api.run_id):
         made = await api.ok("identity", "/v1/accounts", city,
                             {"ward_id": api.config.ward_id, "username": username, **body})
-        second_factor = any(r in ("ward_official", "police") for r in body["roles"])
-        if development and not second_factor:
-            r = await api.request("identity", "POST", "/v1/password", None, json={
-                "username": username, "reset_code": made["reset_code"], "new_password": DEV_PASSWORD})
-            api._expect(r, "identity", (200,))
-            out.append(Person(part, username, tuple(body["roles"]), password=DEV_PASSWORD))
-        else:
-            out.append(Person(part, username, tuple(body["roles"]), reset_code=made["reset_code"]))
+        out.append(Person(part, username, tuple(body["roles"]), made["reset_code"]))
     return out
 
 
 def render(people: list[Person], console_url: str) -> list[str]:
-    lines = [f"Sign in to the console at {console_url}/sign-in as one of the seed ward's people:"]
+    lines = [f"The seed ward's people can sign in to the console at {console_url}/sign-in: each sets a password "
+             f"first at {console_url}/password with their one-time reset code (shown here only):"]
     for p in people:
-        how = (f"password {p.password}" if p.password else
-               f"reset code {p.reset_code} (set a password at {console_url}/password; it shows the second factor's "
-               "QR code)" if "ward_official" in p.roles or "police" in p.roles else
-               f"reset code {p.reset_code} (set a password at {console_url}/password)")
-        lines.append(f"  {p.part:32} {p.username:22} {how}")
+        enrol = " (then adds the second factor: a QR code)" if {"ward_official", "police"} & set(p.roles) else ""
+        lines.append(f"  {p.part:32} {p.username:22} reset code {p.reset_code}{enrol}")
     return lines

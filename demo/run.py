@@ -56,7 +56,7 @@ async def run_demo(config: Config, say: Callable[[str], None] = print) -> Result
             f"{fest.certificate['verification_code']} issued, downloaded ({fest.certificate['pdf_bytes']} bytes) "
             "and verified; the anonymous reporter sees theirs through the follow-up code")
         figures = await summary.read_back(api, w, campaign, cases, fest)
-        accounts = await people.create_accounts(api, w, development=config.signing_key is None)
+        accounts = await people.create_accounts(api, w)
         seconds = time.monotonic() - started
         say("")
         for line in people.render(accounts, config.console_url.rstrip("/")):
