@@ -20,6 +20,8 @@ class Config:
     ward_id: str = "phu-son"
     #: How long to wait for an effect that travels through Kafka before calling the run failed.
     timeout: float = 60.0
+    #: Where people open the console (printed with the demo's accounts).
+    console_url: str = f"http://127.0.0.1:{SERVICE_PORTS['console']}"
 
     def url(self, service: str) -> str:
         return self.urls[service].rstrip("/")
@@ -41,6 +43,10 @@ def parse(argv: list[str] | None = None) -> Config:
                              "(default: the development key that make run trusts)")
     parser.add_argument("--kid", default=os.environ.get("DEMO_KID", DEV_JWT_KID),
                         help=f"the key id of --signing-key (default {DEV_JWT_KID})")
+    parser.add_argument("--console", default=os.environ.get("DEMO_CONSOLE_URL",
+                                                            f"http://127.0.0.1:{SERVICE_PORTS['console']}"),
+                        help="where people open the console, printed with the accounts the demo made (env "
+                             "DEMO_CONSOLE_URL)")
     args = parser.parse_args(argv)
     return Config(urls={svc: getattr(args, svc) for svc in SERVICES}, signing_key=args.signing_key, kid=args.kid,
-                  ward_id=args.ward, timeout=args.timeout)
+                  ward_id=args.ward, timeout=args.timeout, console_url=args.console)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from demo import donations, festival, incidents, summary, ward
+from demo import donations, festival, incidents, people, summary, ward
 from demo.client import Platform
 from demo.config import Config
 
@@ -21,6 +21,7 @@ class Result:
     festival: festival.Festival
     seconds: float
     requests: int
+    people: list[people.Person] | None = None
 
     @property
     def ok(self) -> bool:
@@ -55,11 +56,15 @@ async def run_demo(config: Config, say: Callable[[str], None] = print) -> Result
             f"{fest.certificate['verification_code']} issued, downloaded ({fest.certificate['pdf_bytes']} bytes) "
             "and verified; the anonymous reporter sees theirs through the follow-up code")
         figures = await summary.read_back(api, w, campaign, cases, fest)
+        accounts = await people.create_accounts(api, w)
         seconds = time.monotonic() - started
+        say("")
+        for line in people.render(accounts, config.console_url.rstrip("/")):
+            say(line)
         say("")
         say(f"The article's figures, read back from the services ({api.requests} requests, {seconds:.1f}s):")
         say(figures.render())
-        return Result(figures, w, campaign, cases, fest, seconds, api.requests)
+        return Result(figures, w, campaign, cases, fest, seconds, api.requests, accounts)
     finally:
         await api.aclose()
 

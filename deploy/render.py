@@ -463,6 +463,18 @@ spec:
 _K8S_CONSOLE = _K8S_SERVICE.replace(_KAFKA_AUDIT_IDEMPOTENCY_ENV, """\
             - name: CONSOLE_API_URLS
               value: '{{"registry": "http://registry:8001", "incidents": "http://incidents:8002", "mediation": "http://mediation:8003", "donations": "http://donations:8004", "awards": "http://awards:8005", "feed": "http://feed:8006", "identity": "http://identity:8007"}}'
+            # People sign in through the city's provider (the services trust its tokens: JWT_ISSUER of the
+            # ConfigMap, patch both alike), its public PKCE client ward-console (docs/console.md)
+            - name: CONSOLE_OIDC_ISSUER
+              value: https://sso.ward-platform.example/realms/ward
+            - name: CONSOLE_OIDC_DISCOVERY_URL
+              value: http://keycloak:8080/realms/ward/.well-known/openid-configuration
+            - name: CONSOLE_OIDC_CLIENT_ID
+              value: ward-console
+            - name: CONSOLE_OIDC_REDIRECT_URL
+              value: https://console.ward-platform.example/sign-in/oidc/callback
+            - name: CONSOLE_OIDC_ONLY
+              value: "true"
 """).replace("(replicas share the consumer group {service}-service and the outbox relay's\n# leases, so any number of them is safe)",
              "(a web application: its sessions are in PostgreSQL, so any number of replicas is safe)")
 

@@ -261,6 +261,21 @@ class ServiceSettings(BaseSettings):
         default_factory=lambda: {s: f"http://127.0.0.1:{p}" for s, p in SERVICE_PORTS.items() if s != "console"},
         description='where the console calls each service, JSON {"registry": "http://registry:8001", ...}')
     console_session_idle_s: int = Field(default=8 * 3600, gt=0, description="a session unused this long ends")
+    # Where a city runs an OpenID Connect provider (Keycloak): the console signs people in through it
+    # (authorization code + PKCE S256). Unset: the built-in accounts of identity.
+    console_oidc_issuer: str = Field(default="", description="the provider's issuer URL (its discovery document)")
+    console_oidc_client_id: str = Field(default="", description="the console's client id at the provider")
+    console_oidc_client_secret: SecretStr | None = Field(
+        default=None, description="the client secret of a confidential client; unset for a public client (PKCE)")
+    console_oidc_redirect_url: str = Field(
+        default="", description="the callback URL registered at the provider; default: this request's "
+                                "origin + /sign-in/oidc/callback")
+    console_oidc_discovery_url: str = Field(
+        default="", description="where the console reads the discovery document when the issuer's public URL is "
+                                "not reachable from it (compose: http://keycloak:8080/realms/ward/...)")
+    console_oidc_name: str = Field(default="", description='the provider as people know it ("Sign in with ...")')
+    console_oidc_only: bool = Field(default=False, description="offer only the provider, not identity's accounts")
+    console_oidc_scope: str = Field(default="openid profile")
     sign_in_rate_limit: int = Field(default=20, ge=1, description="sign-in and reset attempts per address per window")
     sign_in_rate_window_s: int = Field(default=300, ge=1)
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from services.console.telemetry import TracedTransport
+
 
 class ApiProblem(Exception):
     """A service answered a problem, or did not answer. ``status`` 0: unreachable."""
@@ -28,7 +30,8 @@ class Apis:
     def __init__(self, urls: dict[str, str], *, timeout: float = 10.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.urls = urls
-        self.http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        # every call a client span whose trace context the service continues, and counted (telemetry.py)
+        self.http = httpx.AsyncClient(timeout=timeout, transport=TracedTransport(transport))
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -42,7 +45,8 @@ class Apis:
         if client:
             headers["X-Forwarded-For"] = client
         try:
-            r = await self.http.request(method, self.urls[service] + path, json=json, params=params, headers=headers)
+            r = await self.http.request(method, self.urls[service] + path, json=json, params=params, headers=headers,
+                                        extensions={"ward.target": service})
         except httpx.HTTPError as exc:
             raise ApiProblem(service, 0) from exc
         if r.status_code >= 400:

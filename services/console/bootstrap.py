@@ -23,18 +23,23 @@ from services.console import (
     pages_awards,
     pages_mediation,
     pages_money,
+    pages_oidc,
+    pages_password,
     pages_people,
     pages_police,
     pages_public,
     pages_registry,
+    telemetry,
 )
 from services.console.apis import Apis
+from services.console.oidc import Oidc
 from services.console.security import SecurityHeaders
 from services.console.sessions import SessionSealer
 from services.console.signin import Sessions
 from shared.db import create_pool
 from shared.migrations import pending
 from shared.settings import ServiceSettings
+from shared.telemetry import setup_telemetry
 
 HERE = Path(__file__).parent
 
@@ -50,8 +55,10 @@ def templates(translations) -> dict[str, Environment]:
     return out
 
 
-def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
+def build(settings: ServiceSettings, *, apis: Apis | None = None, oidc: Oidc | None = None) -> FastAPI:
     translations = i18n.load_translations()
+    setup_telemetry("console", otlp_endpoint=settings.otel_exporter_otlp_endpoint, log_level=settings.log_level)
+    provider = oidc or Oidc.configured(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,11 +69,14 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
                                [k.get_secret_value() for k in settings.console_retired_keys])
         app.state.pool = pool
         app.state.apis = client
-        app.state.sessions = Sessions(pool, sealer, client, timedelta(seconds=settings.console_session_idle_s))
+        app.state.sessions = Sessions(pool, sealer, client, timedelta(seconds=settings.console_session_idle_s),
+                                      provider)
         try:
             yield
         finally:
             await client.close()
+            if provider is not None:
+                await provider.close()
             await pool.close()
 
     # HTML for people, not a JSON API: no OpenAPI document or Swagger page (the JSON-API rules of the services -
@@ -76,7 +86,10 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
     app.state.translations = translations
     app.state.trusted_proxies = settings.trusted_proxy_networks
     app.state.templates = templates(translations)
+    for env in app.state.templates.values():  # the sign-in page offers the city's provider where there is one
+        env.globals["oidc"] = {"name": provider.name, "only": provider.only} if provider else None
     app.add_middleware(SecurityHeaders)
+    telemetry.instrument(app)  # /metrics, requests counted by route template, a server span per request
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(pages_public.router)
@@ -86,6 +99,8 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None) -> FastAPI:
     app.include_router(pages_money.router)
     app.include_router(pages_awards.router)
     app.include_router(pages_registry.router)
+    app.include_router(pages_oidc.router)
+    app.include_router(pages_password.router)
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> JSONResponse:

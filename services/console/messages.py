@@ -17,6 +17,15 @@ SIGN_IN_REFUSED = _("The sign-in name, the password or the code is not right, or
 CODE_NEEDED = _("Enter the 6-digit code from your authenticator app.")
 SESSION_ENDED = _("Your session has ended. Sign in again.")
 FORM_EXPIRED = _("This form had expired. It has been shown again: send it once more.")
+# The city's sign-in provider (pages_oidc.py) and setting a password with a reset code (pages_password.py).
+NOT_FOUND = _("What you asked for does not exist, or is not in your ward.")
+OIDC_REFUSED = _("The sign-in could not be completed (it had expired, or was already used). Start again.")
+PROVIDER_UNAVAILABLE = _("The city's sign-in service is not reachable at the moment. Try again in a few minutes.")
+RESET_NEEDED = _("Enter your sign-in name and the reset code.")
+PASSWORD_TOO_SHORT = _("The new password needs at least %(n)s characters, and must not be your sign-in name.")
+PASSWORDS_DIFFER = _("The two passwords are not the same. Type them again.")
+PASSWORD_REFUSED = _("The reset code is not right, has expired or was already used. Ask a ward official for a "
+                     "new one.")
 
 BY_STATUS = {
     0: _("The service is not reachable at the moment. Try again in a few minutes."),

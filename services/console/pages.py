@@ -150,6 +150,8 @@ async def sign_in(request: Request) -> Response:
         return render(request, "sign_in.html", await _sessions(request).anonymous(now()), status=403,
                       error=gettext_for(request)(messages.FORM_EXPIRED))
     username, password = form.get("username", "").strip(), form.get("password", "")
+    if _sessions(request).oidc is not None and _sessions(request).oidc.only:
+        return redirect("/sign-in/oidc")
     try:
         after = await _sessions(request).sign_in(session, username, password, None, now(),
                                                  client=browser_address(request))
@@ -197,8 +199,8 @@ async def sign_out(request: Request) -> Response:
         return redirect("/sign-in")
     if not ok:
         return render(request, "error.html", session, status=403, error=gettext_for(request)(messages.FORM_EXPIRED))
-    await _sessions(request).sign_out(session)
-    response = redirect("/sign-in")
+    end = await _sessions(request).sign_out(session, str(request.base_url).rstrip("/") + "/sign-in")
+    response = redirect(end or "/sign-in")
     clear_session_cookie(response)
     return response
 

@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 
 from services.console.apis import ApiProblem, Apis
+from services.console.oidc import Oidc, OidcRefused, person
 from services.console.sessions import (
     ANONYMOUS_TTL,
     PENDING_TTL,
@@ -26,16 +28,20 @@ from services.console.sessions import (
 #: The access token is refreshed when it has less than this left, so that a page's several API calls all run
 #: with a valid one.
 REFRESH_MARGIN = timedelta(seconds=60)
+#: A sign-in at the provider (name, password, second factor there) may take a while; its state works this long.
+OIDC_PENDING_TTL = timedelta(minutes=15)
 
 
 class Sessions:
     """The session store and the sign-in steps. Every method takes ``now`` (tests move the clock)."""
 
-    def __init__(self, pool: asyncpg.Pool, sealer: SessionSealer, apis: Apis, idle: timedelta) -> None:
+    def __init__(self, pool: asyncpg.Pool, sealer: SessionSealer, apis: Apis, idle: timedelta,
+                 oidc: Oidc | None = None) -> None:
         self.pool = pool
         self.sealer = sealer
         self.apis = apis
         self.idle = idle
+        self.oidc = oidc
 
     async def load(self, session_id: str | None, now: datetime) -> Session | None:
         if not session_id:
@@ -68,6 +74,31 @@ class Sessions:
         await repo.delete(session_hash(old.session_id))
         await repo.delete_expired(now)
         return await self._create(data, access_expires_at, expires_at)
+
+    async def keep(self, session: Session, data: dict[str, Any], now: datetime,
+                   ttl: timedelta = OIDC_PENDING_TTL) -> Session:
+        """The same session (same id: who it is has not changed) holding ``data`` for a while (an OIDC sign-in
+        under way: its state, nonce and PKCE verifier)."""
+        key = session_hash(session.session_id)
+        await SessionRepository(self.pool).update(key, self.sealer.seal(key, data), None, now + ttl)
+        return Session(session.session_id, session.csrf_token, data, None)
+
+    async def sign_in_oidc(self, session: Session, params: dict[str, str], now: datetime) -> Session:
+        """The provider's callback: the pending sign-in is spent whatever happens (a state or code works once).
+        Raises OidcRefused, or ApiProblem("oidc", 0) when the provider cannot be reached."""
+        assert self.oidc is not None
+        pending = session.data.get("oidc_pending")
+        if not pending:  # (a signed-in session stays as it is)
+            raise OidcRefused("no sign-in under way in this session")
+        await self.keep(session, {}, now)
+        try:
+            tokens, claims = await self.oidc.finish(pending, params)
+        except httpx.HTTPError as exc:
+            raise ApiProblem("oidc", 0) from exc
+        data = person(tokens, claims)
+        data["team_kinds"] = await team_kinds(self.apis, data["access_token"], data["team_ids"])
+        return await self._replace(session, data, now + timedelta(seconds=int(tokens.get("expires_in", 300))),
+                                   now + self.idle, now)
 
     async def sign_in(self, session: Session, username: str, password: str, code: str | None,
                       now: datetime, *, client: str | None = None) -> Session:
@@ -107,21 +138,48 @@ class Sessions:
             if row["access_expires_at"] and row["access_expires_at"] - now > REFRESH_MARGIN:
                 return Session(session.session_id, row["csrf_token"], data, row["access_expires_at"])
             try:
-                answer = await self.apis.call("identity", "POST", "/v1/sessions/refresh",
-                                              json={"refresh_token": data["refresh_token"]})
+                answer = await self._refresh(data)
             except ApiProblem as exc:
                 if exc.status == 401:
                     await repo.delete(key)
                     return None
                 raise
-            data = {**data, "access_token": answer["access_token"], "refresh_token": answer["refresh_token"]}
-            expires = now + timedelta(seconds=answer["expires_in"])
+            data = {**data, "access_token": answer["access_token"],
+                    "refresh_token": answer.get("refresh_token") or data["refresh_token"]}
+            if answer.get("id_token"):
+                data["id_token"] = answer["id_token"]
+            expires = now + timedelta(seconds=int(answer.get("expires_in", 300)))
             await repo.update(key, self.sealer.seal(key, data), expires, now + self.idle)
         return Session(session.session_id, session.csrf_token, data, expires)
 
-    async def sign_out(self, session: Session) -> None:
-        """Revoke the refresh tokens at identity, then forget the session (even if identity cannot be reached:
-        the tokens then expire on their own)."""
+    async def _refresh(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Identity's refresh, or the provider's token endpoint for a person signed in through it (a refusal is
+        a 401 either way: the session ends)."""
+        if data.get("via") != "oidc":
+            return await self.apis.call("identity", "POST", "/v1/sessions/refresh",
+                                        json={"refresh_token": data["refresh_token"]})
+        if self.oidc is None:  # the provider was configured away since: sign in again
+            raise ApiProblem("oidc", 401)
+        try:
+            return await self.oidc.refresh(data["refresh_token"])
+        except OidcRefused as exc:
+            raise ApiProblem("oidc", 401) from exc
+        except httpx.HTTPError as exc:
+            raise ApiProblem("oidc", 0) from exc
+
+    async def sign_out(self, session: Session, after: str = "") -> str | None:
+        """Revoke the refresh tokens at identity (or at the provider), then forget the session (even if they
+        cannot be reached: the tokens then expire on their own). Answers the provider's end-session URL to send
+        the browser to, for a person signed in through it."""
+        if session.data.get("via") == "oidc":
+            end = None
+            if self.oidc is not None:
+                try:
+                    end = await self.oidc.sign_out(session.data, after)
+                except (httpx.HTTPError, OidcRefused):
+                    end = None
+            await SessionRepository(self.pool).delete(session_hash(session.session_id))
+            return end
         if "refresh_token" in session.data:
             try:
                 await self.apis.call("identity", "POST", "/v1/sessions/sign-out",
@@ -129,6 +187,7 @@ class Sessions:
             except ApiProblem:
                 pass  # the session ends here regardless; the refresh token expires within its 8 idle hours
         await SessionRepository(self.pool).delete(session_hash(session.session_id))
+        return None
 
 
 def _signed_in(tokens: dict[str, Any], me: dict[str, Any]) -> dict[str, Any]:

@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         _say(f"all {len(procs)} services ready in {time.monotonic() - started:.1f}s:")
         for p in procs:
             if p.service in WEB_SERVICES:
-                _say(f"  {p.service:<10} {p.base_url}/   (sign in with an account of identity)")
+                _say(f"  {p.service:<10} {p.base_url}/   (sign in with an account of identity; `make demo` makes "
+                     "accounts for the seed ward's people and prints their sign-in names)")
                 continue
             _say(f"  {p.service:<10} {p.base_url}/docs   (OpenAPI {p.base_url}/openapi.json, "
                  f"AsyncAPI {p.base_url}/asyncapi.json)")

@@ -11,6 +11,7 @@ import httpx
 
 URLS = {s: f"http://{s}.test" for s in ("identity", "registry", "incidents", "donations", "awards")}
 USERNAME, PASSWORD, CODE = "chu.tich", "a long enough password", "123456"
+RESET_CODE, TOTP_SECRET = "reset-code-of-the-official", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def _problem(status: int, kind: str) -> httpx.Response:
@@ -38,6 +39,7 @@ class FakeServices:
     posted: list[tuple[str, str, dict]] = field(default_factory=list)
     money: FakeMoney = field(default_factory=lambda: FakeMoney())
     nominations: list[dict] = field(default_factory=lambda: fake_nominations())
+    password: str = PASSWORD  # POST /v1/password changes it
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.answer)
@@ -92,13 +94,20 @@ class FakeServices:
 
     def _identity(self, path: str, body: dict, request: httpx.Request) -> httpx.Response:
         if path == "/v1/sessions":
-            if (body.get("username"), body.get("password")) != (USERNAME, PASSWORD):
+            if (body.get("username"), body.get("password")) != (USERNAME, self.password):
                 return _problem(401, "unauthorized")
             if "code" not in body:
                 return httpx.Response(200, json={"second_factor_required": True})
             if body["code"] != CODE:
                 return _problem(401, "unauthorized")
             return self._tokens()
+        if path == "/v1/password":  # identity's PasswordSetOut: an official enrols the second factor again
+            if (body.get("username"), body.get("reset_code")) != (USERNAME, RESET_CODE):
+                return _problem(422, "invalid-input")
+            self.password = body["new_password"]
+            return httpx.Response(200, json={"password_set": True, "second_factor": {
+                "secret": TOTP_SECRET, "provisioning_uri": f"otpauth://totp/Ward:{USERNAME}?secret={TOTP_SECRET}"
+                                                           "&issuer=Ward"}})
         if path == "/v1/sessions/refresh":
             if body.get("refresh_token") != f"refresh-{self.refreshes}":
                 return _problem(401, "unauthorized")

@@ -197,3 +197,45 @@ async def test_postgres_init_gives_keycloak_its_own_database_and_login(server):
         await admin.close()
     with pytest.raises(asyncpg.InsufficientPrivilegeError):  # no platform role reaches Keycloak's data
         await asyncpg.connect(base.format("someone_else"), password="pw-of-someone-else")
+
+
+CONSOLE = next(c for c in REALM["clients"] if c["clientId"] == "ward-console")
+
+
+def test_the_console_is_a_public_pkce_client_whose_id_token_carries_roles_and_ward():
+    """services/console/oidc.py reads the person's roles and ward from the ID token, and calls the services with
+    the access token: both carry the claims, the access token every service's audience."""
+    assert CONSOLE["publicClient"] is True and CONSOLE["standardFlowEnabled"] is True
+    assert CONSOLE["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert not any(CONSOLE[f] for f in ("implicitFlowEnabled", "directAccessGrantsEnabled", "serviceAccountsEnabled"))
+    assert CONSOLE["redirectUris"] == ["http://127.0.0.1:8008/sign-in/oidc/callback",
+                                       "http://localhost:8008/sign-in/oidc/callback"]  # exact: no wildcard
+    assert CONSOLE["fullScopeAllowed"] is False
+    (scope,) = [m for m in REALM["scopeMappings"] if m["client"] == "ward-console"]
+    assert set(scope["roles"]) == {str(r) for r in Role}
+    by_claim = {m["config"].get("claim.name"): m for m in CONSOLE["protocolMappers"]}
+    for claim in READ_CLAIMS:
+        assert by_claim[claim]["config"]["access.token.claim"] == "true", claim
+        assert by_claim[claim]["config"]["id.token.claim"] == "true", claim
+        assert by_claim[claim]["config"]["multivalued"] == ("true" if claim in LIST_CLAIMS else "false"), claim
+    audiences = {m["config"]["included.client.audience"] for m in CONSOLE["protocolMappers"]
+                 if m["protocolMapper"] == "oidc-audience-mapper" and m["config"]["access.token.claim"] == "true"}
+    assert audiences == set(SERVICES)
+    assert int(CONSOLE["attributes"]["access.token.lifespan"]) <= ServiceSettings(
+        service_name="registry", database_url="postgresql://x@y/z", _env_file=None).jwt_max_lifetime_s
+
+
+def test_compose_signs_people_in_to_the_console_through_keycloak():
+    config = interpolate(compose(), secrets_env())
+    console = config["services"]["console"]
+    env = env_map(console["environment"])
+    kc_env = env_map(config["services"]["keycloak"]["environment"])
+    settings = ServiceSettings(service_name="console", environment="production", _env_file=None,
+                               **{k.lower(): v for k, v in env.items()
+                                  if k.startswith(("CONSOLE_OIDC_", "CONSOLE_KEY", "DATABASE_URL"))})
+    assert settings.console_oidc_issuer == f"{kc_env['KC_HOSTNAME']}/realms/{REALM['realm']}"
+    assert settings.console_oidc_client_id == CONSOLE["clientId"] and settings.console_oidc_client_secret is None
+    assert settings.console_oidc_redirect_url in CONSOLE["redirectUris"]
+    assert urlsplit(settings.console_oidc_discovery_url).hostname == "keycloak"
+    assert settings.console_oidc_only is True  # the services here trust Keycloak, not identity's tokens
+    assert console["depends_on"]["keycloak"] == {"condition": "service_healthy"}

@@ -122,8 +122,8 @@ def test_prometheus_scrapes_every_service_and_loads_the_rules_compose_mounts():
     config = load_yaml(PROMETHEUS / "prometheus.yml")
     (services,) = [j for j in config["scrape_configs"] if j["job_name"] == "ward-services"]
     targets = {t for sc in services["static_configs"] for t in sc["targets"]}
-    # the API services (the console has no /metrics yet)
-    assert targets == {f"{name}:{SERVICE_PORTS[name]}" for name in SERVICES}
+    # the API services and the console (services/console/telemetry.py: the same HTTP metrics)
+    assert targets == {f"{name}:{SERVICE_PORTS[name]}" for name in (*SERVICES, "console")}
     prometheus = compose()["services"]["prometheus"]
     assert "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in prometheus["volumes"]
     assert config["rule_files"] == ["alerts.yml"]

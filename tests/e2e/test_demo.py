@@ -80,3 +80,63 @@ def test_the_command_exits_non_zero_when_the_platform_does_not_answer(capsys):
     urls = [arg for svc in SERVICES for arg in (f"--{svc}", "http://127.0.0.1:9")]  # the discard port: refused
     assert main([*urls, "--timeout", "2"]) == 2
     assert "demo failed" in capsys.readouterr().err
+
+
+async def test_the_demo_prints_the_accounts_of_the_seed_wards_people_who_then_see_it_in_the_console(
+        platform, replayed):
+    """`make demo` made accounts for six of the seed ward's people and printed their sign-in names and reset codes;
+    the official sets a password with the printed code at the console's /password (the second factor's enrolment
+    shown there, confirmed by a first code) and sees the seed ward's camera campaign; the resident sets theirs and
+    is signed in at once."""
+    import re
+
+    import httpx
+    import pyotp
+
+    people = {p.part: p for p in replayed.people}
+    assert len(people) == 6
+    for p in people.values():
+        assert any(p.username in line and p.reset_code in line for line in replayed.output), p
+    official, resident = people["ward official"], people["resident"]
+
+    class Browser:
+        """The console's cookie is __Host- (Secure): sent here by hand over http://127.0.0.1, as a browser does."""
+
+        def __init__(self, client: httpx.AsyncClient) -> None:
+            self.client, self.cookie = client, ""
+
+        async def __call__(self, method: str, path: str, **kw) -> httpx.Response:
+            r = await self.client.request(method, path, headers={"cookie": self.cookie}, **kw)
+            if "set-cookie" in r.headers:
+                self.cookie = r.headers["set-cookie"].split(";", 1)[0]
+            return r
+
+    def csrf(html: str) -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    new = "a new password for the chairman"
+    # a password set is an argon2id hash at identity, and the sign-in after it another: seconds on a loaded machine
+    async with httpx.AsyncClient(base_url=platform.url("console"), headers={"accept-language": "vi"},
+                                 timeout=60) as client:
+        go = Browser(client)
+        form = await go("GET", "/password")
+        enrol = await go("POST", "/password", data={
+            "csrf_token": csrf(form.text), "username": official.username, "reset_code": official.reset_code,
+            "new_password": new, "again": new})
+        assert enrol.status_code == 200, enrol.text
+        secret = re.search(r'<code class="secret" translate="no">([A-Z2-7]+)</code>', enrol.text).group(1)
+        assert 'src="data:image/svg+xml' in enrol.text
+        done = await go("POST", "/sign-in/code", data={"csrf_token": csrf(enrol.text),
+                                                       "code": pyotp.TOTP(secret).now()})
+        assert done.status_code == 303 and done.headers["location"] == "/dashboard", done.text
+        dashboard = await go("GET", "/dashboard")
+        assert "Lắp đặt camera an ninh tổ dân phố Trần Phú" in dashboard.text
+
+        go = Browser(client)
+        form = await go("GET", "/password")
+        signed = await go("POST", "/password", data={
+            "csrf_token": csrf(form.text), "username": resident.username, "reset_code": resident.reset_code,
+            "new_password": new, "again": new})
+        assert signed.status_code == 303 and signed.headers["location"] not in ("/sign-in", "/sign-in/code")
+        landing = await go("GET", signed.headers["location"])
+        assert landing.status_code == 200 and "Đăng xuất" in landing.text
