@@ -33,7 +33,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.settings import SERVICES
+from shared.topology import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "shared" / "contracts" / "schemas"
@@ -49,8 +49,8 @@ def _dt(text: str) -> datetime:
 def cmd_token(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from shared.auth import Role, mint_token
-    from shared.settings import SERVICES
+    from shared.actor import Role
+    from shared.devtokens import mint_token
 
     extra = {k: getattr(args, k) for k in ("resident_id", "household_id", "azp") if getattr(args, k)}
     if args.team_ids:

@@ -55,6 +55,8 @@ from shared.events import (
 from shared.telemetry import context_from_carrier, tracer
 
 log = logging.getLogger(__name__)
+#: One line per event handled, after its transaction committed (topic, type, id, the flow's trace id).
+event_log = logging.getLogger("ward.events")
 
 Handler = Callable[[asyncpg.Connection, Any], Awaitable[None]]
 
@@ -120,6 +122,7 @@ class EventConsumer:
         self.max_payload_bytes = max_payload_bytes
         self._tracer = tracer("ward.consumer")
         self._parked_changed = False
+        self._trace_id = ""  # the trace of the message being handled (set in its span)
 
     @property
     def topics(self) -> list[str]:
@@ -129,10 +132,19 @@ class EventConsumer:
     async def handle_batch(self, messages: Iterable[RawMessage]) -> None:
         """Handle a batch in one transaction. Raises only for infrastructure failures (nothing committed)."""
         batch = list(messages)
+        done: list[tuple[RawMessage, str, str]] = []
         async with self.pool.acquire() as conn, conn.transaction():
             seen = await self._already_handled(conn, batch)
             for msg in batch:
-                await self._handle_one(conn, msg, seen)
+                outcome = await self._handle_one(conn, msg, seen)
+                done.append((msg, outcome, self._trace_id))
+        # Committed: one line per event handled (dead letters have their own line, written as they happen).
+        for msg, outcome, trace_id in done:
+            if outcome == "handled":
+                headers = dict(msg.headers)
+                event_log.info("event handled", extra={
+                    "topic": msg.topic, "event_type": headers.get("ce_type", b"").decode("utf-8", "replace"),
+                    "message_id": headers.get("ce_id", b"").decode("utf-8", "replace"), "trace_id": trace_id})
         if self._parked_changed:
             await self.refresh_parked_metric()
 
@@ -164,6 +176,7 @@ class EventConsumer:
                 messaging.MESSAGING_CONSUMER_GROUP_NAME: f"{self.service}-service",
             },
         ) as span:
+            self._trace_id = format(span.get_span_context().trace_id, "032x")  # for the line after the commit
             redrive_for = headers.get(REDRIVE_SERVICE_HEADER)
             if msg.topic == self.dead_letter_topic or redrive_for is not None:
                 # Its own dead-letter topic: the copies of its dead letters (for operators; never handled nor

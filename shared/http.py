@@ -33,6 +33,9 @@ from shared.telemetry import tracer_provider
 #: Swagger UI's files, vendored (shared/static/swagger-ui/README.md): /docs never loads anything from a CDN, so it
 #: works on a ward's machine without internet.
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
+#: One line per request (method, route template, status, duration; the trace id from the request's span): the
+#: access log operators read. No path values, no query, no body, no client address: nothing personal.
+access_log = logging.getLogger("ward.access")
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +145,13 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     async def count_requests(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
         response: Response = await call_next(request)
-        labels = (runtime.service, request.method, _route(request), str(response.status_code))  # the route template
-        metrics.HTTP_DURATION.labels(*labels).observe(time.perf_counter() - started)
+        route = _route(request)  # the route template: never the path's values nor the query
+        elapsed = time.perf_counter() - started
+        labels = (runtime.service, request.method, route, str(response.status_code))
+        metrics.HTTP_DURATION.labels(*labels).observe(elapsed)
         metrics.HTTP_REQUESTS.labels(*labels).inc()
+        access_log.info("request", extra={"method": request.method, "route": route, "status": response.status_code,
+                                          "duration_ms": round(elapsed * 1000, 1)})
         return response
 
     # Outermost of ours: every route refuses a body over this before reading it (413); a route may declare its

@@ -13,6 +13,16 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.forwarding import LOOPBACK, networks
+from shared.topology import (  # noqa: F401  (re-exported: every module imports them from here)
+    DATABASE_SERVICES,
+    DEV_JWKS,
+    DEV_JWT_ISSUER,
+    DEV_JWT_KID,
+    DEV_JWT_PUBLIC_X,
+    SERVICE_PORTS,
+    SERVICES,
+    WEB_SERVICES,
+)
 
 #: Development-only defaults. They are public (they are in this file), so a non-development environment
 #: that still uses one is refused at start-up.
@@ -33,36 +43,11 @@ DEV_CONSOLE_KEY = "dev-only-console-session-sealing-key-change-me-01"
 #: The development token issuer and the public half of the development signing key (Ed25519; the private half is
 #: shared/devkeys/DEV-ONLY-token-signing-key.pem, used by ``wardctl token`` and the tests). A service in
 #: development/test mode without JWT_JWKS_URL trusts this JWKS; production refuses it.
-DEV_JWT_ISSUER = "ward-platform-dev"
-DEV_JWT_KID = "ward-dev-ed25519-1"
-DEV_JWT_PUBLIC_X = "3eFap_jQiTG7GMs8kVIwT9VV0flItImHuQYzXd-ZyB0"
-DEV_JWKS: dict[str, Any] = {
-    "keys": [{"kty": "OKP", "crv": "Ed25519", "x": DEV_JWT_PUBLIC_X, "kid": DEV_JWT_KID, "use": "sig", "alg": "EdDSA"}]
-}
 #: Asymmetric JWS algorithms a service may be configured to accept. HS* (a shared secret every verifier could sign
 #: with) and ``none`` are never accepted.
 ASYMMETRIC_JWT_ALGORITHMS = frozenset(
     {"EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 )
-
-SERVICE_PORTS: dict[str, int] = {
-    "registry": 8001,
-    "incidents": 8002,
-    "mediation": 8003,
-    "donations": 8004,
-    "awards": 8005,
-    "feed": 8006,
-    "identity": 8007,
-    "console": 8008,
-}
-#: Web applications for people (services/console): they call the services' HTTP APIs with the signed-in person's
-#: token, keep only their own sessions in their own schema, and take no part in Kafka (no topics, no ACLs, no
-#: events, no audit chain of their own: every change they ask for is audited by the service that makes it).
-WEB_SERVICES: tuple[str, ...] = ("console",)
-#: The API services: each its own schema and role, over Kafka.
-SERVICES: tuple[str, ...] = tuple(s for s in SERVICE_PORTS if s not in WEB_SERVICES)
-#: Every process that has a schema and a login role of its own (provisioning, migrations).
-DATABASE_SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
 
 #: Which keys each service holds (shared.crypto): registry encrypts national IDs and looks them up by blind
 #: index; incidents encrypts reporters' and warned persons' identities and names reporters by pseudonym. The

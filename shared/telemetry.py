@@ -103,6 +103,11 @@ ALLOWED_LOG_ATTRIBUTES: tuple[str, ...] = ALLOWED_SPAN_ATTRIBUTES + (
     "pending",  # migration names
     "outcome",
     "webhook_id",  # the feed's webhooks (never their URLs or secrets)
+    "topics",  # the relay's missing topics
+    "method",  # the access line: method, route template (never the path's values), status, duration
+    "route",
+    "status",
+    "duration_ms",
 )
 
 
@@ -258,7 +263,7 @@ class _TraceIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = trace.get_current_span().get_span_context()
         record.service = self.service
-        if ctx.is_valid:
+        if ctx.is_valid and not hasattr(record, "trace_id"):  # a line may name the trace it is about itself
             record.trace_id = format(ctx.trace_id, "032x")
             record.span_id = format(ctx.span_id, "016x")
         return True
@@ -337,5 +342,7 @@ def configure_logging(service_name: str, level: str = "INFO", *, otlp_endpoint: 
         otlp._ward_json = True  # type: ignore[attr-defined]
         root.addHandler(otlp)
     root.setLevel(level)
-    for noisy in ("aiokafka", "faststream", "uvicorn.access"):
+    # Third-party chatter stays out of INFO: our own access and event lines say what operators need (fontTools
+    # writes ~130 INFO lines per certificate PDF it subsets; httpx one per request with its whole URL and query).
+    for noisy in ("aiokafka", "faststream", "uvicorn.access", "fontTools", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel("WARNING")

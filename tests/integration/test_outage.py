@@ -127,8 +127,10 @@ async def _count_is(db, n: int) -> bool:
     return await db.fetchval("incidents", "SELECT count(*) FROM probe_effects") == n
 
 
-async def test_database_failure_in_a_batch_is_retried_not_skipped(probe_db, broker, started):
-    """A handler hitting an infrastructure error (the database went away) must not let a later commit skip it."""
+async def test_database_failure_in_a_batch_is_retried_not_skipped(probe_db, broker, started, caplog):
+    """A handler hitting an infrastructure error (the database went away) must not let a later commit skip it; the
+    log says each event handled once, after its transaction committed (never for the batches rolled back)."""
+    caplog.set_level("INFO", logger="ward.events")
     runtime = consumer_runtime(settings_for("incidents", probe_db, broker))
     failures = {"left": 3}
     original = runtime.handlers[ProbeRecorded]
@@ -148,3 +150,6 @@ async def test_database_failure_in_a_batch_is_retried_not_skipped(probe_db, brok
     assert failures["left"] == 0
     assert await _effects(probe_db) == {"s1": 1, "s2": 2, "s3": 3}
     assert await probe_db.fetchval("incidents", "SELECT count(*) FROM dead_letters") == 0
+    handled = [r for r in caplog.records if r.name == "ward.events" and r.getMessage() == "event handled"]
+    assert len(handled) == len({r.message_id for r in handled}) == 3
+    assert {r.topic for r in handled} == {"registry.wards"} and all(len(r.trace_id) == 32 for r in handled)

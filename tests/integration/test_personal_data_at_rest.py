@@ -254,6 +254,7 @@ async def drive_incidents(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
     await go("POST", f"{base}/assign", {"kind": "police", "officer": "police-1"}, POLICE)
     await go("POST", f"{base}/start", {}, POLICE)
     await go("POST", f"{base}/footage", {"camera_id": "cam-1"}, POLICE)
+    await go("POST", f"{base}/reporter-disclosure", {}, POLICE)  # the identity in its answer: sealed if kept
     await go("POST", f"{base}/refer-to-mediation", {"summary": "Tranh chấp lối đi", "parties": [
         {"display_name": RESIDENT, "resident_id": ids["resident_id"]}, {"display_name": OTHER_PARTY}]}, POLICE)
     tip = await go("POST", "/v1/incidents", {**report, "category": "theft", "is_crime_tip": True,

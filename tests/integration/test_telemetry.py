@@ -218,3 +218,33 @@ async def test_logs_are_json_on_stdout_with_utc_time_and_trace_ids_and_reach_otl
         assert not [b for b in receiver.raw_bodies if NATIONAL_ID.encode() in b or b"Nguyen" in b]
     finally:
         receiver.stop()
+
+
+ACCESS_PROCESS = """
+import asyncio, httpx, sys
+from services.registry.bootstrap import build
+from shared.settings import ServiceSettings
+from shared.telemetry import configure_logging
+import logging
+configure_logging("registry")
+logging.getLogger("fontTools.subset").info("chatter")  # a third party's INFO: not shown
+app = build(ServiceSettings(service_name="registry", database_url="postgresql://u:p@127.0.0.1:1/x"))
+async def main():
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        await client.get("/v1/residents/%s", params={"full_name": "Nguyen Van A"})
+asyncio.run(main())
+""".replace("%s", NATIONAL_ID)
+
+
+async def test_one_access_line_per_request_with_the_route_template_and_trace_and_no_third_party_chatter():
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", ACCESS_PROCESS], cwd=ROOT,
+                                   capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    access = [rec for rec in lines if rec.get("logger") == "ward.access"]
+    assert len(access) == 1, lines
+    assert {k: access[0][k] for k in ("method", "route", "status")} == {
+        "method": "GET", "route": "/v1/residents/{resident_id}", "status": 401}
+    assert access[0]["duration_ms"] >= 0 and len(access[0]["trace_id"]) == 32
+    assert NATIONAL_ID not in done.stdout and "Nguyen" not in done.stdout  # no path values, no query
+    assert not [rec for rec in lines if rec.get("logger", "").startswith("fontTools")]
