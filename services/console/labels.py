@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 
 def _(text: str) -> str:  # marks a string for extraction; translated when shown
     return text
@@ -56,6 +59,9 @@ INCIDENT_ACTIONS = {
     "close": _("Closed"), "reopen": _("Reopened"), "extend_deadline": _("Deadline extended"),
     "flag_overdue": _("Deadline passed"), "cite_footage": _("Footage cited"),
 }
+#: Who made a step of an incident's history when it was not a person's account (incidents writes these names).
+INCIDENT_SYSTEM_ACTORS = {"reporter": _("The reporter"), "mediation": _("Mediation (automatically)"),
+                          "scheduler": _("The automatic deadline check")}
 
 # -- mediation (hòa giải ở cơ sở) ---------------------------------------------------------------------------------
 CASE_STATUSES = {
@@ -97,3 +103,24 @@ ISSUERS = {"ward_chairman": _("Chairman of the ward People's Committee"),
            "city_chairman": _("Chairman of the city People's Committee")}
 RECIPIENT_KINDS = {"individual": _("Individual"), "collective": _("Collective"), "reporter": _("Reporter")}
 MEMBER_ROLES = {"leader": _("Leader"), "deputy": _("Deputy"), "member": _("Member")}
+
+# -- a team's compliance (registry's ``compliance``: codes with their parameters) --------------------------------
+COMPLIANCE_ISSUES = {
+    "no_leader": _("No team leader"),
+    "too_few_mediators": _("Fewer than %(minimum)s mediators (%(active)s now)"),
+    "no_woman_mediator": _("No woman among the mediators"),
+}
+
+
+def compliance_issue(issue: Mapping[str, Any] | str, gettext: Callable[[str], str]) -> str:
+    """An issue in the reader's language: the sentence for its code with its parameters; the registry's English
+    for a code the console does not know yet (or an issue that is only a sentence, from an older registry)."""
+    if isinstance(issue, str):
+        return issue
+    text = COMPLIANCE_ISSUES.get(issue.get("code", ""))
+    if text is not None:
+        try:
+            return gettext(text) % issue
+        except (KeyError, TypeError, ValueError):  # a parameter missing: better the English than nothing
+            pass
+    return str(issue.get("message") or issue.get("code") or "")

@@ -63,6 +63,7 @@ def render(request: Request, template: str, session: Session | None, *, status: 
         lang=lang, csrf_token=session.csrf_token if session else "", user=session.data if session else {},
         path=request.url.path, labels=labels, money=lambda v: i18n.money(v, lang),
         day=lambda v: i18n.day(v, lang), number=lambda v: i18n.number(v, lang),
+        issue=lambda i: labels.compliance_issue(i, request.app.state.translations[lang].gettext),
         menu=nav.visible(session.data.get("roles", ()), session.data.get("team_kinds")) if session and session.signed_in else [], **context)
     response = HTMLResponse(html, status_code=status)
     if session:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -218,18 +218,40 @@ class ActiveMember:
     sex: str
 
 
-def team_compliance(kind: str, members: list[ActiveMember]) -> list[str]:
+@dataclass(frozen=True)
+class ComplianceIssue:
+    """One reason a team is not compliant: a stable ``code`` that programs act on (the console says it in the
+    reader's language), the facts it was judged on, and the English ``message`` for whoever does not know the code.
+    Codes (documented in ``schemas.ComplianceIssue``) may be added, never renamed."""
+
+    code: str
+    message: str
+    minimum: int | None = None  # too_few_mediators: how many the law requires
+    active: int | None = None  # too_few_mediators: how many the team has now
+
+    def as_json(self) -> dict[str, Any]:
+        """The issue as the API answers it: only the parameters its code has."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def compliance_issues(kind: str, members: list[ActiveMember]) -> list[ComplianceIssue]:
     """Why a team is not compliant (empty when it is). Non-compliant teams are flagged, not refused: a team
     is formed first and staffed afterwards, and the ward needs to see which ones still lack people."""
-    issues: list[str] = []
+    issues: list[ComplianceIssue] = []
     if not any(m.role == "leader" for m in members):
-        issues.append("no leader")
+        issues.append(ComplianceIssue("no_leader", "no leader"))
     if kind == "mediation":
         if len(members) < MIN_MEDIATORS:
-            issues.append(f"fewer than {MIN_MEDIATORS} mediators ({len(members)})")
+            issues.append(ComplianceIssue("too_few_mediators", f"fewer than {MIN_MEDIATORS} mediators ({len(members)})",
+                                          minimum=MIN_MEDIATORS, active=len(members)))
         if not any(m.sex == "female" for m in members):
-            issues.append("no woman among the mediators")
+            issues.append(ComplianceIssue("no_woman_mediator", "no woman among the mediators"))
     return issues
+
+
+def team_compliance(kind: str, members: list[ActiveMember]) -> list[str]:
+    """The issues' English sentences (``compliance_issues`` of the API and of the team events)."""
+    return [i.message for i in compliance_issues(kind, members)]
 
 
 def check_leader(members: Iterable[Mapping[str, Any]], role: str, resident_id: str) -> None:

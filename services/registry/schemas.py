@@ -81,6 +81,22 @@ class TeamMember(ActiveMember):
     left_on: date | None
 
 
+class ComplianceIssue(BaseModel):
+    """One reason a team is not compliant, for programs: a stable ``code`` with its parameters. Expect codes
+    added later: show ``message`` for a code you do not know."""
+
+    code: str = Field(description="`no_leader`: no leader (tổ trưởng); `too_few_mediators`: a mediation team "
+                                  "has fewer than `minimum` mediators (`active` now); `no_woman_mediator`: no "
+                                  "woman among a mediation team's mediators",
+                      examples=["no_leader", "too_few_mediators", "no_woman_mediator"])
+    message: str = Field(description="The issue in English, as in `compliance_issues`",
+                         examples=["fewer than 3 mediators (2)"])
+    minimum: int | None = Field(None, description="`too_few_mediators`: how many mediators the law requires "
+                                                  "(absent for other codes)", examples=[3])
+    active: int | None = Field(None, description="`too_few_mediators`: how many active mediators the team has "
+                                                 "(absent for other codes)", examples=[2])
+
+
 class Team(BaseModel):
     team_id: str
     ward_id: str
@@ -90,7 +106,9 @@ class Team(BaseModel):
     formed_on: date
     formation_act: str
     compliant: bool
-    compliance_issues: list[str]
+    compliance: list[ComplianceIssue] = Field(
+        description="Why the team is not compliant, as codes with their parameters (empty when it is compliant)")
+    compliance_issues: list[str] = Field(description="The same issues as English sentences, in the same order")
     members: list[ActiveMember]
 
 

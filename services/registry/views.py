@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.registry.domain import ActiveMember, sees_national_id, team_compliance
+from services.registry.domain import ActiveMember, ComplianceIssue, compliance_issues, sees_national_id
 from services.registry.repository import national_id_context
 from shared.actor import Principal
 from shared.crypto import PersonalDataProtector
@@ -26,13 +26,19 @@ def resident(row: Mapping[str, Any], actor: Principal, pii: PersonalDataProtecto
     return body
 
 
+def compliance_details(kind: str, members: list[Mapping[str, Any]]) -> list[ComplianceIssue]:
+    return compliance_issues(kind, [ActiveMember(m["resident_id"], m["role"], m["sex"]) for m in members])
+
+
 def compliance(kind: str, members: list[Mapping[str, Any]]) -> list[str]:
-    return team_compliance(kind, [ActiveMember(m["resident_id"], m["role"], m["sex"]) for m in members])
+    """The issues' English sentences, as the team events carry them."""
+    return [i.message for i in compliance_details(kind, members)]
 
 
 def team(row: Mapping[str, Any], members: list[Mapping[str, Any]]) -> dict[str, Any]:
-    issues = compliance(row["kind"], members)
+    issues = compliance_details(row["kind"], members)
     body = plain(row)
-    body.update(compliant=not issues, compliance_issues=issues,
+    body.update(compliant=not issues, compliance=[i.as_json() for i in issues],
+                compliance_issues=[i.message for i in issues],
                 members=[{k: v for k, v in m.items() if k != "left_on"} for m in members])
     return body

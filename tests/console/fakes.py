@@ -40,6 +40,8 @@ class FakeServices:
     money: FakeMoney = field(default_factory=lambda: FakeMoney())
     nominations: list[dict] = field(default_factory=lambda: fake_nominations())
     password: str = PASSWORD  # POST /v1/password changes it
+    #: registry GET /v1/teams: each team's compliance as codes with parameters, beside the English sentences
+    teams: list[dict] = field(default_factory=lambda: fake_teams())
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.answer)
@@ -75,10 +77,7 @@ class FakeServices:
         if host == "registry":
             if self.registry_down:
                 return _problem(503, "unavailable")
-            return httpx.Response(200, json={"items": [
-                {"team_id": "t1", "ward_id": "phu-son", "group_id": "g1", "kind": "anxh", "name": "Tổ ANXH số 1",
-                 "formed_on": "2024-01-02", "formation_act": "QĐ 1", "compliant": False,
-                 "compliance_issues": ["fewer than 3 active members"], "members": []}], "next_cursor": None})
+            return httpx.Response(200, json={"items": self.teams, "next_cursor": None})
         if host == "incidents":
             items = [] if request.url.params.get("state") != "received" else [
                 {"incident_id": "i1", "group_id": "g1", "category": "theft", "is_crime_tip": False,
@@ -410,7 +409,8 @@ class PeopleServices(FakeServices):
         if path == "/v1/teams/t1":
             return httpx.Response(200, json={"team_id": "t1", "ward_id": "phu-son", "group_id": "g1", "kind": "anxh",
                                              "name": "Tổ ANXH số 1", "formed_on": "2024-01-02", "formation_act": "QĐ 1",
-                                             "compliant": True, "compliance_issues": [], "members": []})
+                                             "compliant": True, "compliance": [], "compliance_issues": [],
+                                             "members": []})
         if path == "/v1/groups/g1":
             return httpx.Response(200, json={"group_id": "g1", "ward_id": "phu-son", "name": "Tổ dân phố Trần Phú",
                                              "household_count": len(self.households)})
@@ -469,6 +469,17 @@ class PeopleServices(FakeServices):
                                 "arrived_at": "2024-08-12T15:00:00+00:00", "notified_at": "2024-08-13T02:00:00+00:00",
                                 "late": True}])
         return None
+
+
+def fake_teams() -> list[dict]:
+    def team(tid: str, kind: str, name: str, issues: list[dict]) -> dict:
+        return {"team_id": tid, "ward_id": "phu-son", "group_id": "g1", "kind": kind, "name": name,
+                "formed_on": "2024-01-02", "formation_act": "QĐ 1", "compliant": not issues, "compliance": issues,
+                "compliance_issues": [i["message"] for i in issues], "members": []}
+
+    return [team("t1", "anxh", "Tổ ANXH số 1", [{"code": "no_leader", "message": "no leader"}]),
+            team("t8", "mediation", "Tổ hòa giải số 1", [
+                {"code": "too_few_mediators", "message": "fewer than 3 mediators (2)", "minimum": 3, "active": 2}])]
 
 
 def fake_nominations() -> list[dict]:

@@ -44,6 +44,7 @@ async def test_the_registry_page_lists_teams_with_compliance_and_forms_a_team(co
     page = await console.get("/registry")
     assert page.status_code == 200
     assert "Tổ ANXH số 1" in page.text and "Chưa đạt" in page.text and "Tổ dân phố Trần Phú" in page.text
+    assert "Chưa có tổ trưởng" in page.text and "Chưa đủ 3 hòa giải viên (hiện có 2)" in page.text
     assert "Lê Văn Ba" in page.text  # a resident to add to a team
     r = await console.post("/registry/teams", data={"csrf_token": csrf(page.text), "group_id": "g1",
                                                     "kind": "fire_prevention", "name": "Tổ PCCC số 2",

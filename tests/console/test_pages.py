@@ -49,10 +49,25 @@ async def test_an_official_signs_in_with_the_code_and_sees_the_dashboard_in_viet
     assert "35.250.000\xa0₫" in text  # the balance, from donations, in Vietnamese money format
     assert "13/08/2024" in text  # the campaign's end, and the incident's receipt, as dates are written here
     assert "Chưa đạt" in text and "Quá hạn" in text  # not compliant, overdue: words, not only colour
+    # the registry's compliance codes, said in Vietnamese with their parameters, not its English sentences
+    assert "Chưa có tổ trưởng" in text and "Chưa đủ 3 hòa giải viên (hiện có 2)" in text
+    assert "no leader" not in text and "fewer than 3 mediators" not in text
     assert ("registry", "/v1/teams", "Bearer access-0") in services.calls
     rows = await console_db.fetch("console", "SELECT sealed FROM sessions WHERE sealed IS NOT NULL")
     assert rows and all(b"access-0" not in bytes(r["sealed"]) and b"refresh-0" not in bytes(r["sealed"])
                         for r in rows)
+
+
+async def test_a_compliance_code_the_console_does_not_know_is_shown_in_the_registry_s_english(console, services):
+    services.teams[1]["compliance"].append({"code": "mediators_untrained", "message": "2 mediators not yet trained"})
+    services.teams[0]["compliance"] = [{"code": "too_few_mediators", "message": "fewer than 3 mediators (1)"}]
+    services.teams.append({**services.teams[0], "team_id": "t7", "name": "Tổ cũ", "compliance_issues": ["old words"]})
+    del services.teams[-1]["compliance"]  # an older registry: the sentences only
+    await sign_in(console)
+    text = (await console.get("/dashboard")).text
+    assert "Chưa đủ 3 hòa giải viên (hiện có 2)" in text and "2 mediators not yet trained" in text
+    assert "fewer than 3 mediators (1)" in text  # a known code without its parameters: the English, not a 500
+    assert "old words" in text
 
 
 async def test_a_wrong_code_starts_again_with_a_sentence_and_no_session(console):
@@ -102,6 +117,8 @@ async def test_english_on_request_and_a_failing_service_is_a_sentence_not_a_brok
     page = await console.get("/dashboard")
     assert '<html lang="en">' in page.text and "Ward dashboard" in page.text
     assert "₫35,250,000" in page.text and "Aug 13, 2024" in page.text
+    services.registry_down = False
+    assert "Fewer than 3 mediators (2 now)" in (await console.get("/dashboard")).text
     assert "The service is not ready at the moment" in page.text
 
 

@@ -43,6 +43,7 @@ async def test_the_reporter_is_shown_only_when_the_officer_asks_through_the_audi
     page = await console.get("/police/incidents/i1")
     assert page.status_code == 200
     assert "Lê Thị Tố Giác" not in page.text and "0912" not in page.text  # the read carries it; never shown
+    assert "<td>Người báo tin</td>" in page.text and "<td>reporter</td>" not in page.text  # the history's "By"
     assert not [c for c in services.calls if c[1].endswith("/reporter-disclosure")]
     shown = await console.post("/police/incidents/i1/reporter", data={"csrf_token": csrf(page.text)})
     assert shown.status_code == 200 and "Lê Thị Tố Giác" in shown.text and "0912 000 111" in shown.text

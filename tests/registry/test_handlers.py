@@ -248,14 +248,20 @@ async def test_a_mediation_team_is_flagged_until_it_has_a_leader_three_mediators
     tid = team["team_id"]
     assert team["compliant"] is False and team["compliance_issues"] == [
         "no leader", "fewer than 3 mediators (0)", "no woman among the mediators"]
+    assert team["compliance"] == [{"code": "no_leader", "message": "no leader"},
+                                  {"code": "too_few_mediators", "message": "fewer than 3 mediators (0)",
+                                   "minimum": 3, "active": 0},
+                                  {"code": "no_woman_mediator", "message": "no woman among the mediators"}]
     for person, role in ((leader, "leader"), (woman, "member"), (third, "deputy")):
         after = await app.run(AddMember(team_id=tid, resident_id=person["resident_id"], role=role,
                                         appointed_on=date(2024, 2, 1)), OFFICIAL)
-    assert after["compliant"] is True and [m["full_name"] for m in after["members"]] == ["Cư dân 0", "Cư dân 1",
+    assert after["compliant"] is True and after["compliance"] == [] and [m["full_name"] for m in after["members"]] == ["Cư dân 0", "Cư dân 1",
                                                                                        "Cư dân 2"]
     left = await app.run(RemoveMember(team_id=tid, resident_id=woman["resident_id"], left_on=date(2024, 6, 1)),
                          OFFICIAL)
     assert left["compliance_issues"] == ["fewer than 3 mediators (2)", "no woman among the mediators"]
+    assert [(i["code"], i.get("minimum"), i.get("active")) for i in left["compliance"]] == [
+        ("too_few_mediators", 3, 2), ("no_woman_mediator", None, None)]
     team_events = [e for e in await events(app) if e.topic == "registry.teams"]
     assert [(e.event_type.split(".")[2], e.compliant) for e in team_events] == [
         ("formed", False), ("member_joined", False), ("member_joined", False), ("member_joined", True),

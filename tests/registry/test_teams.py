@@ -24,6 +24,11 @@ async def test_the_teams_list_filters_on_compliance_and_a_change_is_announced_wi
     assert team["compliant"] is False
     flagged = await api.ok("GET", "/v1/teams", params={"compliant": "false"})
     assert [t["team_id"] for t in flagged["items"]] == [team["team_id"]] and flagged["next_cursor"] is None
+    # For programs, each issue as a stable code with its parameters, beside the English sentences.
+    assert flagged["items"][0]["compliance"] == [
+        {"code": "no_leader", "message": "no leader"},
+        {"code": "too_few_mediators", "message": "fewer than 3 mediators (0)", "minimum": 3, "active": 0},
+        {"code": "no_woman_mediator", "message": "no woman among the mediators"}]
 
     await api.member(team["team_id"], leader["resident_id"], "leader")
     await api.member(team["team_id"], second["resident_id"])
@@ -36,6 +41,10 @@ async def test_the_teams_list_filters_on_compliance_and_a_change_is_announced_wi
     left = await api.ok("POST", f"/v1/teams/{team['team_id']}/members/{woman['resident_id']}/leave",
                         {"left_on": "2024-06-01"})
     assert left["compliant"] is False
+    fetched = await api.ok("GET", f"/v1/teams/{team['team_id']}")
+    assert [(i["code"], i.get("minimum"), i.get("active")) for i in fetched["compliance"]] == [
+        ("too_few_mediators", 3, 2), ("no_woman_mediator", None, None)]
+    assert fetched["compliance_issues"] == [i["message"] for i in fetched["compliance"]]
     events = await _team_events(db)
     assert [(e["type"].split(".")[2], e["compliant"]) for e in events][-2:] == [
         ("member_joined", True), ("member_left", False)]
