@@ -251,6 +251,8 @@ async def drive_incidents(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
     iid = made["incident_id"]
     base = f"/v1/incidents/{iid}"
     await go("POST", f"{base}/triage", {"note": "xem xét"}, POLICE)
+    disclosed = await go("POST", f"{base}/reporter-disclosure", {}, POLICE)  # its reply names the reporter: sealed
+    assert disclosed["reporter"]["full_name"] == REPORTER
     await go("POST", f"{base}/assign", {"kind": "police", "officer": "police-1"}, POLICE)
     await go("POST", f"{base}/start", {}, POLICE)
     await go("POST", f"{base}/footage", {"camera_id": "cam-1"}, POLICE)
