@@ -84,6 +84,9 @@ async def history(incident_id: str, request: Request, principal: CurrentPrincipa
              summary="Who reported the incident (police of its ward only; every disclosure audited)")
 async def disclose_reporter(incident_id: str, request: Request, principal: CurrentPrincipal) -> Response:
     # A POST: reading a reporter's identity is an act the audit trail records, not a plain read.
+    if request.headers.get("Idempotency-Key"):
+        # A replay would answer the identity again with no audit row, and keep it (sealed) until the retention ends.
+        raise InvalidInput("a reporter disclosure takes no Idempotency-Key: every reading of it is audited")
     return await dispatch(request, DiscloseReporter(incident_id=incident_id), principal)
 
 

@@ -184,6 +184,11 @@ async def test_the_reporter_is_disclosed_to_the_police_of_the_ward_only_and_ever
     assert (await service.post(path, headers=auth("police", ward="hoa-binh"))).status_code == 404
     assert (await service.post("/v1/incidents/no-such-incident/reporter-disclosure",
                                headers=auth("police"))).status_code == 404
+    # No Idempotency-Key: a replay would answer the identity again without an audit row (and keep the reply).
+    keyed = await service.post(path, headers={**auth("police"), "Idempotency-Key": "k-disclose"})
+    assert keyed.status_code == 422 and "Nguy" not in keyed.text
+    assert await db.fetchval("incidents", "SELECT count(*) FROM idempotency_keys "
+                                          "WHERE key = 'k-disclose'") == 0
     assert len(await disclosures()) == 2
 
     anonymous = (await service.post("/v1/incidents", json=theft(anonymous=True, reporter=None),
