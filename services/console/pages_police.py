@@ -98,8 +98,7 @@ async def _incident_page(request: Request, session: Session, incident_id: str, *
     except ApiProblem as exc:
         return render(request, "error.html", session, status=problem_status(exc),
                       error=explain(exc, request))
-    # The identity is shown only from a disclosure the officer asked for (audited); never from this read.
-    incident.pop("reporter", None)
+    # The identity is shown only from a disclosure the officer asked for (audited): incidents' read never carries it.
     steps = list(STEPS.get(incident["state"], ()))
     if incident["category"] != "dispute" and "refer-to-mediation" in steps:
         steps.remove("refer-to-mediation")

@@ -61,13 +61,13 @@ async def list_incidents(request: Request, principal: CurrentPrincipal, page: Pa
 
 
 @router.get("/{incident_id}", response_model=schemas.IncidentDetail,
-            summary="One incident; the reporter's identity for the police only")
+            summary="One incident; never the reporter's identity (police: POST .../reporter-disclosure)")
 async def get_incident(incident_id: str, request: Request, principal: CurrentPrincipal) -> Response:
     pii = _runtime(request).pii
     async with reading(request) as uow:
         inc = ensure_may_see(principal, await uow.incidents.get(incident_id), own_reporter_ref(principal, pii))
         footage = await uow.incidents.footage(incident_id)
-    return json_response(views.detail(principal, pii, inc, footage))
+    return json_response(views.detail(principal, inc, footage))
 
 
 @router.get("/{incident_id}/history", response_model=schemas.TransitionPage,
@@ -84,6 +84,9 @@ async def history(incident_id: str, request: Request, principal: CurrentPrincipa
              summary="Who reported the incident (police of its ward only; every disclosure audited)")
 async def disclose_reporter(incident_id: str, request: Request, principal: CurrentPrincipal) -> Response:
     # A POST: reading a reporter's identity is an act the audit trail records, not a plain read.
+    if request.headers.get("Idempotency-Key"):
+        # A replay would answer the identity again with no audit row, and keep it (sealed) until the retention ends.
+        raise InvalidInput("a reporter disclosure takes no Idempotency-Key: every reading of it is audited")
     return await dispatch(request, DiscloseReporter(incident_id=incident_id), principal)
 
 

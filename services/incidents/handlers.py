@@ -304,8 +304,8 @@ async def handle_disclose_reporter(cmd: DiscloseReporter, uow: Any, actor: Princ
     actor.require(Role.POLICE)
     inc = ensure_may_see(actor, await uow.incidents.get(cmd.incident_id), None)
     uow.audit("incident", inc["incident_id"], ward_id=inc["ward_id"], details={"disclosed": "reporter"})
-    body = views.detail(actor, uow.pii, inc, [])
-    return {"incident_id": inc["incident_id"], "anonymous": inc["anonymous"], "reporter": body.get("reporter")}
+    return {"incident_id": inc["incident_id"], "anonymous": inc["anonymous"],
+            "reporter": views.reporter_identity(uow.pii, inc)}
 
 
 # -- warnings (gọi hỏi, răn đe) -----------------------------------------------------------------------------------

@@ -141,8 +141,7 @@ class IncidentDetail(IncidentSummary):
     mediation_note: str | None
     anonymous: bool
     reporter_ref: str | None = Field(default=None, description="Staff only: the reporter's pseudonym")
-    reporter: ReporterIdentity | None = Field(
-        default=None, description="Police only: the identified reporter (null for an anonymous tip)")
+    # No reporter identity here, for anyone: the police read it through POST .../reporter-disclosure (audited).
 
 
 class ReporterDisclosure(_Out):

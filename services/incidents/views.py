@@ -1,5 +1,6 @@
 """What each role sees of an incident or a warning (pure functions over rows). Only the police of the ward ever
-get a reporter's or a warned person's identity decrypted."""
+get a reporter's or a warned person's identity decrypted, and a reporter's only through ``reporter_identity`` (the
+audited disclosure): no read of an incident carries it."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ def summary(inc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def detail(actor: Principal, pii: PersonalDataProtector, inc: dict[str, Any],
-           footage: list[dict[str, Any]]) -> dict[str, Any]:
-    """One incident the caller may see (``domain.ensure_may_see``)."""
+def detail(actor: Principal, inc: dict[str, Any], footage: list[dict[str, Any]]) -> dict[str, Any]:
+    """One incident the caller may see (``domain.ensure_may_see``): never the reporter's identity, for anyone (the
+    police ask for it through the audited disclosure, ``reporter_identity``); staff get the pseudonym."""
     body = summary(inc) | {
         "place": {"address": inc["address"], "latitude": inc["latitude"], "longitude": inc["longitude"]},
         "happened_at": inc["happened_at"], "description": inc["description"], "evidence": inc["evidence"],
@@ -36,10 +37,15 @@ def detail(actor: Principal, pii: PersonalDataProtector, inc: dict[str, Any],
     }
     if is_staff(actor):
         body["reporter_ref"] = inc["reporter_ref"]
-    if sees_reporter(actor, inc["ward_id"]):
-        body["reporter"] = (None if inc["anonymous"] else
-                            json.loads(pii.decrypt(inc["reporter_identity"], identity_context(inc["incident_id"]))))
     return body
+
+
+def reporter_identity(pii: PersonalDataProtector, inc: dict[str, Any]) -> dict[str, Any] | None:
+    """The identified reporter of an incident, decrypted (None for an anonymous tip). Only the audited disclosure
+    (``handlers.handle_disclose_reporter``, police of the ward) calls this."""
+    if inc["anonymous"]:
+        return None
+    return json.loads(pii.decrypt(inc["reporter_identity"], identity_context(inc["incident_id"])))
 
 
 def warning(actor: Principal, pii: PersonalDataProtector, w: dict[str, Any]) -> dict[str, Any]:

@@ -225,8 +225,10 @@ class PoliceAndMediationFakes(FakeServices):
         "place": {"address": "Ngõ 20 phố Trần Phú", "latitude": None, "longitude": None}, "happened_at": None,
         "description": "Có người tụ tập sử dụng ma túy", "evidence": [], "footage": [],
         "assignee": {"kind": "police", "team_id": None, "officer": "area-police"}, "resolution_note": None,
-        "mediation_case_id": None, "mediation_note": None, "anonymous": False, "reporter_ref": "ref-1",
-        "reporter": {"resident_id": "r7", "full_name": "Lê Thị Tố Giác", "phone": "0912 000 111"}})
+        "mediation_case_id": None, "mediation_note": None, "anonymous": False, "reporter_ref": "ref-1"})
+    #: Who reported ``incident``: only the audited disclosure answers it, as incidents does (never the plain read).
+    reporter: dict | None = field(default_factory=lambda: {
+        "resident_id": "r7", "full_name": "Lê Thị Tố Giác", "phone": "0912 000 111"})
     case: dict = field(default_factory=lambda: {
         "case_id": "c1", "ward_id": "phu-son", "group_id": "g1", "team_id": "tm1", "referral_incident_id": "i9",
         "origin": "referral", "kind": "neighbours", "summary": "Tranh chấp lối đi chung", "status": "in_mediation",
@@ -275,7 +277,8 @@ class PoliceAndMediationFakes(FakeServices):
                 {"action": "report", "from_state": None, "to_state": "received", "actor": "reporter", "reason": None,
                  "at": "2024-08-13T02:00:00+00:00"}], "next_cursor": None})
         if path == "/v1/incidents/i1/reporter-disclosure":
-            return httpx.Response(200, json={"incident_id": "i1", "anonymous": False, "reporter": inc["reporter"]})
+            return httpx.Response(200, json={"incident_id": "i1", "anonymous": inc["anonymous"],
+                                             "reporter": self.reporter})
         if path == "/v1/incidents/i1/resolve":
             if inc["state"] != "in_progress":
                 return _problem(422, "rule-violated")

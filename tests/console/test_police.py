@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.incidents.schemas import IncidentDetail
 from tests.console.conftest import csrf
 from tests.console.fakes import CODE, PASSWORD, USERNAME, PoliceAndMediationFakes
 
@@ -39,10 +40,13 @@ async def test_police_land_on_the_incidents_with_their_states_and_deadlines(cons
 
 
 async def test_the_reporter_is_shown_only_when_the_officer_asks_through_the_audited_disclosure(console, services):
+    # The fake answers incidents' plain read as incidents does: its fields, and no reporter's identity.
+    assert "reporter" not in services.incident and "reporter" not in IncidentDetail.model_fields
+    assert set(services.incident) == set(IncidentDetail.model_fields)
     await signed_in(console)
     page = await console.get("/police/incidents/i1")
     assert page.status_code == 200
-    assert "Lê Thị Tố Giác" not in page.text and "0912" not in page.text  # the read carries it; never shown
+    assert "Lê Thị Tố Giác" not in page.text and "0912" not in page.text  # not in the read, so never shown
     assert "<td>Người báo tin</td>" in page.text and "<td>reporter</td>" not in page.text  # the history's "By"
     assert not [c for c in services.calls if c[1].endswith("/reporter-disclosure")]
     shown = await console.post("/police/incidents/i1/reporter", data={"csrf_token": csrf(page.text)})

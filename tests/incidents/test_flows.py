@@ -84,7 +84,9 @@ async def test_flows_2_and_3_through_kafka_without_leaking_reporters(db, broker,
         await do(incident_id, "assign", {"kind": "police", "officer": "ca-khu-vuc-1"})
         await do(incident_id, "start")
         await do(incident_id, "resolve", {"outcome": "solved", "note": "đã bắt giữ, thu hồi tài sản"})
-    assert (await fetch(named_ids[0]))["reporter"]["full_name"] == AN_NAME  # police see who
+    assert "reporter" not in await fetch(named_ids[0])  # the plain read never says who
+    disclosed = await client.post(f"/v1/incidents/{named_ids[0]}/reporter-disclosure", headers=police)
+    assert disclosed.json()["reporter"]["full_name"] == AN_NAME  # police see who, when they ask (audited)
 
     records = await read_topic(broker.bootstrap, "incidents.incidents",
                                until=lambda rs: len(decoded(rs, "incidents.incident.resolved.v1")) >= 2)

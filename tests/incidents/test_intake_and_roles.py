@@ -29,15 +29,24 @@ def theft(**over) -> dict:
     return body
 
 
-async def test_identified_reporter_is_seen_by_police_only(service, db):
+async def test_identified_reporter_is_seen_by_police_only_through_the_disclosure(service, db):
     made = await service.post("/v1/incidents", json=theft(), headers=auth("resident", **RESIDENT))
     assert made.status_code == 201, made.text
     incident_id = made.json()["incident_id"]
     assert "secret" not in made.json()
 
-    police = (await service.get(f"/v1/incidents/{incident_id}", headers=auth("police"))).json()
-    assert police["reporter"] == {"resident_id": "r-an", "full_name": "Nguyễn Văn An", "phone": "0912 345 678"}
+    # The plain read carries no identity, not even for the police: only the pseudonym and `anonymous`.
+    read = await service.get(f"/v1/incidents/{incident_id}", headers=auth("police"))
+    police = read.json()
+    assert read.status_code == 200 and "reporter" not in police
+    assert "Nguyễn Văn An" not in read.text and "0912" not in read.text and "r-an" not in read.text
+    assert police["anonymous"] is False and police["reporter_ref"]
     assert police["state"] == "received" and police["footage"][0]["camera_id"] == CAMERA
+    listed = await service.get("/v1/incidents", headers=auth("police"))
+    assert "reporter" not in listed.json()["items"][0] and "Nguyễn Văn An" not in listed.text
+    disclosed = await service.post(f"/v1/incidents/{incident_id}/reporter-disclosure", headers=auth("police"))
+    assert disclosed.json()["reporter"] == {"resident_id": "r-an", "full_name": "Nguyễn Văn An",
+                                            "phone": "0912 345 678"}
 
     official = await service.get(f"/v1/incidents/{incident_id}", headers=auth("ward_official"))
     assert official.status_code == 200 and "reporter" not in official.json()
@@ -95,7 +104,9 @@ async def test_anonymous_tip_keeps_nothing_that_identifies_the_reporter(service,
     assert claim and claim not in json.dumps({k: str(v) for k, v in row.items()})
     assert row["claim_verifier"] == claim_verifier(claim, row["reporter_ref"])
     police = (await service.get(f"/v1/incidents/{incident_id}", headers=auth("police"))).json()
-    assert police["anonymous"] is True and police["reporter"] is None
+    assert police["anonymous"] is True and "reporter" not in police
+    disclosed = await service.post(f"/v1/incidents/{incident_id}/reporter-disclosure", headers=auth("police"))
+    assert disclosed.json() == {"incident_id": incident_id, "anonymous": True, "reporter": None}
 
 
 @pytest.mark.parametrize("change, problem", [  # the rules themselves: tests/incidents/test_handlers.py
@@ -151,19 +162,40 @@ async def test_the_reporter_is_disclosed_to_the_police_of_the_ward_only_and_ever
     incident_id = made.json()["incident_id"]
     path = f"/v1/incidents/{incident_id}/reporter-disclosure"
 
-    r = await service.post(path, headers=auth("police", sub="officer-1"))
-    assert r.status_code == 200, r.text
-    assert r.json() == {"incident_id": incident_id, "anonymous": False,
-                        "reporter": {"resident_id": "r-an", "full_name": "Nguyễn Văn An", "phone": "0912 345 678"}}
+    async def disclosures() -> list[dict]:
+        return [dict(r) for r in await db.fetch(
+            "incidents", "SELECT * FROM audit_log WHERE command = 'incident.disclose_reporter' ORDER BY seq")]
+
+    # Reading the incident discloses nothing and audits no disclosure.
+    assert "reporter" not in (await service.get(f"/v1/incidents/{incident_id}", headers=auth("police"))).json()
+    assert await disclosures() == []
+
+    identity = {"resident_id": "r-an", "full_name": "Nguyễn Văn An", "phone": "0912 345 678"}
+    for n in (1, 2):  # every disclosure is one audit row: the second reading is audited again
+        r = await service.post(path, headers=auth("police", sub=f"officer-{n}"))
+        assert r.status_code == 200, r.text
+        assert r.json() == {"incident_id": incident_id, "anonymous": False, "reporter": identity}
+        rows = await disclosures()
+        assert len(rows) == n and (rows[-1]["actor"], rows[-1]["target_id"]) == (f"officer-{n}", incident_id)
+
+    # Refused as the route says, and a refusal is no disclosure: nothing more in the trail.
     assert (await service.post(path, headers=auth("ward_official"))).status_code == 403
     assert (await service.post(path, headers=auth("resident", **RESIDENT))).status_code == 403
     assert (await service.post(path, headers=auth("police", ward="hoa-binh"))).status_code == 404
+    assert (await service.post("/v1/incidents/no-such-incident/reporter-disclosure",
+                               headers=auth("police"))).status_code == 404
+    # No Idempotency-Key: a replay would answer the identity again without an audit row (and keep the reply).
+    keyed = await service.post(path, headers={**auth("police"), "Idempotency-Key": "k-disclose"})
+    assert keyed.status_code == 422 and "Nguy" not in keyed.text
+    assert await db.fetchval("incidents", "SELECT count(*) FROM idempotency_keys "
+                                          "WHERE key = 'k-disclose'") == 0
+    assert len(await disclosures()) == 2
 
     anonymous = (await service.post("/v1/incidents", json=theft(anonymous=True, reporter=None),
                                     headers=auth("resident"))).json()["incident_id"]
     r = await service.post(f"/v1/incidents/{anonymous}/reporter-disclosure", headers=auth("police"))
-    assert r.status_code == 200 and r.json()["reporter"] is None and r.json()["anonymous"] is True
+    assert r.status_code == 200 and r.json() == {"incident_id": anonymous, "anonymous": True, "reporter": None}
 
-    rows = await db.fetch("incidents", "SELECT * FROM audit_log WHERE command = 'incident.disclose_reporter'")
-    assert [(r["actor"], r["target_id"]) for r in rows][:1] == [("officer-1", incident_id)] and len(rows) == 2
-    assert "Nguy" not in json.dumps([dict(r) for r in rows], default=str)  # who read it, never what was read
+    rows = await disclosures()
+    assert [r["target_id"] for r in rows] == [incident_id, incident_id, anonymous]
+    assert "Nguy" not in json.dumps(rows, default=str) and "0912" not in json.dumps(rows, default=str)

@@ -61,7 +61,9 @@ async def test_a_tip_and_its_follow_up_need_no_token_and_keep_nothing_of_the_cal
         # The police see it in the group's ward, anonymous, and work on it.
         police = auth("police", WARD)
         seen = (await anyone.get(f"/v1/incidents/{incident_id}", headers=police)).json()
-        assert seen["anonymous"] is True and seen["reporter"] is None and seen["group_id"] == GROUP
+        assert seen["anonymous"] is True and "reporter" not in seen and seen["group_id"] == GROUP
+        disclosed = await anyone.post(f"/v1/incidents/{incident_id}/reporter-disclosure", headers=police)
+        assert disclosed.status_code == 200 and disclosed.json()["reporter"] is None  # nobody knows who sent it
         assert (await anyone.post(f"/v1/incidents/{incident_id}/triage", headers=police,
                                   json={"category": "theft", "is_crime_tip": True})).status_code == 200
 

@@ -199,8 +199,9 @@ async def test_incidents_rotates_reporters_and_warned_persons(db, started) -> No
     app2 = build_incidents(settings_for("incidents", db, None, **as_settings(after)))
     await started(app2.state.runtime, wait_assigned=False)
     async with client_for(app2, "http://incidents") as client:
-        police = (await client.get(f"/v1/incidents/{incident_id}", headers=auth("police"))).json()
-        assert police["reporter"]["full_name"] == "Nguyễn Văn An"
+        disclosed = await client.post(f"/v1/incidents/{incident_id}/reporter-disclosure", headers=auth("police"))
+        assert disclosed.status_code == 200, disclosed.text
+        assert disclosed.json()["reporter"]["full_name"] == "Nguyễn Văn An"
         month = date.today().strftime("%Y-%m")
         seen = (await client.get(f"/v1/warnings?month={month}", headers=auth("police"))).json()["items"]
         assert seen[0]["person"]["full_name"] == "Lê Văn Em"

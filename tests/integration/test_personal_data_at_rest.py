@@ -82,6 +82,10 @@ NOT_DRIVEN = {
     ("incidents", "POST", "/v1/follow-up"): "a read (the secret travels in a body), not a command",
     ("incidents", "POST", "/v1/public/tips"): "anonymous, no token: refuses an Idempotency-Key; every table is "
                                                 "scanned for the caller in tests/incidents/test_public.py",
+    ("incidents", "POST", "/v1/incidents/{incident_id}/reporter-disclosure"): "a read the audit trail records: "
+                                                                             "refuses an Idempotency-Key (its reply "
+                                                                             "is never kept; "
+                                                                             "tests/incidents/test_intake_and_roles.py)",
     ("awards", "POST", "/v1/public/certificates/{code}/claim"): "anonymous: refuses an Idempotency-Key "
                                                                 "(tests/awards/test_approval.py)",
     ("awards", "POST", "/v1/public/certificates/{code}/claim/withdraw"): "anonymous: refuses an Idempotency-Key",
@@ -254,7 +258,6 @@ async def drive_incidents(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
     await go("POST", f"{base}/assign", {"kind": "police", "officer": "police-1"}, POLICE)
     await go("POST", f"{base}/start", {}, POLICE)
     await go("POST", f"{base}/footage", {"camera_id": "cam-1"}, POLICE)
-    await go("POST", f"{base}/reporter-disclosure", {}, POLICE)  # the identity in its answer: sealed if kept
     await go("POST", f"{base}/refer-to-mediation", {"summary": "Tranh chấp lối đi", "parties": [
         {"display_name": RESIDENT, "resident_id": ids["resident_id"]}, {"display_name": OTHER_PARTY}]}, POLICE)
     tip = await go("POST", "/v1/incidents", {**report, "category": "theft", "is_crime_tip": True,
