@@ -69,7 +69,7 @@ bench: install
 ## make token ROLES=ward_official WARD=phu-son
 ## a feed subscriber's OAuth client-credentials token: make token ROLES=feed_subscriber WARD=other-ward AZP=<client id>
 token: install
-	@$(BIN)/python -m shared.cli token --roles $(or $(ROLES),ward_official) --ward $(or $(WARD),phu-son) --sub $(or $(SUB),dev-user) $(if $(AUD),--aud $(AUD)) $(if $(AZP),--azp $(AZP))
+	@$(BIN)/python -m shared.cli token --roles $(or $(ROLES),ward_official) --ward '$(or $(WARD),phu-son)' --sub $(or $(SUB),dev-user) $(if $(AUD),--aud $(AUD)) $(if $(AZP),--azp $(AZP))
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ once (its ports' connections still in TIME_WAIT), it comes up again on the same 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -57,6 +58,26 @@ def _stop(proc: subprocess.Popen[str]) -> str:
     return rest
 
 
+def _first_ten_minutes(data: Path, base: int) -> None:
+    """The README's walk-through, as it stands, against this platform (its ports and data directory)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- first-ten-minutes", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    for i, svc in enumerate(SERVICE_PORTS):
+        block = block.replace(f"127.0.0.1:{SERVICE_PORTS[svc]}", f"127.0.0.1:{base + i}")
+    block = block.replace(".data/logs", f"{data}/logs")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert '"ward_id":"tan-an"' in out.replace(" ", "") and "Tổ dân phố số 1" in out  # the commands answered
+    groups = json.loads(out.splitlines()[2])  # incidents' public groups: the event arrived there
+    assert [g["name"] for g in groups["items"]] == ["Tổ dân phố số 1"], out
+    traced = [json.loads(line) for line in out.splitlines()[3:]]
+    assert {r["service"] for r in traced} >= {"registry", "incidents"}, out  # one trace across both services
+    assert {r["logger"] for r in traced} >= {"ward.access", "ward.events"}, out
+
+
 def test_make_run_brings_the_platform_up_within_a_minute_ctrl_c_stops_it_and_it_starts_again_at_once() -> None:
     data = Path(tempfile.mkdtemp(prefix="ward-make-run-"))
     os.chmod(data, 0o755)
@@ -74,6 +95,7 @@ def test_make_run_brings_the_platform_up_within_a_minute_ctrl_c_stops_it_and_it_
         assert (data / "postgres" / "PG_VERSION").exists()  # the data survives a restart
         assert f"data in {data}/postgres" in output and f"logs in {data}/logs/" in output  # where they really are
         assert ".data/" not in output, output
+        _first_ten_minutes(data, base)
     finally:
         rest = _stop(proc)
     assert proc.returncode == 0, rest
