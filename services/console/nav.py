@@ -34,11 +34,24 @@ MONEY = OFFICIALS | frozenset({"team_member", "team_leader"})
 
 ENTRIES: list[Entry] = [
     Entry("/dashboard", _("Dashboard"), OFFICIALS),
-    # registry management and awards (pages_registry.py, pages_awards.py); campaigns below, after a group leader's
-    # and a resident's own pages, so that they land on those
+    # registry management and awards (pages_registry.py, pages_awards.py). Below: the police's and a mediation
+    # team's pages, then a group leader's and a resident's, then the campaigns - a person lands on the first they see
     Entry("/registry", _("Teams and groups"), OFFICIALS),
     Entry("/awards", _("Award review"), OFFICIALS),
     Entry("/festival", _("Festival list"), OFFICIALS),
+]
+
+# -- police and mediators (pages_police.py, pages_mediation.py) ----------------------------------------------------
+POLICE = frozenset({"police"})
+#: Mediators are team members or leaders whose teams include a mediation team (services/mediation/domain.py); the
+#: pages say so to one whose teams are not.
+MEDIATORS = frozenset({"team_member", "team_leader"})
+ENTRIES += [
+    Entry("/police/incidents", _("Tips and incidents"), POLICE),
+    Entry("/police/warnings", _("Warnings"), POLICE),
+    Entry("/police/briefing", _("Monthly briefing"), POLICE),
+    Entry("/mediation/cases", _("Mediation cases"), MEDIATORS, frozenset({"mediation"})),
+    Entry("/mediation/record-book", _("Record book"), MEDIATORS, frozenset({"mediation"})),
 ]
 
 # -- the group leader and the resident (pages_people.py) ----------------------------------------------------------
@@ -55,19 +68,6 @@ ENTRIES += [
 
 # -- a campaign's money (pages_money.py): officials, collectors and treasurers ---------------------------------------
 ENTRIES += [Entry("/campaigns", _("Campaigns"), MONEY, frozenset({"mobilisation"}))]
-
-# -- police and mediators (pages_police.py, pages_mediation.py) ----------------------------------------------------
-POLICE = frozenset({"police"})
-#: Mediators are team members or leaders whose teams include a mediation team (services/mediation/domain.py); the
-#: pages say so to one whose teams are not.
-MEDIATORS = frozenset({"team_member", "team_leader"})
-ENTRIES += [
-    Entry("/police/incidents", _("Tips and incidents"), POLICE),
-    Entry("/police/warnings", _("Warnings"), POLICE),
-    Entry("/police/briefing", _("Monthly briefing"), POLICE),
-    Entry("/mediation/cases", _("Mediation cases"), MEDIATORS, frozenset({"mediation"})),
-    Entry("/mediation/record-book", _("Record book"), MEDIATORS, frozenset({"mediation"})),
-]
 
 
 def _sees(entry: Entry, roles: set[str], team_kinds: Iterable[str] | None) -> bool:

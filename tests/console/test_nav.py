@@ -21,4 +21,6 @@ def test_unknown_kinds_offer_every_page_of_the_role_and_officials_are_not_filter
     assert {"/campaigns", "/mediation/cases"} <= set(_paths(["team_member"], None))
     assert nav.home(["ward_official"], []) == "/dashboard"
     assert "/campaigns" in _paths(["ward_official"], [])
-    assert nav.home(["team_leader"], ["mediation"]) == "/my-group"  # a group leader's own pages come first
+    assert nav.home(["team_leader"], ["mediation"]) == "/mediation/cases"  # a mediation team's leader
+    assert nav.home(["team_leader"], ["anxh"]) == "/my-group"  # a group leader (tổ trưởng)
+    assert "/my-group" in _paths(["team_leader"], ["mediation"])

@@ -132,7 +132,7 @@ async def test_a_resident_sees_their_household_declares_an_absence_and_files_a_r
 
             await page.get_by_role("navigation", name="Các trang").get_by_role("link", name="Tin báo của tôi").click()
             await page.get_by_role("heading", name="Báo tin sự việc").wait_for()
-            await page.get_by_label("Sự việc", exact=True).select_option("public_order")
+            await page.get_by_label("Loại vụ việc", exact=True).select_option("public_order")
             await page.get_by_label("Mô tả sự việc").fill("Tụ tập gây ồn ào sau 23 giờ ở đầu ngõ")
             await page.get_by_role("button", name="Gửi tin báo").click()
             await page.get_by_role("cell", name="Trật tự công cộng").wait_for()

@@ -35,8 +35,9 @@ def _free_block(n: int = len(SERVICE_PORTS)) -> int:
     raise RuntimeError("no block of free ports")
 
 
-def _start(data: Path, base: int) -> tuple[subprocess.Popen[str], str, float]:
-    """Start `make run`; return the process, what it printed until it was ready (or gave up), and how long."""
+def _start(data: Path, base: int, patience: float = 90) -> tuple[subprocess.Popen[str], str, float]:
+    """Start `make run`; return the process, what it printed until it was ready (or gave up after ``patience``
+    seconds), and how long."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "shared.devstack", "run", "--data-dir", str(data),
@@ -46,7 +47,7 @@ def _start(data: Path, base: int) -> tuple[subprocess.Popen[str], str, float]:
     assert proc.stdout is not None
     for line in proc.stdout:
         lines.append(line)
-        if "Ctrl-C stops everything" in line or time.monotonic() - started > 90:
+        if "Ctrl-C stops everything" in line or time.monotonic() - started > patience:
             break
     return proc, "".join(lines), time.monotonic() - started
 

@@ -113,7 +113,8 @@ async def platforms() -> AsyncIterator[Platforms]:
     data_b = Path(tempfile.mkdtemp(prefix="ward-neighbour-b-"))
     os.chmod(data_b, 0o755)
     base_b = _free_block(len(SERVICES))
-    (proc_b, output_b, _), a = await asyncio.gather(asyncio.to_thread(_start, data_b, base_b), start_devstack())
+    # Two platforms start at once, while the suite's other worker runs too: B may take longer than make run's minute.
+    (proc_b, output_b, _), a = await asyncio.gather(asyncio.to_thread(_start, data_b, base_b, 240), start_devstack())
     try:
         assert "Ctrl-C stops everything" in output_b, output_b
         b_urls = {svc: f"http://127.0.0.1:{base_b + i}" for i, svc in enumerate(SERVICES)}
