@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test fuzz test-unit test-integration test-e2e test-fault demo lock schemas docs-events bench token lint clean
+.PHONY: install run test fuzz test-unit test-integration test-e2e test-fault demo lock schemas docs-events bench token screenshots lint clean
 
 ## The console's gettext catalogues: the .po files are committed, the .mo files compiled here (not committed).
 PO_FILES := $(wildcard services/console/locales/*/LC_MESSAGES/messages.po)
@@ -70,6 +70,10 @@ bench: install
 ## a feed subscriber's OAuth client-credentials token: make token ROLES=feed_subscriber WARD=other-ward AZP=<client id>
 token: install
 	@$(BIN)/python -m shared.cli token --roles $(or $(ROLES),ward_official) --ward '$(or $(WARD),phu-son)' --sub $(or $(SUB),dev-user) $(if $(AUD),--aud $(AUD)) $(if $(AZP),--azp $(AZP))
+
+## The console's screenshots in docs/console.md, from the browser tests' artefacts (run them first).
+screenshots: install
+	$(BIN)/python docs/images/console/shrink.py
 
 lint: install
 	$(BIN)/ruff check .
