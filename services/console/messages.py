@@ -46,3 +46,9 @@ def explain(problem: ApiProblem, gettext: Callable[[str], str], *, signing_in: b
     if signing_in and problem.status == 401:
         return gettext(SIGN_IN_REFUSED)
     return gettext(BY_STATUS.get(problem.status, UNEXPECTED))
+
+
+def page_status(problem: ApiProblem) -> int:
+    """The status of a page that shows a problem: the service's 4xx as it is (the person can change what they sent),
+    503 for anything else (the service failed or could not be reached: try again later)."""
+    return problem.status if 400 <= problem.status < 500 else 503

@@ -21,7 +21,7 @@ from services.console import messages
 from services.console.apis import ApiProblem
 from services.console.nav import MEDIATORS
 from services.console.pages import gettext_for, person, posted, redirect, render
-from services.console.pages_police import explain, problem_status
+from services.console.pages_police import explain
 from services.console.sessions import Session
 from shared.clock import WARD_TZ, ward_today
 
@@ -60,7 +60,7 @@ async def cases(request: Request, status: str = "", cursor: str = "") -> Respons
         page = await request.app.state.apis.call("mediation", "GET", "/v1/cases",
                                                  token=session.data["access_token"], params=params)
     except ApiProblem as exc:
-        return render(request, "mediation/cases.html", session, status=problem_status(exc), items=[], state=status,
+        return render(request, "mediation/cases.html", session, status=messages.page_status(exc), items=[], state=status,
                       next_cursor=None, error=explain(exc, request))
     return render(request, "mediation/cases.html", session, items=page["items"], state=status,
                   next_cursor=page.get("next_cursor"))
@@ -74,7 +74,7 @@ async def _case_page(request: Request, session: Session, case_id: str, *, status
         _ids, teams = await _mine(request, session)
         grounds = (await apis.call("mediation", "GET", "/v1/refusal-grounds", token=token))["grounds"]
     except ApiProblem as exc:
-        return render(request, "error.html", session, status=problem_status(exc), error=explain(exc, request))
+        return render(request, "error.html", session, status=messages.page_status(exc), error=explain(exc, request))
     team = next((t for t in teams if t["team_id"] == case["team_id"]), None)
     leader = "team_leader" in session.data.get("roles", ())
     forms = [f for f in FORMS.get(case["status"], ()) if leader or f not in LEADER_ONLY]
@@ -143,7 +143,7 @@ async def case_form(request: Request, case_id: str, what: str) -> Response:
         await request.app.state.apis.call("mediation", "POST", f"/v1/cases/{case_id}/{what}",
                                           token=session.data["access_token"], json=_body(what, form, ticked))
     except ApiProblem as exc:
-        return await _case_page(request, session, case_id, status=problem_status(exc), form={**form, "what": what},
+        return await _case_page(request, session, case_id, status=messages.page_status(exc), form={**form, "what": what},
                                 error=explain(exc, request))
     return redirect(f"/mediation/cases/{case_id}", session)
 
@@ -165,6 +165,6 @@ async def record_book(request: Request, team_id: str = "", year: str = "") -> Re
                 "mediation", "GET", f"/v1/teams/{chosen}/record-book/{chosen_year}",
                 token=session.data["access_token"])
     except ApiProblem as exc:
-        error, status, chosen = explain(exc, request), problem_status(exc), team_id
+        error, status, chosen = explain(exc, request), messages.page_status(exc), team_id
     return render(request, "mediation/record_book.html", session, status=status, error=error, teams=teams,
                   team_id=chosen, year=chosen_year, book=book)

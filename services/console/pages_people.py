@@ -41,9 +41,6 @@ def _explain(request: Request, exc: ApiProblem) -> str:
     return messages.explain(exc, gettext_for(request))
 
 
-def _status(exc: ApiProblem) -> int:
-    return exc.status if 400 <= exc.status < 500 else 503
-
 
 def _clean(form: dict[str, str], *names: str) -> dict[str, Any]:
     """The named fields, trimmed; empty ones left out (the service says what is missing)."""
@@ -78,7 +75,7 @@ async def _leader(request: Request) -> tuple[Session | None, Response | None, di
     try:
         groups = await _groups(request, session)
     except ApiProblem as exc:
-        return session, render(request, "leader/group.html", session, status=_status(exc), groups=[], group=None,
+        return session, render(request, "leader/group.html", session, status=messages.page_status(exc), groups=[], group=None,
                                error=_explain(request, exc)), {}
     wanted = request.query_params.get("group")
     group = next((g for g in groups if g["group_id"] == wanted), groups[0] if groups else None)
@@ -110,7 +107,7 @@ async def _households(request: Request, session: Session, ctx: dict[str, Any], *
     try:
         households = await _group_list(request, session, "/v1/households", ctx["group"]["group_id"])
     except ApiProblem as exc:
-        households, error, status = [], error or _explain(request, exc), _status(exc)
+        households, error, status = [], error or _explain(request, exc), messages.page_status(exc)
     return render(request, "leader/households.html", session, status=status, error=error, households=households,
                   form=form or {}, **ctx)
 
@@ -138,7 +135,7 @@ async def register_household(request: Request) -> Response:
         made = await request.app.state.apis.call("registry", "POST", "/v1/households", token=_token(session), json={
             "group_id": ctx["group"]["group_id"], **_clean(form, "address")})
     except ApiProblem as exc:
-        return await _households(request, session, ctx, status=_status(exc), form=form, error=_explain(request, exc))
+        return await _households(request, session, ctx, status=messages.page_status(exc), form=form, error=_explain(request, exc))
     return redirect(f"/group/households/{made['household_id']}{_q(ctx['group'])}", session)
 
 
@@ -148,7 +145,7 @@ async def _household(request: Request, session: Session, ctx: dict[str, Any], ho
         household = await request.app.state.apis.call("registry", "GET", f"/v1/households/{household_id}",
                                                       token=_token(session))
     except ApiProblem as exc:
-        return render(request, "leader/household.html", session, status=_status(exc), household=None,
+        return render(request, "leader/household.html", session, status=messages.page_status(exc), household=None,
                       error=_explain(request, exc), form={}, **ctx)
     return render(request, "leader/household.html", session, status=status, error=error, household=household,
                   form=form or {}, **ctx)
@@ -177,7 +174,7 @@ async def register_resident(household_id: str, request: Request) -> Response:
     try:
         await request.app.state.apis.call("registry", "POST", "/v1/residents", token=_token(session), json=body)
     except ApiProblem as exc:
-        return await _household(request, session, ctx, household_id, status=_status(exc), form=form,
+        return await _household(request, session, ctx, household_id, status=messages.page_status(exc), form=form,
                                 error=_explain(request, exc))
     return redirect(f"/group/households/{household_id}{_q(ctx['group'])}", session)
 
@@ -189,7 +186,7 @@ async def _declarations(request: Request, session: Session, ctx: dict[str, Any],
         declarations = await _group_list(request, session, "/v1/declarations", gid)
         residents = await _group_list(request, session, "/v1/residents", gid)
     except ApiProblem as exc:
-        declarations, residents, error, status = [], [], error or _explain(request, exc), _status(exc)
+        declarations, residents, error, status = [], [], error or _explain(request, exc), messages.page_status(exc)
     names = {r["resident_id"]: r["full_name"] for r in residents}
     return render(request, "leader/declarations.html", session, status=status, error=error,
                   declarations=declarations, residents=residents, names=names, form=form or {}, **ctx)
@@ -228,7 +225,7 @@ async def declare_for_resident(request: Request) -> Response:
     try:
         await request.app.state.apis.call("registry", "POST", path, token=_token(session), json=body)
     except ApiProblem as exc:
-        return await _declarations(request, session, ctx, status=_status(exc), form=form,
+        return await _declarations(request, session, ctx, status=messages.page_status(exc), form=form,
                                    error=_explain(request, exc))
     return redirect(f"/group/declarations{_q(ctx['group'])}", session)
 
@@ -244,7 +241,7 @@ async def boarding_houses_page(request: Request) -> Response:
         houses = await _group_list(request, session, "/v1/boarding-houses", gid)
         notices = await _group_list(request, session, "/v1/stay-notices", gid)
     except ApiProblem as exc:
-        houses, notices, error, status = [], [], _explain(request, exc), _status(exc)
+        houses, notices, error, status = [], [], _explain(request, exc), messages.page_status(exc)
     house_names = {h["boarding_house_id"]: h["name"] for h in houses}
     return render(request, "leader/boarding_houses.html", session, status=status, error=error, houses=houses,
                   notices=notices, house_names=house_names, **ctx)
@@ -262,7 +259,7 @@ async def _resident(request: Request) -> tuple[Session | None, Response | None, 
         household = await request.app.state.apis.call("registry", "GET", f"/v1/households/{me['household_id']}",
                                                       token=_token(session))
     except ApiProblem as exc:
-        return session, render(request, "resident/home.html", session, status=_status(exc), household=None,
+        return session, render(request, "resident/home.html", session, status=messages.page_status(exc), household=None,
                                me={}, error=_explain(request, exc)), {}
     return session, None, {"me": me, "household": household}
 
@@ -302,7 +299,7 @@ async def declare(request: Request) -> Response:
     try:
         made = await request.app.state.apis.call("registry", "POST", path, token=_token(session), json=body)
     except ApiProblem as exc:
-        return _declare_page(request, session, ctx, status=_status(exc), form=form, error=_explain(request, exc))
+        return _declare_page(request, session, ctx, status=messages.page_status(exc), form=form, error=_explain(request, exc))
     return redirect(f"/my-declaration?done={made['kind']}", session)
 
 
@@ -311,7 +308,7 @@ async def _reports(request: Request, session: Session, ctx: dict[str, Any], *, s
     try:
         reports = await request.app.state.apis.list_all("incidents", "/v1/incidents", _token(session))
     except ApiProblem as exc:
-        reports, error, status = [], error or _explain(request, exc), _status(exc)
+        reports, error, status = [], error or _explain(request, exc), messages.page_status(exc)
     return render(request, "resident/reports.html", session, status=status, error=error, reports=reports,
                   form=form or {}, categories=labels.INCIDENT_CATEGORIES, **ctx)
 
@@ -343,5 +340,5 @@ async def file_report(request: Request) -> Response:
     try:
         await request.app.state.apis.call("incidents", "POST", "/v1/incidents", token=_token(session), json=body)
     except ApiProblem as exc:
-        return await _reports(request, session, ctx, status=_status(exc), form=form, error=_explain(request, exc))
+        return await _reports(request, session, ctx, status=messages.page_status(exc), form=form, error=_explain(request, exc))
     return redirect("/my-reports", session)

@@ -39,9 +39,6 @@ RULE_REFUSED = _("The rules do not allow this now (for example, this step in the
                  "extension). Nothing was changed.")
 
 
-def problem_status(exc: ApiProblem) -> int:
-    return exc.status if 400 <= exc.status < 500 else 503
-
 
 def explain(exc: ApiProblem, request: Request) -> str:
     """messages.explain, with the rule refusals said as such."""
@@ -81,7 +78,7 @@ async def incidents(request: Request, state: str = "", cursor: str = "") -> Resp
         page = await request.app.state.apis.call("incidents", "GET", "/v1/incidents",
                                                  token=session.data["access_token"], params=params)
     except ApiProblem as exc:
-        return render(request, "police/incidents.html", session, status=problem_status(exc), items=[], state=state,
+        return render(request, "police/incidents.html", session, status=messages.page_status(exc), items=[], state=state,
                       next_cursor=None, error=explain(exc, request))
     return render(request, "police/incidents.html", session, items=page["items"], state=state,
                   next_cursor=page.get("next_cursor"))
@@ -96,7 +93,7 @@ async def _incident_page(request: Request, session: Session, incident_id: str, *
         incident = await apis.call("incidents", "GET", f"/v1/incidents/{incident_id}", token=token)
         history = await apis.list_all("incidents", f"/v1/incidents/{incident_id}/history", token)
     except ApiProblem as exc:
-        return render(request, "error.html", session, status=problem_status(exc),
+        return render(request, "error.html", session, status=messages.page_status(exc),
                       error=explain(exc, request))
     # The identity is shown only from a disclosure the officer asked for (audited): incidents' read never carries it.
     steps = list(STEPS.get(incident["state"], ()))
@@ -141,7 +138,7 @@ async def show_reporter(request: Request, incident_id: str) -> Response:
             "incidents", "POST", f"/v1/incidents/{incident_id}/reporter-disclosure",
             token=session.data["access_token"])
     except ApiProblem as exc:
-        return await _incident_page(request, session, incident_id, status=problem_status(exc),
+        return await _incident_page(request, session, incident_id, status=messages.page_status(exc),
                                     error=explain(exc, request))
     return await _incident_page(request, session, incident_id, reporter=disclosed)
 
@@ -197,7 +194,7 @@ async def incident_step(request: Request, incident_id: str, step: str) -> Respon
         await request.app.state.apis.call("incidents", "POST", f"/v1/incidents/{incident_id}/{step}",
                                           token=session.data["access_token"], json=_body(step, form))
     except ApiProblem as exc:
-        return await _incident_page(request, session, incident_id, status=problem_status(exc), form={**form, "step": step},
+        return await _incident_page(request, session, incident_id, status=messages.page_status(exc), form={**form, "step": step},
                                     error=explain(exc, request))
     return redirect(f"/police/incidents/{incident_id}", session)
 
@@ -211,7 +208,7 @@ async def _warnings_page(request: Request, session: Session, month: str, *, stat
         items = await request.app.state.apis.list_all("incidents", "/v1/warnings", token, params={"month": month})
     except ApiProblem as exc:
         error = error or explain(exc, request)
-        status = status if status != 200 else problem_status(exc)
+        status = status if status != 200 else messages.page_status(exc)
     groups = await _groups(request, token)
     return render(request, "police/warnings.html", session, status=status, error=error, items=items, month=month,
                   groups=groups, group_names={g["group_id"]: g["name"] for g in groups}, form=form or {},
@@ -244,7 +241,7 @@ async def record_warning(request: Request) -> Response:
         made = await request.app.state.apis.call("incidents", "POST", "/v1/warnings",
                                                  token=session.data["access_token"], json=body)
     except ApiProblem as exc:
-        return await _warnings_page(request, session, _month(form.get("issued_on", "")[:7]), status=problem_status(exc),
+        return await _warnings_page(request, session, _month(form.get("issued_on", "")[:7]), status=messages.page_status(exc),
                                     error=explain(exc, request), form=form)
     return redirect(f"/police/warnings?month={str(made['issued_on'])[:7]}", session)
 
@@ -268,6 +265,6 @@ async def briefing(request: Request, group_id: str = "", month: str = "") -> Res
             report = await request.app.state.apis.call("incidents", "GET", f"/v1/briefings/{chosen}/{month}",
                                                        token=token)
         except ApiProblem as exc:
-            error, status = explain(exc, request), problem_status(exc)
+            error, status = explain(exc, request), messages.page_status(exc)
     return render(request, "police/briefing.html", session, status=status, error=error, groups=groups,
                   group_id=chosen, month=month, report=report)

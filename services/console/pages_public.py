@@ -54,9 +54,6 @@ def _explain(request: Request, exc: ApiProblem, not_found: str) -> str:
     return gettext(not_found) if exc.status == 404 else messages.explain(exc, gettext)
 
 
-def _status(exc: ApiProblem) -> int:
-    return exc.status if exc.status in (404, 422, 429) else 503
-
 
 # -- an anonymous tip ------------------------------------------------------------------------------------------------
 async def _groups(request: Request) -> tuple[list[dict[str, Any]], str | None]:
@@ -118,7 +115,7 @@ async def file_tip(request: Request) -> Response:
                                                     client=browser_address(request))
     except ApiProblem as exc:
         groups, _problem = await _groups(request)
-        return _tip_page(request, session, groups, status=_status(exc), error=messages.explain(exc, gettext),
+        return _tip_page(request, session, groups, status=messages.page_status(exc), error=messages.explain(exc, gettext),
                          form=form)
     # Shown once, in this answer only: nothing of it is kept by the console (the page is no-store).
     return render(request, "public/tip_filed.html", session, status=201, receipt=receipt)
@@ -148,7 +145,7 @@ async def follow_up(request: Request) -> Response:
                                                    json={"follow_up_code": code, "secret": secret},
                                                    client=browser_address(request))
     except ApiProblem as exc:
-        return render(request, "public/follow_up.html", session, status=_status(exc),
+        return render(request, "public/follow_up.html", session, status=messages.page_status(exc),
                       error=_explain(request, exc, NO_TIP), form=shown)
     return render(request, "public/follow_up.html", session, form=shown, tip=status)
 
@@ -162,7 +159,7 @@ async def campaign_page(campaign_id: str, request: Request) -> Response:
             "donations", "GET", f"/v1/public/campaigns/{quote(campaign_id, safe='')}/report",
             client=browser_address(request))
     except ApiProblem as exc:
-        return render(request, "public/campaign.html", session, status=_status(exc),
+        return render(request, "public/campaign.html", session, status=messages.page_status(exc),
                       error=_explain(request, exc, NO_CAMPAIGN), report=None)
     return render(request, "public/campaign.html", session, report=report)
 
@@ -181,6 +178,6 @@ async def verify_certificate(request: Request, code: str = "") -> Response:
         certificate = await request.app.state.apis.call("awards", "GET", f"/v1/public/certificates/{code}",
                                                         client=browser_address(request))
     except ApiProblem as exc:
-        return render(request, "public/verify.html", session, status=_status(exc), code=code, certificate=None,
+        return render(request, "public/verify.html", session, status=messages.page_status(exc), code=code, certificate=None,
                       error=_explain(request, exc, NO_CERTIFICATE))
     return render(request, "public/verify.html", session, code=code, certificate=certificate)
