@@ -204,18 +204,26 @@ class ServiceRuntime:
         self._tasks.clear()
         if self._started:
             await self.publish_audit_head_at_shutdown()
+        # Each step bounded: a shutdown must end (Kubernetes kills the pod after its grace period anyway), and what
+        # is not done now is done at the next start (the outbox is sent again, the group rebalances).
         if self.relay is not None:
-            await self.relay.stop()
-        try:
-            await self.broker.stop()
-        except Exception:
-            log.debug("broker stop failed", exc_info=True)
+            await self._bounded("relay stop", self.relay.stop())
+        await self._bounded("broker stop", self.broker.stop())
         if self.pool is not None:
             try:
                 await asyncio.wait_for(self.pool.close(), 10)
             except TimeoutError:  # a connection still held by a cancelled task: do not hang the shutdown
                 self.pool.terminate()
             self.pool = None
+
+    @staticmethod
+    async def _bounded(what: str, step: Awaitable[Any], timeout_s: float = 10.0) -> None:
+        try:
+            await asyncio.wait_for(step, timeout_s)
+        except TimeoutError:
+            log.warning("shutdown step timed out", extra={"job": what})
+        except Exception:
+            log.debug("shutdown step failed", extra={"job": what}, exc_info=True)
 
     def _subscribe(self, consumer: EventConsumer) -> None:
         s = self.settings
