@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     shown = _shown(data)
+    usual = args.port_base == DEFAULT_PORT_BASE
     pg: EmbeddedPostgres | None = None
     broker: TansuBroker | None = None
     procs: list[ServiceProcess] = []
@@ -61,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
         if admin_url:
             _say("using PostgreSQL from DATABASE_URL")
         else:
-            port = 55432 if port_is_free(55432) else None
+            # The usual ports for the usual platform; another one on the same machine (--port-base, the tests) takes
+            # free ones rather than race the first for them.
+            port = 55432 if usual and port_is_free(55432) else None
             pg = EmbeddedPostgres(data / "postgres", port).start()
             admin_url = pg.admin_url
             _say(f"embedded PostgreSQL on 127.0.0.1:{pg.port} (data in {shown}/postgres)")
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         if bootstrap:
             _say(f"using Kafka at {bootstrap}")
         else:
-            broker = TansuBroker(19092 if port_is_free(19092) else None, logs / "tansu.log").start()
+            broker = TansuBroker(19092 if usual and port_is_free(19092) else None, logs / "tansu.log").start()
             bootstrap = broker.bootstrap
             _say(f"embedded tansu broker on {bootstrap} (memory only: its log is lost on restart; "
                  "`wardctl republish` refills it from the outboxes)")
