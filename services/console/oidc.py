@@ -29,6 +29,14 @@ CALLBACK_PATH = "/sign-in/oidc/callback"
 ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
 
 
+#: The error codes of an authorization response (RFC 6749 section 4.1.2.1; OpenID Connect Core 3.1.2.6).
+OAUTH_ERRORS = frozenset({
+    "no code", "invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type",
+    "invalid_scope", "server_error", "temporarily_unavailable", "interaction_required", "login_required",
+    "account_selection_required", "consent_required", "invalid_request_uri", "invalid_request_object",
+    "request_not_supported", "request_uri_not_supported", "registration_not_supported"})
+
+
 class OidcRefused(Exception):
     """The provider refused, or what came back is not what this sign-in asked for (state, code, ID token)."""
 
@@ -87,7 +95,9 @@ class Oidc:
         if not hmac.compare_digest(params.get("state", ""), pending["state"]):
             raise OidcRefused("the state is not this sign-in's")
         if "error" in params or not params.get("code"):
-            raise OidcRefused(f"the provider answered {params.get('error', 'no code')}")
+            # The browser brought this query: only the codes RFC 6749 4.1.2.1 defines reach the log, nothing typed.
+            error = params.get("error", "no code")
+            raise OidcRefused(f"the provider answered {error if error in OAUTH_ERRORS else 'an unknown error'}")
         meta = await self.metadata()
         try:
             tokens = await self.client.fetch_token(

@@ -225,3 +225,19 @@ async def test_a_public_client_sends_no_secret_and_the_pkce_verifier(console_db)
     assert "authorization" not in seen[-1].headers
     assert token["client_id"] == ["ward-console"] and token["code_verifier"] == [pending["verifier"]]
     assert token["grant_type"] == ["authorization_code"] and "client_secret" not in token
+
+
+def test_a_provider_error_in_the_callback_reaches_the_log_only_as_a_known_code():
+    """The callback's query comes from the browser: an `error` value outside RFC 6749's codes is not logged."""
+    import asyncio
+
+    from services.console.oidc import Oidc, OidcRefused
+
+    oidc = Oidc.__new__(Oidc)
+    for sent, said in (("access_denied", "access_denied"), ("CCCD 001203004005", "an unknown error")):
+        try:
+            asyncio.run(oidc.finish({"state": "s"}, {"state": "s", "error": sent}))
+        except OidcRefused as exc:
+            assert str(exc) == f"the provider answered {said}"
+        else:
+            raise AssertionError("not refused")
