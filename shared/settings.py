@@ -261,6 +261,19 @@ class ServiceSettings(BaseSettings):
     console_oidc_name: str = Field(default="", description='the provider as people know it ("Sign in with ...")')
     console_oidc_only: bool = Field(default=False, description="offer only the provider, not identity's accounts")
     console_oidc_scope: str = Field(default="openid profile")
+    # The console's map of the ward (pages_map.py): the background tiles are optional (none: the group areas and the
+    # markers on a plain background, which works offline); the Content-Security-Policy of the map page admits the
+    # tile server's origin only when one is set.
+    console_map_tiles_url: str = Field(
+        default="", description="a tile URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; "
+                                "empty: no tiles")
+    console_map_tiles_attribution: str = Field(default="", description="the tiles' attribution, shown on the map")
+    console_map_center: str = Field(default="21.0285,105.8542,15",
+                                    description="latitude,longitude,zoom where the map opens when the ward has no "
+                                                "group areas yet")
+    console_evidence_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0,
+                                            description="the largest evidence file the console passes on (the "
+                                                        "incidents service's per-kind limits still apply)")
     sign_in_rate_limit: int = Field(default=20, ge=1, description="sign-in and reset attempts per address per window")
     sign_in_rate_window_s: int = Field(default=300, ge=1)
 

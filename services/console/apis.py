@@ -70,3 +70,41 @@ class Apis:
             if not cursor:
                 break
         return items
+
+    # -- files (evidence): streamed both ways, never held whole in the console's memory ---------------------------
+    async def upload(self, service: str, path: str, content: Any, *, token: str, media_type: str,
+                     params: dict[str, Any] | None = None, length: int | None = None) -> dict[str, Any]:
+        """POST ``content`` (an async iterator of bytes) as the raw request body; the JSON answer, or ApiProblem."""
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": media_type or "application/octet-stream"}
+        if length is not None:
+            headers["Content-Length"] = str(length)
+        try:
+            r = await self.http.request("POST", self.urls[service] + path, content=content, params=params,
+                                        headers=headers, extensions={"ward.target": service})
+        except httpx.HTTPError as exc:
+            raise ApiProblem(service, 0) from exc
+        return self._answer(service, r)
+
+    async def open_stream(self, service: str, path: str, *, token: str) -> httpx.Response:
+        """GET a file: the response with its body not read yet (``aiter_bytes``, then ``aclose``), or ApiProblem."""
+        request = self.http.build_request("GET", self.urls[service] + path,
+                                          headers={"Authorization": f"Bearer {token}"},
+                                          extensions={"ward.target": service})
+        try:
+            r = await self.http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise ApiProblem(service, 0) from exc
+        if r.status_code >= 400:
+            await r.aread()
+            await r.aclose()
+            self._answer(service, r)
+        return r
+
+    @staticmethod
+    def _answer(service: str, r: httpx.Response) -> dict[str, Any]:
+        if r.status_code >= 400:
+            kind = ""
+            if r.headers.get("content-type", "").startswith("application/problem+json"):
+                kind = str(r.json().get("type", "")).rstrip("/").rsplit("/", 1)[-1]
+            raise ApiProblem(service, r.status_code, kind)
+        return r.json()

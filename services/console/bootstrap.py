@@ -21,6 +21,8 @@ from services.console import (
     i18n,
     pages,
     pages_awards,
+    pages_evidence,
+    pages_map,
     pages_mediation,
     pages_money,
     pages_oidc,
@@ -101,6 +103,12 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None, oidc: Oidc | N
     app.include_router(pages_registry.router)
     app.include_router(pages_oidc.router)
     app.include_router(pages_password.router)
+    app.include_router(pages_map.router)
+    app.include_router(pages_evidence.router)
+    app.state.map = pages_map.MapConfig.of(settings)
+    app.state.evidence_max_bytes = settings.console_evidence_max_bytes
+    for env in app.state.templates.values():  # the map's settings, for the pages that draw one (static/map.js)
+        env.globals["map_config"] = app.state.map
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> JSONResponse:

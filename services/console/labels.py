@@ -124,3 +124,10 @@ def compliance_issue(issue: Mapping[str, Any] | str, gettext: Callable[[str], st
         except (KeyError, TypeError, ValueError):  # a parameter missing: better the English than nothing
             pass
     return str(issue.get("message") or issue.get("code") or "")
+
+# -- places (pages_map.py): how precisely a viewer sees where something happened (incidents' ``precision``) -------
+PRECISIONS = {"exact": _("Exact point"), "approximate": _("Within about 100 m"),
+              "group": _("The residential group only")}
+#: What a chain of custody records of an evidence file (incidents' custody log).
+CUSTODY_ACTIONS = {"upload": _("Uploaded"), "uploaded": _("Uploaded"), "list": _("Listed"), "listed": _("Listed"),
+                   "view": _("Listed"), "download": _("Downloaded"), "downloaded": _("Downloaded")}

@@ -93,3 +93,10 @@ def home(roles: Iterable[str], team_kinds: Iterable[str] | None = None) -> str |
     """Where a person lands after signing in: their first page, or None when no page is for their roles yet."""
     entries = visible(roles, team_kinds)
     return entries[0].path if entries else None
+
+
+# -- the ward's map (pages_map.py): officials and police see the exact points, group leaders and members the points
+# rounded to about 100 m (incidents decides by the token). Last in the menu: nobody lands on it. Team members may
+# open it too (the same rounding), without a menu entry of its own (their pages are their teams' work).
+MAP_VIEWERS = OFFICIALS | POLICE | TEAM_ROLES
+ENTRIES += [Entry("/map", _("Ward map"), OFFICIALS | POLICE | LEADERS)]

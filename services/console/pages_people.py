@@ -17,6 +17,7 @@ token; every list and form is a call to registry or incidents with the same toke
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -24,6 +25,8 @@ from fastapi.responses import Response
 from services.console import labels, messages, nav
 from services.console.apis import ApiProblem
 from services.console.pages import gettext_for, person, posted, redirect, render
+from services.console.pages_map import group_areas, with_tiles
+from services.console.pages_public import BAD_PLACE, nearby, point
 from services.console.sessions import Session
 
 router = APIRouter()
@@ -304,13 +307,17 @@ async def declare(request: Request) -> Response:
 
 
 async def _reports(request: Request, session: Session, ctx: dict[str, Any], *, status: int = 200,
-                   error: str | None = None, form: dict[str, str] | None = None) -> Response:
+                   error: str | None = None, form: dict[str, str] | None = None,
+                   duplicates: list[dict[str, Any]] | None = None) -> Response:
     try:
         reports = await request.app.state.apis.list_all("incidents", "/v1/incidents", _token(session))
     except ApiProblem as exc:
         reports, error, status = [], error or _explain(request, exc), messages.page_status(exc)
-    return render(request, "resident/reports.html", session, status=status, error=error, reports=reports,
-                  form=form or {}, categories=labels.INCIDENT_CATEGORIES, **ctx)
+    # the group areas, drawn under the point picker (static/map.js); none when registry does not answer
+    areas, _problem = await group_areas(request, _token(session))
+    return with_tiles(render(request, "resident/reports.html", session, status=status, error=error, reports=reports,
+                             form=form or {}, categories=labels.INCIDENT_CATEGORIES, duplicates=duplicates or [],
+                             areas=areas, supported=request.query_params.get("supported") == "1", **ctx), request)
 
 
 @router.get("/my-reports", include_in_schema=False)
@@ -334,11 +341,39 @@ async def file_report(request: Request) -> Response:
                               error=gettext_for(request)(messages.FORM_EXPIRED))
     reporter = {"full_name": session.data.get("name") or ctx["me"].get("display_name", ""),
                 **_clean(form, "phone")}
+    try:
+        at = point(form)
+    except ValueError:
+        return await _reports(request, session, ctx, status=422, form=form,
+                              error=gettext_for(request)(BAD_PLACE))
+    if at and form.get("new") != "yes":  # offered first: the same thing reported near here in the last days
+        duplicates = await nearby(request, form.get("category", ""), at, token=_token(session))
+        if duplicates:
+            return await _reports(request, session, ctx, form=form, duplicates=duplicates)
     body = {"category": form.get("category", ""), "description": form.get("description", "").strip(),
-            "place": {"group_id": ctx["household"]["group_id"], **_clean(form, "address")},
+            "place": {"group_id": ctx["household"]["group_id"], **_clean(form, "address"),
+                      **({"latitude": at[0], "longitude": at[1]} if at else {})},
             "anonymous": False, "reporter": reporter}
     try:
         await request.app.state.apis.call("incidents", "POST", "/v1/incidents", token=_token(session), json=body)
     except ApiProblem as exc:
         return await _reports(request, session, ctx, status=messages.page_status(exc), form=form, error=_explain(request, exc))
     return redirect("/my-reports", session)
+
+
+@router.post("/my-reports/me-too/{incident_id}", include_in_schema=False)
+async def me_too(request: Request, incident_id: str) -> Response:
+    """"Me too" on a report offered as a duplicate: incidents counts the resident once (by their pseudonym)."""
+    _session, form, ok = await posted(request)
+    session, refused, ctx = await _resident(request)
+    if refused:
+        return refused
+    assert session is not None
+    if not ok:
+        return await _reports(request, session, ctx, status=403, error=gettext_for(request)(messages.FORM_EXPIRED))
+    try:
+        await request.app.state.apis.call("incidents", "POST", f"/v1/incidents/{quote(incident_id, safe='')}/supporters",
+                                          token=_token(session))
+    except ApiProblem as exc:
+        return await _reports(request, session, ctx, status=messages.page_status(exc), error=_explain(request, exc))
+    return redirect("/my-reports?supported=1", session)

@@ -15,6 +15,7 @@ from services.console.apis import ApiProblem
 from services.console.messages import _
 from services.console.nav import POLICE
 from services.console.pages import gettext_for, person, posted, redirect, render
+from services.console.pages_evidence import EVIDENCE_ACCEPT, incident_evidence
 from services.console.sessions import Session
 from shared.clock import WARD_TZ, ward_today
 
@@ -109,8 +110,17 @@ async def _incident_page(request: Request, session: Session, incident_id: str, *
             cameras = await apis.list_all("incidents", "/v1/cameras", token, params={"in_service": "true"})
         except ApiProblem:
             steps.remove("footage")
+    if not cameras:  # the upload form ties a file to a camera (and its campaign) when the officer chooses one
+        try:
+            cameras = await apis.list_all("incidents", "/v1/cameras", token, params={"in_service": "true"})
+        except ApiProblem:
+            cameras = []
+    # Evidence files (pages_evidence.py): incidents records this list view in each file's chain of custody.
+    evidence, evidence_problem = await incident_evidence(request, token, incident_id)
     return render(request, "police/incident.html", session, status=status, error=error, incident=incident,
-                  history=history, steps=steps, reporter=reporter, cameras=cameras, form=form or {})
+                  history=history, steps=steps, reporter=reporter, cameras=cameras, form=form or {},
+                  evidence=evidence, evidence_problem=explain(evidence_problem, request) if evidence_problem else None,
+                  evidence_accept=EVIDENCE_ACCEPT)
 
 
 @router.get("/police/incidents/{incident_id}", include_in_schema=False)

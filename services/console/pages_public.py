@@ -11,6 +11,7 @@ once, in the answer to the form, and never kept: the page is ``no-store`` like e
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from fastapi.responses import Response
 from services.console import messages
 from services.console.apis import ApiProblem
 from services.console.pages import _sessions, browser_address, gettext_for, now, posted, render
+from services.console.pages_map import with_tiles
 from services.console.security import SESSION_COOKIE
 from services.console.sessions import Session
 from shared.clock import WARD_TZ
@@ -39,6 +41,8 @@ TIP_INCOMPLETE = _("Choose the residential group and the kind of incident, and d
                    "(at least 5 characters).")
 BAD_TIME = _("The time it happened is not a valid date and time, or it is in the future.")
 FOLLOW_UP_INCOMPLETE = _("Enter both the follow-up code and the secret.")
+BAD_PLACE = _("The point on the map is not valid: give both the latitude and the longitude, as decimal degrees, "
+              "or neither.")
 
 CATEGORIES = ("theft", "fraud", "drugs", "fire", "dispute", "public_order", "other")
 
@@ -66,9 +70,37 @@ async def _groups(request: Request) -> tuple[list[dict[str, Any]], str | None]:
 
 
 def _tip_page(request: Request, session: Session, groups: list[dict[str, Any]], *, status: int = 200,
-              error: str | None = None, form: dict[str, str] | None = None) -> Response:
-    return render(request, "public/tip.html", session, status=status, error=error, groups=groups,
-                  categories=CATEGORIES, form=form or {})
+              error: str | None = None, form: dict[str, str] | None = None,
+              duplicates: list[dict[str, Any]] | None = None) -> Response:
+    return with_tiles(render(request, "public/tip.html", session, status=status, error=error, groups=groups,
+                             categories=CATEGORIES, form=form or {}, duplicates=duplicates or [],
+                             group_names={g["group_id"]: g["name"] for g in groups}), request)
+
+
+def point(form: dict[str, str]) -> tuple[float, float] | None:
+    """The form's latitude and longitude (decimal degrees, a comma allowed as the decimal mark); None when both
+    are empty; ValueError when only one is given, or either is not a number in its range."""
+    lat, lon = (form.get(k, "").strip().replace(",", ".") for k in ("latitude", "longitude"))
+    if not lat and not lon:
+        return None
+    la, lo = float(lat), float(lon)  # ValueError for "" or words
+    if not (math.isfinite(la) and math.isfinite(lo) and -90 <= la <= 90 and -180 <= lo <= 180):
+        raise ValueError("out of range")
+    return la, lo
+
+
+async def nearby(request: Request, category: str, at: tuple[float, float], *, token: str | None = None
+                 ) -> list[dict[str, Any]]:
+    """Open reports of the same kind near the point (incidents: 50 m, 7 days; never a crime tip to the public or
+    a resident). A failure offers none: the report is still taken."""
+    path = "/v1/incidents/nearby" if token else "/v1/public/nearby"
+    try:
+        found = await request.app.state.apis.call(
+            "incidents", "GET", path, token=token, client=None if token else browser_address(request),
+            params={"category": category, "latitude": at[0], "longitude": at[1]})
+    except ApiProblem:
+        return []
+    return list(found.get("items", []))
 
 
 @router.get("/tip", include_in_schema=False)
@@ -107,9 +139,21 @@ async def file_tip(request: Request) -> Response:
     except ValueError:
         groups, _problem = await _groups(request)
         return _tip_page(request, session, groups, status=422, error=gettext(BAD_TIME), form=form)
+    try:
+        at = point(form)
+    except ValueError:
+        groups, _problem = await _groups(request)
+        return _tip_page(request, session, groups, status=422, error=gettext(BAD_PLACE), form=form)
+    if at and form.get("new") != "yes":  # someone may have reported it already: offer to add to theirs
+        duplicates = await nearby(request, category, at)
+        if duplicates:
+            groups, _problem = await _groups(request)
+            return _tip_page(request, session, groups, form=form, duplicates=duplicates)
+    place: dict[str, Any] = {"group_id": group_id, "address": address or None}
+    if at:
+        place.update(latitude=at[0], longitude=at[1])
     body: dict[str, Any] = {"category": category, "is_crime_tip": form.get("is_crime_tip") == "yes",
-                            "description": description, "place": {"group_id": group_id, "address": address or None},
-                            "happened_at": happened_at}
+                            "description": description, "place": place, "happened_at": happened_at}
     try:
         receipt = await request.app.state.apis.call("incidents", "POST", "/v1/public/tips", json=body,
                                                     client=browser_address(request))
@@ -119,6 +163,27 @@ async def file_tip(request: Request) -> Response:
                          form=form)
     # Shown once, in this answer only: nothing of it is kept by the console (the page is no-store).
     return render(request, "public/tip_filed.html", session, status=201, receipt=receipt)
+
+
+@router.post("/tip/me-too/{incident_id}", include_in_schema=False)
+async def me_too(request: Request, incident_id: str) -> Response:
+    """"Me too" on a report offered as a duplicate: counted by incidents with no identity kept; its answer (a
+    follow-up code, to follow that report) is shown once, like a tip's receipt."""
+    session, form, ok = await posted(request)
+    gettext = gettext_for(request)
+    if not ok or session is None:
+        groups, _problem = await _groups(request)
+        return _tip_page(request, await _visitor(request), groups, status=403,
+                         error=gettext(messages.FORM_EXPIRED), form=form)
+    try:
+        receipt = await request.app.state.apis.call(
+            "incidents", "POST", f"/v1/public/incidents/{quote(incident_id, safe='')}/supporters",
+            client=browser_address(request))
+    except ApiProblem as exc:
+        groups, _problem = await _groups(request)
+        return _tip_page(request, session, groups, status=messages.page_status(exc),
+                         error=messages.explain(exc, gettext), form=form)
+    return render(request, "public/tip_supported.html", session, status=201, receipt=receipt)
 
 
 # -- its follow-up ---------------------------------------------------------------------------------------------------
