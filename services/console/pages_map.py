@@ -152,6 +152,11 @@ async def ward_map(request: Request) -> Response:
         problem = problem or exc
     names = {f["properties"]["group_id"]: f["properties"].get("name", "")
              for f in areas.get("features", []) if (f.get("properties") or {}).get("group_id")}
+    try:  # the groups without an area yet have markers too (their names from registry's list)
+        names |= {g["group_id"]: g["name"] for g in await request.app.state.apis.list_all("registry", "/v1/groups",
+                                                                                           token)}
+    except ApiProblem:
+        pass
     cfg = config(request)
     words = {"categories": {k: gettext(v) for k, v in labels.INCIDENT_CATEGORIES.items()},
              "states": {k: gettext(v) for k, v in labels.INCIDENT_STATES_ALL.items()},

@@ -206,9 +206,17 @@ async def follow_up(request: Request) -> Response:
         return render(request, "public/follow_up.html", session, status=422, error=gettext(FOLLOW_UP_INCOMPLETE),
                       form=shown)
     try:
-        status = await request.app.state.apis.call("incidents", "POST", "/v1/follow-up",
-                                                   json={"follow_up_code": code, "secret": secret},
-                                                   client=browser_address(request))
+        try:
+            status = await request.app.state.apis.call("incidents", "POST", "/v1/follow-up",
+                                                       json={"follow_up_code": code, "secret": secret},
+                                                       client=browser_address(request))
+        except ApiProblem as exc:
+            if exc.status != 404:
+                raise
+            # not a tip's code: perhaps the code of a "me too" (the report it was added to, or merged into)
+            status = await request.app.state.apis.call("incidents", "POST", "/v1/public/supporters/follow-up",
+                                                       json={"follow_up_code": code, "secret": secret},
+                                                       client=browser_address(request))
     except ApiProblem as exc:
         return render(request, "public/follow_up.html", session, status=messages.page_status(exc),
                       error=_explain(request, exc, NO_TIP), form=shown)
