@@ -55,8 +55,8 @@ async def handle_support(cmd: SupportIncident, uow: Any, actor: Principal) -> di
     own = not inc["anonymous"] and inc["reporter_ref"] == key
     added = not own and await uow.places.add_supporter(inc["incident_id"], key, anonymous=False)
     supporters = await _counted(uow, inc) if added else inc["supporters"]
-    if added:
-        uow.audit("incident", inc["incident_id"], ward_id=inc["ward_id"], details={"supporters": supporters})
+    uow.audit("incident", inc["incident_id"], ward_id=inc["ward_id"],
+              details={"supporters": supporters, "counted": added})
     return {"incident_id": inc["incident_id"], "supporters": supporters, "counted": added}
 
 
