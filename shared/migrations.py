@@ -84,6 +84,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "{owner}" IN SCHEMA "{service}"
   GRANT USAGE, SELECT ON SEQUENCES TO "{app}";
 ALTER ROLE "{app}" SET search_path = "{service}";
 ALTER ROLE "{owner}" SET search_path = "{service}";
+-- Places (issue 18): points and distances with cube + earthdistance, which the embedded PostgreSQL and the
+-- postgres image ship (PostGIS they do not). earthdistance is not a trusted extension: installed here, by the
+-- superuser, once per database in the public schema; migrations name them schema-qualified (public.ll_to_earth).
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 """  # noqa: S608
 
 

@@ -111,6 +111,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "registry_owner" IN SCHEMA "registry"
   GRANT USAGE, SELECT ON SEQUENCES TO "registry";
 ALTER ROLE "registry" SET search_path = "registry";
 ALTER ROLE "registry_owner" SET search_path = "registry";
+-- Places (issue 18): points and distances with cube + earthdistance, which the embedded PostgreSQL and the
+-- postgres image ship (PostGIS they do not). earthdistance is not a trusted extension: installed here, by the
+-- superuser, once per database in the public schema; migrations name them schema-qualified (public.ll_to_earth).
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 ALTER ROLE "registry_owner" PASSWORD :'registry_owner_password';
 ALTER ROLE "registry" PASSWORD :'registry_password';
 
@@ -133,6 +138,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "incidents_owner" IN SCHEMA "incidents"
   GRANT USAGE, SELECT ON SEQUENCES TO "incidents";
 ALTER ROLE "incidents" SET search_path = "incidents";
 ALTER ROLE "incidents_owner" SET search_path = "incidents";
+-- Places (issue 18): points and distances with cube + earthdistance, which the embedded PostgreSQL and the
+-- postgres image ship (PostGIS they do not). earthdistance is not a trusted extension: installed here, by the
+-- superuser, once per database in the public schema; migrations name them schema-qualified (public.ll_to_earth).
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 ALTER ROLE "incidents_owner" PASSWORD :'incidents_owner_password';
 ALTER ROLE "incidents" PASSWORD :'incidents_password';
 
@@ -155,6 +165,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "mediation_owner" IN SCHEMA "mediation"
   GRANT USAGE, SELECT ON SEQUENCES TO "mediation";
 ALTER ROLE "mediation" SET search_path = "mediation";
 ALTER ROLE "mediation_owner" SET search_path = "mediation";
+-- Places (issue 18): points and distances with cube + earthdistance, which the embedded PostgreSQL and the
+-- postgres image ship (PostGIS they do not). earthdistance is not a trusted extension: installed here, by the
+-- superuser, once per database in the public schema; migrations name them schema-qualified (public.ll_to_earth).
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 ALTER ROLE "mediation_owner" PASSWORD :'mediation_owner_password';
 ALTER ROLE "mediation" PASSWORD :'mediation_password';
 
@@ -177,6 +192,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "donations_owner" IN SCHEMA "donations"
   GRANT USAGE, SELECT ON SEQUENCES TO "donations";
 ALTER ROLE "donations" SET search_path = "donations";
 ALTER ROLE "donations_owner" SET search_path = "donations";
+-- Places (issue 18): points and distances with cube + earthdistance, which the embedded PostgreSQL and the
+-- postgres image ship (PostGIS they do not). earthdistance is not a trusted extension: installed here, by the
+-- superuser, once per database in the public schema; migrations name them schema-qualified (public.ll_to_earth).
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 ALTER ROLE "donations_owner" PASSWORD :'donations_owner_password';
 ALTER ROLE "donations" PASSWORD :'donations_password';
 
@@ -199,6 +219,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "awards_owner" IN SCHEMA "awards"
   GRANT USAGE, SELECT ON SEQUENCES TO "awards";
 ALTER ROLE "awards" SET search_path = "awards";
 ALTER ROLE "awards_owner" SET search_path = "awards";
+-- Places (issue 18): points and distances with cube + earthdistance, which the embedded PostgreSQL and the
+-- postgres image ship (PostGIS they do not). earthdistance is not a trusted extension: installed here, by the
+-- superuser, once per database in the public schema; migrations name them schema-qualified (public.ll_to_earth).
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 ALTER ROLE "awards_owner" PASSWORD :'awards_owner_password';
 ALTER ROLE "awards" PASSWORD :'awards_password';
 
@@ -221,6 +246,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "feed_owner" IN SCHEMA "feed"
   GRANT USAGE, SELECT ON SEQUENCES TO "feed";
 ALTER ROLE "feed" SET search_path = "feed";
 ALTER ROLE "feed_owner" SET search_path = "feed";
+-- Places (issue 18): points and distances with cube + earthdistance, which the embedded PostgreSQL and the
+-- postgres image ship (PostGIS they do not). earthdistance is not a trusted extension: installed here, by the
+-- superuser, once per database in the public schema; migrations name them schema-qualified (public.ll_to_earth).
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 ALTER ROLE "feed_owner" PASSWORD :'feed_owner_password';
 ALTER ROLE "feed" PASSWORD :'feed_password';
 
@@ -243,6 +273,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "identity_owner" IN SCHEMA "identity"
   GRANT USAGE, SELECT ON SEQUENCES TO "identity";
 ALTER ROLE "identity" SET search_path = "identity";
 ALTER ROLE "identity_owner" SET search_path = "identity";
+-- Places (issue 18): points and distances with cube + earthdistance, which the embedded PostgreSQL and the
+-- postgres image ship (PostGIS they do not). earthdistance is not a trusted extension: installed here, by the
+-- superuser, once per database in the public schema; migrations name them schema-qualified (public.ll_to_earth).
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 ALTER ROLE "identity_owner" PASSWORD :'identity_owner_password';
 ALTER ROLE "identity" PASSWORD :'identity_password';
 
@@ -265,5 +300,10 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "console_owner" IN SCHEMA "console"
   GRANT USAGE, SELECT ON SEQUENCES TO "console";
 ALTER ROLE "console" SET search_path = "console";
 ALTER ROLE "console_owner" SET search_path = "console";
+-- Places (issue 18): points and distances with cube + earthdistance, which the embedded PostgreSQL and the
+-- postgres image ship (PostGIS they do not). earthdistance is not a trusted extension: installed here, by the
+-- superuser, once per database in the public schema; migrations name them schema-qualified (public.ll_to_earth).
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 ALTER ROLE "console_owner" PASSWORD :'console_owner_password';
 ALTER ROLE "console" PASSWORD :'console_password';

@@ -3,9 +3,9 @@ commands go to the application (``dispatch``), the reads to the repositories."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from services.incidents import schemas, views
+from services.incidents import geo, schemas, views
 from services.incidents.commands import (
     AssignIncident,
     CiteFootage,
@@ -53,11 +53,25 @@ async def report(body: ReportIncident, request: Request, principal: CurrentPrinc
 @router.get("", response_model=schemas.IncidentPage,
             summary="Incidents of the ward (police, officials) or the caller's own reports (residents)")
 async def list_incidents(request: Request, principal: CurrentPrincipal, page: Page, group_id: str | None = None,
-                         state: State | None = None) -> Response:
+                         state: State | None = None,
+                         bbox: str | None = Query(default=None, max_length=200,
+                                                  description="minLon,minLat,maxLon,maxLat (WGS84)"),
+                         near: str | None = Query(default=None, max_length=100, description="lat,lon (WGS84)"),
+                         radius_m: float | None = Query(default=None, description="With near: 1..5000 metres"),
+                         ) -> Response:
     ref = None if is_staff(principal) else own_reporter_ref(principal, _runtime(request).pii)
+    box = geo.parse_bbox(bbox) if bbox is not None else None
+    around = geo.parse_near(near, radius_m) if near is not None else None
+    if radius_m is not None and around is None:
+        raise InvalidInput("radius_m goes with near=lat,lon")
     async with reading(request) as uow:
-        found = await uow.incidents.list(principal.ward_id, page, group_id=group_id, state=state, reporter_ref=ref)
-    return json_response({**found, "items": [views.summary(i) for i in found["items"]]})
+        if box is None and around is None:
+            found = await uow.incidents.list(principal.ward_id, page, group_id=group_id, state=state,
+                                             reporter_ref=ref)
+        else:
+            found = await uow.places.list(principal.ward_id, page, group_id=group_id, state=state, reporter_ref=ref,
+                                          bbox=box, near=around)
+    return json_response({**found, "items": [views.summary_for(principal, i) for i in found["items"]]})
 
 
 @router.get("/{incident_id}", response_model=schemas.IncidentDetail,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.incidents import api, api_police, api_public, consumers, handlers
+from services.incidents import api, api_places, api_police, api_public, consumers, handlers, handlers_places
 from services.incidents.uow import IncidentsUnitOfWork
 from shared.application import Application, PgContext
 from shared.contracts.incidents import (
@@ -18,6 +18,8 @@ from shared.contracts.incidents import (
     IncidentReported,
     IncidentResolved,
     IncidentReturnedToPolice,
+    IncidentsMerged,
+    IncidentSupported,
     IncidentTriaged,
     PublicIncidentReported,
     PublicIncidentResolved,
@@ -31,6 +33,7 @@ PUBLISHES = [
     IncidentReported, IncidentTriaged, IncidentAssigned, IncidentDeadlineExtended, IncidentOverdue,
     IncidentReferredToMediation, IncidentResolved, IncidentReturnedToPolice, IncidentClosed, IncidentReopened,
     WarningRecorded, PublicIncidentReported, PublicIncidentResolved,
+    IncidentSupported, IncidentsMerged,
 ]
 
 OVERDUE_CHECK_INTERVAL_S = 3600
@@ -46,9 +49,11 @@ def build(settings: ServiceSettings) -> FastAPI:
         "incidents",
         lambda conn=None, *, read_only=False: IncidentsUnitOfWork(PgContext.from_runtime(runtime), conn,
                                                                   read_only=read_only, pii=runtime.pii),
-        handlers.HANDLERS,
+        {**handlers.HANDLERS, **handlers_places.HANDLERS},
     )
     runtime.consume(runtime.application.on_events(consumers.HANDLERS))
     runtime.every("flag-overdue-tips", OVERDUE_CHECK_INTERVAL_S,
                   runtime.application.job("flag-overdue-tips", handlers.flag_overdue_tips))
-    return create_app(runtime, [api.router, api_police.router, api_public.router], title="incidents")
+    # api_places first: its /v1/incidents/map and /nearby would otherwise be taken for an incident's id.
+    return create_app(runtime, [api_places.router, api.router, api_police.router, api_public.router],
+                      title="incidents")

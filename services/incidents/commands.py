@@ -149,3 +149,24 @@ class RecordWarning(_Command):
     reason: str = Field(min_length=3, max_length=2000)
     issued_on: date
     incident_id: str | None = Field(default=None, max_length=64)
+
+
+# -- places (issue 18): "me too" and merging duplicates ----------------------------------------------------------------
+class SupportIncident(_IncidentCommand):
+    """A signed-in person says "me too" on a report: counted once per person (by their reporter pseudonym)."""
+
+    name: ClassVar[str] = "incident.support"
+
+
+class SupportIncidentAnonymously(_IncidentCommand):
+    """Someone without a token says "me too": counted, nothing of them kept; they get a follow-up code."""
+
+    name: ClassVar[str] = "incident.support_anonymously"
+
+
+class MergeIncidents(_IncidentCommand):
+    """An official merges a duplicate report (``incident_id``) into another (``into``)."""
+
+    name: ClassVar[str] = "incident.merge"
+    into: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=3, max_length=2000)

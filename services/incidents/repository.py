@@ -270,3 +270,105 @@ class ProjectionRepository:
         return _all(await self.conn.fetch(
             "SELECT * FROM reporter_awards WHERE ward_id = $1 AND reporter_ref = $2 AND NOT revoked "
             "ORDER BY decision_date, award_id", ward_id, reporter_ref))
+
+
+# -- places (issue 18) -------------------------------------------------------------------------------------------
+#: The points on the ward map (newest first): enough for a ward, bounded for the response's size.
+MAP_LIMIT = 1000
+#: Candidates a nearby-duplicates query considers (open, same category, one week, 50 m: a handful in practice).
+NEARBY_LIMIT = 200
+
+_HAS_POINT = "latitude IS NOT NULL AND longitude IS NOT NULL"
+# The indexed expressions of migrations/0003_places.sql; the operators are the extensions' (in public).
+_IN_BBOX = ("public.cube(ARRAY[${0}::float8, ${1}::float8], ARRAY[${2}::float8, ${3}::float8]) OPERATOR(public.@>) "
+            "public.cube(ARRAY[longitude, latitude])")
+_NEAR_BOX = ("public.earth_box(public.ll_to_earth(${0}::float8, ${1}::float8), ${2}::float8) OPERATOR(public.@>) "
+             "public.ll_to_earth(latitude, longitude)")
+_NEAR_DISTANCE = ("public.earth_distance(public.ll_to_earth(${0}::float8, ${1}::float8), "
+                  "public.ll_to_earth(latitude, longitude)) <= ${2}::float8")
+
+
+def _place_filters(where: list[str], args: list[Any], bbox: Any, near: Any) -> None:
+    """Append the WHERE terms (and their arguments) of a bounding box and a radius (geo.BBox, geo.Near)."""
+    if bbox is not None or near is not None:
+        where.append(_HAS_POINT)
+    if bbox is not None:
+        n = len(args)
+        args.extend([bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat])
+        where.append(_IN_BBOX.format(n + 1, n + 2, n + 3, n + 4))
+    if near is not None:
+        n = len(args)
+        args.extend([near.latitude, near.longitude, near.radius_m])
+        where.append(_NEAR_BOX.format(n + 1, n + 2, n + 3))
+        where.append(_NEAR_DISTANCE.format(n + 1, n + 2, n + 3))
+
+
+class PlaceRepository:
+    """Incidents by place (bounding box, radius: the GiST indexes of 0003), and their supporters."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def list(self, ward_id: str, page: PageRequest, *, group_id: str | None = None, state: str | None = None,
+                   reporter_ref: str | None = None, bbox: Any = None, near: Any = None) -> dict[str, Any]:
+        """IncidentRepository.list, within a bounding box and/or a radius (on earthdistance's sphere)."""
+        args: list[Any] = [ward_id, group_id, state, reporter_ref]
+        where = ["ward_id = $1", "$2::text IS NULL OR group_id = $2", "$3::text IS NULL OR state = $3",
+                 "$4::text IS NULL OR (reporter_ref = $4 AND NOT anonymous)"]
+        _place_filters(where, args, bbox, near)
+        rows = await self.conn.fetch(INCIDENTS_NEWEST_FIRST.query("SELECT * FROM incidents", where, args, page), *args)
+        return INCIDENTS_NEWEST_FIRST.page(rows, page)
+
+    async def on_map(self, ward_id: str, bbox: Any, *, crime_tips: bool) -> list[dict[str, Any]]:
+        """The ward's incidents with a point in ``bbox``, newest first, at most MAP_LIMIT; merged ones left out."""
+        args: list[Any] = [ward_id, crime_tips]
+        where = ["ward_id = $1", "$2 OR NOT is_crime_tip", "merged_into IS NULL"]
+        _place_filters(where, args, bbox, None)
+        sql = ("SELECT * FROM incidents WHERE " + " AND ".join(f"({w})" for w in where)  # noqa: S608 - terms are code
+               + f" ORDER BY received_at DESC, incident_id DESC LIMIT {MAP_LIMIT}")
+        return _all(await self.conn.fetch(sql, *args))
+
+    async def nearby_candidates(self, ward_id: str | None, category: str, latitude: float, longitude: float,
+                                radius_m: float, since: datetime, *, crime_tips: bool) -> list[dict[str, Any]]:
+        """Open incidents of ``category`` received since ``since`` whose point is within ``radius_m`` on the index's
+        sphere (the caller decides on the ellipsoid, with a margin in ``radius_m``); of one ward, or of any."""
+        args: list[Any] = [ward_id, category, since, crime_tips]
+        where = ["$1::text IS NULL OR ward_id = $1", "category = $2", "received_at >= $3", "$4 OR NOT is_crime_tip",
+                 "state NOT IN ('resolved', 'closed')"]
+        from services.incidents.geo import Near  # the places part of this file is appended: imported here
+
+        _place_filters(where, args, None, Near(latitude, longitude, radius_m))
+        sql = ("SELECT * FROM incidents WHERE " + " AND ".join(f"({w})" for w in where)  # noqa: S608 - terms are code
+               + f" ORDER BY incident_id LIMIT {NEARBY_LIMIT}")
+        return _all(await self.conn.fetch(sql, *args))
+
+    async def add_supporter(self, incident_id: str, supporter_key: str, *, anonymous: bool,
+                            follow_up_code: str | None = None, secret_hash: str | None = None) -> bool:
+        """Count a supporter once: False when this key already supports the incident."""
+        added = await self.conn.fetchval(
+            "INSERT INTO incident_supporters (incident_id, supporter_key, anonymous, follow_up_code, secret_hash) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (incident_id, supporter_key) DO NOTHING RETURNING true",
+            incident_id, supporter_key, anonymous, follow_up_code, secret_hash)
+        return bool(added)
+
+    async def carry_supporters(self, from_id: str, into_id: str, skip_key: str) -> None:
+        """Copy ``from_id``'s supporters onto ``into_id`` (each person once; never ``skip_key``, the survivor's own
+        reporter). The follow-up codes stay with the rows of ``from_id``."""
+        await self.conn.execute(
+            "INSERT INTO incident_supporters (incident_id, supporter_key, anonymous, supported_at) "
+            "SELECT $2, supporter_key, anonymous, supported_at FROM incident_supporters "
+            "WHERE incident_id = $1 AND supporter_key <> $3 ON CONFLICT (incident_id, supporter_key) DO NOTHING",
+            from_id, into_id, skip_key)
+
+    async def recount(self, incident_id: str) -> int:
+        """Set the incident's ``supporters`` from its rows; answer it."""
+        return await self.conn.fetchval(
+            "UPDATE incidents SET supporters = (SELECT count(*) FROM incident_supporters WHERE incident_id = $1) "
+            "WHERE incident_id = $1 RETURNING supporters", incident_id)
+
+    async def mark_merged(self, incident_id: str, into_id: str) -> None:
+        await self.conn.execute("UPDATE incidents SET merged_into = $2 WHERE incident_id = $1", incident_id, into_id)
+
+    async def supporter_by_code(self, code: str) -> dict[str, Any] | None:
+        return _one(await self.conn.fetchrow(
+            "SELECT incident_id, secret_hash FROM incident_supporters WHERE follow_up_code = $1", code))

@@ -301,3 +301,63 @@ class PublicGroupOut(_Out):
 class PublicGroupPage(_Out):
     items: list[PublicGroupOut]
     next_cursor: str | None
+
+
+# -- places (issue 18) ------------------------------------------------------------------------------------------------
+class ViewerPlace(_Out):
+    """Where an incident is, at the viewer's precision: exact (police, officials), approximate (team leaders and
+    members: rounded to 3 decimals, ~100 m), group (everyone else: no coordinates)."""
+
+    latitude: float | None
+    longitude: float | None
+    precision: str = Field(description="exact | approximate | group")
+    group_id: str
+
+
+class NearbyItem(_Out):
+    incident_id: str
+    category: Category
+    group_id: str
+    received_at: datetime
+    supporters: int
+    distance_m: int = Field(description="Rounded to 10 m")
+
+
+class NearbyPage(_Out):
+    items: list[NearbyItem] = Field(description="Nearest first; at most a few (50 m, 7 days, open, same category)")
+
+
+class SupportReceipt(_Out):
+    incident_id: str
+    supporters: int
+    counted: bool = Field(description="False when you already supported it (or reported it)")
+
+
+class AnonymousSupportReceipt(_Out):
+    incident_id: str
+    supporters: int
+    follow_up_code: str = Field(description="Shown once")
+    secret: str = Field(description="Shown once, never stored")
+    notice: str
+
+
+class SupportFollowUp(_Out):
+    incident_id: str = Field(description="The report you supported, or the one it was merged into")
+    category: Category
+    state: State
+    outcome: str | None
+    received_at: datetime
+    supporters: int
+
+
+class MergeIn(_Value):
+    into: str = Field(min_length=1, max_length=64, description="The open report of the same ward that carries on")
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class MergeReceipt(_Out):
+    incident_id: str
+    state: State
+    outcome: str
+    merged_into: str
+    into_supporters: int

@@ -27,3 +27,7 @@ class IncidentsUnitOfWork(PgUnitOfWork):
         self.warnings = WarningRepository(conn)
         self.projections = ProjectionRepository(conn)
         self.briefings = BriefingRepository(conn)
+        self.places = PlaceRepository(conn)  # places (issue 18)
+
+
+from services.incidents.repository import PlaceRepository  # noqa: E402 - appended with the places (issue 18)

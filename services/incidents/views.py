@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from services.incidents import geo
 from services.incidents.domain import OPEN_STATES, is_staff, sees_reporter
 from services.incidents.repository import identity_context, warning_context
 from shared.actor import Principal
@@ -20,14 +21,21 @@ def summary(inc: dict[str, Any]) -> dict[str, Any]:
         "received_at": inc["received_at"], "deadline_on": inc["deadline_on"],
         "overdue": inc["overdue_flagged_on"] is not None and inc["overdue_flagged_on"] == inc["deadline_on"]
         and inc["state"] in OPEN_STATES,
+        "supporters": inc.get("supporters") or 0,
     }
+
+
+def summary_for(viewer: Principal | None, inc: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` with the incident's place at the viewer's precision (``geo``)."""
+    return summary(inc) | {"place": geo.place(inc, geo.precision_for(viewer))}
 
 
 def detail(actor: Principal, inc: dict[str, Any], footage: list[dict[str, Any]]) -> dict[str, Any]:
     """One incident the caller may see (``domain.ensure_may_see``): never the reporter's identity, for anyone (the
     police ask for it through the audited disclosure, ``reporter_identity``); staff get the pseudonym."""
     body = summary(inc) | {
-        "place": {"address": inc["address"], "latitude": inc["latitude"], "longitude": inc["longitude"]},
+        "place": {"address": inc["address"], **geo.place(inc, geo.precision_for(actor))},
+        "merged_into": inc.get("merged_into"),
         "happened_at": inc["happened_at"], "description": inc["description"], "evidence": inc["evidence"],
         "footage": footage,
         "assignee": {"kind": inc["assignee_kind"], "team_id": inc["assignee_team_id"],

@@ -185,3 +185,19 @@ class WarningRecorded(Event):
     kind: WarningKind
     issued_on: date
     incident_id: str | None = Field(default=None, description="The incident that led to it, if any")
+
+
+# -- places (issue 18): "me too" and merged reports. No coordinates: the group is as precise as an event gets. -----
+class IncidentSupported(_Incident):
+    """Someone said "me too" on a report (or a merge carried supporters over): the count, never who."""
+
+    event_type: ClassVar[str] = "incidents.incident.supported.v1"
+    supporters: int = Field(ge=0, description="How many people support the report now (its reporter not counted)")
+
+
+class IncidentsMerged(_Incident):
+    """An official merged a duplicate report (``incident_id``, now closed with outcome ``merged``) into another
+    report of the same ward (``into``), which carries its supporters and reporter from now on."""
+
+    event_type: ClassVar[str] = "incidents.incidents.merged.v1"
+    into: str = Field(min_length=1, max_length=64, description="The report that carries on")

@@ -260,3 +260,85 @@ class FakeIncidentsUnitOfWork(FakeUnitOfWork):
         self.warnings = FakeWarningRepository()
         self.projections = FakeProjectionRepository()
         self.briefings = FakeBriefingRepository(lambda: self)
+        self.places = FakePlaceRepository(lambda: self)  # places (issue 18)
+
+
+# -- places (issue 18) ----------------------------------------------------------------------------------------------
+# The columns migrations/0003_places.sql adds, with their defaults.
+_DEFAULTS.update({"supporters": 0, "merged_into": None})
+
+
+class FakePlaceRepository(FakeRepository):
+    """Incidents by place over the fake incidents (``source``: the unit of work), and their supporters. Radii on
+    earthdistance's sphere (geo.sphere_distance_m), bounding boxes inclusive, as the SQL answers."""
+
+    def __init__(self, source: Callable[[], Any]) -> None:
+        self.source = source
+        self.supporters: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return list(self.source().incidents.rows.values())
+
+    @staticmethod
+    def _placed(r: dict[str, Any], bbox: Any, near: Any) -> bool:
+        if bbox is None and near is None:
+            return True
+        lat, lon = r["latitude"], r["longitude"]
+        return ((bbox is None or bbox.contains(lat, lon))
+                and (near is None or (lat is not None and geo.sphere_distance_m(near.latitude, near.longitude, lat,
+                                                                                 lon) <= near.radius_m)))
+
+    async def list(self, ward_id: str, page: PageRequest, *, group_id: str | None = None, state: str | None = None,
+                   reporter_ref: str | None = None, bbox: Any = None, near: Any = None) -> dict[str, Any]:
+        rows = [copy.deepcopy(r) for r in self._rows() if r["ward_id"] == ward_id
+                and (group_id is None or r["group_id"] == group_id) and (state is None or r["state"] == state)
+                and (reporter_ref is None or (r["reporter_ref"] == reporter_ref and not r["anonymous"]))
+                and self._placed(r, bbox, near)]
+        return page_of(rows, INCIDENTS_NEWEST_FIRST, page, lambda r: (r["received_at"], r["incident_id"]))
+
+    async def on_map(self, ward_id: str, bbox: Any, *, crime_tips: bool) -> list[dict[str, Any]]:
+        rows = [copy.deepcopy(r) for r in self._rows() if r["ward_id"] == ward_id
+                and (crime_tips or not r["is_crime_tip"]) and r["merged_into"] is None and self._placed(r, bbox, None)]
+        return sorted(rows, key=lambda r: (r["received_at"], r["incident_id"]), reverse=True)[:MAP_LIMIT]
+
+    async def nearby_candidates(self, ward_id: str | None, category: str, latitude: float, longitude: float,
+                                radius_m: float, since: datetime, *, crime_tips: bool) -> list[dict[str, Any]]:
+        near = geo.Near(latitude, longitude, radius_m)
+        rows = [copy.deepcopy(r) for r in self._rows() if (ward_id is None or r["ward_id"] == ward_id)
+                and r["category"] == category and r["received_at"] >= since
+                and (crime_tips or not r["is_crime_tip"]) and r["state"] not in ("resolved", "closed")
+                and r["latitude"] is not None and self._placed(r, None, near)]
+        return sorted(rows, key=lambda r: r["incident_id"])[:NEARBY_LIMIT]
+
+    async def add_supporter(self, incident_id: str, supporter_key: str, *, anonymous: bool,
+                            follow_up_code: str | None = None, secret_hash: str | None = None) -> bool:
+        if (incident_id, supporter_key) in self.supporters:
+            return False
+        if follow_up_code is not None and any(s["follow_up_code"] == follow_up_code for s in self.supporters.values()):
+            raise ValueError("duplicate follow_up_code")
+        self.supporters[(incident_id, supporter_key)] = {
+            "incident_id": incident_id, "supporter_key": supporter_key, "anonymous": anonymous,
+            "follow_up_code": follow_up_code, "secret_hash": secret_hash, "supported_at": clock.now()}
+        return True
+
+    async def carry_supporters(self, from_id: str, into_id: str, skip_key: str) -> None:
+        for (incident_id, key), s in list(self.supporters.items()):
+            if incident_id == from_id and key != skip_key and (into_id, key) not in self.supporters:
+                self.supporters[(into_id, key)] = {**s, "incident_id": into_id, "follow_up_code": None,
+                                                   "secret_hash": None}
+
+    async def recount(self, incident_id: str) -> int:
+        n = sum(1 for (i, _) in self.supporters if i == incident_id)
+        self.source().incidents.rows[incident_id]["supporters"] = n
+        return n
+
+    async def mark_merged(self, incident_id: str, into_id: str) -> None:
+        self.source().incidents.rows[incident_id]["merged_into"] = into_id
+
+    async def supporter_by_code(self, code: str) -> dict[str, Any] | None:
+        return next(({"incident_id": s["incident_id"], "secret_hash": s["secret_hash"]}
+                     for s in self.supporters.values() if s["follow_up_code"] == code), None)
+
+
+from services.incidents import geo  # noqa: E402 - appended with the places (issue 18)
+from services.incidents.repository import MAP_LIMIT, NEARBY_LIMIT  # noqa: E402 - appended with the places
