@@ -10,6 +10,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from services.registry import commands as cmd
 from services.registry import domain, schemas, views
@@ -25,13 +26,19 @@ BboxFilter = Annotated[str | None, Query(max_length=200, description="minLon,min
 GEOJSON = "application/geo+json"
 
 
+class GeoJSONResponse(JSONResponse):
+    """Documents (and answers) the GeoJSON media type (RFC 7946 section 12)."""
+
+    media_type = GEOJSON
+
+
 def geojson(response: Response) -> Response:
     response.headers["content-type"] = GEOJSON
     return response
 
 
 @router.get("/groups/areas", response_model=schemas.AreaCollection,
-            responses={200: {"content": {GEOJSON: {}}}},
+            response_class=GeoJSONResponse,
             summary="The areas of a ward's residential groups, as a GeoJSON FeatureCollection")
 async def list_areas(request: Request, principal: CurrentPrincipal, ward_id: WardFilter = None,
                      bbox: BboxFilter = None) -> Response:
@@ -43,7 +50,7 @@ async def list_areas(request: Request, principal: CurrentPrincipal, ward_id: War
 
 
 @router.get("/groups/{group_id}/area", response_model=schemas.AreaFeature,
-            responses={200: {"content": {GEOJSON: {}}}},
+            response_class=GeoJSONResponse,
             summary="A residential group's area, as a GeoJSON Feature (404 when none was drawn)")
 async def get_area(group_id: UUID, request: Request, principal: CurrentPrincipal) -> Response:
     async with reading(request) as uow:
@@ -55,7 +62,7 @@ async def get_area(group_id: UUID, request: Request, principal: CurrentPrincipal
 
 
 @router.put("/groups/{group_id}/area", response_model=schemas.AreaFeature,
-            responses={200: {"content": {GEOJSON: {}}}},
+            response_class=GeoJSONResponse,
             summary="Draw or redraw a residential group's area (a ward official): a GeoJSON Polygon or MultiPolygon")
 async def set_area(group_id: UUID, body: cmd.AreaGeometry, request: Request, principal: CurrentPrincipal) -> Response:
     return geojson(await dispatch(request, cmd.SetGroupArea(group_id=group_id, geometry=body), principal))

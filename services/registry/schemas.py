@@ -228,7 +228,6 @@ class AreaFeature(BaseModel):
     """A residential group's area: a GeoJSON Feature (``application/geo+json``) with its bounding box."""
 
     type: Literal["Feature"]
-    id: str = Field(description="The group id")
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, WGS84")
     bbox: list[float] = Field(description="[minLon, minLat, maxLon, maxLat]")
     properties: AreaProperties

@@ -52,8 +52,9 @@ def placed(row: Mapping[str, Any], precision: str) -> dict[str, Any]:
 
 
 def area_feature(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A group's area as a GeoJSON Feature (RFC 7946): id and properties ``group_id``, ``name``."""
-    return {"type": "Feature", "id": row["group_id"], "geometry": row["geometry"],
+    """A group's area as a GeoJSON Feature (RFC 7946) with properties ``group_id``, ``name`` (no Feature ``id``:
+    every id of this API is named for what it is)."""
+    return {"type": "Feature", "geometry": row["geometry"],
             "bbox": [row["min_lon"], row["min_lat"], row["max_lon"], row["max_lat"]],
             "properties": {"group_id": row["group_id"], "name": row["name"], "ward_id": row["ward_id"],
                            "updated_at": row["updated_at"]}}

@@ -66,7 +66,7 @@ async def test_only_a_ward_official_draws_an_area_and_anyone_signed_in_of_the_wa
     r = await api.call("PUT", path, json=SQUARE)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
     feature = r.json()
-    assert feature["type"] == "Feature" and feature["id"] == group["group_id"]
+    assert feature["type"] == "Feature" and feature["properties"]["group_id"] == group["group_id"]
     assert feature["geometry"] == SQUARE and feature["bbox"] == [105.77, 19.80, 105.78, 19.81]
     assert feature["properties"]["name"] == group["name"]
     read = await api.call("GET", path, role="resident")
@@ -105,7 +105,7 @@ async def test_the_ward_s_areas_are_one_geojson_feature_collection_filtered_by_b
         (le_loi["group_id"], "Tổ dân phố Lê Lợi"), (tran_phu["group_id"], "Tổ dân phố Trần Phú")]
     assert [f["geometry"] for f in collection["features"]] == [FAR, SQUARE]
     near = await api.ok("GET", "/v1/groups/areas", role="team_member", params={"bbox": "105.775,19.805,105.8,19.9"})
-    assert [f["id"] for f in near["features"]] == [tran_phu["group_id"]]
+    assert [f["properties"]["group_id"] for f in near["features"]] == [tran_phu["group_id"]]
     assert (await api.call("GET", "/v1/groups/areas", params={"ward_id": "dong-ve"})).status_code == 403
     assert (await api.call("GET", "/v1/groups/areas", params={"bbox": "1,2,3"})).status_code == 422
 
