@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.incidents import api, api_police, api_public, consumers, handlers
+from services.incidents import (
+    api,
+    api_evidence,
+    api_police,
+    api_public,
+    consumers,
+    handlers,
+    handlers_evidence,
+)
 from services.incidents.uow import IncidentsUnitOfWork
 from shared.application import Application, PgContext
 from shared.contracts.incidents import (
@@ -46,9 +54,9 @@ def build(settings: ServiceSettings) -> FastAPI:
         "incidents",
         lambda conn=None, *, read_only=False: IncidentsUnitOfWork(PgContext.from_runtime(runtime), conn,
                                                                   read_only=read_only, pii=runtime.pii),
-        handlers.HANDLERS,
+        {**handlers.HANDLERS, **handlers_evidence.HANDLERS},
     )
     runtime.consume(runtime.application.on_events(consumers.HANDLERS))
     runtime.every("flag-overdue-tips", OVERDUE_CHECK_INTERVAL_S,
                   runtime.application.job("flag-overdue-tips", handlers.flag_overdue_tips))
-    return create_app(runtime, [api.router, api_police.router, api_public.router], title="incidents")
+    return create_app(runtime, [api.router, api_police.router, api_public.router, api_evidence.router], title="incidents")

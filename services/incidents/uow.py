@@ -27,3 +27,7 @@ class IncidentsUnitOfWork(PgUnitOfWork):
         self.warnings = WarningRepository(conn)
         self.projections = ProjectionRepository(conn)
         self.briefings = BriefingRepository(conn)
+        # Evidence files (issue 18).
+        from services.incidents.repository import EvidenceRepository
+
+        self.evidence = EvidenceRepository(conn)

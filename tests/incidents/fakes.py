@@ -260,3 +260,22 @@ class FakeIncidentsUnitOfWork(FakeUnitOfWork):
         self.warnings = FakeWarningRepository()
         self.projections = FakeProjectionRepository()
         self.briefings = FakeBriefingRepository(lambda: self)
+        # Evidence files (issue 18): the handler suite covers only the camera's campaign; uploads are tested on
+        # PostgreSQL and both object stores (tests/incidents/test_evidence.py).
+        self.evidence = FakeEvidenceRepository(self.projections)
+
+
+class FakeEvidenceRepository(FakeRepository):
+    def __init__(self, projections: FakeProjectionRepository) -> None:
+        self._projections = projections
+
+    def snapshot(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        pass
+
+    async def set_camera_campaign(self, facility_id: str, ward_id: str, campaign_id: str | None) -> None:
+        c = self._projections.cameras_.get(facility_id)
+        if c is not None and c["ward_id"] == ward_id:
+            c["funded_by_campaign_id"] = campaign_id
