@@ -63,3 +63,16 @@ class TooManyRequests(ProblemError):
 
     def __init__(self, detail: str, *, retry_after_s: int) -> None:
         super().__init__(detail, extra={"retry_after": retry_after_s}, headers={"Retry-After": str(retry_after_s)})
+
+
+class ContentTooLarge(ProblemError):
+    """A body over a limit found while it streams in (an evidence file over its kind's size), not from its
+    declared length: the same problem type as the edge's refusal."""
+
+    status, title, type_suffix = 413, "Content too large", "content-too-large"
+
+
+class UnsupportedMediaType(ProblemError):
+    """A file whose content (never its name or declared type) is not one the route accepts, or cannot be cleaned."""
+
+    status, title, type_suffix = 415, "Unsupported media type", "unsupported-media-type"

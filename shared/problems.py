@@ -55,6 +55,9 @@ CATALOGUE: tuple[ProblemType, ...] = (
     ProblemType("unavailable", 503, "Service unavailable",
                 "A dependency the request needs does not answer (the identity provider's keys, to check a token "
                 "signed with a key the service has not seen); nothing was changed. Try again later."),
+    ProblemType("unsupported-media-type", 415, "Unsupported media type",
+                "The file's content (never its name or declared type) is not of a type the route accepts, or it "
+                "cannot be cleaned of its metadata (docs/evidence.md); nothing was stored."),
 )
 BY_SLUG = {p.slug: p for p in CATALOGUE}
 #: The slug of an HTTP error raised by the framework itself (unknown route, wrong method, ...), by status.

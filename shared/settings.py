@@ -276,6 +276,26 @@ class ServiceSettings(BaseSettings):
                                                         "incidents service's per-kind limits still apply)")
     sign_in_rate_limit: int = Field(default=20, ge=1, description="sign-in and reset attempts per address per window")
     sign_in_rate_window_s: int = Field(default=300, ge=1)
+    # Evidence files on incidents (issue 18, docs/evidence.md): where they are stored and how large each kind may be.
+    evidence_store: Literal["local", "s3"] = Field(
+        default="local", description="local: a directory (EVIDENCE_DIR); s3: an S3 API (MinIO, a cloud bucket)")
+    evidence_dir: str | None = Field(
+        default=None, description="the directory of the local store (make run: <data dir>/evidence); unset with "
+                                  "EVIDENCE_STORE=local: uploads answer 503")
+    evidence_s3_endpoint_url: str | None = Field(default=None, description="e.g. http://minio:9000; unset: AWS")
+    evidence_s3_bucket: str = Field(default="ward-evidence", description="the bucket evidence files are kept in")
+    evidence_s3_region: str = "us-east-1"
+    evidence_s3_prefix: str = Field(default="", description="a key prefix within the bucket")
+    evidence_s3_access_key_id: str | None = None
+    evidence_s3_secret_access_key: SecretStr | None = None
+    evidence_s3_sse: str | None = Field(default=None, description="server-side encryption to ask for, e.g. AES256")
+    evidence_s3_create_bucket: bool = Field(
+        default=False, description="create the bucket when missing (never in production)")
+    evidence_max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="JPEG, PNG, WebP")
+    evidence_max_video_bytes: int = Field(default=200 * 1024 * 1024, ge=1, description="MP4, WebM")
+    evidence_max_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="PDF")
+    evidence_max_image_pixels: int = Field(
+        default=40_000_000, ge=1, description="larger images are refused (decoding one takes ~3 bytes a pixel)")
 
     @property
     def trusted_proxy_networks(self) -> tuple[Any, ...]:

@@ -170,3 +170,62 @@ class MergeIncidents(_IncidentCommand):
     name: ClassVar[str] = "incident.merge"
     into: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=3, max_length=2000)
+
+
+# -- evidence files (issue 18) -------------------------------------------------------------------------------------
+class AddEvidence(_Command):
+    """Attach a stored, cleaned file to an incident. Built by the upload route once the file is in object storage
+    (``storage_key``); the handler checks who may add it and records it, or the route deletes the object again.
+    Either ``incident_id`` (a signed-in caller) or ``follow_up_code`` and ``secret`` (an anonymous tipster)."""
+
+    name: ClassVar[str] = "evidence.add"
+    incident_id: str | None = Field(default=None, min_length=1, max_length=64)
+    follow_up_code: str | None = Field(default=None, min_length=1, max_length=32)
+    secret: str | None = Field(default=None, min_length=1, max_length=200)
+    evidence_id: str = Field(min_length=1, max_length=64)
+    storage_key: str = Field(min_length=1, max_length=512)
+    media_type: str
+    kind: str
+    size: int = Field(ge=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    metadata_removed: tuple[str, ...] = ()
+    camera_id: str | None = Field(default=None, min_length=1, max_length=64)
+    footage_from: datetime | None = None
+    footage_to: datetime | None = None
+
+    @model_validator(mode="after")
+    def _who_and_footage(self) -> AddEvidence:
+        if (self.incident_id is None) == (self.follow_up_code is None or self.secret is None):
+            raise ValueError("an incident id, or a follow-up code and its secret")
+        if self.camera_id is None and (self.footage_from or self.footage_to):
+            raise ValueError("footage_from and footage_to describe a camera's footage: give camera_id")
+        for value in (self.footage_from, self.footage_to):
+            if value is not None and value.tzinfo is None:
+                raise ValueError("footage_from and footage_to need a time zone")
+        if self.footage_from and self.footage_to and self.footage_to < self.footage_from:
+            raise ValueError("footage_to is before footage_from")
+        return self
+
+    def fingerprint(self) -> str:
+        """The same file, for the same incident and camera, is the same request whatever object it was stored
+        under this time (an Idempotency-Key's retry answers the first reply; the route deletes the second copy)."""
+        import hashlib
+        import json
+
+        fields = self.model_dump(mode="json", exclude={"evidence_id", "storage_key", "secret"})
+        return hashlib.sha256(f"AddEvidence\n{json.dumps(fields, sort_keys=True)}".encode()).hexdigest()
+
+
+class ListEvidence(_IncidentCommand):
+    """A list view of an incident's evidence: a read, recorded in each file's chain of custody."""
+
+    name: ClassVar[str] = "evidence.list"
+    limit: int = Field(ge=1, le=200)
+    cursor: str | None = None
+
+
+class DownloadEvidence(_IncidentCommand):
+    """A download of one evidence file: recorded in its chain of custody before a byte is served."""
+
+    name: ClassVar[str] = "evidence.download"
+    evidence_id: str = Field(min_length=1, max_length=64)

@@ -36,6 +36,7 @@ async def on_team_formed(e: TeamFormed, uow: Any) -> None:
 async def on_facility_registered(e: FacilityRegistered, uow: Any) -> None:
     if e.kind == "security_camera":  # fire points are not evidence sources
         await uow.projections.upsert_camera(e.facility_id, e.ward_id, e.group_id, e.name, e.location)
+        await uow.evidence.set_camera_campaign(e.facility_id, e.ward_id, e.funded_by_campaign_id)
 
 
 async def on_facility_decommissioned(e: FacilityDecommissioned, uow: Any) -> None:

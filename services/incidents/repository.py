@@ -372,3 +372,54 @@ class PlaceRepository:
     async def supporter_by_code(self, code: str) -> dict[str, Any] | None:
         return _one(await self.conn.fetchrow(
             "SELECT incident_id, secret_hash FROM incident_supporters WHERE follow_up_code = $1", code))
+
+
+# -- evidence files (issue 18) -------------------------------------------------------------------------------------
+EVIDENCE_COLUMNS = (
+    "evidence_id", "incident_id", "ward_id", "media_type", "kind", "size", "sha256", "storage_key",
+    "metadata_removed", "uploaded_by", "uploaded_at", "camera_id", "campaign_id", "footage_from", "footage_to",
+)
+EVIDENCE_IN_ORDER = Keyset.of("uploaded_at:timestamptz", "evidence_id:text")
+CUSTODY_IN_ORDER = Keyset.of("seq:bigint")
+
+
+class EvidenceRepository:
+    """Evidence files (their facts; the bytes are in object storage) and their chain of custody. Both tables are
+    insert-only for the service's role."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def add(self, row: dict[str, Any]) -> None:
+        cols = ", ".join(EVIDENCE_COLUMNS)
+        params = ", ".join(f"${i}" for i in range(1, len(EVIDENCE_COLUMNS) + 1))
+        sql = f"INSERT INTO evidence_files ({cols}) VALUES ({params})"  # noqa: S608 - names from the constant
+        await self.conn.execute(sql, *(row[c] for c in EVIDENCE_COLUMNS))
+
+    async def get(self, incident_id: str, evidence_id: str) -> dict[str, Any] | None:
+        return _one(await self.conn.fetchrow(
+            "SELECT * FROM evidence_files WHERE incident_id = $1 AND evidence_id = $2", incident_id, evidence_id))
+
+    async def list(self, incident_id: str, page: PageRequest) -> dict[str, Any]:
+        args: list[Any] = [incident_id]
+        rows = await self.conn.fetch(EVIDENCE_IN_ORDER.query("SELECT * FROM evidence_files", ["incident_id = $1"],
+                                                             args, page), *args)
+        return EVIDENCE_IN_ORDER.page(rows, page)
+
+    async def record_custody(self, rows: list[dict[str, Any]], action: str, actor: str, roles: list[str]) -> None:
+        await self.conn.executemany(
+            "INSERT INTO evidence_custody (evidence_id, incident_id, action, actor, actor_roles, sha256) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            [(r["evidence_id"], r["incident_id"], action, actor, sorted(roles), r["sha256"]) for r in rows])
+
+    async def custody(self, evidence_id: str, page: PageRequest) -> dict[str, Any]:
+        args: list[Any] = [evidence_id]
+        rows = await self.conn.fetch(CUSTODY_IN_ORDER.query(
+            "SELECT seq, action, actor, actor_roles, sha256, at FROM evidence_custody", ["evidence_id = $1"], args,
+            page), *args)
+        return CUSTODY_IN_ORDER.page(rows, page, lambda r: {k: v for k, v in dict(r).items() if k != "seq"})
+
+    async def set_camera_campaign(self, facility_id: str, ward_id: str, campaign_id: str | None) -> None:
+        await self.conn.execute(
+            "UPDATE cameras SET funded_by_campaign_id = $3 WHERE facility_id = $1 AND ward_id = $2",
+            facility_id, ward_id, campaign_id)

@@ -361,3 +361,44 @@ class MergeReceipt(_Out):
     outcome: str
     merged_into: str
     into_supporters: int
+
+
+# -- evidence files (issue 18) -------------------------------------------------------------------------------------
+class EvidenceOut(_Out):
+    evidence_id: str
+    incident_id: str
+    media_type: str = Field(description="From the file's content: image/jpeg, image/png, image/webp, video/mp4, "
+                                        "video/webm or application/pdf")
+    size: int = Field(description="Bytes stored (and served): the file after its metadata was removed")
+    sha256: str = Field(description="SHA-256 of the bytes stored and served (hex)")
+    uploaded_at: datetime
+    camera_id: str | None = Field(description="The registered camera the file is footage of")
+    campaign_id: str | None = Field(description="The donations campaign that paid for that camera, when known")
+    footage_from: datetime | None = None
+    footage_to: datetime | None = None
+    metadata_removed: list[str] = Field(description="The kinds of metadata found and removed (exif, gps, device, "
+                                                    "xmp, icc_profile, container_metadata, document_info, ...)")
+
+
+class EvidenceListed(EvidenceOut):
+    uploaded_by: str = Field(description="'anonymous', 'reporter', or the officer or official who uploaded it")
+
+
+class EvidencePage(_Out):
+    items: list[EvidenceListed]
+    next_cursor: str | None
+
+
+class CustodyEntry(_Out):
+    action: str = Field(description="uploaded, listed or downloaded")
+    actor: str = Field(description="'anonymous', 'reporter', or the subject of the officer or official")
+    actor_roles: list[str]
+    sha256: str
+    at: datetime
+
+
+class CustodyPage(_Out):
+    evidence_id: str
+    sha256: str
+    items: list[CustodyEntry]
+    next_cursor: str | None

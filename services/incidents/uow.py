@@ -28,6 +28,10 @@ class IncidentsUnitOfWork(PgUnitOfWork):
         self.projections = ProjectionRepository(conn)
         self.briefings = BriefingRepository(conn)
         self.places = PlaceRepository(conn)  # places (issue 18)
+        # Evidence files (issue 18).
+        from services.incidents.repository import EvidenceRepository
+
+        self.evidence = EvidenceRepository(conn)
 
 
 from services.incidents.repository import PlaceRepository  # noqa: E402 - appended with the places (issue 18)

@@ -261,6 +261,9 @@ class FakeIncidentsUnitOfWork(FakeUnitOfWork):
         self.projections = FakeProjectionRepository()
         self.briefings = FakeBriefingRepository(lambda: self)
         self.places = FakePlaceRepository(lambda: self)  # places (issue 18)
+        # Evidence files (issue 18): the handler suite covers only the camera's campaign; uploads are tested on
+        # PostgreSQL and both object stores (tests/incidents/test_evidence.py).
+        self.evidence = FakeEvidenceRepository(self.projections)
 
 
 # -- places (issue 18) ----------------------------------------------------------------------------------------------
@@ -342,3 +345,19 @@ class FakePlaceRepository(FakeRepository):
 
 from services.incidents import geo  # noqa: E402 - appended with the places (issue 18)
 from services.incidents.repository import MAP_LIMIT, NEARBY_LIMIT  # noqa: E402 - appended with the places
+
+
+class FakeEvidenceRepository(FakeRepository):
+    def __init__(self, projections: FakeProjectionRepository) -> None:
+        self._projections = projections
+
+    def snapshot(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        pass
+
+    async def set_camera_campaign(self, facility_id: str, ward_id: str, campaign_id: str | None) -> None:
+        c = self._projections.cameras_.get(facility_id)
+        if c is not None and c["ward_id"] == ward_id:
+            c["funded_by_campaign_id"] = campaign_id
