@@ -37,7 +37,8 @@ EVIDENCE_REFUSED = _("This file was not accepted: only photos (JPEG, PNG, WebP),
 #: What the file chooser offers (a hint only: incidents decides from the content).
 EVIDENCE_ACCEPT = "image/jpeg,image/png,image/webp,video/mp4,video/webm,application/pdf"
 #: The headers of incidents' answer the browser gets with a file.
-PASSED_ON = ("content-type", "content-length", "content-disposition")
+PASSED_ON = ("content-type", "content-length", "content-disposition", "content-security-policy", "repr-digest",
+             "etag")
 
 
 def _q(value: str) -> str:

@@ -19,7 +19,7 @@ from services.console.pages_map import bbox_of, tile_origin
 from services.console.security import CONTENT_SECURITY_POLICY
 from tests.conftest import settings_for
 from tests.console.conftest import csrf
-from tests.console.fakes import URLS, FakeServices, PoliceAndMediationFakes, _problem
+from tests.console.fakes import URLS, FakeServices, PeopleServices, PoliceAndMediationFakes, _problem
 from tests.console.test_police import signed_in
 
 pytestmark = pytest.mark.integration  # a real PostgreSQL schema; the services are fakes
@@ -250,3 +250,44 @@ async def test_the_police_merge_a_repeated_report_with_a_reason_and_never_into_i
                                                             "reason": "Cùng một vụ trộm"})
     assert done.status_code == 303 and done.headers["location"] == "/police/incidents/i2"
     assert services.posted[-1] == ("/v1/incidents/i1/merge", {"into": "i2", "reason": "Cùng một vụ trộm"})
+
+
+class ResidentPlaces(PeopleServices):
+    """A resident (PeopleServices), with incidents' nearby and "me too" routes and registry's areas."""
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        host, path = request.url.host.split(".")[0], request.url.path
+        signed = request.headers.get("authorization") == f"Bearer access-{self.refreshes}"
+        if signed and host == "registry" and path == "/v1/groups/areas":
+            return httpx.Response(200, json={"type": "FeatureCollection", "features": [AREA]})
+        if signed and host == "incidents" and path == "/v1/incidents/nearby":
+            self.calls.append((host, path, request.headers.get("authorization")))
+            return httpx.Response(200, json={"items": NEARBY})
+        if signed and host == "incidents" and path == "/v1/incidents/i7/supporters":
+            self.posted.append((host, path, {}))
+            return httpx.Response(200, json={"incident_id": "i7", "supporters": 3, "counted": True})
+        return super().answer(request)
+
+
+async def test_a_resident_s_report_with_a_point_offers_the_nearby_report_and_me_too_adds_them_to_it(console_db):
+    services = ResidentPlaces(me={"roles": ["resident"], "team_ids": [], "resident_id": "r1", "household_id": "h1"})
+    app = build(settings_for("console", console_db, None), apis=Apis(URLS, transport=services.transport()))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://console.test") as client:
+        client.headers["accept-language"] = "vi"
+        await signed_in(client)
+        page = await client.get("/my-reports")
+        assert page.status_code == 200 and 'data-map="pick"' in page.text and "Tổ Trần Phú" in page.text  # the area
+        report = {"csrf_token": csrf(page.text), "category": "theft", "description": "Mất xe đạp trước cửa nhà",
+                  "address": "", "phone": "", "latitude": "21.028511", "longitude": "105.804817"}
+        offered = await client.post("/my-reports", data=report)
+        assert offered.status_code == 200 and "cách khoảng 40 m" in offered.text
+        assert not [p for p in services.posted if p[1] == "/v1/incidents"]  # not filed: the resident chooses
+        added = await client.post("/my-reports/me-too/i7", data={"csrf_token": report["csrf_token"]})
+        assert added.status_code == 303 and added.headers["location"] == "/my-reports?supported=1"
+        assert ("incidents", "/v1/incidents/i7/supporters", {}) in services.posted
+        assert "Bạn đã được thêm vào tin báo đó" in (await client.get("/my-reports?supported=1")).text
+        new = await client.post("/my-reports", data={**report, "new": "yes"})
+        assert new.status_code == 303
+        assert services.posted[-1][1] == "/v1/incidents" and services.posted[-1][2]["place"] == {
+            "group_id": "g1", "latitude": 21.028511, "longitude": 105.804817}
