@@ -2,8 +2,8 @@
  *
  * Loaded on every page (small); Leaflet itself (static/leaflet, BSD-2-Clause) is loaded only when a page has an
  * element with data-map. Under the console's Content-Security-Policy: no inline script or style, no eval; the
- * page's data come from a <script type="application/json"> block, and every text from the services is put in the
- * map as text (textContent), never as HTML. Started again after an htmx swap (a boosted link or form).
+ * page's data come from the element's data-geo attribute (JSON; a <script> data block would be dropped by htmx's
+ * swap of a boosted page), and every text from the services is put in the map as text (textContent), never HTML. Started again after an htmx swap (a boosted link or form).
  */
 (function () {
   "use strict";
@@ -28,9 +28,7 @@
   }
 
   function data(el) {
-    var block = document.getElementById(el.getAttribute("data-source"));
-    if (!block) { return {}; }
-    try { return JSON.parse(block.textContent); } catch (e) { return {}; }
+    try { return JSON.parse(el.getAttribute("data-geo") || "{}"); } catch (e) { return {}; }
   }
 
   function text(tag, value, cls) {
@@ -53,7 +51,8 @@
 
   function areasLayer(L, areas) {
     return L.geoJSON(areas || { type: "FeatureCollection", features: [] }, {
-      style: function () { return { color: "#1d4ed8", weight: 2, fillOpacity: 0.06, className: "group-area" }; },
+      className: "group-area",  // a path's class is taken when it is made, not from style()
+      style: function () { return { color: "#1d4ed8", weight: 2, fillOpacity: 0.06 }; },
       onEachFeature: function (feature, layer) {
         var name = (feature.properties || {}).name;
         if (name) { layer.bindTooltip(text("span", name), { sticky: true }); }
