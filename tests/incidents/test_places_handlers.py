@@ -130,7 +130,8 @@ async def test_support_refuses_tips_to_residents_closed_reports_and_other_wards(
     await app.run(MergeIncidents(incident_id=incident_id, into=tip_id, reason="trùng"), OFFICIAL)
     with pytest.raises(RuleViolation):
         await support(app, incident_id, NEIGHBOUR)
-    assert await of_type(app, IncidentSupported) == []
+    # Only the merge's count on the survivor: no refused support emitted anything.
+    assert [e.incident_id for e in await of_type(app, IncidentSupported)] == [tip_id]
 
 
 async def test_a_merge_closes_the_duplicate_and_carries_its_people_once(app):
