@@ -73,7 +73,7 @@ async def _nearby(request: Request, viewer: Principal | None, category: str, lat
             viewer.ward_id if viewer is not None else None, category, latitude, longitude,
             geo.DUPLICATE_RADIUS_M * geo.INDEX_MARGIN, now - geo.DUPLICATE_WINDOW,
             crime_tips=geo.sees_crime_tips(viewer))
-    return json_response({"items": geo.duplicates(candidates, latitude, longitude, now)})
+    return json_response({"items": geo.duplicates(candidates, latitude, longitude, now), "next_cursor": None})
 
 
 @router.get("/incidents/nearby", tags=["places"], response_model=schemas.NearbyPage,

@@ -321,7 +321,7 @@ async def test_an_official_merges_a_duplicate_and_its_people_count_on_the_surviv
 
     events = await outbox_text(db)
     rows = await db.fetch("incidents", "SELECT payload FROM outbox WHERE event_type = $1",
-                          "incidents.incidents.merged.v1")
+                          "incidents.incident.merged.v1")
     [payload] = [json.loads(bytes(r["payload"])) for r in rows]
     assert payload["incident_id"] == duplicate and payload["into"] == survivor and payload["ward_id"] == WARD
     assert payload["group_id"] == GROUP
