@@ -41,7 +41,7 @@ def feature(viewer: Principal, inc: dict[str, Any]) -> dict[str, Any]:
     precision = geo.precision_for(viewer)
     lat, lon = geo.coordinates(inc["latitude"], inc["longitude"], precision)
     return {
-        "type": "Feature", "id": inc["incident_id"],
+        "type": "Feature",  # no Feature id: ids are named for what they are (properties.incident_id)
         "geometry": None if lat is None else {"type": "Point", "coordinates": [lon, lat]},
         "properties": {"incident_id": inc["incident_id"], "category": inc["category"], "state": inc["state"],
                        "group_id": inc["group_id"], "received_at": inc["received_at"],

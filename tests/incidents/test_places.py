@@ -109,7 +109,7 @@ async def test_crime_tips_are_offered_to_police_and_officials_only(service):
     # Nor on the map, nor to a "me too" by id (it answers as no such incident).
     bbox = f"{LON - 0.01},{LAT - 0.01},{LON + 0.01},{LAT + 0.01}"
     police_map = (await service.get("/v1/incidents/map", params={"bbox": bbox}, headers=auth("police"))).json()
-    assert [f["id"] for f in police_map["features"]] == [tip_id]
+    assert [f["properties"]["incident_id"] for f in police_map["features"]] == [tip_id]
     for role in ("resident", "team_leader"):
         seen = (await service.get("/v1/incidents/map", params={"bbox": bbox}, headers=auth(role))).json()
         assert seen["features"] == []
