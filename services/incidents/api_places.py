@@ -41,7 +41,7 @@ def feature(viewer: Principal, inc: dict[str, Any]) -> dict[str, Any]:
     precision = geo.precision_for(viewer)
     lat, lon = geo.coordinates(inc["latitude"], inc["longitude"], precision)
     return {
-        "type": "Feature", "id": inc["incident_id"],
+        "type": "Feature",  # no Feature id: ids are named for what they are (properties.incident_id)
         "geometry": None if lat is None else {"type": "Point", "coordinates": [lon, lat]},
         "properties": {"incident_id": inc["incident_id"], "category": inc["category"], "state": inc["state"],
                        "group_id": inc["group_id"], "received_at": inc["received_at"],
@@ -73,7 +73,7 @@ async def _nearby(request: Request, viewer: Principal | None, category: str, lat
             viewer.ward_id if viewer is not None else None, category, latitude, longitude,
             geo.DUPLICATE_RADIUS_M * geo.INDEX_MARGIN, now - geo.DUPLICATE_WINDOW,
             crime_tips=geo.sees_crime_tips(viewer))
-    return json_response({"items": geo.duplicates(candidates, latitude, longitude, now)})
+    return json_response({"items": geo.duplicates(candidates, latitude, longitude, now), "next_cursor": None})
 
 
 @router.get("/incidents/nearby", tags=["places"], response_model=schemas.NearbyPage,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -75,7 +76,10 @@ def sees_crime_tips(viewer: Principal | None) -> bool:
 
 
 def snap(value: float) -> float:
-    return round(value, APPROXIMATE_DECIMALS)
+    """Rounded to APPROXIMATE_DECIMALS, half away from zero on the decimal value as written (as PostgreSQL's
+    round(numeric) does, and the registry's points): not Python's round(), which halves to even on binary floats."""
+    step = Decimal(1).scaleb(-APPROXIMATE_DECIMALS)
+    return float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
 
 
 def coordinates(latitude: float | None, longitude: float | None,

@@ -68,7 +68,7 @@ from shared.contracts.incidents import (
     WarningRecorded,
 )
 from shared.crypto import PersonalDataProtector
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RuleViolation
 from shared.jsonutil import dumps
 
 REPORTER_PURPOSE = "incidents/reporter"
@@ -268,6 +268,8 @@ async def handle_close(cmd: CloseIncident, uow: Any, actor: Principal) -> dict[s
 
 async def handle_reopen(cmd: ReopenIncident, uow: Any, actor: Principal) -> dict[str, Any]:
     inc = await _load(uow, actor, cmd.incident_id)
+    if inc.get("merged_into"):  # its reporter and supporters count on the survivor now (handlers_places)
+        raise RuleViolation(f"a merged report is not reopened: reopen {inc['merged_into']}, which it was merged into")
     after = await _move(uow, inc, Action.REOPEN, actor.subject, cmd.reason, outcome=None, resolved_at=None,
                         closed_at=None)
     uow.emit(IncidentReopened(**_facts(after), reason=cmd.reason))

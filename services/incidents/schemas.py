@@ -98,6 +98,8 @@ class IncidentSummary(_Out):
     received_at: datetime
     deadline_on: date | None
     overdue: bool
+    supporters: int = Field(default=0, description='How many people said "me too" (the reporter not counted)')
+    place: ViewerPlace | None = Field(default=None, description="In lists: where, at the caller's precision")
 
 
 class IncidentPage(_Out):
@@ -109,6 +111,8 @@ class PlaceOut(_Out):
     address: str | None
     latitude: float | None
     longitude: float | None
+    precision: str | None = Field(default=None, description="exact | approximate | group (places, issue 18)")
+    group_id: str | None = None
 
 
 class FootageOut(_Out):
@@ -141,6 +145,7 @@ class IncidentDetail(IncidentSummary):
     mediation_note: str | None
     anonymous: bool
     reporter_ref: str | None = Field(default=None, description="Staff only: the reporter's pseudonym")
+    merged_into: str | None = Field(default=None, description="Merged (closed) into this report")
     # No reporter identity here, for anyone: the police read it through POST .../reporter-disclosure (audited).
 
 
@@ -325,6 +330,7 @@ class NearbyItem(_Out):
 
 class NearbyPage(_Out):
     items: list[NearbyItem] = Field(description="Nearest first; at most a few (50 m, 7 days, open, same category)")
+    next_cursor: str | None = Field(default=None, description="Always null: the list is whole")
 
 
 class SupportReceipt(_Out):

@@ -199,5 +199,5 @@ class IncidentsMerged(_Incident):
     """An official merged a duplicate report (``incident_id``, now closed with outcome ``merged``) into another
     report of the same ward (``into``), which carries its supporters and reporter from now on."""
 
-    event_type: ClassVar[str] = "incidents.incidents.merged.v1"
+    event_type: ClassVar[str] = "incidents.incident.merged.v1"
     into: str = Field(min_length=1, max_length=64, description="The report that carries on")

@@ -143,37 +143,41 @@ async def migrate_with_password(url: str, password: str, service: str) -> list[s
     return await migrate(f"postgresql://{user}:{quote(password, safe='')}@{host}", service)
 
 
-async def test_one_schema_is_backed_up_and_restored_as_operations_md_says(fresh_server, tmp_path):
+# incidents too: its place indexes are on the extensions provisioning installs in public (cube, earthdistance).
+@pytest.mark.parametrize("service", ["donations", "incidents"])
+async def test_one_schema_is_backed_up_and_restored_as_operations_md_says(fresh_server, tmp_path, service):
     """pg_dump -n <schema> -Fc, DROP SCHEMA, pg_restore: the service's rows and its login's rights come back."""
     passwords = {render.password_env(r): f"{r}-backup-pw" for r in render.database_roles()}
     assert _psql_init(fresh_server, passwords).returncode == 0
-    owner_password = passwords[render.password_env(owner_role("donations"))]
-    await migrate_with_password(f"postgresql://donations_owner@127.0.0.1:{fresh_server.port}/{render.DATABASE}",
-                                owner_password, "donations")
-    app_url = f"postgresql://donations@127.0.0.1:{fresh_server.port}/{render.DATABASE}"
-    app_password = passwords[render.password_env("donations")]
+    owner_password = passwords[render.password_env(owner_role(service))]
+    await migrate_with_password(f"postgresql://{service}_owner@127.0.0.1:{fresh_server.port}/{render.DATABASE}",
+                                owner_password, service)
+    app_url = f"postgresql://{service}@127.0.0.1:{fresh_server.port}/{render.DATABASE}"
+    app_password = passwords[render.password_env(service)]
     conn = await asyncpg.connect(app_url, password=app_password)
     try:
         await conn.execute("INSERT INTO inbox(message_id, topic, outcome) VALUES ('kept', 'registry.teams', 'handled')")
-        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'donations'")
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", service)
+        indexes = await conn.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", service)
     finally:
         await conn.close()
 
-    dump = tmp_path / "donations.dump"
-    assert _pg_tool(fresh_server, "pg_dump", "-n", "donations", "-Fc", "-f", str(dump)).returncode == 0
-    assert _pg_tool(fresh_server, "psql", "-c", "DROP SCHEMA donations CASCADE").returncode == 0
+    dump = tmp_path / f"{service}.dump"
+    assert _pg_tool(fresh_server, "pg_dump", "-n", service, "-Fc", "-f", str(dump)).returncode == 0
+    assert _pg_tool(fresh_server, "psql", "-c", f"DROP SCHEMA {service} CASCADE").returncode == 0
     restored = _pg_tool(fresh_server, "pg_restore", "--exit-on-error", str(dump))
     assert restored.returncode == 0, restored.stderr
 
     conn = await asyncpg.connect(app_url, password=app_password)
     try:
-        restored_tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'donations'")
+        restored_tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", service)
         assert sorted(r[0] for r in restored_tables) == sorted(r[0] for r in tables)
+        assert await conn.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", service) == indexes
         assert await conn.fetchval("SELECT message_id FROM inbox") == "kept"  # the rows, and the login's rights
         await conn.execute("INSERT INTO inbox(message_id, topic, outcome) VALUES ('new', 'registry.teams', 'handled')")
     finally:
         await conn.close()
     # The owner still sees every migration as applied: a restart applies nothing twice.
     assert await migrate_with_password(
-        f"postgresql://donations_owner@127.0.0.1:{fresh_server.port}/{render.DATABASE}", owner_password, "donations"
+        f"postgresql://{service}_owner@127.0.0.1:{fresh_server.port}/{render.DATABASE}", owner_password, service
     ) == []

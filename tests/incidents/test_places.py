@@ -8,13 +8,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import httpx
 import pytest
 from geographiclib.geodesic import Geodesic
 
 from services.incidents import repository
+from services.incidents.bootstrap import build
 from shared import clock
-from tests.conftest import auth
-from tests.incidents.conftest import GROUP, OTHER_GROUP, WARD
+from tests.conftest import auth, settings_for
+from tests.incidents.conftest import GROUP, OTHER_GROUP, WARD, registry_facts, seed
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +109,7 @@ async def test_crime_tips_are_offered_to_police_and_officials_only(service):
     # Nor on the map, nor to a "me too" by id (it answers as no such incident).
     bbox = f"{LON - 0.01},{LAT - 0.01},{LON + 0.01},{LAT + 0.01}"
     police_map = (await service.get("/v1/incidents/map", params={"bbox": bbox}, headers=auth("police"))).json()
-    assert [f["id"] for f in police_map["features"]] == [tip_id]
+    assert [f["properties"]["incident_id"] for f in police_map["features"]] == [tip_id]
     for role in ("resident", "team_leader"):
         seen = (await service.get("/v1/incidents/map", params={"bbox": bbox}, headers=auth(role))).json()
         assert seen["features"] == []
@@ -321,7 +323,7 @@ async def test_an_official_merges_a_duplicate_and_its_people_count_on_the_surviv
 
     events = await outbox_text(db)
     rows = await db.fetch("incidents", "SELECT payload FROM outbox WHERE event_type = $1",
-                          "incidents.incidents.merged.v1")
+                          "incidents.incident.merged.v1")
     [payload] = [json.loads(bytes(r["payload"])) for r in rows]
     assert payload["incident_id"] == duplicate and payload["into"] == survivor and payload["ward_id"] == WARD
     assert payload["group_id"] == GROUP
@@ -333,3 +335,25 @@ async def test_an_official_merges_a_duplicate_and_its_people_count_on_the_surviv
     other = await made(service, report(), who=THIRD)
     problem(await service.post(f"/v1/incidents/{other}/merge", json={**body, "into": duplicate}, headers=official))
     problem(await service.post(f"/v1/incidents/{duplicate}/supporters", headers=auth("resident", **THIRD)))
+
+
+async def test_the_public_routes_of_places_are_rate_limited_per_address(db, started):
+    limit = 3
+    await seed(db, registry_facts())
+    app = build(settings_for("incidents", db, None, public_rate_limit=limit, public_rate_window_s=3600))
+    await started(app.state.runtime, wait_assigned=False)
+
+    def client(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://incidents")
+
+    async with client("203.0.113.8") as one, client("198.51.100.10") as other:
+        incident_id = await made(one, report())
+        params = {"category": "fire", "latitude": LAT, "longitude": LON}
+        assert [(await one.get("/v1/public/nearby", params=params)).status_code for _ in range(limit)] == [200] * limit
+        problem(await one.get("/v1/public/nearby", params=params), 429)
+        supported = [await one.post(f"/v1/public/incidents/{incident_id}/supporters") for _ in range(limit)]
+        assert [r.status_code for r in supported] == [201] * limit
+        problem(await one.post(f"/v1/public/incidents/{incident_id}/supporters"), 429)
+        assert (await other.get("/v1/public/nearby", params=params)).status_code == 200  # another address
+    assert await db.fetchval("incidents", "SELECT supporters FROM incidents WHERE incident_id = $1", incident_id) == limit

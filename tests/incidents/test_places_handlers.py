@@ -10,6 +10,7 @@ from geographiclib.geodesic import Geodesic
 from services.incidents import geo, handlers, handlers_places
 from services.incidents.commands import (
     MergeIncidents,
+    ReopenIncident,
     ResolveIncident,
     SupportIncident,
     SupportIncidentAnonymously,
@@ -130,7 +131,8 @@ async def test_support_refuses_tips_to_residents_closed_reports_and_other_wards(
     await app.run(MergeIncidents(incident_id=incident_id, into=tip_id, reason="trùng"), OFFICIAL)
     with pytest.raises(RuleViolation):
         await support(app, incident_id, NEIGHBOUR)
-    assert await of_type(app, IncidentSupported) == []
+    # Only the merge's count on the survivor: no refused support emitted anything.
+    assert [e.incident_id for e in await of_type(app, IncidentSupported)] == [tip_id]
 
 
 async def test_a_merge_closes_the_duplicate_and_carries_its_people_once(app):
@@ -165,6 +167,9 @@ async def test_a_merge_closes_the_duplicate_and_carries_its_people_once(app):
     assert ("incident.merge", "incident", duplicate) in await audited(app)
     assert all("latitude" not in e.model_dump() for e in await of_type(app, IncidentSupported))
 
+    # The duplicate stays merged: reopening it would count its people twice.
+    with pytest.raises(RuleViolation, match="merged"):
+        await app.run(ReopenIncident(incident_id=duplicate, reason="nhầm"), POLICE)
     # Both must be open: the closed duplicate can neither be merged again nor be merged into.
     other = (await report(app, identified(), THIRD))["incident_id"]
     with pytest.raises(RuleViolation):
