@@ -43,8 +43,8 @@ router = APIRouter(prefix="/v1", tags=["evidence"])
 
 #: What the edge lets through to these routes; each kind's own limit (settings) is applied while the body streams.
 ROUTE_CEILING = 2 * 1024 * 1024 * 1024
-#: Files cleaned at once per process (decoding an image or remuxing a video takes memory and a core).
-_CLEANING = asyncio.Semaphore(2)
+#: Files cleaned at once per process (decoding a 30-megapixel image takes ~300 MB; remuxing a video, a core).
+_CLEANING = asyncio.Semaphore(1)
 
 _UPLOAD_DOC = {
     "openapi_extra": {"requestBody": {"required": True, "description": (
