@@ -56,8 +56,7 @@ def video_with_location() -> bytes:
 
     out = io.BytesIO()
     with av.open(out, "w", format="mp4", options={"movflags": "use_metadata_tags"}) as c:
-        stream = c.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        stream = c.add_stream("mpeg4", rate=10, width=64, height=64, pix_fmt="yuv420p")
         c.metadata.update({"location": "+21.0285+105.8542/", "com.apple.quicktime.make": "Apple",
                            "com.apple.quicktime.model": "iPhone 15 Pro"})
         for i in range(5):
@@ -124,7 +123,7 @@ async def upload(c: httpx.AsyncClient, incident_id: str, body: bytes, headers=PO
 
 
 async def rows(db, table: str) -> list[dict]:
-    return [dict(r) for r in await db.fetch("incidents", f"SELECT * FROM {table} ORDER BY 1")]  # noqa: S608
+    return [dict(r) for r in await db.fetch("incidents", f"SELECT * FROM {table} ORDER BY 1")]
 
 
 # -- stripping, and the hash of what is served -------------------------------------------------------------------
