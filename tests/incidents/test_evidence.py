@@ -345,3 +345,18 @@ def test_a_store_directory_is_under_the_data_directory_in_make_run():
     env = service_env("incidents", "postgresql://postgres:pw@127.0.0.1:1/ward", "127.0.0.1:1",
                       data_dir=Path("/data/here"))
     assert env["EVIDENCE_DIR"] == "/data/here/evidence"
+
+
+async def test_anonymous_uploads_are_counted_per_address_and_per_code(db, started, tmp_path):
+    await seed(db, registry_facts())
+    limited = build(settings_for("incidents", db, None, evidence_dir=str(tmp_path / "evidence"),
+                                 public_rate_limit=3, **LIMITS))
+    await started(limited.state.runtime, wait_assigned=False)
+    async with client(limited) as c:
+        tip = (await c.post("/v1/public/tips", json=TIP)).json()
+        path = f"/v1/public/tips/{tip['follow_up_code']}/evidence"
+        answers = [(await c.post(path, content=b"x", headers={"Tip-Secret": "guess"})).status_code for _ in range(4)]
+    assert answers == [404, 404, 404, 429]
+    async with client(limited, address="198.51.100.9") as elsewhere:  # the code's own count, from any address
+        again = await elsewhere.post(path, content=photo_with_gps_and_device(), headers={"Tip-Secret": tip["secret"]})
+    assert again.status_code == 429 and "retry-after" in again.headers
