@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.registry import api_people, api_places, api_residence, api_teams, consumers, handlers
+from services.registry import api_areas, api_people, api_places, api_residence, api_teams, consumers, handlers
 from services.registry.handlers_residence import expire_temporary_residences
 from services.registry.uow import RegistryUnitOfWork
 from shared.application import Application, PgContext
@@ -24,6 +24,7 @@ PUBLISHES = [
     events.BoardingHouseRegistered, events.BoardingHouseChecked,
     events.TemporaryResidenceRegistered, events.TemporaryResidenceRenewed, events.TemporaryResidenceExpired,
     events.TemporaryResidenceEnded, events.AbsenceDeclared, events.StayNotified,
+    events.GroupAreaSet,
 ]
 
 #: How often the expiry check runs. Daily would do for dates; hourly keeps the lag small after a restart.
@@ -45,5 +46,6 @@ def build(settings: ServiceSettings) -> FastAPI:
     runtime.consume(runtime.application.on_events(consumers.HANDLERS))
     runtime.every("expire-temporary-residences", EXPIRY_INTERVAL_S,
                   runtime.application.job("expire-temporary-residences", expire_temporary_residences))
-    return create_app(runtime, [api_people.router, api_teams.router, api_places.router, api_residence.router],
-                      title="registry")
+    # api_areas first: its /v1/groups/areas must not be taken for api_people's /v1/groups/{group_id}
+    return create_app(runtime, [api_areas.router, api_people.router, api_teams.router, api_places.router,
+                                api_residence.router], title="registry")

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import ClassVar
+from typing import Annotated, ClassVar, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from geojson_pydantic import MultiPolygon, Polygon
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from services.registry.domain import check_area, check_point
 from shared.application import Command
 from shared.contracts.registry import AbsenceCase, FacilityKind, MemberRole, Sex, TeamKind
 from shared.edge import WARD_PATTERN as WARD_ID
@@ -149,8 +151,15 @@ class RegisterFacility(Command):
     location: str = Field(min_length=1, max_length=300, description="A public place")
     installed_on: date | None = None
     funded_by_campaign_id: str | None = Field(default=None, min_length=1, max_length=64)
+    latitude: float | None = Field(default=None, description="WGS84, with longitude (both or neither)")
+    longitude: float | None = Field(default=None, description="WGS84, with latitude (both or neither)")
 
     model_config = ConfigDict(populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _point(self) -> Self:
+        check_point(self.latitude, self.longitude)
+        return self
 
 
 class DecommissionFacilityFields(Fields):
@@ -170,8 +179,15 @@ class RegisterBoardingHouse(Command):
     address: str = Field(min_length=1, max_length=300)
     landlord_resident_id: uuid.UUID
     rooms: tuple[str, ...] = Field(default=(), max_length=500)
+    latitude: float | None = Field(default=None, description="WGS84, with longitude (both or neither); a home's")
+    longitude: float | None = Field(default=None, description="WGS84, with latitude (both or neither)")
 
     model_config = ConfigDict(populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _point(self) -> Self:
+        check_point(self.latitude, self.longitude)
+        return self
 
 
 class RecordCheckFields(Fields):
@@ -230,3 +246,21 @@ class NotifyStay(Command):
     lodger_name: str = Field(min_length=1, max_length=200)
     room: str | None = Field(default=None, max_length=50)
     arrived_at: AwareDatetime
+
+
+# -- places (issue 18) ----------------------------------------------------------------------------------------------
+def _checked_area(geometry: Polygon | MultiPolygon) -> Polygon | MultiPolygon:
+    check_area(geometry.type, geometry.coordinates)
+    return geometry
+
+
+#: A residential group's area: a GeoJSON (RFC 7946) Polygon or MultiPolygon in WGS84, rings closed, at most
+#: ``domain.MAX_AREA_VERTICES`` positions. Holes (interior rings) are allowed; ring orientation is not enforced
+#: (RFC 7946 section 3.1.6: parsers should not reject a ring for its winding).
+AreaGeometry = Annotated[Polygon | MultiPolygon, Field(discriminator="type"), AfterValidator(_checked_area)]
+
+
+class SetGroupArea(Command):
+    name: ClassVar[str] = "group.area.set"
+    group_id: uuid.UUID
+    geometry: AreaGeometry

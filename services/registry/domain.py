@@ -16,10 +16,12 @@ Legal sources:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from shared.actor import ALL_WARDS, Principal, Role
@@ -364,3 +366,120 @@ def stay_notice_deadline(arrived_at: datetime) -> datetime:
 
 def stay_notice_is_late(arrived_at: datetime, notified_at: datetime) -> bool:
     return notified_at > stay_notice_deadline(arrived_at)
+
+
+# -- places (issue 18): areas of residential groups, points of facilities and boarding houses -------------------
+# Coordinates are WGS84 (GeoJSON order: longitude, latitude). Who sees a point how precisely, as Ushahidi does:
+# * ``exact``: police and ward / city officials, who act on the place itself;
+# * ``approximate``: team leaders and members, the point snapped to a ~100 m grid (3 decimals, half away from
+#   zero, as PostgreSQL's round(numeric) does, so that a bbox filter on the snapped point agrees with the reply);
+# * ``group``: everyone else (residents, admins operating the platform, feed subscribers): no coordinates at all,
+#   only the residential group. A boarding house is somebody's home; an admin sees no more of it than of a national
+#   ID number. Facilities follow the same rule (a camera's exact post is not for everyone).
+# A bbox filter works on what the viewer sees, never on more: on the exact point for ``exact``, the snapped point
+# for ``approximate``, and the group's area for ``group`` (so a list cannot be used to search out a point the
+# viewer may not see).
+EXACT_VIEWERS = (Role.POLICE, Role.WARD_OFFICIAL, Role.CITY_OFFICIAL)
+APPROXIMATE_VIEWERS = (Role.TEAM_LEADER, Role.TEAM_MEMBER)
+APPROXIMATE_DECIMALS = 3
+AREA_EDITORS = (Role.WARD_OFFICIAL,)  # draw the groups' areas (the ward's own map)
+#: Positions of one area, every ring counted (a ring's closing position included). With coordinates kept to 7
+#: decimals (about 1 cm), the largest area is some 150 kB of JSON: it fits a request body and a Kafka message.
+MAX_AREA_VERTICES = 5000
+COORDINATE_DECIMALS = 7
+
+
+def precision_for(actor: Principal) -> str:
+    """The precision a viewer sees points at: the best of their roles."""
+    if actor.has(*EXACT_VIEWERS):
+        return "exact"
+    if actor.has(*APPROXIMATE_VIEWERS):
+        return "approximate"
+    return "group"
+
+
+def snap(value: float, decimals: int = APPROXIMATE_DECIMALS) -> float:
+    """A coordinate rounded half away from zero from its 15-significant-digit form (PostgreSQL's float8::numeric
+    and round(numeric, n)), so that Python and SQL snap every point alike."""
+    exponent = Decimal(1).scaleb(-decimals)
+    return float(Decimal(f"{value:.15g}").quantize(exponent, rounding=ROUND_HALF_UP))
+
+
+def place(row: Mapping[str, Any], precision: str) -> dict[str, Any]:
+    """A record's ``place`` as a viewer of ``precision`` sees it (coordinates null when none were recorded)."""
+    lat, lon = row.get("latitude"), row.get("longitude")
+    if precision == "group" or lat is None or lon is None:
+        lat = lon = None
+    elif precision == "approximate":
+        lat, lon = snap(lat), snap(lon)
+    return {"latitude": lat, "longitude": lon, "precision": precision, "group_id": row["group_id"]}
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``minLon,minLat,maxLon,maxLat`` (RFC 7946 order). A box across the antimeridian (minLon > maxLon) is
+    refused: no ward spans it."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidInput("bbox must be four numbers: minLon,minLat,maxLon,maxLat") from None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise InvalidInput("bbox must be four numbers: minLon,minLat,maxLon,maxLat")
+    min_lon, min_lat, max_lon, max_lat = values
+    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180 and -90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+        raise InvalidInput("bbox: longitudes lie within -180..180 and latitudes within -90..90")
+    if min_lon > max_lon or min_lat > max_lat:
+        raise InvalidInput("bbox: the minimum comes before the maximum (minLon,minLat,maxLon,maxLat)")
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def check_point(latitude: float | None, longitude: float | None) -> None:
+    """Both coordinates or neither, each within WGS84's ranges (the values are never echoed)."""
+    if (latitude is None) != (longitude is None):
+        raise ValueError("latitude and longitude are given together or not at all")
+    if latitude is not None and not (math.isfinite(latitude) and -90 <= latitude <= 90):
+        raise ValueError("latitude lies within -90..90")
+    if longitude is not None and not (math.isfinite(longitude) and -180 <= longitude <= 180):
+        raise ValueError("longitude lies within -180..180")
+
+
+def area_rings(coordinates: Any, kind: str) -> list[list[Any]]:
+    """Every linear ring of a Polygon's or MultiPolygon's coordinates."""
+    polygons = [coordinates] if kind == "Polygon" else list(coordinates)
+    return [list(ring) for polygon in polygons for ring in polygon]
+
+
+def check_area(kind: str, coordinates: Any) -> None:
+    """An area's shape beyond what GeoJSON's own rules say (rings closed, four positions at least: checked by the
+    geojson-pydantic models): not empty, bounded, WGS84 ranges, two-dimensional positions. Raises ValueError (the
+    request's schema check turns it into a 422 problem); no value is echoed."""
+    polygons = [coordinates] if kind == "Polygon" else list(coordinates)
+    if not polygons or any(not polygon for polygon in polygons):
+        raise ValueError("an area has at least one polygon, each with its exterior ring")
+    rings = area_rings(coordinates, kind)
+    vertices = sum(len(r) for r in rings)
+    if vertices > MAX_AREA_VERTICES:
+        raise ValueError(f"an area has at most {MAX_AREA_VERTICES} positions, every ring counted")
+    for ring in rings:
+        for position in ring:
+            if len(position) != 2:
+                raise ValueError("positions are [longitude, latitude], without altitude")
+            lon, lat = position
+            if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+                raise ValueError("coordinates lie within WGS84's ranges: longitude -180..180, latitude -90..90")
+
+
+def area_row(kind: str, coordinates: Any) -> dict[str, Any]:
+    """What is stored of a checked area: the GeoJSON geometry with coordinates kept to 7 decimals (~1 cm), its
+    number of positions and its bounding box."""
+    def cleaned(ring: list[Any]) -> list[list[float]]:
+        return [[round(float(lon), COORDINATE_DECIMALS), round(float(lat), COORDINATE_DECIMALS)] for lon, lat in ring]
+
+    polygons = [coordinates] if kind == "Polygon" else list(coordinates)
+    shaped = [[cleaned(list(ring)) for ring in polygon] for polygon in polygons]
+    positions = [p for polygon in shaped for ring in polygon for p in ring]
+    return {
+        "geometry": {"type": kind, "coordinates": shaped[0] if kind == "Polygon" else shaped},
+        "vertex_count": len(positions),
+        "min_lon": min(p[0] for p in positions), "min_lat": min(p[1] for p in positions),
+        "max_lon": max(p[0] for p in positions), "max_lat": max(p[1] for p in positions),
+    }

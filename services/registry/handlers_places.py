@@ -40,9 +40,9 @@ async def handle_register_facility(cmd: RegisterFacility, uow: Any, actor: Princ
     await save_facility(uow, {
         "facility_id": fid, "ward_id": group["ward_id"], "group_id": group["group_id"], "kind": cmd.kind,
         "name": cmd.name_, "location": cmd.location, "installed_on": cmd.installed_on,
-        "funded_by_campaign_id": cmd.funded_by_campaign_id})
+        "funded_by_campaign_id": cmd.funded_by_campaign_id, "latitude": cmd.latitude, "longitude": cmd.longitude})
     uow.audit("facility", fid, ward_id=group["ward_id"])
-    return Created(views.plain(await uow.facilities.get(fid)))
+    return Created(views.placed(await uow.facilities.get(fid), domain.precision_for(actor)))
 
 
 async def handle_decommission_facility(cmd: DecommissionFacility, uow: Any, actor: Principal) -> dict[str, Any]:
@@ -55,7 +55,7 @@ async def handle_decommission_facility(cmd: DecommissionFacility, uow: Any, acto
         ward_id=facility["ward_id"], subject=fid, facility_id=fid, group_id=facility["group_id"],
         kind=facility["kind"], decommissioned_on=cmd.decommissioned_on, reason=cmd.reason))
     uow.audit("facility", fid, ward_id=facility["ward_id"])
-    return views.plain(await uow.facilities.get(fid))
+    return views.placed(await uow.facilities.get(fid), domain.precision_for(actor))
 
 
 async def handle_register_boarding_house(cmd: RegisterBoardingHouse, uow: Any, actor: Principal) -> Created:
@@ -66,13 +66,14 @@ async def handle_register_boarding_house(cmd: RegisterBoardingHouse, uow: Any, a
     rooms = domain.clean_rooms(cmd.rooms)
     bid = new_id()
     row = {"boarding_house_id": bid, "ward_id": group["ward_id"], "group_id": group["group_id"], "name": cmd.name_,
-           "address": cmd.address, "landlord_resident_id": landlord["resident_id"], "rooms": rooms}
+           "address": cmd.address, "landlord_resident_id": landlord["resident_id"], "rooms": rooms,
+           "latitude": cmd.latitude, "longitude": cmd.longitude}
     await uow.boarding_houses.add(row)
     uow.emit(BoardingHouseRegistered(
         ward_id=group["ward_id"], subject=bid, boarding_house_id=bid, group_id=group["group_id"], name=cmd.name_,
         landlord_resident_id=landlord["resident_id"], rooms=rooms))
     uow.audit("boarding_house", bid, ward_id=group["ward_id"])
-    return Created(row)
+    return Created(views.placed(row, domain.precision_for(actor)))
 
 
 async def handle_record_check(cmd: RecordCheck, uow: Any, actor: Principal) -> Created:

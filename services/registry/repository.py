@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from services.registry.domain import APPROXIMATE_DECIMALS
 from shared.keyrotation import EncryptedColumn
 from shared.paging import Keyset, PageRequest
 
@@ -205,11 +206,44 @@ class TeamRepository(_Table):
         return MEMBERS_BY_APPOINTMENT.page(rows, page, lambda r: {k: v for k, v in dict(r).items() if k != "id"})
 
 
-class FacilityRepository(_Table):
+class _Placed(_Table):
+    """A table of records with a point (``latitude``, ``longitude``, nullable): lists filtered by a bounding box as
+    the viewer sees the points (``domain.precision_for``). The exact and the snapped filters use the GiST index on
+    ``point(longitude, latitude)``; the group filter, the one on the groups' areas."""
+
+    async def page_within(self, filters: dict[str, Any], page: PageRequest, *,
+                          bbox: tuple[float, float, float, float] | None, precision: str) -> dict[str, Any]:
+        where, args = [], []
+        for column, value in filters.items():
+            if value is not None:
+                args.append(value)
+                where.append(f"{column} = ${len(args)}")
+        if bbox is not None:
+            n = len(args)
+            args.extend(bbox)
+            box = f"box(point(${n + 1}::float8, ${n + 2}::float8), point(${n + 3}::float8, ${n + 4}::float8))"
+            if precision == "exact":
+                where.append(f"point(longitude, latitude) <@ {box}")
+            elif precision == "approximate":
+                # the snapped point lies in the box; the exact one, then, within half a step of it (indexed)
+                half = 0.5 * 10 ** -APPROXIMATE_DECIMALS
+                near = (f"box(point(${n + 1}::float8 - {half}, ${n + 2}::float8 - {half}), "
+                        f"point(${n + 3}::float8 + {half}, ${n + 4}::float8 + {half}))")
+                where.append(f"point(longitude, latitude) <@ {near}")
+                where.append(f"point(round(longitude::numeric, {APPROXIMATE_DECIMALS})::float8, "
+                             f"round(latitude::numeric, {APPROXIMATE_DECIMALS})::float8) <@ {box}")
+            else:
+                where.append("EXISTS (SELECT 1 FROM group_areas a WHERE a.group_id = t.group_id AND "  # noqa: S608
+                             f"box(point(a.min_lon, a.min_lat), point(a.max_lon, a.max_lat)) && {box})")
+        sql = self.keyset.query(f"SELECT * FROM ({self._select()}) t", where, args, page)  # noqa: S608
+        return self.keyset.page(await self.conn.fetch(sql, *args), page, lambda r: named(r, self.id_name))
+
+
+class FacilityRepository(_Placed):
     table, id_name = "facilities", "facility_id"
 
 
-class BoardingHouseRepository(_Table):
+class BoardingHouseRepository(_Placed):
     table, id_name = "boarding_houses", "boarding_house_id"
 
     async def add_check(self, row: dict[str, Any]) -> None:
@@ -270,3 +304,42 @@ class StayNoticeRepository(_Table):
 
     table, id_name = "stay_notices", "notice_id"
     keyset = STAY_NOTICES_BY_ARRIVAL
+
+
+#: At most this many groups' areas in one FeatureCollection (a ward has tens of groups).
+MAX_AREAS = 500
+
+
+class GroupAreaRepository(_Table):
+    """Residential groups' areas (one per group, replaced when redrawn), with the group's name."""
+
+    table, id_name = "group_areas", "group_id"
+    select = "SELECT a.*, g.name FROM group_areas a JOIN groups g ON g.id = a.group_id"
+
+    async def put(self, row: dict[str, Any]) -> None:
+        """Set a group's area: insert, or replace the one it had."""
+        values = {("id" if k == "group_id" else k): v for k, v in row.items()}
+        await self.conn.execute(
+            """INSERT INTO group_areas (group_id, ward_id, geometry, vertex_count, min_lon, min_lat, max_lon, max_lat)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (group_id) DO UPDATE SET geometry = EXCLUDED.geometry,
+                   vertex_count = EXCLUDED.vertex_count, min_lon = EXCLUDED.min_lon, min_lat = EXCLUDED.min_lat,
+                   max_lon = EXCLUDED.max_lon, max_lat = EXCLUDED.max_lat, updated_at = now()""",
+            values["id"], values["ward_id"], values["geometry"], values["vertex_count"], values["min_lon"],
+            values["min_lat"], values["max_lon"], values["max_lat"])
+
+    async def of_group(self, group_id: str) -> dict[str, Any] | None:
+        row = await self.conn.fetchrow(f"{self.select} WHERE a.group_id = $1", group_id)
+        return None if row is None else dict(row)
+
+    async def of_ward(self, ward_id: str, bbox: tuple[float, float, float, float] | None) -> list[dict[str, Any]]:
+        """The ward's areas by group name (those whose bounding box meets ``bbox``, when given)."""
+        where = "a.ward_id = $1"
+        args: list[Any] = [ward_id]
+        if bbox is not None:
+            where += (" AND box(point(a.min_lon, a.min_lat), point(a.max_lon, a.max_lat)) && "
+                      "box(point($2::float8, $3::float8), point($4::float8, $5::float8))")
+            args.extend(bbox)
+        rows = await self.conn.fetch(
+            f"{self.select} WHERE {where} ORDER BY g.name, a.group_id LIMIT {MAX_AREAS}", *args)
+        return [dict(r) for r in rows]

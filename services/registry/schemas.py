@@ -5,7 +5,7 @@ bodies of the commands that take an id in their path (``commands.*Fields``). Voc
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -112,6 +112,17 @@ class Team(BaseModel):
     members: list[ActiveMember]
 
 
+class Place(BaseModel):
+    """Where a record is, at the caller's precision: ``exact`` (police, ward and city officials), ``approximate``
+    (team leaders and members: rounded to 3 decimals, ~100 m), ``group`` (anyone else: no coordinates, the
+    residential group only). Coordinates are null also when none were recorded."""
+
+    latitude: float | None
+    longitude: float | None
+    precision: Literal["exact", "approximate", "group"]
+    group_id: str
+
+
 class Facility(BaseModel):
     facility_id: str
     ward_id: str
@@ -124,6 +135,7 @@ class Facility(BaseModel):
     funded_by_expense_id: str | None
     decommissioned_on: date | None
     decommission_reason: str | None
+    place: Place
 
 
 class BoardingHouse(BaseModel):
@@ -134,6 +146,7 @@ class BoardingHouse(BaseModel):
     address: str
     landlord_resident_id: str
     rooms: list[str]
+    place: Place = Field(description="Where it is, as precisely as the caller may see a home")
 
 
 class BoardingHouseCheck(BaseModel):
@@ -201,3 +214,27 @@ class ChecksDue(BaseModel):
     declarations_expiring: list[ExpiringDeclaration]
     lodgers_without_stay_notice: list[LodgerWithoutNotice]
     boarding_houses_not_checked_this_month: list[UncheckedBoardingHouse]
+
+
+# -- places (issue 18) ---------------------------------------------------------------------------------------------
+class AreaProperties(BaseModel):
+    group_id: str
+    name: str = Field(description="The group's name")
+    ward_id: str
+    updated_at: datetime
+
+
+class AreaFeature(BaseModel):
+    """A residential group's area: a GeoJSON Feature (``application/geo+json``) with its bounding box."""
+
+    type: Literal["Feature"]
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, WGS84")
+    bbox: list[float] = Field(description="[minLon, minLat, maxLon, maxLat]")
+    properties: AreaProperties
+
+
+class AreaCollection(BaseModel):
+    """The ward's groups' areas: a GeoJSON FeatureCollection (``application/geo+json``)."""
+
+    type: Literal["FeatureCollection"]
+    features: list[AreaFeature]

@@ -9,6 +9,7 @@ from services.registry.repository import (
     BoardingHouseRepository,
     DeclarationRepository,
     FacilityRepository,
+    GroupAreaRepository,
     GroupRepository,
     HouseholdRepository,
     ResidentRepository,
@@ -36,3 +37,4 @@ class RegistryUnitOfWork(PgUnitOfWork):
         self.boarding_houses = BoardingHouseRepository(conn)
         self.declarations = DeclarationRepository(conn)
         self.stay_notices = StayNoticeRepository(conn)
+        self.group_areas = GroupAreaRepository(conn)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.registry.domain import ActiveMember, ComplianceIssue, compliance_issues, sees_national_id
+from services.registry.domain import ActiveMember, ComplianceIssue, compliance_issues, place, sees_national_id
 from services.registry.repository import national_id_context
 from shared.actor import Principal
 from shared.crypto import PersonalDataProtector
@@ -42,3 +42,19 @@ def team(row: Mapping[str, Any], members: list[Mapping[str, Any]]) -> dict[str, 
                 compliance_issues=[i.message for i in issues],
                 members=[{k: v for k, v in m.items() if k != "left_on"} for m in members])
     return body
+
+
+def placed(row: Mapping[str, Any], precision: str) -> dict[str, Any]:
+    """A facility or boarding house with its ``place`` at the viewer's precision (never the raw coordinates)."""
+    body = {k: v for k, v in plain(row).items() if k not in ("latitude", "longitude")}
+    body["place"] = place(row, precision)
+    return body
+
+
+def area_feature(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A group's area as a GeoJSON Feature (RFC 7946) with properties ``group_id``, ``name`` (no Feature ``id``:
+    every id of this API is named for what it is)."""
+    return {"type": "Feature", "geometry": row["geometry"],
+            "bbox": [row["min_lon"], row["min_lat"], row["max_lon"], row["max_lat"]],
+            "properties": {"group_id": row["group_id"], "name": row["name"], "ward_id": row["ward_id"],
+                           "updated_at": row["updated_at"]}}

@@ -8,7 +8,7 @@ facts they need (a mediator's sex for the team's compliance, a member's househol
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -311,3 +311,16 @@ class StayNotified(Event):
     arrived_at: datetime
     notified_at: datetime
     late: bool = Field(description="Filed after 23:00 of the arrival day (or after 08:00 next day for late arrivals)")
+
+
+# -- places (issue 18) -------------------------------------------------------------------------------------------
+class GroupAreaSet(Event):
+    """A ward official drew or redrew a residential group's area. ``subject`` is the group id. An area is not
+    personal data; ``geometry`` is the whole GeoJSON Polygon or MultiPolygon (WGS84, at most 5000 positions kept to
+    7 decimals, so it always fits a message)."""
+
+    event_type: ClassVar[str] = "registry.group.area_set.v1"
+    topic: ClassVar[str] = "registry.wards"
+    group_id: str = Id
+    geometry: dict[str, Any] = Field(description="GeoJSON (RFC 7946) Polygon or MultiPolygon, WGS84")
+    bbox: list[float] = Field(min_length=4, max_length=4, description="[minLon, minLat, maxLon, maxLat]")

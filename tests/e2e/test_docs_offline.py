@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.async_api import Route, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from shared.settings import SERVICES
 from tests.browser import LAUNCH_ARGS, chromium_path
@@ -30,13 +31,22 @@ async def test_every_services_docs_page_works_without_internet_and_try_it_out_an
             context = await browser.new_context()
             await context.route("**/*", only_local)
             page = await context.new_page()
+            said: list[str] = []  # what the browser said, for the failure message
+            page.on("console", lambda m: said.append(f"console {m.type}: {m.text}"))
+            page.on("requestfailed", lambda r: said.append(f"failed {r.url}: {r.failure}"))
+            page.on("response", lambda r: said.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             for svc in SERVICES:
                 async with platform.client(svc) as client:
                     doc = (await client.get("/openapi.json")).json()
                 operations = sum(1 for item in doc["paths"].values() for m in item if m in
                                  ("get", "post", "put", "patch", "delete"))
+                said.clear()
                 await page.goto(platform.url(svc) + "/docs")
-                await page.locator(".opblock").first.wait_for()
+                try:  # a loaded 2-core machine renders the biggest document in seconds, not tens of them
+                    await page.locator(".opblock").first.wait_for(timeout=90_000)
+                except PlaywrightTimeout:
+                    body = (await page.locator("body").inner_text())[:1500]
+                    raise AssertionError(f"{svc}: no operation shown\n{body}\n" + "\n".join(said)) from None
                 assert await page.locator(".opblock").count() == operations, svc
 
             # "Try it out" with a token, as the README's first ten minutes do

@@ -12,9 +12,11 @@ import copy
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from services.registry.domain import snap
 from services.registry.repository import (
     BY_CREATION,
     BY_NAME,
+    MAX_AREAS,
     MEMBERS_BY_APPOINTMENT,
     RESIDENTS_BY_NAME,
     STAY_NOTICES_BY_ARRIVAL,
@@ -44,6 +46,7 @@ class FakeTables(FakeRepository):
         self.boarding_house_checks: list[dict] = []
         self.declarations: dict[str, dict] = {}
         self.stay_notices: dict[str, dict] = {}
+        self.group_areas: dict[str, dict] = {}
         self.seq = 0
 
     def tick(self) -> int:
@@ -209,15 +212,61 @@ class FakeTeamRepository(_FakeTable):
         return {**listed, "items": [{k: v for k, v in m.items() if k != "id"} for m in listed["items"]]}
 
 
-class FakeFacilityRepository(_FakeTable):
+def _boxes_meet(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+class _FakePlaced(_FakeTable):
+    """``page_within`` of repository._Placed: the bbox matched as the viewer sees the points."""
+
+    def _in_box(self, row: dict, bbox: tuple[float, float, float, float], precision: str) -> bool:
+        if precision == "group":
+            area = self.db.group_areas.get(row["group_id"])
+            return area is not None and _boxes_meet(
+                (area["min_lon"], area["min_lat"], area["max_lon"], area["max_lat"]), bbox)
+        if row["latitude"] is None:
+            return False
+        lon, lat = row["longitude"], row["latitude"]
+        if precision == "approximate":
+            lon, lat = snap(lon), snap(lat)
+        return bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3]
+
+    async def page_within(self, filters: dict[str, Any], page: PageRequest, *,
+                          bbox: tuple[float, float, float, float] | None, precision: str) -> dict[str, Any]:
+        shown = [self._show(r) for r in self.rows.values()
+                 if all(v is None or r[self._field(c)] == v for c, v in filters.items())
+                 and (bbox is None or self._in_box(r, bbox, precision))]
+        return page_of(shown, self.keyset, page, self._key(self.keyset))
+
+
+class FakeGroupAreaRepository(_FakeTable):
+    table, id_name = "group_areas", "group_id"
+
+    def _show(self, row: dict) -> dict[str, Any]:
+        return {**copy.deepcopy(row), "name": self.db.groups[row["group_id"]]["name"]}
+
+    async def put(self, row: dict[str, Any]) -> None:
+        self.db.tick()
+        self.rows[row["group_id"]] = {**copy.deepcopy(row), "updated_at": _EPOCH + timedelta(microseconds=self.db.seq)}
+
+    async def of_group(self, group_id: str) -> dict[str, Any] | None:
+        return await self.get(group_id)
+
+    async def of_ward(self, ward_id: str, bbox: tuple[float, float, float, float] | None) -> list[dict[str, Any]]:
+        rows = [self._show(a) for a in self.rows.values() if a["ward_id"] == ward_id and (
+            bbox is None or _boxes_meet((a["min_lon"], a["min_lat"], a["max_lon"], a["max_lat"]), bbox))]
+        return sorted(rows, key=lambda a: (a["name"], a["group_id"]))[:MAX_AREAS]
+
+
+class FakeFacilityRepository(_FakePlaced):
     table, id_name = "facilities", "facility_id"
     defaults = {"installed_on": None, "funded_by_campaign_id": None, "funded_by_expense_id": None,
-                "decommissioned_on": None, "decommission_reason": None}
+                "decommissioned_on": None, "decommission_reason": None, "latitude": None, "longitude": None}
 
 
-class FakeBoardingHouseRepository(_FakeTable):
+class FakeBoardingHouseRepository(_FakePlaced):
     table, id_name = "boarding_houses", "boarding_house_id"
-    defaults = {"rooms": []}
+    defaults = {"rooms": [], "latitude": None, "longitude": None}
 
     async def add_check(self, row: dict[str, Any]) -> None:
         self.db.boarding_house_checks.append({"id": self.db.tick(), **copy.deepcopy(row)})
@@ -289,3 +338,4 @@ class FakeRegistryUnitOfWork(FakeUnitOfWork):
         self.boarding_houses = FakeBoardingHouseRepository(self.tables)
         self.declarations = FakeDeclarationRepository(self.tables)
         self.stay_notices = FakeStayNoticeRepository(self.tables)
+        self.group_areas = FakeGroupAreaRepository(self.tables)

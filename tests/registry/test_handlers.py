@@ -581,3 +581,64 @@ async def test_checks_due_and_the_expiry_job(app) -> None:
         assert await uow.declarations.lodgers_without_notice(WARD) == []
         notices = await uow.stay_notices.page({"ward_id": WARD, "late": None}, PageRequest(50, None))
     assert len(notices["items"]) == 1 and notices["items"][0]["lodger_resident_id"] == lodger["resident_id"]
+
+
+# -- places (issue 18) ------------------------------------------------------------------------------------------
+SQUARE = {"type": "Polygon", "coordinates": [[[105.77, 19.80], [105.78, 19.80], [105.78, 19.81], [105.77, 19.81],
+                                              [105.77, 19.80]]]}
+
+
+async def test_only_a_ward_official_of_the_ward_sets_a_group_s_area_and_a_new_one_replaces_it(app) -> None:
+    from services.registry.commands import SetGroupArea
+
+    await ward(app, OTHER_WARD)
+    gid, _, _ = await people(app, 0)
+    for who in (POLICE, ADMIN, actor(Role.TEAM_LEADER), actor(Role.RESIDENT)):
+        with pytest.raises(Forbidden):
+            await app.run(SetGroupArea(group_id=gid, geometry=SQUARE), who)
+    with pytest.raises(NotFound):
+        await app.run(SetGroupArea(group_id=gid, geometry=SQUARE), actor(Role.WARD_OFFICIAL, OTHER_WARD))
+    first = await app.run(SetGroupArea(group_id=gid, geometry={
+        "type": "Polygon", "coordinates": [[[105.123456789, 19.0], [105.2, 19.0], [105.2, 19.1], [105.123456789, 19.0]]]}),
+        OFFICIAL)
+    assert first["geometry"]["coordinates"][0][0] == [105.1234568, 19.0]  # kept to 7 decimals (~1 cm)
+    again = await app.run(SetGroupArea(group_id=gid, geometry=SQUARE), OFFICIAL)
+    assert again["geometry"] == SQUARE and again["bbox"] == [105.77, 19.80, 105.78, 19.81]
+    assert again["properties"]["group_id"] == gid and again["properties"]["name"] == "Tổ dân phố Trần Phú"
+    async with app.read() as uow:
+        assert [a["group_id"] for a in await uow.group_areas.of_ward(WARD, None)] == [gid]
+        assert await uow.group_areas.of_ward(WARD, (106.0, 19.0, 107.0, 20.0)) == []
+        assert await uow.group_areas.of_ward(OTHER_WARD, None) == []
+    sets = [e for e in await events(app) if e.event_type == "registry.group.area_set.v1"]
+    assert [(e.group_id, e.geometry["type"], e.bbox) for e in sets][-1] == (gid, "Polygon", [105.77, 19.80, 105.78, 19.81])
+    assert len(sets) == 2
+
+
+async def test_a_bbox_matches_points_as_the_viewer_sees_them_on_both_repositories(app) -> None:
+    from services.registry.commands import SetGroupArea
+
+    gid, hid, (landlord,) = await people(app, 1)
+    other = await group(app, name="Tổ dân phố Lê Lợi")
+    await app.run(SetGroupArea(group_id=gid, geometry=SQUARE), OFFICIAL)
+    edge = await app.run(RegisterBoardingHouse(group_id=other, name="Nhà trọ mép", address="1",
+                                               landlord_resident_id=landlord["resident_id"],
+                                               latitude=19.99996, longitude=105.5), OFFICIAL)
+    far = await app.run(RegisterBoardingHouse(group_id=gid, name="Nhà trọ xa", address="2",
+                                              landlord_resident_id=landlord["resident_id"],
+                                              latitude=25.0, longitude=109.0), OFFICIAL)
+    await app.run(RegisterBoardingHouse(group_id=other, name="Nhà trọ không toạ độ", address="3",
+                                        landlord_resident_id=landlord["resident_id"]), OFFICIAL)
+
+    async def within(bbox, precision) -> list[str]:
+        async with app.read() as uow:
+            listed = await uow.boarding_houses.page_within({"ward_id": WARD}, PageRequest(50, None), bbox=bbox,
+                                                           precision=precision)
+        return [b["name"] for b in listed["items"]]
+
+    box = (105.4, 20.0, 105.6, 20.1)
+    assert await within(box, "exact") == []
+    assert await within(box, "approximate") == ["Nhà trọ mép"]
+    assert await within(box, "group") == []
+    assert await within((105.775, 19.805, 105.776, 19.806), "group") == ["Nhà trọ xa"]
+    assert await within(None, "group") == ["Nhà trọ mép", "Nhà trọ xa", "Nhà trọ không toạ độ"]
+    assert edge["place"]["precision"] == far["place"]["precision"] == "exact"

@@ -98,3 +98,54 @@ def test_stay_notice_for_an_arrival_after_23_00_is_due_by_08_00_next_day():
 def test_stay_notice_deadline_uses_ward_time_not_utc():
     arrived_utc = datetime(2024, 8, 13, 16, 30, tzinfo=UTC)  # 23:30 in Hà Nội / Thanh Hóa
     assert stay_notice_deadline(arrived_utc) == local(2024, 8, 14, 8)
+
+
+# -- places (issue 18) ------------------------------------------------------------------------------------------
+def test_a_point_is_snapped_to_three_decimals_half_away_from_zero_as_postgresql_rounds() -> None:
+    from services.registry.domain import place, snap
+
+    assert [snap(v) for v in (19.8076543, 105.7765, -105.7765, 19.99996, 0.0004999)] == [
+        19.808, 105.777, -105.777, 20.0, 0.0]
+    row = {"latitude": 19.8076543, "longitude": 105.7765432, "group_id": "g"}
+    assert place(row, "exact") == {"latitude": 19.8076543, "longitude": 105.7765432, "precision": "exact",
+                                   "group_id": "g"}
+    assert place(row, "approximate")["latitude"] == 19.808
+    assert place(row, "group") == {"latitude": None, "longitude": None, "precision": "group", "group_id": "g"}
+
+
+def test_each_role_sees_points_at_the_best_precision_of_its_roles() -> None:
+    from services.registry.domain import precision_for
+    from shared.actor import Principal, Role
+
+    def of(*roles: Role) -> str:
+        return precision_for(Principal("u", frozenset(roles), "phu-son"))
+
+    assert [of(Role.POLICE), of(Role.WARD_OFFICIAL), of(Role.CITY_OFFICIAL)] == ["exact"] * 3
+    assert [of(Role.TEAM_LEADER), of(Role.TEAM_MEMBER)] == ["approximate"] * 2
+    assert [of(Role.RESIDENT), of(Role.ADMIN), of(Role.FEED_SUBSCRIBER)] == ["group"] * 3
+    assert of(Role.RESIDENT, Role.TEAM_LEADER) == "approximate" and of(Role.TEAM_MEMBER, Role.POLICE) == "exact"
+
+
+@pytest.mark.parametrize("text", ["1,2,3", "1,2,3,4,5", "a,1,2,3", "nan,1,2,3", "1,inf,2,3", "181,0,182,1",
+                                  "0,-91,1,0", "2,0,1,1", "0,2,1,1", ""])
+def test_a_bbox_is_four_wgs84_numbers_minimum_first(text: str) -> None:
+    from services.registry.domain import parse_bbox
+
+    with pytest.raises(InvalidInput):
+        parse_bbox(text)
+
+
+def test_the_largest_area_s_event_fits_a_message_with_room_to_spare() -> None:
+    from services.registry.domain import MAX_AREA_VERTICES, area_row
+    from shared.contracts.registry import GroupAreaSet
+    from shared.events import MAX_MESSAGE_BYTES, to_kafka
+
+    # every position as long as a WGS84 coordinate with 7+ decimals can be, in as many polygons as possible
+    worst = [[[[-179.12345678912, -89.12345678912]] * 3 + [[-179.12345678912, -89.12345678912]]]
+             for _ in range(MAX_AREA_VERTICES // 4)]
+    area = area_row("MultiPolygon", worst)
+    assert area["vertex_count"] == MAX_AREA_VERTICES
+    event = GroupAreaSet(ward_id="phu-son", subject="g", group_id="g", geometry=area["geometry"],
+                         bbox=[area["min_lon"], area["min_lat"], area["max_lon"], area["max_lat"]])
+    _, value, _ = to_kafka(event)
+    assert len(value) < MAX_MESSAGE_BYTES / 4
