@@ -354,11 +354,11 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
-      volumes:
+{extra_mounts}      volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
----
+{extra_volumes}---
 apiVersion: v1
 kind: Service
 metadata:
@@ -491,6 +491,21 @@ SERVICE_SECRETS: dict[str, dict[str, str]] = {
     "identity": {"IDENTITY_SIGNING_KEY": "identity-signing-key", "IDENTITY_SIGNING_KID": "identity-signing-key",
                  "IDENTITY_KEY": "identity-second-factor-key"},
     "console": {"CONSOLE_KEY": "console-session-key"},  # seals the tokens of people's sessions (services/console)
+    # the incidents service's own login to the evidence bucket (put, get, delete only: docs/evidence.md)
+    "incidents": {"EVIDENCE_S3_ACCESS_KEY_ID": "incidents-evidence-store",
+                  "EVIDENCE_S3_SECRET_ACCESS_KEY": "incidents-evidence-store"},
+}
+
+#: Settings one service alone reads that are not secrets: variable -> value (an overlay patches the addresses).
+SERVICE_SETTINGS: dict[str, dict[str, str]] = {
+    # evidence files in the city's S3 API (MinIO or a cloud bucket: docs/evidence.md), spooled while they are
+    # checked and cleaned in their own volume (the root filesystem is read-only, /tmp small)
+    "incidents": {"EVIDENCE_STORE": "s3", "EVIDENCE_S3_ENDPOINT_URL": "http://minio:9000",
+                  "EVIDENCE_S3_BUCKET": "ward-evidence", "EVIDENCE_STAGING_DIR": "/var/lib/ward/evidence-staging"},
+}
+#: Volumes one service alone mounts: name -> (mount path, emptyDir size limit).
+SERVICE_VOLUMES: dict[str, dict[str, tuple[str, str]]] = {
+    "incidents": {"evidence-staging": ("/var/lib/ward/evidence-staging", "2Gi")},
 }
 
 
@@ -513,7 +528,13 @@ def render_k8s() -> dict[Path, str]:
         K8S_BASE / f"{service}.yaml": (_K8S_SERVICE if service in SERVICES else _K8S_CONSOLE).format(
             service=service, port=port, image=IMAGE, uid=IMAGE_UID,
             key_env="".join(_secret_env(v, keys_secret(service), v) for v in key_variables(service))
-            + "".join(_secret_env(v, secret, v) for v, secret in SERVICE_SECRETS.get(service, {}).items()))
+            + "".join(_secret_env(v, secret, v) for v, secret in SERVICE_SECRETS.get(service, {}).items())
+            + "".join(f'            - name: {v}\n              value: "{value}"\n'
+                      for v, value in SERVICE_SETTINGS.get(service, {}).items()),
+            extra_mounts="".join(f"            - name: {n}\n              mountPath: {path}\n"
+                                 for n, (path, _) in SERVICE_VOLUMES.get(service, {}).items()),
+            extra_volumes="".join(f"        - name: {n}\n          emptyDir:\n            sizeLimit: {size}\n"
+                                  for n, (_, size) in SERVICE_VOLUMES.get(service, {}).items()))
         for service, port in SERVICE_PORTS.items()
     }
     files[K8S_BASE / "migrate-job.yaml"] = _MIGRATE_JOB.format(

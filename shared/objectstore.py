@@ -122,13 +122,14 @@ class S3Store:
 
     def __init__(self, *, bucket: str, endpoint_url: str | None = None, region: str = "us-east-1",
                  access_key_id: str | None = None, secret_access_key: str | None = None, prefix: str = "",
-                 server_side_encryption: str | None = None, create_bucket: bool = False) -> None:
+                 server_side_encryption: str | None = None, create_bucket: bool = False,
+                 staging_dir: Path | str | None = None) -> None:
         self.bucket, self.endpoint_url, self.region = bucket, endpoint_url, region
         self._credentials = (access_key_id, secret_access_key)
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.sse = server_side_encryption
         self.create_bucket = create_bucket
-        self.staging_dir: Path | None = None
+        self.staging_dir: Path | None = Path(staging_dir) if staging_dir else None
         self._session: Any = None
 
     def _client(self) -> Any:
@@ -145,6 +146,8 @@ class S3Store:
                              connect_timeout=5, read_timeout=60))
 
     async def start(self) -> None:
+        if self.staging_dir is not None:
+            self.staging_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if self.create_bucket:  # development and tests; production buckets are made by their operators
             async with self._client() as s3:
                 try:
@@ -200,7 +203,8 @@ def from_settings(settings: Any) -> ObjectStore | None:
                        region=settings.evidence_s3_region, access_key_id=settings.evidence_s3_access_key_id,
                        secret_access_key=secret.get_secret_value() if secret else None,
                        prefix=settings.evidence_s3_prefix, server_side_encryption=settings.evidence_s3_sse,
-                       create_bucket=settings.environment != "production" and settings.evidence_s3_create_bucket)
+                       create_bucket=settings.environment != "production" and settings.evidence_s3_create_bucket,
+                       staging_dir=settings.evidence_staging_dir)
     if settings.evidence_dir:
         return LocalDirectoryStore(settings.evidence_dir)
     return None

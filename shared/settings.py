@@ -291,11 +291,14 @@ class ServiceSettings(BaseSettings):
     evidence_s3_sse: str | None = Field(default=None, description="server-side encryption to ask for, e.g. AES256")
     evidence_s3_create_bucket: bool = Field(
         default=False, description="create the bucket when missing (never in production)")
+    evidence_staging_dir: str | None = Field(
+        default=None, description="where uploads are spooled while checked and cleaned (EVIDENCE_STORE=s3; unset: "
+                                  "the system's temporary directory; the local store uses <EVIDENCE_DIR>/.staging)")
     evidence_max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="JPEG, PNG, WebP")
     evidence_max_video_bytes: int = Field(default=200 * 1024 * 1024, ge=1, description="MP4, WebM")
     evidence_max_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="PDF")
     evidence_max_image_pixels: int = Field(
-        default=40_000_000, ge=1, description="larger images are refused (decoding one takes ~3 bytes a pixel)")
+        default=30_000_000, ge=1, description="larger images are refused (decoding one takes ~3 bytes a pixel)")
 
     @property
     def trusted_proxy_networks(self) -> tuple[Any, ...]:

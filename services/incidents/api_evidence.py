@@ -43,8 +43,8 @@ router = APIRouter(prefix="/v1", tags=["evidence"])
 
 #: What the edge lets through to these routes; each kind's own limit (settings) is applied while the body streams.
 ROUTE_CEILING = 2 * 1024 * 1024 * 1024
-#: Files cleaned at once per process (decoding an image or remuxing a video takes memory and a core).
-_CLEANING = asyncio.Semaphore(2)
+#: Files cleaned at once per process (decoding a 30-megapixel image takes ~300 MB; remuxing a video, a core).
+_CLEANING = asyncio.Semaphore(1)
 
 _UPLOAD_DOC = {
     "openapi_extra": {"requestBody": {"required": True, "description": (
@@ -131,13 +131,12 @@ async def _receive_and_store(request: Request, build: Any, actor: Principal) -> 
     command); on any failure nothing is left: no staging file, no object, no row."""
     store = await _ready_store(request)
     settings = request.app.state.runtime.settings
-    spooled, cleaned_path = await _spool(request, store.staging_dir), None
-    stored_key = None
+    spooled, media_type = await _spool(request, store.staging_dir)
+    cleaned_path = stored_key = None
     try:
         fd, name = tempfile.mkstemp(prefix="clean-", suffix=".part", dir=store.staging_dir)
         os.close(fd)
         cleaned_path = Path(name)
-        media_type = await _media_type_of(spooled)
         async with _CLEANING:
             try:
                 cleaned = await asyncio.to_thread(media.clean, spooled, media_type, cleaned_path,
@@ -166,14 +165,6 @@ async def _receive_and_store(request: Request, build: Any, actor: Principal) -> 
         if stored_key is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(store.delete(stored_key))
-
-
-async def _media_type_of(path: Path) -> str:
-    def head() -> bytes:
-        with open(path, "rb") as f:
-            return f.read(media.SNIFF_BYTES)
-
-    return media.sniff(await asyncio.to_thread(head))
 
 
 def _footage(camera_id: str | None, footage_from: datetime | None, footage_to: datetime | None) -> dict[str, Any]:

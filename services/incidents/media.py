@@ -249,7 +249,7 @@ def _clean_pdf(source: Path, target: Path) -> tuple[str, ...]:
                         found.add("piece_info")
                     if obj.get("/Type") == "/Annot" and obj.get("/Subtype") == "/FileAttachment":
                         found.add("attachments")
-                        obj.Subtype = pikepdf.Name.Text
+                        obj["/Subtype"] = pikepdf.Name.Text
                         for key in ("/FS",):
                             if key in obj:
                                 del obj[key]

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                 _say(f"port {port} for {svc} is taken: stop whatever uses it first")
                 return 1
             extra = {"CONSOLE_API_URLS": api_urls} if svc in WEB_SERVICES else {}
-            env = service_env(svc, admin_url, bootstrap, port=port, **extra)
+            env = service_env(svc, admin_url, bootstrap, port=port, data_dir=data, **extra)
             procs.append(ServiceProcess(svc, env, logs / f"{svc}.log").start())
         for p in procs:
             p.wait_ready(90)
@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             _say(f"  {p.service:<10} {p.base_url}/docs   (OpenAPI {p.base_url}/openapi.json, "
                  f"AsyncAPI {p.base_url}/asyncapi.json)")
+        _say(f"evidence files in {shown}/evidence/")
         _say(f"logs in {shown}/logs/; a development token: `make token ROLES=ward_official WARD=phu-son`")
         identity_env = service_env("identity", admin_url, bootstrap)
         _say(f"the first official's account: `SERVICE_NAME=identity DATABASE_URL={identity_env['DATABASE_URL']} "

@@ -242,7 +242,8 @@ def role_url(admin_url: str, role: str, password: str | None = None) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def service_env(service: str, admin_url: str, bootstrap: str, *, port: int | None = None, **extra: str) -> dict[str, str]:
+def service_env(service: str, admin_url: str, bootstrap: str, *, port: int | None = None,
+                data_dir: Path | None = None, **extra: str) -> dict[str, str]:
     env = {
         "SERVICE_NAME": service,
         "ENVIRONMENT": "development",
@@ -255,6 +256,8 @@ def service_env(service: str, admin_url: str, bootstrap: str, *, port: int | Non
         env["FEED_PUBLIC_URL"] = f"http://127.0.0.1:{env['HTTP_PORT']}"
     if service == "identity":  # its discovery document names where it listens
         env["IDENTITY_PUBLIC_URL"] = f"http://127.0.0.1:{env['HTTP_PORT']}"
+    if service == "incidents" and data_dir is not None:  # evidence files (issue 18): under the platform's data
+        env["EVIDENCE_DIR"] = str(data_dir / "evidence")
     env.update(extra)
     return env
 

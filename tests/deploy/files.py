@@ -17,7 +17,8 @@ COMPOSE_CLUSTER = ROOT / "docker-compose.cluster.yml"
 DEPLOY = ROOT / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
 
-INFRASTRUCTURE = {"postgres", "kafka", "kafka-init", "otel-collector", "jaeger", "prometheus", "grafana", "keycloak"}
+INFRASTRUCTURE = {"postgres", "kafka", "kafka-init", "otel-collector", "jaeger", "prometheus", "grafana", "keycloak",
+                  "minio", "minio-init"}
 #: One-shot steps of ours that run before the services (the image, another command).
 STEPS = {"migrate"}
 KEYCLOAK_REALM = DEPLOY / "keycloak" / "ward-realm.json"

@@ -132,6 +132,8 @@ def test_services_wait_for_their_dependencies_and_report_readiness():
             "migrate": {"condition": "service_completed_successfully"},
             "kafka-init": {"condition": "service_completed_successfully"},
             "otel-collector": {"condition": "service_started"},
+            # incidents keeps evidence files in MinIO: its bucket and user first (docs/evidence.md)
+            **({"minio-init": {"condition": "service_completed_successfully"}} if name == "incidents" else {}),
         }, name
         test = svc["healthcheck"]["test"]
         assert test == ["CMD", "python", "/app/deploy/healthcheck.py",
@@ -346,3 +348,19 @@ def test_the_console_runs_in_production_with_its_own_login_and_key_and_calls_the
     assert parts.username == "console" and parts.password == postgres_env[render.password_env("console")]
     assert settings.console_api_urls["identity"] == "http://identity:8007"
     assert config["services"]["console"]["ports"] == ["127.0.0.1:8008:8008"]
+
+
+def test_incidents_keeps_evidence_in_minio_with_a_user_of_its_own():
+    config = interpolate(compose(), secrets_env())
+    services = config["services"]
+    env = env_map(services["incidents"]["environment"])
+    assert env["EVIDENCE_STORE"] == "s3" and env["EVIDENCE_S3_ENDPOINT_URL"] == "http://minio:9000"
+    # its own MinIO user (made by minio-init), never the root login
+    assert env["EVIDENCE_S3_ACCESS_KEY_ID"] == secrets_env()["INCIDENTS_EVIDENCE_ACCESS_KEY"]
+    assert secrets_env()["MINIO_ROOT_PASSWORD"] not in json.dumps(services["incidents"])
+    assert not services["minio"].get("ports")  # only the compose network reaches it
+    assert any(t.startswith(env["EVIDENCE_STAGING_DIR"]) for t in services["incidents"]["tmpfs"])
+    init = (DEPLOY / "minio" / "init.sh").read_text()
+    assert "mc mb --ignore-existing ward/ward-evidence" in init and "policy attach" in init
+    policy = json.loads((DEPLOY / "minio" / "evidence-policy.json").read_text())
+    assert {a for s in policy["Statement"] for a in s["Action"]} == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}

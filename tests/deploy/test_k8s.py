@@ -132,3 +132,17 @@ def test_the_console_holds_its_database_login_and_sealing_key_and_nothing_of_kaf
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "console-database"
     assert "http://identity:8007" in env["CONSOLE_API_URLS"]["value"]
     assert not [n for n in env if n.startswith(("KAFKA_", "AUDIT_", "IDEMPOTENCY_"))]
+
+
+def test_incidents_keeps_evidence_in_s3_with_its_own_login_and_spools_uploads_in_its_own_volume():
+    from shared.settings import ServiceSettings
+
+    env = {e["name"]: e for e in container("incidents")["env"]}
+    assert env["EVIDENCE_STORE"]["value"] == "s3" and env["EVIDENCE_S3_BUCKET"]["value"] == "ward-evidence"
+    for name in ("EVIDENCE_S3_ACCESS_KEY_ID", "EVIDENCE_S3_SECRET_ACCESS_KEY"):
+        assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "incidents-evidence-store"
+    assert {n.lower() for n in env} <= set(ServiceSettings.model_fields)
+    staging = env["EVIDENCE_STAGING_DIR"]["value"]
+    assert {"name": "evidence-staging", "mountPath": staging} in container("incidents")["volumeMounts"]
+    for other in ("registry", "mediation", "donations", "awards", "feed"):
+        assert not any(e["name"].startswith("EVIDENCE_") for e in container(other)["env"]), other

@@ -41,6 +41,7 @@ class Platform:
         # of sign-in and of the public routes (tested on their own in tests/identity, tests/incidents) are lifted.
         env = {"SIGN_IN_RATE_LIMIT": "100000", "PUBLIC_RATE_LIMIT": "100000", **env}
         p = ServiceProcess(service, service_env(service, self.db.admin_url, self.broker.bootstrap, port=free_port(),
+                                                data_dir=self.logs,  # evidence files (issue 18) in <logs>/evidence
                                                 ENVIRONMENT="test", OTEL_EXPORTER_OTLP_ENDPOINT=self.otlp.endpoint, **env),
                            self.logs / f"{service}-{len(self.processes)}.log").start()
         return p
