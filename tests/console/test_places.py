@@ -277,7 +277,9 @@ async def test_a_resident_s_report_with_a_point_offers_the_nearby_report_and_me_
         client.headers["accept-language"] = "vi"
         await signed_in(client)
         page = await client.get("/my-reports")
-        assert page.status_code == 200 and 'data-map="pick"' in page.text and "Tổ Trần Phú" in page.text  # the area
+        assert page.status_code == 200 and 'data-map="pick"' in page.text
+        geo = json.loads(html.unescape(re.search(r'data-map="pick" data-geo="([^"]*)"', page.text).group(1)))
+        assert geo["areas"]["features"][0]["properties"]["name"] == "Tổ Trần Phú"  # drawn under the picker
         report = {"csrf_token": csrf(page.text), "category": "theft", "description": "Mất xe đạp trước cửa nhà",
                   "address": "", "phone": "", "latitude": "21.028511", "longitude": "105.804817"}
         offered = await client.post("/my-reports", data=report)
