@@ -148,7 +148,7 @@ async def _receive_and_store(request: Request, build: Any, actor: Principal) -> 
             raise _too_large(media.kind_of(media_type), limit)
         evidence_id = str(uuid.uuid4())
         key = f"evidence/{evidence_id}"
-        await store.put(key, cleaned.path, media_type)
+        await store.put(key, cleaned.path, cleaned.media_type)
         stored_key = key
         command = build(evidence_id, key, media_type, cleaned)
         application = request.app.state.runtime.application
@@ -179,7 +179,7 @@ def _footage(camera_id: str | None, footage_from: datetime | None, footage_to: d
 
 
 def _facts(media_type: str, cleaned: media.Cleaned) -> dict[str, Any]:
-    return {"media_type": media_type, "kind": media.kind_of(media_type), "size": cleaned.size,
+    return {"media_type": cleaned.media_type, "kind": media.kind_of(media_type), "size": cleaned.size,
             "sha256": cleaned.sha256, "metadata_removed": cleaned.removed}
 
 

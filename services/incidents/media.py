@@ -9,7 +9,7 @@ Cleaning (pure functions on local files; run in a worker thread):
 * images: decoded and encoded anew by Pillow, so only the pixels survive: EXIF (GPS, Make, Model, serial numbers,
   capture time, the embedded thumbnail), XMP, IPTC, ICC profiles (which name the device's maker), PNG text chunks
   and comments are all dropped. The EXIF orientation is applied to the pixels first. Animated images are refused.
-* video: remuxed by FFmpeg's libraries (PyAV) without re-encoding: only the video and audio streams are copied,
+* video: remuxed by FFmpeg's libraries (PyAV) without re-encoding (a QuickTime .mov into MP4): only the video and audio streams are copied,
   with none of the container's or the streams' metadata (QuickTime/MP4 location and device tags, creation
   times, Matroska tags); data streams (GoPro GPS telemetry, Apple timed metadata) and attachments are dropped.
   What the encoded bitstream itself carries (H.264 SEI user data some dashcams write) is not removed.
@@ -28,7 +28,7 @@ from typing import Literal
 
 Kind = Literal["image", "video", "document"]
 
-#: The media types accepted, by kind, with the file extension a download is given.
+#: The media types stored and served, by kind, with the file extension a download is given.
 ACCEPTED: dict[str, tuple[Kind, str]] = {
     "image/jpeg": ("image", "jpg"),
     "image/png": ("image", "png"),
@@ -37,6 +37,9 @@ ACCEPTED: dict[str, tuple[Kind, str]] = {
     "video/webm": ("video", "webm"),
     "application/pdf": ("document", "pdf"),
 }
+#: Types accepted on upload and stored as another: a phone's QuickTime video (an iPhone records .mov) is remuxed
+#: into MP4, without re-encoding.
+STORED_AS: dict[str, str] = {"video/quicktime": "video/mp4"}
 #: How many first bytes the type is decided on.
 SNIFF_BYTES = 8192
 
@@ -57,13 +60,13 @@ def sniff(head: bytes) -> str:
         guesses = []
     for guess in guesses:
         mime = (guess.mime_type or "").lower()
-        if mime in ACCEPTED:
+        if mime in ACCEPTED or mime in STORED_AS:
             return mime
-    raise Refused("the file's content is not one of: " + ", ".join(ACCEPTED))
+    raise Refused("the file's content is not one of: " + ", ".join([*ACCEPTED, *STORED_AS]))
 
 
 def kind_of(media_type: str) -> Kind:
-    return ACCEPTED[media_type][0]
+    return ACCEPTED[STORED_AS.get(media_type, media_type)][0]
 
 
 def extension(media_type: str) -> str:
@@ -72,6 +75,7 @@ def extension(media_type: str) -> str:
 
 @dataclass(frozen=True)
 class Cleaned:
+    media_type: str  # what is stored (STORED_AS)
     path: Path
     size: int
     sha256: str
@@ -97,7 +101,7 @@ def clean(source: Path, media_type: str, target: Path, *, max_pixels: int) -> Cl
     else:
         removed = _clean_pdf(source, target)
     size, digest = sha256_of(target)
-    return Cleaned(target, size, digest, removed)
+    return Cleaned(STORED_AS.get(media_type, media_type), target, size, digest, removed)
 
 
 # -- images ----------------------------------------------------------------------------------------------------
@@ -175,22 +179,24 @@ def _plain_copy(im):
 
 
 # -- video -----------------------------------------------------------------------------------------------------
-_AV_FORMAT = {"video/mp4": "mp4", "video/webm": "webm"}
+#: The container a video is read as (what libavformat names it) and written as.
+_AV_FORMAT = {"video/mp4": ("mp4", "mp4"), "video/quicktime": ("mov", "mp4"), "video/webm": ("webm", "webm")}
+_DEMUXERS = {"mp4": {"mp4"}, "mov": {"mov"}, "webm": {"webm"}}
 
 
 def _clean_video(source: Path, media_type: str, target: Path) -> tuple[str, ...]:
     import av
 
-    fmt = _AV_FORMAT[media_type]
+    fmt, out_fmt = _AV_FORMAT[media_type]
     found: set[str] = set()
     try:
         with av.open(str(source), "r") as src:
-            if not set(src.format.name.split(",")) & {fmt, "mov", "matroska"}:
+            if not set(src.format.name.split(",")) & _DEMUXERS[fmt]:
                 raise Refused(f"the file does not open as {fmt}")
             if src.metadata:
                 found.add("container_metadata")
             copied = {}
-            with av.open(str(target), "w", format=fmt) as dst:
+            with av.open(str(target), "w", format=out_fmt) as dst:
                 for stream in src.streams:
                     if stream.type not in ("video", "audio"):
                         found.add(f"{stream.type}_stream")
@@ -198,11 +204,11 @@ def _clean_video(source: Path, media_type: str, target: Path) -> tuple[str, ...]
                     if stream.metadata:
                         found.add("stream_metadata")
                     out = dst.add_stream_from_template(stream)
-                    out.metadata.clear() if hasattr(out.metadata, "clear") else None
+                    out.metadata.clear()
                     copied[stream.index] = out
                 if not any(s.type == "video" for s in src.streams if s.index in copied):
                     raise Refused("the file has no video stream")
-                dst.metadata.clear() if hasattr(dst.metadata, "clear") else None
+                dst.metadata.clear()
                 for packet in src.demux(*(s for s in src.streams if s.index in copied)):
                     if packet.dts is None:
                         continue

@@ -50,13 +50,13 @@ def photo_with_gps_and_device(size: tuple[int, int] = (320, 240), fmt: str = "JP
     return out.getvalue()
 
 
-def video_with_location() -> bytes:
-    """An MP4 whose container says where and on what it was filmed (QuickTime location and device tags)."""
+def video_with_location(fmt: str = "mp4") -> bytes:
+    """An MP4 (or an iPhone's QuickTime .mov) whose container says where and on what it was filmed."""
     import av
 
     out = io.BytesIO()
-    with av.open(out, "w", format="mp4", options={"movflags": "use_metadata_tags"}) as c:
-        stream = c.add_stream("mpeg4", rate=10, width=64, height=64, pix_fmt="yuv420p")
+    with av.open(out, "w", format=fmt, options={"movflags": "use_metadata_tags"}) as c:
+        stream = c.add_stream("mpeg4" if fmt == "mp4" else "h264", rate=10, width=64, height=64, pix_fmt="yuv420p")
         c.metadata.update({"location": "+21.0285+105.8542/", "com.apple.quicktime.make": "Apple",
                            "com.apple.quicktime.model": "iPhone 15 Pro"})
         for i in range(5):
@@ -161,11 +161,12 @@ async def test_a_photo_keeps_no_gps_nor_device_tags_in_what_is_stored_or_served(
 
 
 async def test_png_webp_video_and_pdf_are_stored_without_their_metadata(app, db):
-    files = {"image/png": photo_with_gps_and_device(fmt="PNG"), "image/webp": photo_with_gps_and_device(fmt="WEBP"),
-             "video/mp4": video_with_location(), "application/pdf": pdf_with_author()}
+    files = [("image/png", photo_with_gps_and_device(fmt="PNG")), ("image/webp", photo_with_gps_and_device(fmt="WEBP")),
+             ("video/mp4", video_with_location()), ("application/pdf", pdf_with_author()),
+             ("video/mp4", video_with_location("mov"))]  # an iPhone's .mov: stored as MP4, without re-encoding
     async with client(app) as c:
         incident_id = await incident(c)
-        for media_type, body in files.items():
+        for media_type, body in files:
             assert any(marker in body for marker in IDENTIFYING), media_type  # the originals do carry them
             made = await upload(c, incident_id, body)
             assert made.status_code == 201, (media_type, made.text)
@@ -175,7 +176,7 @@ async def test_png_webp_video_and_pdf_are_stored_without_their_metadata(app, db)
             assert not any(marker in served.content for marker in IDENTIFYING), (media_type, served.content[:200])
             assert hashlib.sha256(served.content).hexdigest() == made.json()["sha256"]
         objects = await stored_objects(await store_of(app, c))
-    assert len(objects) == 4 and not any(m in body for body in objects.values() for m in IDENTIFYING)
+    assert len(objects) == 5 and not any(m in body for body in objects.values() for m in IDENTIFYING)
 
 
 # -- the type from the content, the size limits, nothing half written -------------------------------------------

@@ -52,10 +52,11 @@ def _pdf(tmp_path: Path, *, photo: bytes | None = None, password: str | None = N
     pdf.add_blank_page()
     if photo is not None:
         image = pikepdf.Stream(pdf, photo)
-        image.Type, image.Subtype, image.Filter = pikepdf.Name.XObject, pikepdf.Name.Image, pikepdf.Name.DCTDecode
-        image.Width, image.Height, image.BitsPerComponent = 320, 240, 8
-        image.ColorSpace = pikepdf.Name.DeviceRGB
-        pdf.pages[0].Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+        for key, value in {"/Type": pikepdf.Name.XObject, "/Subtype": pikepdf.Name.Image,
+                           "/Filter": pikepdf.Name.DCTDecode, "/Width": 320, "/Height": 240,
+                           "/BitsPerComponent": 8, "/ColorSpace": pikepdf.Name.DeviceRGB}.items():
+            image[key] = value
+        pdf.pages[0].obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
     out = io.BytesIO()
     pdf.save(out, encryption=pikepdf.Encryption(owner=password, user=password) if password else False)
     return out.getvalue()
