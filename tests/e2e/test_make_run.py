@@ -23,7 +23,8 @@ import pytest
 from shared.devstack.stack import ROOT, port_is_free
 from shared.settings import SERVICE_PORTS, SERVICES
 
-pytestmark = pytest.mark.e2e
+# Two starts, the README's walk-through and two stops: on a loaded 2-core CI machine more than the suite's 180 s.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 def _free_block(n: int = len(SERVICE_PORTS)) -> int:
@@ -46,10 +47,18 @@ def _start(data: Path, base: int, patience: float = 300) -> tuple[subprocess.Pop
                             stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if "Ctrl-C stops everything" in line or time.monotonic() - started > patience:
-            break
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C stops everything" in line or time.monotonic() - started > patience:
+                break
+    except BaseException:  # pytest-timeout's signal, Ctrl-C: the half-started platform must not outlive the test
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        raise
     return proc, "".join(lines), time.monotonic() - started
 
 
