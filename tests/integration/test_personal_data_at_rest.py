@@ -7,6 +7,7 @@ check until it is driven here (or listed, with its reason, as not driven)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
@@ -16,6 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 from fastapi import FastAPI
+from PIL import Image
 
 from services.awards.bootstrap import build as build_awards
 from services.donations.bootstrap import build as build_donations
@@ -86,6 +88,15 @@ NOT_DRIVEN = {
                                                                              "refuses an Idempotency-Key (its reply "
                                                                              "is never kept; "
                                                                              "tests/incidents/test_intake_and_roles.py)",
+    ("incidents", "POST", "/v1/public/supporters/follow-up"): "a read (the secret travels in a body), not a command "
+                                                             "(driven without a key in drive_incidents)",
+    ("incidents", "POST", "/v1/public/incidents/{incident_id}/supporters"): "anonymous, no token: refuses an "
+                                                                           "Idempotency-Key (its reply holds a "
+                                                                           "secret; driven without one in "
+                                                                           "drive_incidents)",
+    ("incidents", "POST", "/v1/public/tips/{follow_up_code}/evidence"): "anonymous, no token: refuses an "
+                                                                       "Idempotency-Key (driven without one in "
+                                                                       "drive_incidents)",
     ("awards", "POST", "/v1/public/certificates/{code}/claim"): "anonymous: refuses an Idempotency-Key "
                                                                 "(tests/awards/test_approval.py)",
     ("awards", "POST", "/v1/public/certificates/{code}/claim/withdraw"): "anonymous: refuses an Idempotency-Key",
@@ -148,8 +159,11 @@ class Driver:
         self.service, self.svc, self.app = service, svc, svc.app
         self.covered: set[tuple[str, str, str]] = set()
 
-    async def __call__(self, method: str, path: str, body: Any, headers: dict[str, str]) -> dict:
-        r = await self.svc.client.request(method, path, json=body,
+    async def __call__(self, method: str, path: str, body: Any, headers: dict[str, str], *,
+                       content: bytes | None = None) -> dict:
+        """A JSON body, or (``content``) a raw one: an upload."""
+        sent = {"content": content} if content is not None else {"json": body}
+        r = await self.svc.client.request(method, path, **sent,
                                           headers={**headers, "Idempotency-Key": f"k-{uuid.uuid4()}"})
         assert r.status_code in (200, 201, 202), (path, r.status_code, r.text)
         self.covered.add((self.service, method, _template(self.app, method, path)))
@@ -159,6 +173,21 @@ class Driver:
         every = {(self.service, m.upper(), path) for path, ops in self.app.openapi()["paths"].items()
                  for m in ops if m.upper() in ("POST", "PATCH", "PUT", "DELETE")}
         return every - self.covered - set(NOT_DRIVEN)
+
+
+def photo_naming_people() -> bytes:
+    """A small JPEG as a phone takes it, whose EXIF and comment name the reporter and carry a phone, a national ID
+    and a birth date (the service strips them before storing it; nothing of them may reach a column)."""
+    exif = Image.Exif()
+    exif[0x010F] = "Apple"                                  # Make
+    exif[0x0110] = "iPhone 15 Pro"                          # Model
+    exif[0x013B] = REPORTER                                 # Artist
+    exif[0x8298] = f"{PHONE} {NATIONAL_ID} {BIRTH_DATE}"    # Copyright
+    exif.get_ifd(0x8825).update({1: "N", 2: (19.0, 48.0, 3.1), 3: "E", 4: (105.0, 46.0, 35.2)})
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 120, 200)).save(out, "JPEG", exif=exif.tobytes(),
+                                                    comment=f"{REPORTER} {PHONE}".encode())
+    return out.getvalue()
 
 
 def _template(app: FastAPI, method: str, path: str) -> str:
@@ -178,6 +207,8 @@ async def drive_registry(svc: ServiceUnderTest) -> tuple[Driver, dict[str, str]]
     await go("POST", "/v1/wards", {"ward_id": WARD, "name": "Phường Phú Sơn", "city": "Thanh Hóa"},
              auth("admin", "*", sub="admin-1"))
     group = await go("POST", "/v1/groups", {"ward_id": WARD, "name": "Tổ dân phố Trần Phú"}, OFFICIAL)
+    await go("PUT", f"/v1/groups/{group['group_id']}/area", {"type": "Polygon", "coordinates": [[
+        [105.77, 19.80], [105.78, 19.80], [105.78, 19.81], [105.77, 19.81], [105.77, 19.80]]]}, OFFICIAL)
     home = await go("POST", "/v1/households", {"group_id": group["group_id"], "address": "12 Trần Phú"}, OFFICIAL)
     other = await go("POST", "/v1/households", {"group_id": group["group_id"], "address": "14 Trần Phú"}, OFFICIAL)
     person = await go("POST", "/v1/residents", {"household_id": home["household_id"], "full_name": RESIDENT, "sex": "female",
@@ -271,6 +302,28 @@ async def drive_incidents(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
     await go("POST", f"/v1/incidents/{tip['incident_id']}/reopen", {"reason": "bên kia khiếu nại"}, POLICE)
     await go("POST", "/v1/warnings", {"group_id": group, "kind": "summons", "reason": "gây rối",
                                       "person": {"full_name": WARNED}, "issued_on": ward_today().isoformat()}, POLICE)
+    # "Me too", signed in (keyed) and anonymous (no key: its reply holds a secret), its follow-up, and a merge.
+    survivor = (await go("POST", "/v1/incidents", {**report, "description": "Đèn đường hỏng"}, resident))["incident_id"]
+    duplicate = (await go("POST", "/v1/incidents", {**report, "description": "Đèn đường lại hỏng"},
+                          auth("resident", WARD, sub="resident-2", resident_id="r-other")))["incident_id"]
+    await go("POST", f"/v1/incidents/{duplicate}/supporters", None, resident)
+    anonymous = await svc.client.post(f"/v1/public/incidents/{duplicate}/supporters")
+    assert anonymous.status_code == 201, anonymous.text
+    follow = await svc.client.post("/v1/public/supporters/follow-up", json={
+        "follow_up_code": anonymous.json()["follow_up_code"], "secret": anonymous.json()["secret"]})
+    assert follow.status_code == 200, follow.text
+    await go("POST", f"/v1/incidents/{duplicate}/merge", {"into": survivor, "reason": "cùng một cột đèn"}, OFFICIAL)
+    # Evidence: a photo whose EXIF names people, by the police (keyed) and by an anonymous tipster (no key).
+    await go("POST", f"/v1/incidents/{survivor}/evidence", None,
+             {**POLICE, "Content-Type": "application/octet-stream"}, content=photo_naming_people())
+    tipped = await svc.client.post("/v1/public/tips", json={
+        "category": "theft", "is_crime_tip": True, "description": "Có người lạ cạy khoá xe máy",
+        "place": {"group_id": group}})
+    assert tipped.status_code == 201, tipped.text
+    uploaded = await svc.client.post(f"/v1/public/tips/{tipped.json()['follow_up_code']}/evidence",
+                                     content=photo_naming_people(),
+                                     headers={"Tip-Secret": tipped.json()["secret"], "Content-Type": "image/jpeg"})
+    assert uploaded.status_code == 201, uploaded.text
     return go
 
 
@@ -437,7 +490,7 @@ async def drive_identity(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
     return go
 
 
-async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_command(db, started):
+async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_command(db, started, tmp_path):
     drivers: list[Driver] = []
     async with serve(build_registry, "registry", db, started) as registry:
         go, ids = await drive_registry(registry)
@@ -448,7 +501,8 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
                                   ("awards", build_awards, drive_awards),
                                   ("feed", build_feed, drive_feed),
                                   ("identity", build_identity, drive_identity)]:
-        async with serve(build, service, db, started) as svc:
+        evidence = {"evidence_dir": str(tmp_path / "evidence")} if service == "incidents" else {}
+        async with serve(build, service, db, started, **evidence) as svc:
             drivers.append(await drive(svc, ids))
             assert await db.fetchval(service, "SELECT count(*) FROM idempotency_keys") > 0
 
@@ -458,6 +512,12 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
     for service in ("registry", "incidents", "mediation", "donations", "awards", "feed", "identity"):  # all seal
         assert await db.fetchval(service, "SELECT bool_and(sealed) AND bool_and(request_hash = '') "
                                           "FROM idempotency_keys")
+
+    # the evidence store holds the two photos, cleaned: nothing of the people their EXIF named
+    stored = [f.read_bytes() for f in (tmp_path / "evidence").rglob("*") if f.is_file()]
+    assert len(stored) == 2
+    for value in (NATIONAL_ID, PHONE, BIRTH_DATE, REPORTER):
+        assert not any(needle in blob for blob in stored for needle in _needles(value)), value
 
     found = await scan(db.admin_url)
     allowed = {"name": NAME_COLUMNS, "phone": PHONE_COLUMNS}
