@@ -39,7 +39,9 @@ from shared.openapi import media as media_doc
 from shared.paging import Page
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1", tags=["evidence"])
+# One tag per operation (Swagger UI shows an operation once under each of its tags): "evidence", the public one "public".
+router = APIRouter(prefix="/v1")
+_EVIDENCE = ["evidence"]
 
 #: What the edge lets through to these routes; each kind's own limit (settings) is applied while the body streams.
 ROUTE_CEILING = 2 * 1024 * 1024 * 1024
@@ -184,7 +186,7 @@ def _facts(media_type: str, cleaned: media.Cleaned) -> dict[str, Any]:
 
 
 # -- upload ----------------------------------------------------------------------------------------------------
-@router.post("/incidents/{incident_id}/evidence", status_code=201, response_model=schemas.EvidenceOut,
+@router.post("/incidents/{incident_id}/evidence", status_code=201, tags=_EVIDENCE, response_model=schemas.EvidenceOut,
              max_body_size=ROUTE_CEILING, summary="Add a photo, video or document to an incident (raw body)",
              **_UPLOAD_DOC)
 async def upload(incident_id: str, request: Request, principal: CurrentPrincipal,
@@ -230,7 +232,7 @@ async def upload_to_tip(follow_up_code: str, request: Request,
 
 
 # -- reading (police and the ward's officials; every list view and download is in the chain of custody) --------
-@router.get("/incidents/{incident_id}/evidence", response_model=schemas.EvidencePage,
+@router.get("/incidents/{incident_id}/evidence", tags=_EVIDENCE, response_model=schemas.EvidencePage,
             summary="An incident's evidence files (police, the ward's officials); recorded in their custody")
 async def list_evidence(incident_id: str, request: Request, principal: CurrentPrincipal, page: Page) -> Response:
     application = request.app.state.runtime.application
@@ -239,7 +241,7 @@ async def list_evidence(incident_id: str, request: Request, principal: CurrentPr
     return Response(content=reply.body, media_type="application/json")
 
 
-@router.get("/incidents/{incident_id}/evidence/{evidence_id}/content", response_class=StreamingResponse,
+@router.get("/incidents/{incident_id}/evidence/{evidence_id}/content", tags=_EVIDENCE, response_class=StreamingResponse,
             responses=media_doc("application/octet-stream", "The file as stored (its metadata removed)"),
             summary="Download one evidence file (police, the ward's officials); recorded in its custody first")
 async def download(incident_id: str, evidence_id: str, request: Request, principal: CurrentPrincipal) -> Response:
@@ -272,7 +274,7 @@ async def download(incident_id: str, evidence_id: str, request: Request, princip
     return StreamingResponse(body(), media_type=facts["media_type"], headers=headers)
 
 
-@router.get("/incidents/{incident_id}/evidence/{evidence_id}/custody", response_model=schemas.CustodyPage,
+@router.get("/incidents/{incident_id}/evidence/{evidence_id}/custody", tags=_EVIDENCE, response_model=schemas.CustodyPage,
             summary="The chain of custody of one evidence file: every upload, list view and download")
 async def custody(incident_id: str, evidence_id: str, request: Request, principal: CurrentPrincipal,
                   page: Page) -> Response:

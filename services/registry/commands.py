@@ -257,7 +257,10 @@ def _checked_area(geometry: Polygon | MultiPolygon) -> Polygon | MultiPolygon:
 #: A residential group's area: a GeoJSON (RFC 7946) Polygon or MultiPolygon in WGS84, rings closed, at most
 #: ``domain.MAX_AREA_VERTICES`` positions. Holes (interior rings) are allowed; ring orientation is not enforced
 #: (RFC 7946 section 3.1.6: parsers should not reject a ring for its winding).
-AreaGeometry = Annotated[Polygon | MultiPolygon, Field(discriminator="type"), AfterValidator(_checked_area)]
+AreaGeometry = Annotated[Polygon | MultiPolygon, AfterValidator(_checked_area)]
+# (No pydantic discriminator: with one, the request body's OpenAPI schema carried each discriminator mapping as the
+# whole union instead of a $ref, a document schemathesis and other OpenAPI tools cannot read. Each model's `type` is
+# a Literal, so the plain union picks the same one.)
 
 
 class SetGroupArea(Command):

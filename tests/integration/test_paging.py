@@ -134,6 +134,12 @@ DOCUMENTS = {
     "/v1/awards/{award_id}/certificate.pdf", "/v1/wards/{ward_id}/festival/{year}.pdf",  # one award / one festival
     "/asyncapi/public.json", "/asyncapi/public.yaml", "/schemas/{event_type}.json",  # feed: the public contract
     "/v1/me", "/.well-known/jwks.json", "/.well-known/openid-configuration",  # identity: the caller; its keys
+    # Map layers and duplicate offers (docs/places.md), GeoJSON or short lists bounded by their own rule: one ward's
+    # group areas (tens), the newest incidents in a box (incidents.repository.MAP_LIMIT), reports within 50 m
+    # (NEARBY_LIMIT).
+    "/v1/groups/areas", "/v1/incidents/map", "/v1/incidents/nearby", "/v1/public/nearby",
+    "/v1/groups/{group_id}/area",  # one group's area: a GeoJSON Feature
+    "/v1/incidents/{incident_id}/evidence/{evidence_id}/content",  # one evidence file
 }
 
 #: The public feed's event routes page by its own cursor (``after``, answered as Feed-Next-Cursor and in SSE ids)
