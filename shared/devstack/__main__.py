@@ -28,7 +28,10 @@ DEFAULT_PORT_BASE = SERVICE_PORTS["registry"]
 
 
 def _say(msg: str) -> None:
-    print(f"[ward] {msg}", flush=True)
+    try:
+        print(f"[ward] {msg}", flush=True)
+    except OSError:  # nobody reads any more (a closed terminal, a test that gave up): stopping must still stop all
+        pass
 
 
 def _shown(path: Path) -> str:
