@@ -59,13 +59,26 @@ async def running_platform(admin_url: str) -> AsyncIterator[Platform]:
     otlp = OtlpReceiver().start()
     logs = Path(tempfile.mkdtemp(prefix="ward-e2e-logs-"))
     plat = Platform(db, broker, otlp, {}, logs)
-    for svc in SERVICES:
-        plat.processes[svc] = plat.start_service(svc)
-    api_urls = json.dumps({svc: plat.url(svc) for svc in SERVICES})
-    for svc in WEB_SERVICES:  # the console, calling the services where they listen here
-        plat.processes[svc] = plat.start_service(svc, CONSOLE_API_URLS=api_urls)
+
+    async def start_ready(svc: str, **env: str) -> None:
+        # free_port() hands out a port from the ephemeral range: another process's outgoing connection can take it
+        # before the service binds it (the console once lost its port to one: "address already in use"). Such a
+        # start is tried again on another port; any other failure stands.
+        for attempt in range(3):
+            plat.processes[svc] = p = plat.start_service(svc, **env)
+            try:
+                await asyncio.to_thread(p.wait_ready, 90)
+                return
+            except RuntimeError:
+                log = p.log_path.read_text(errors="replace") if p.log_path else ""
+                if attempt == 2 or "address already in use" not in log:
+                    raise
+
     try:
-        await asyncio.gather(*(asyncio.to_thread(p.wait_ready, 90) for p in plat.processes.values()))
+        await asyncio.gather(*(start_ready(svc) for svc in SERVICES))
+        api_urls = json.dumps({svc: plat.url(svc) for svc in SERVICES})
+        for svc in WEB_SERVICES:  # the console, calling the services where they listen (known once they are up)
+            await start_ready(svc, CONSOLE_API_URLS=api_urls)
         yield plat
     finally:
         for p in plat.processes.values():
