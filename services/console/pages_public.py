@@ -220,7 +220,20 @@ async def follow_up(request: Request) -> Response:
     except ApiProblem as exc:
         return render(request, "public/follow_up.html", session, status=messages.page_status(exc),
                       error=_explain(request, exc, NO_TIP), form=shown)
-    return render(request, "public/follow_up.html", session, form=shown, tip=status)
+    return render(request, "public/follow_up.html", session, form=shown,
+                  tip={**status, "thread": thread(status.get("messages") or [])})
+
+
+# -- the police's questions to a tipster and their answers (pages_intake.py answers them) ---------------------------
+def thread(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The questions and answers of a tip, oldest first, each a ``question`` or not, a question ``answered`` when an
+    answer replies to it."""
+    out = [{**m, "question": (m.get("kind") or m.get("direction") or m.get("author")) in ("question", "police")}
+           for m in items]
+    answered = {m.get("reply_to") for m in out if not m["question"]}
+    for m in out:
+        m["answered"] = m["question"] and m.get("message_id") in answered
+    return sorted(out, key=lambda m: str(m.get("created_at") or m.get("at") or ""))
 
 
 # -- a campaign's public transparency page ---------------------------------------------------------------------------
