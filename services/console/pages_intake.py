@@ -73,9 +73,10 @@ async def assisted_form(request: Request) -> Response:
     return await _assisted_page(request, session, ctx, filed=request.query_params.get("filed"))
 
 
-def _assisted_body(form: dict[str, str], group_id: str) -> dict[str, Any]:
+def _assisted_body(form: dict[str, str], group_id: str, residents: list[dict[str, Any]]) -> dict[str, Any]:
     """What incidents' assisted intake takes, from the form; Refused for what is missing (incidents checks the
-    rest, and that the resident is of the leader's groups)."""
+    rest, and that the resident is of the leader's groups). The reporter is the resident as the registry knows
+    them (name), with the phone the leader typed, else the registry's."""
     description = form.get("description", "").strip()
     if not form.get("resident_id") or form.get("category") not in labels.INCIDENT_CATEGORIES or len(description) < 5:
         raise Refused(ASSISTED_INCOMPLETE)
@@ -83,13 +84,20 @@ def _assisted_body(form: dict[str, str], group_id: str) -> dict[str, Any]:
         at = point(form)
     except ValueError:
         raise Refused(BAD_PLACE) from None
+    resident = next((r for r in residents if r["resident_id"] == form["resident_id"]), None)
+    if resident is None:  # not of this group: incidents would refuse it too
+        raise Refused(ASSISTED_INCOMPLETE)
+    reporter = {"full_name": resident["full_name"]}
+    phone = form.get("phone", "").strip() or resident.get("phone")
+    if phone:
+        reporter["phone"] = phone
     place: dict[str, Any] = {"group_id": group_id}
     if form.get("address", "").strip():
         place["address"] = form["address"].strip()
     if at:
         place.update(latitude=at[0], longitude=at[1])
-    return {"resident_id": form["resident_id"], "category": form["category"], "description": description,
-            "place": place}
+    return {"resident_id": resident["resident_id"], "reporter": reporter, "category": form["category"],
+            "description": description, "place": place}
 
 
 @router.post("/group/assisted-report", include_in_schema=False)
@@ -99,8 +107,13 @@ async def file_assisted(request: Request) -> Response:
         return refused
     assert session is not None
     group = ctx["group"]
-    sent, refused = await submit(request, nav.LEADERS, lambda s, form: request.app.state.apis.call(
-        "incidents", "POST", "/v1/incidents/assisted", token=token(s), json=_assisted_body(form, group["group_id"])))
+    async def file(s: Session, form: dict[str, str]) -> dict[str, Any]:
+        residents = await request.app.state.apis.list_all("registry", "/v1/residents", token(s),
+                                                          params={"group_id": group["group_id"]})
+        return await request.app.state.apis.call("incidents", "POST", "/v1/incidents/assisted", token=token(s),
+                                                 json=_assisted_body(form, group["group_id"], residents))
+
+    sent, refused = await submit(request, nav.LEADERS, file)
     if refused:
         return refused
     if not sent.ok:
@@ -118,12 +131,11 @@ async def tip_thread(request: Request, access_token: str,
     if not incident.get("anonymous"):
         return None, None
     try:
-        answer = await request.app.state.apis.call(
-            "incidents", "GET", f"/v1/incidents/{quote(incident['incident_id'], safe='')}/tip-messages",
-            token=access_token, params={"limit": 200})
+        items = await request.app.state.apis.list_all(
+            "incidents", f"/v1/incidents/{quote(incident['incident_id'], safe='')}/tip-messages", access_token)
     except ApiProblem as exc:
         return None, messages.explain(exc, gettext_for(request))
-    return thread(answer if isinstance(answer, list) else answer.get("items", [])), None
+    return thread(items), None
 
 
 @router.post("/police/tips/{incident_id}/questions", include_in_schema=False)

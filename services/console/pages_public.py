@@ -226,13 +226,13 @@ async def follow_up(request: Request) -> Response:
 
 # -- the police's questions to a tipster and their answers (pages_intake.py answers them) ---------------------------
 def thread(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The questions and answers of a tip, oldest first, each a ``question`` or not, a question ``answered`` when an
-    answer replies to it."""
-    out = [{**m, "question": (m.get("kind") or m.get("direction") or m.get("author")) in ("question", "police")}
-           for m in items]
-    answered = {m.get("reply_to") for m in out if not m["question"]}
+    """The questions and answers of a tip (incidents' ``author``: ``police`` or ``tipster``), oldest first, each a
+    ``question`` or not, a question ``answered`` when incidents says so or an answer replies to it."""
+    out = [{**m, "question": m.get("author") == "police"} for m in items]
+    replied = {m.get("reply_to") for m in out if not m["question"]}
     for m in out:
-        m["answered"] = m["question"] and m.get("message_id") in answered
+        m["answered"] = m["question"] and bool(m.get("answered") or m.get("answered_at")
+                                               or m.get("message_id") in replied)
     return sorted(out, key=lambda m: str(m.get("created_at") or m.get("at") or ""))
 
 

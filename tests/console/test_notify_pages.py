@@ -128,7 +128,7 @@ class PoliceWithNotify(PoliceAndMediationFakes):
                 return httpx.Response(200, json={"items": self.messages, "next_cursor": None})
             body = json.loads(request.content)
             self.posted.append((path, body))
-            self.messages.append({"message_id": f"m{len(self.messages) + 1}", "kind": "question",
+            self.messages.append({"message_id": f"m{len(self.messages) + 1}", "author": "police",
                                   "text": body["text"], "created_at": "2024-09-03T03:00:00+00:00",
                                   "reply_to": None, "officer_ref": "area-police"})
             return httpx.Response(201, json=self.messages[-1])
@@ -138,6 +138,7 @@ class PoliceWithNotify(PoliceAndMediationFakes):
 @dataclass
 class LeaderWithNotify(PeopleServices):
     notify: Notify = field(default_factory=Notify)
+    assisted_refused: bool = False
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         found = _notify_first(self, self.notify, request)
@@ -148,7 +149,7 @@ class LeaderWithNotify(PeopleServices):
             self.posted.append(("incidents", "/v1/incidents/assisted", body))
             if request.headers.get("authorization") != f"Bearer access-{self.refreshes}":
                 return _problem(401, "unauthorized")
-            if body.get("resident_id") not in self.residents:
+            if self.assisted_refused:  # not a resident of the leader's groups, as incidents decides
                 return _problem(403, "forbidden")
             return httpx.Response(201, json={"incident_id": "i-assisted", "state": "received",
                                              "follow_up_code": None, "secret": None, "notice": None})
@@ -160,7 +161,7 @@ class Tipster(FakeServices):
     """incidents' public follow-up with one question from the police, and the answers it takes."""
 
     messages: list = field(default_factory=lambda: [
-        {"message_id": "q1", "kind": "question", "text": "Anh/chị thấy mấy người?",
+        {"message_id": "q1", "author": "police", "text": "Anh/chị thấy mấy người?",
          "created_at": "2024-09-03T03:00:00+00:00", "reply_to": None}])
     answers: list = field(default_factory=list)
 
@@ -172,7 +173,7 @@ class Tipster(FakeServices):
             if (body.get("code"), body.get("secret")) != (TIP_CODE, TIP_SECRET):
                 return _problem(404, "not-found")
             self.answers.append(body)
-            self.messages.append({"message_id": f"a{len(self.answers)}", "kind": "answer", "text": body["text"],
+            self.messages.append({"message_id": f"a{len(self.answers)}", "author": "tipster", "text": body["text"],
                                   "created_at": "2024-09-03T04:00:00+00:00", "reply_to": body["reply_to"]})
             return httpx.Response(201, json=self.messages[-1])
         response = super().answer(request)
@@ -312,14 +313,21 @@ async def test_a_group_leader_files_a_report_for_a_resident_of_their_group(conso
         "longitude": ""})
     assert r.status_code == 303 and "filed=i-assisted" in r.headers["location"]
     assert services.posted[-1] == ("incidents", "/v1/incidents/assisted", {
-        "resident_id": "r1", "category": "theft", "description": "Bà bị mất xe đạp trước cửa",
-        "place": {"group_id": "g1", "address": "Số 1 phố Trần Phú"}})
+        "resident_id": "r1", "reporter": {"full_name": "Lê Văn Tám"}, "category": "theft",
+        "description": "Bà bị mất xe đạp trước cửa", "place": {"group_id": "g1", "address": "Số 1 phố Trần Phú"}})
     done = await console.get(r.headers["location"])
     assert 'data-testid="assisted-filed"' in done.text
     refused = await console.post("/group/assisted-report?group=g1", data={
         "csrf_token": csrf(page.text), "resident_id": "r-elsewhere", "category": "theft",
         "description": "Không phải người trong tổ"})
-    assert refused.status_code == 403 and "Không phải người trong tổ" in refused.text  # said, and shown again
+    assert refused.status_code == 422 and "Không phải người trong tổ" in refused.text  # not of the group: shown again
+    services.residents["r9"] = {**services.residents["r1"], "resident_id": "r9", "full_name": "Người tổ khác"}
+    services.assisted_refused = True
+    other = await console.post("/group/assisted-report?group=g1", data={
+        "csrf_token": csrf(page.text), "resident_id": "r9", "category": "theft",
+        "description": "Incidents từ chối", "phone": "0912 000 222"})
+    assert other.status_code == 403 and "không có quyền" in other.text  # incidents' refusal, said
+    assert services.posted[-1][2]["reporter"] == {"full_name": "Người tổ khác", "phone": "0912 000 222"}
 
 
 # -- questions to an anonymous tipster -----------------------------------------------------------------------------
