@@ -462,7 +462,7 @@ spec:
 #: SERVICE_SECRETS). Its session cookie is `__Host-` (Secure): put it behind the city's HTTPS ingress.
 _K8S_CONSOLE = _K8S_SERVICE.replace(_KAFKA_AUDIT_IDEMPOTENCY_ENV, """\
             - name: CONSOLE_API_URLS
-              value: '{{"registry": "http://registry:8001", "incidents": "http://incidents:8002", "mediation": "http://mediation:8003", "donations": "http://donations:8004", "awards": "http://awards:8005", "feed": "http://feed:8006", "identity": "http://identity:8007"}}'
+              value: '{{"registry": "http://registry:8001", "incidents": "http://incidents:8002", "mediation": "http://mediation:8003", "donations": "http://donations:8004", "awards": "http://awards:8005", "feed": "http://feed:8006", "identity": "http://identity:8007", "notify": "http://notify:8009"}}'
             # People sign in through the city's provider (the services trust its tokens: JWT_ISSUER of the
             # ConfigMap, patch both alike), its public PKCE client ward-console (docs/console.md)
             - name: CONSOLE_OIDC_ISSUER
