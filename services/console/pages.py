@@ -293,3 +293,25 @@ async def submit(request: Request, roles: frozenset[str] | None,
 def token(session: Session) -> str:
     """The signed-in person's access token, for the services' APIs."""
     return session.data["access_token"]
+
+
+async def post_form(request: Request, roles: frozenset[str] | None,
+                    call: Callable[[Session, dict[str, str]], Awaitable[dict[str, Any]]], *,
+                    again: Callable[[Sent], Awaitable[Response] | Response], done: Callable[[Sent], str],
+                    explain: Callable[[ApiProblem], str] | None = None) -> Response:
+    """:func:`submit`, answered the usual way: the page ``again`` with the sentence and the form as typed when it
+    was refused, else a redirect (303) to ``done(sent)``, the session's cookie kept::
+
+        return await post_form(request, nav.LEADERS, lambda s, form: apis.call(..., token=token(s), json=...),
+                               again=lambda sent: the_page(request, sent.session, status=sent.status,
+                                                           error=sent.error, form=sent.form),
+                               done=lambda sent: f"/somewhere/{sent.answer['id']}")
+    """
+    sent, refused = await submit(request, roles, call, explain=explain)
+    if refused:
+        return refused
+    assert sent is not None
+    if not sent.ok:
+        page = again(sent)
+        return await page if isinstance(page, Awaitable) else page
+    return redirect(done(sent), sent.session)

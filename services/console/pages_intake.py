@@ -24,19 +24,10 @@ from fastapi.responses import Response
 from services.console import labels, messages, nav
 from services.console.apis import ApiProblem
 from services.console.messages import _
-from services.console.pages import (
-    Refused,
-    browser_address,
-    gettext_for,
-    posted,
-    redirect,
-    render,
-    submit,
-    token,
-)
+from services.console.pages import Refused, browser_address, gettext_for, post_form, render, token
 from services.console.pages_map import with_tiles
 from services.console.pages_people import _leader
-from services.console.pages_public import BAD_PLACE, FOLLOW_UP_INCOMPLETE, NO_TIP, _visitor, point, thread
+from services.console.pages_public import BAD_PLACE, NO_TIP, follow_up_sent, point, thread
 from services.console.sessions import Session
 
 router = APIRouter()
@@ -107,20 +98,19 @@ async def file_assisted(request: Request) -> Response:
         return refused
     assert session is not None
     group = ctx["group"]
+
     async def file(s: Session, form: dict[str, str]) -> dict[str, Any]:
         residents = await request.app.state.apis.list_all("registry", "/v1/residents", token(s),
                                                           params={"group_id": group["group_id"]})
         return await request.app.state.apis.call("incidents", "POST", "/v1/incidents/assisted", token=token(s),
                                                  json=_assisted_body(form, group["group_id"], residents))
 
-    sent, refused = await submit(request, nav.LEADERS, file)
-    if refused:
-        return refused
-    if not sent.ok:
-        return await _assisted_page(request, sent.session, ctx, status=sent.status, error=sent.error,
-                                    form=sent.form)
-    return redirect(f"/group/assisted-report?group={quote(group['group_id'], safe='')}&filed="
-                    f"{quote(str(sent.answer.get('incident_id', '')), safe='')}", sent.session)
+    return await post_form(
+        request, nav.LEADERS, file,
+        again=lambda sent: _assisted_page(request, sent.session, ctx, status=sent.status, error=sent.error,
+                                          form=sent.form),
+        done=lambda sent: f"/group/assisted-report?group={quote(group['group_id'], safe='')}&filed="
+                          f"{quote(str(sent.answer.get('incident_id', '')), safe='')}")
 
 
 # -- the police: questions to an anonymous tipster ----------------------------------------------------------------
@@ -150,13 +140,11 @@ async def ask_tipster(request: Request, incident_id: str) -> Response:
             "incidents", "POST", f"/v1/incidents/{quote(incident_id, safe='')}/tip-messages", token=token(s),
             json={"text": text[:MAX_TEXT]})
 
-    sent, refused = await submit(request, nav.POLICE, ask, explain=lambda exc: explain(exc, request))
-    if refused:
-        return refused
-    if not sent.ok:
-        return await _incident_page(request, sent.session, incident_id, status=sent.status, error=sent.error,
-                                    form={**sent.form, "step": "question"})
-    return redirect(f"/police/incidents/{quote(incident_id, safe='')}#tip-messages", sent.session)
+    return await post_form(
+        request, nav.POLICE, ask, explain=lambda exc: explain(exc, request),
+        again=lambda sent: _incident_page(request, sent.session, incident_id, status=sent.status, error=sent.error,
+                                          form={**sent.form, "step": "question"}),
+        done=lambda _sent: f"/police/incidents/{quote(incident_id, safe='')}#tip-messages")
 
 
 # -- the tipster: their answer, with the code and secret of that request only -------------------------------------
@@ -171,17 +159,10 @@ async def read_follow_up(request: Request, code: str, secret: str) -> dict[str, 
 
 @router.post("/tip/follow-up/answer", include_in_schema=False)
 async def answer_police(request: Request) -> Response:
-    session, form, ok = await posted(request)
-    gettext = gettext_for(request)
-    code = "".join(form.get("follow_up_code", "").split()).upper()
-    secret, text = form.get("secret", "").strip(), form.get("text", "").strip()
-    shown = {"follow_up_code": code}  # the secret is never put back into the page
-    if not ok or session is None:
-        return render(request, "public/follow_up.html", await _visitor(request), status=403,
-                      error=gettext(messages.FORM_EXPIRED), form=shown)
-    if not code or not secret:
-        return render(request, "public/follow_up.html", session, status=422, error=gettext(FOLLOW_UP_INCOMPLETE),
-                      form=shown)
+    session, form, code, secret, refused = await follow_up_sent(request)
+    if refused:
+        return refused
+    gettext, text, shown = gettext_for(request), form.get("text", "").strip(), {"follow_up_code": code}
     try:
         if text:
             await request.app.state.apis.call(

@@ -26,9 +26,8 @@ from services.console.pages import (
     gettext_for,
     now,
     person,
-    redirect,
+    post_form,
     render,
-    submit,
     token,
 )
 from services.console.security import safe_next
@@ -134,42 +133,33 @@ def console_path(link: str) -> str:
     return safe_next(parts.path + (f"?{parts.query}" if parts.query else "")) if parts.path else "/inbox"
 
 
-async def _read(request: Request, notification_id: str) -> tuple[Any, Response | None]:
-    return await submit(request, None, lambda s, _form: _call(request)(
-        "notify", "POST", f"/v1/notifications/{quote(notification_id, safe='')}/read", token=token(s)),
-        explain=lambda exc: _explain(request, exc))
+def _inbox_again(request: Request):
+    return lambda sent: _inbox(request, sent.session, status=sent.status, error=sent.error)
+
+
+def _mark_read(request: Request, notification_id: str):
+    return lambda s, _form: _call(request)(
+        "notify", "POST", f"/v1/notifications/{quote(notification_id, safe='')}/read", token=token(s))
 
 
 @router.post("/inbox/{notification_id}/read", include_in_schema=False)
 async def mark_read(request: Request, notification_id: str) -> Response:
-    sent, refused = await _read(request, notification_id)
-    if refused:
-        return refused
-    if not sent.ok:
-        return await _inbox(request, sent.session, status=sent.status, error=sent.error)
-    return redirect(safe_next(sent.form.get("next") or "/inbox"), sent.session)
+    return await post_form(request, None, _mark_read(request, notification_id), again=_inbox_again(request),
+                           done=lambda sent: safe_next(sent.form.get("next") or "/inbox"))
 
 
 @router.post("/inbox/{notification_id}/open", include_in_schema=False)
 async def open_notification(request: Request, notification_id: str) -> Response:
     """"Open": marked read, then to the page it links (a path of this console only)."""
-    sent, refused = await _read(request, notification_id)
-    if refused:
-        return refused
-    if not sent.ok:
-        return await _inbox(request, sent.session, status=sent.status, error=sent.error)
-    return redirect(console_path(sent.form.get("link", "")), sent.session)
+    return await post_form(request, None, _mark_read(request, notification_id), again=_inbox_again(request),
+                           done=lambda sent: console_path(sent.form.get("link", "")))
 
 
 @router.post("/inbox/read-all", include_in_schema=False)
 async def mark_all_read(request: Request) -> Response:
-    sent, refused = await submit(request, None, lambda s, _form: _call(request)(
-        "notify", "POST", "/v1/notifications/read-all", token=token(s)))
-    if refused:
-        return refused
-    if not sent.ok:
-        return await _inbox(request, sent.session, status=sent.status, error=sent.error)
-    return redirect("/inbox", sent.session)
+    return await post_form(request, None, lambda s, _form: _call(request)(
+        "notify", "POST", "/v1/notifications/read-all", token=token(s)), again=_inbox_again(request),
+        done=lambda _sent: "/inbox")
 
 
 # -- contact points and preferences ---------------------------------------------------------------------------------
@@ -230,17 +220,21 @@ async def _add_contact(request: Request, session: Session, form: dict[str, str])
                                 json={"address": address})
 
 
+def _settings_again(request: Request, *, keep_channel: bool = False):
+    return lambda sent: _settings(request, sent.session, status=sent.status, error=sent.error,
+                                  form={"channel": sent.form.get("channel", "")} if keep_channel else None)
+
+
+SAVED_PAGE = "/notifications/settings?done=saved"
+
+
 @router.post("/notifications/contacts", include_in_schema=False)
 async def add_contact(request: Request) -> Response:
     """Add (or change) the address of a channel: notify sends a code through it; the address is not shown again,
     only notify's hint of it."""
-    sent, refused = await submit(request, None, lambda s, form: _add_contact(request, s, form))
-    if refused:
-        return refused
-    if not sent.ok:
-        return await _settings(request, sent.session, status=sent.status, error=sent.error,
-                               form={"channel": sent.form.get("channel", "")})
-    return redirect("/notifications/settings?done=code-sent", sent.session)
+    return await post_form(request, None, lambda s, form: _add_contact(request, s, form),
+                           again=_settings_again(request, keep_channel=True),
+                           done=lambda _sent: "/notifications/settings?done=code-sent")
 
 
 async def _verify(request: Request, session: Session, channel: str, form: dict[str, str]) -> dict[str, Any]:
@@ -253,13 +247,9 @@ async def _verify(request: Request, session: Session, channel: str, form: dict[s
 
 @router.post("/notifications/contacts/{channel}/verify", include_in_schema=False)
 async def verify_contact(request: Request, channel: str) -> Response:
-    sent, refused = await submit(request, None, lambda s, form: _verify(request, s, channel, form),
-                                 explain=lambda exc: _explain(request, exc, verifying=True))
-    if refused:
-        return refused
-    if not sent.ok:
-        return await _settings(request, sent.session, status=sent.status, error=sent.error)
-    return redirect("/notifications/settings?done=saved", sent.session)
+    return await post_form(request, None, lambda s, form: _verify(request, s, channel, form),
+                           again=_settings_again(request), done=lambda _sent: SAVED_PAGE,
+                           explain=lambda exc: _explain(request, exc, verifying=True))
 
 
 @router.post("/notifications/contacts/{channel}/remove", include_in_schema=False)
@@ -267,12 +257,7 @@ async def remove_contact(request: Request, channel: str) -> Response:
     async def remove(s: Session, _form: dict[str, str]) -> dict[str, Any]:
         return await _call(request)("notify", "DELETE", f"/v1/contacts/{_channel(channel)}", token=token(s))
 
-    sent, refused = await submit(request, None, remove)
-    if refused:
-        return refused
-    if not sent.ok:
-        return await _settings(request, sent.session, status=sent.status, error=sent.error)
-    return redirect("/notifications/settings?done=saved", sent.session)
+    return await post_form(request, None, remove, again=_settings_again(request), done=lambda _sent: SAVED_PAGE)
 
 
 @router.post("/notifications/preferences/{kind}", include_in_schema=False)
@@ -284,9 +269,4 @@ async def save_preference(request: Request, kind: str) -> Response:
         return await _call(request)("notify", "PUT", f"/v1/preferences/{quote(kind, safe='')}", token=token(s),
                                     json=body)
 
-    sent, refused = await submit(request, None, save)
-    if refused:
-        return refused
-    if not sent.ok:
-        return await _settings(request, sent.session, status=sent.status, error=sent.error)
-    return redirect("/notifications/settings?done=saved", sent.session)
+    return await post_form(request, None, save, again=_settings_again(request), done=lambda _sent: SAVED_PAGE)

@@ -16,15 +16,13 @@ import pytest
 
 from tests.console.conftest import csrf
 from tests.console.fakes import (
-    CODE,
-    PASSWORD,
     URLS,
-    USERNAME,
     FakeServices,
     PeopleServices,
     PoliceAndMediationFakes,
     _problem,
 )
+from tests.console.test_leader import sign_in  # password, then the code; answers where the console sent them
 
 pytestmark = pytest.mark.integration  # a real PostgreSQL schema; the services are fakes
 
@@ -180,15 +178,6 @@ class Tipster(FakeServices):
         if path == "/v1/follow-up" and response.status_code == 200:
             return httpx.Response(200, json={**response.json(), "messages": self.messages})
         return response
-
-
-async def sign_in(console) -> str:
-    form = await console.get("/sign-in")
-    await console.post("/sign-in", data={"csrf_token": csrf(form.text), "username": USERNAME, "password": PASSWORD})
-    page = await console.get("/sign-in/code")
-    r = await console.post("/sign-in/code", data={"csrf_token": csrf(page.text), "code": CODE})
-    assert r.status_code == 303, r.text
-    return r.headers["location"]
 
 
 # -- the inbox ---------------------------------------------------------------------------------------------------
