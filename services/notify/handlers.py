@@ -364,11 +364,14 @@ async def handle_mark_read(cmd: cmds.MarkRead, uow: Uow, actor: Principal) -> di
     if row is None:
         raise NotFound("no such notification")
     await uow.notifications.mark_read(actor.subject, cmd.notification_id, config(uow).clock())
+    uow.audit("notification", cmd.notification_id, ward_id=row["ward_id"])
     return notification_view(await uow.notifications.get(actor.subject, cmd.notification_id))
 
 
 async def handle_read_all(cmd: cmds.ReadAll, uow: Uow, actor: Principal) -> dict[str, Any]:  # noqa: ARG001
-    return {"marked": await uow.notifications.read_all(actor.subject, config(uow).clock())}
+    marked = await uow.notifications.read_all(actor.subject, config(uow).clock())
+    uow.audit("notification", "*", ward_id=actor.ward_id, details={"marked": marked})
+    return {"marked": marked}
 
 
 def notification_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.notify.handlers import NotifyConfig
 from services.notify.repository import (
     ContactRepository,
     DeliveryRepository,
@@ -10,7 +11,6 @@ from services.notify.repository import (
     PreferenceRepository,
     ProjectionRepository,
 )
-from services.notify.handlers import NotifyConfig
 from shared.application import PgContext, PgUnitOfWork
 
 
