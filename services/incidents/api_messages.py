@@ -57,6 +57,6 @@ async def answer_police(body: schemas.TipsterMessageIn, request: Request) -> Res
     # tipsters' keys never meet (the reply it keeps holds ids only; the key's record is sealed like any other).
     key = request.headers.get("Idempotency-Key")
     application = request.app.state.runtime.application
-    reply = await application.handle(command, TIPSTER, idempotency_key=f"{code}/{key}" if key else None)
+    reply = await application.handle(command, TIPSTER, idempotency_key=f"follow-up/{code}/{key}" if key else None)
     return Response(content=reply.body, status_code=201, media_type="application/json",
                     headers={"Idempotent-Replayed": "true"} if reply.replayed else None)

@@ -243,12 +243,12 @@ class ReportByMessage(ReportIncident):
     name: ClassVar[str] = "incident.report_by_message"
     channel: Literal["sms", "zalo"]
     cut: bool = Field(default=False, description="The text was longer than the line takes and was cut")
-    zalo_user_id: str | None = Field(default=None, min_length=1, max_length=64,
-                                     description="An identified report by Zalo: how the police reach the reporter")
+    sender: str | None = Field(default=None, min_length=1, max_length=64, description=(
+        "An identified report only: the sender's number (SMS) or Zalo user id, encrypted with the identity"))
 
     @model_validator(mode="after")
     def _no_sender_when_anonymous(self) -> ReportByMessage:
-        if self.anonymous and self.zalo_user_id is not None:
+        if self.anonymous and self.sender is not None:
             raise ValueError("an anonymous tip keeps nothing of its sender")
         return self
 

@@ -27,11 +27,11 @@ async def handle_report_by_message(cmd: ReportByMessage, uow: Any, actor: Princi
     if cmd.anonymous:
         reply = intake.tip_receipt(made["follow_up_code"], made["secret"], cut=cmd.cut)
     else:
-        if cmd.zalo_user_id is not None:  # how the police reach this reporter: their Zalo id, encrypted like a phone
-            identity = {"resident_id": None, "full_name": cmd.reporter.full_name, "phone": None,
-                        "zalo_user_id": cmd.zalo_user_id, "channel": cmd.channel}
-            await uow.intake.set_identity(incident_id, uow.pii.encrypt(dumps(identity),
-                                                                       identity_context(incident_id)))
+        # How the police reach this reporter: the number (or the Zalo id) they wrote from, encrypted with the name.
+        sms = cmd.channel == "sms"
+        identity = {"resident_id": None, "full_name": cmd.reporter.full_name, "phone": cmd.sender if sms else None,
+                    "zalo_user_id": None if sms else cmd.sender, "channel": cmd.channel}
+        await uow.intake.set_identity(incident_id, uow.pii.encrypt(dumps(identity), identity_context(incident_id)))
         reply = intake.report_receipt(incident_id, cut=cmd.cut)
     return Created({"incident_id": incident_id, "anonymous": cmd.anonymous, "reply": reply})
 
