@@ -316,6 +316,34 @@ class ServiceSettings(BaseSettings):
     notify_scan_interval_s: float = Field(default=300.0, gt=0,
                                           description="how often the job looks for deadlines near and expiries")
     notify_verify_rate_limit: int = Field(default=5, ge=1, description="verification codes sent per person per hour")
+    # Delivery channels (shared/channels.py; docs/operations.md "Connecting real providers"). Empty: channel off.
+    notify_smtp_host: str = Field(default="", description="the SMTP server (submission); empty: no email")
+    notify_smtp_port: int = Field(default=587, ge=1, le=65535)
+    notify_smtp_username: str = Field(default="", description="empty: no SMTP authentication")
+    notify_smtp_password: SecretStr | None = None
+    notify_smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (submission, 587), tls (implicit TLS, 465) or none (a local relay)")
+    notify_smtp_from: str = Field(default="", description='the From address, e.g. "Phường Phú Sơn <no-reply@...>"')
+    sms_gateway_url: str = Field(default="", description="the SMS gateway's base URL; messages go to {url}/messages")
+    sms_gateway_key_id: str = Field(default="", description="names the shared secret (X-Key-Id) both ways")
+    sms_gateway_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key signing requests to the gateway and verifying its webhooks")
+    sms_gateway_replay_window_s: int = Field(default=300, ge=1, description="a signed request older or newer is refused")
+    zalo_oa_api_url: str = Field(default="https://openapi.zalo.me", description="the Zalo OA Open API")
+    zalo_oa_access_token: SecretStr | None = Field(default=None, description="the OA's access token; unset: no Zalo")
+    zalo_app_secret: SecretStr | None = Field(
+        default=None, description="the OA secret key that Zalo's X-ZEvent-Signature of webhooks is computed with")
+    zalo_app_id: str = Field(default="", description="the Zalo app's id (part of X-ZEvent-Signature)")
+    notify_channel_timeout_s: float = Field(default=10.0, gt=0, description="one send to a provider, whole exchange")
+
+    # Reports in by SMS and Zalo (incidents, issue 17): the residential group a text is filed under (a text names no
+    # place; the police correct it at triage), and how many texts one sender may send per window (counted under a
+    # keyed pseudonym of the number, deleted when the window ends, as for client addresses). The gateways' own
+    # settings (SMS_GATEWAY_*, ZALO_*) are shared/channels.py's; a channel without them answers 404.
+    incidents_intake_group_id: str | None = Field(
+        default=None, max_length=64, description="the residential group reports by SMS/Zalo are filed under")
+    intake_rate_limit: int = Field(default=10, ge=1, description="texts one sender may send per window")
+    intake_rate_window_s: int = Field(default=600, ge=1)
 
     @property
     def trusted_proxy_networks(self) -> tuple[Any, ...]:
