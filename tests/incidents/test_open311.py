@@ -145,7 +145,7 @@ async def test_open311_errors_are_its_array_with_the_right_status(db, started):
         errors(await open311.post("/open311/v2/requests.json", data={**FORM, "description": "x"}), 400)
         errors(await open311.post("/open311/v2/requests.json", data=FORM, headers={"Idempotency-Key": "k"}), 400)
         errors(await open311.post("/open311/v2/requests.xml", data=FORM), 400)
-        errors(await open311.post("/open311/v2/requests.json", content=b"\x00\x01", 
+        errors(await open311.post("/open311/v2/requests.json", content=b"\x00\x01",
                                   headers={"Content-Type": "application/octet-stream"}), 400)
     async with client(app, "198.51.100.32") as reader:
         errors(await reader.get("/open311/v2/services/drugs.json"), 404)
