@@ -272,6 +272,8 @@ class AnswerPolice(_Command):
     reply_to: str | None = Field(default=None, min_length=1, max_length=64)
     reply_to_oldest: bool = Field(default=False, description=(
         "Without reply_to: answer the oldest question still unanswered, if any (an SMS answer names no question)"))
+
+
 # -- assisted intake (issue 17) --------------------------------------------------------------------------------------
 class ReportForResident(_Command):
     """A team leader files a report on behalf of a resident of one of their teams' groups (an elderly neighbour,

@@ -439,9 +439,6 @@ TIP_MESSAGES_IN_ORDER = Keyset.of("created_at:timestamptz", "message_id:text")
 
 class IntakeRepository:
     """The channel a report came in by (never who sent it)."""
-# -- assisted intake and Open311 (issue 17) ------------------------------------------------------------------------
-class AssistedRepository:
-    """The residents' groups (registry's resident events, ids only) and the assisted marks of a report."""
 
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
@@ -461,6 +458,43 @@ class AssistedRepository:
 
 class TipMessageRepository:
     """Questions of the police to an anonymous tipster and the tipster's answers, the texts encrypted."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def add(self, row: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO tip_messages (message_id, incident_id, ward_id, author, officer_ref, reply_to, text_sealed, "
+            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            row["message_id"], row["incident_id"], row["ward_id"], row["author"], row["officer_ref"],
+            row["reply_to"], row["text_sealed"], row["created_at"])
+
+    async def get(self, message_id: str) -> dict[str, Any] | None:
+        return _one(await self.conn.fetchrow("SELECT * FROM tip_messages WHERE message_id = $1", message_id))
+
+    async def mark_answered(self, message_id: str, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE tip_messages SET answered_at = COALESCE(answered_at, $2) WHERE message_id = $1", message_id, at)
+
+    async def all_of(self, incident_id: str) -> list[dict[str, Any]]:
+        """Every message of an incident, oldest first (a tip's conversation is short: bounded by the rate limits)."""
+        return _all(await self.conn.fetch(
+            "SELECT * FROM tip_messages WHERE incident_id = $1 ORDER BY created_at, message_id", incident_id))
+
+    async def list(self, incident_id: str, page: PageRequest) -> dict[str, Any]:
+        args: list[Any] = [incident_id]
+        rows = await self.conn.fetch(TIP_MESSAGES_IN_ORDER.query("SELECT * FROM tip_messages", ["incident_id = $1"],
+                                                                 args, page), *args)
+        return TIP_MESSAGES_IN_ORDER.page(rows, page)
+
+
+# -- assisted intake and Open311 (issue 17) ------------------------------------------------------------------------
+class AssistedRepository:
+    """The residents' groups (registry's resident events, ids only) and the assisted marks of a report."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
     async def resident(self, resident_id: str) -> dict[str, Any] | None:
         return _one(await self.conn.fetchrow("SELECT * FROM known_residents WHERE resident_id = $1", resident_id))
 
@@ -498,30 +532,6 @@ class Open311Repository:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    async def add(self, row: dict[str, Any]) -> None:
-        await self.conn.execute(
-            "INSERT INTO tip_messages (message_id, incident_id, ward_id, author, officer_ref, reply_to, text_sealed, "
-            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            row["message_id"], row["incident_id"], row["ward_id"], row["author"], row["officer_ref"],
-            row["reply_to"], row["text_sealed"], row["created_at"])
-
-    async def get(self, message_id: str) -> dict[str, Any] | None:
-        return _one(await self.conn.fetchrow("SELECT * FROM tip_messages WHERE message_id = $1", message_id))
-
-    async def mark_answered(self, message_id: str, at: datetime) -> None:
-        await self.conn.execute(
-            "UPDATE tip_messages SET answered_at = COALESCE(answered_at, $2) WHERE message_id = $1", message_id, at)
-
-    async def all_of(self, incident_id: str) -> list[dict[str, Any]]:
-        """Every message of an incident, oldest first (a tip's conversation is short: bounded by the rate limits)."""
-        return _all(await self.conn.fetch(
-            "SELECT * FROM tip_messages WHERE incident_id = $1 ORDER BY created_at, message_id", incident_id))
-
-    async def list(self, incident_id: str, page: PageRequest) -> dict[str, Any]:
-        args: list[Any] = [incident_id]
-        rows = await self.conn.fetch(TIP_MESSAGES_IN_ORDER.query("SELECT * FROM tip_messages", ["incident_id = $1"],
-                                                                 args, page), *args)
-        return TIP_MESSAGES_IN_ORDER.page(rows, page)
     async def requests(self, categories: list[str], *, ids: list[str] | None = None, ward_id: str | None = None,
                        category: str | None = None, start: datetime | None = None, end: datetime | None = None,
                        open_states: list[str] | None = None, closed: bool | None = None,

@@ -471,6 +471,8 @@ class IntakeReceipt(_Out):
     """What a provider's webhook is answered (the reply itself goes back to the sender through the gateway)."""
 
     status: str = Field(description="accepted | replayed | ignored")
+
+
 # -- assisted intake (issue 17): the detail's fields, added to IncidentDetail (appended, not edited in place) ----------
 def _assisted_fields() -> None:
     from pydantic.fields import FieldInfo
