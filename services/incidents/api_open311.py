@@ -97,6 +97,22 @@ async def _jurisdiction(uow: Any, ward_id: str | None) -> str | None:
     return ward_id
 
 
+# -- discovery ---------------------------------------------------------------------------------------------------
+@router.get("/discovery")
+@router.get("/discovery.json")
+async def discovery(request: Request) -> Response:
+    """Service discovery (GeoReport v2): this endpoint, its specification and its one format, JSON."""
+    async def work() -> Response:
+        root = request.scope.get("root_path", "").rstrip("/")
+        url = f"{request.url.scheme}://{request.url.netloc}{root}/open311/v2"
+        return _json({"changeset": open311.CHANGESET, "contact": open311.AGENCY, "key_service": None,
+                      "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": url,
+                                     "changeset": open311.CHANGESET, "type": "production",
+                                     "formats": ["application/json"]}]})
+
+    return await _answer(request, "public-read", work)
+
+
 # -- services ----------------------------------------------------------------------------------------------------
 @router.get("/services")
 @router.get("/services.json")

@@ -45,6 +45,8 @@ async def test_an_open311_client_lists_files_and_follows_a_request(db, started, 
     app = await public_app(db, started)
     caplog.set_level(logging.DEBUG)
     async with client(app) as open311:
+        endpoint = (await open311.get("/open311/v2/discovery.json")).json()["endpoints"][0]
+        assert endpoint["url"] == "http://incidents/open311/v2" and endpoint["formats"] == ["application/json"]
         listed = await open311.get("/open311/v2/services.json", params={"jurisdiction_id": WARD})
         assert listed.status_code == 200 and listed.headers["content-type"] == "application/json"
         services = listed.json()
