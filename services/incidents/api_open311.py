@@ -17,12 +17,14 @@ read as the public may see them, and ``POST requests`` filing an ordinary report
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pydantic
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from services.incidents import open311
 from services.incidents.commands import ReportIncident
@@ -41,6 +43,9 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"], include_in_schema=Fal
 DEFAULT_WINDOW = timedelta(days=90)
 #: At most this many arguments in a POST (a form is small; anything larger is not an Open311 client).
 MAX_FIELDS = 50
+#: Text PostgreSQL cannot store (shared/edge.py checks JSON bodies, the path, the query and headers; a form body is
+#: checked here).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -64,6 +69,8 @@ async def _answer(request: Request, scope: str, work: Any) -> Response:
     except pydantic.ValidationError as exc:
         described = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10])
         return _error(Open311Error(400, described or "invalid request"))
+    except HTTPException as exc:  # while the body is read: unstorable text in JSON, a malformed or too large form
+        return _error(Open311Error(400 if exc.status_code == 422 else exc.status_code, str(exc.detail)))
 
 
 def _format(value: str) -> str:
@@ -88,6 +95,22 @@ async def _jurisdiction(uow: Any, ward_id: str | None) -> str | None:
     if len(ward_id) > 64 or not await uow.open311.ward_known(ward_id):
         raise Open311Error(404, f"jurisdiction_id {ward_id!r} not found")
     return ward_id
+
+
+# -- discovery ---------------------------------------------------------------------------------------------------
+@router.get("/discovery")
+@router.get("/discovery.json")
+async def discovery(request: Request) -> Response:
+    """Service discovery (GeoReport v2): this endpoint, its specification and its one format, JSON."""
+    async def work() -> Response:
+        root = request.scope.get("root_path", "").rstrip("/")
+        url = f"{request.url.scheme}://{request.url.netloc}{root}/open311/v2"
+        return _json({"changeset": open311.CHANGESET, "contact": open311.AGENCY, "key_service": None,
+                      "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": url,
+                                     "changeset": open311.CHANGESET, "type": "production",
+                                     "formats": ["application/json"]}]})
+
+    return await _answer(request, "public-read", work)
 
 
 # -- services ----------------------------------------------------------------------------------------------------
@@ -183,6 +206,9 @@ async def _form(request: Request) -> dict[str, str]:
     args: dict[str, str] = {}
     for key, value in items:
         if isinstance(value, str | int | float) and not isinstance(value, bool):
+            if _UNSTORABLE.search(str(key)) or _UNSTORABLE.search(str(value)):
+                raise Open311Error(400, f"{str(key)[:40]!r} holds a NUL character or an unpaired surrogate, which "
+                                        "cannot be stored")
             args.setdefault(str(key), str(value))
     return args
 

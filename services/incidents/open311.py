@@ -46,6 +46,8 @@ STATUS_NOTES = {
 }
 AGENCY = "Công an phường và Ủy ban nhân dân phường (ward police and people's committee)"
 MAX_IDS = 50
+#: When what this endpoint offers last changed (discovery's ``changeset``).
+CHANGESET = "2026-12-03T00:00:00+07:00"
 
 
 class Open311Error(Exception):

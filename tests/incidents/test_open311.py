@@ -45,6 +45,8 @@ async def test_an_open311_client_lists_files_and_follows_a_request(db, started, 
     app = await public_app(db, started)
     caplog.set_level(logging.DEBUG)
     async with client(app) as open311:
+        endpoint = (await open311.get("/open311/v2/discovery.json")).json()["endpoints"][0]
+        assert endpoint["url"] == "http://incidents/open311/v2" and endpoint["formats"] == ["application/json"]
         listed = await open311.get("/open311/v2/services.json", params={"jurisdiction_id": WARD})
         assert listed.status_code == 200 and listed.headers["content-type"] == "application/json"
         services = listed.json()
@@ -131,7 +133,7 @@ async def test_an_open311_client_lists_files_and_follows_a_request(db, started, 
 
 
 async def test_open311_errors_are_its_array_with_the_right_status(db, started):
-    app = await public_app(db, started, public_rate_limit=12, public_rate_window_s=3600)
+    app = await public_app(db, started, public_rate_limit=14, public_rate_window_s=3600)
     async with client(app, "198.51.100.31") as open311:
         assert "service_code" in errors(await open311.post("/open311/v2/requests.json",
                                                            data={k: v for k, v in FORM.items()
@@ -145,6 +147,10 @@ async def test_open311_errors_are_its_array_with_the_right_status(db, started):
         errors(await open311.post("/open311/v2/requests.json", data={**FORM, "description": "x"}), 400)
         errors(await open311.post("/open311/v2/requests.json", data=FORM, headers={"Idempotency-Key": "k"}), 400)
         errors(await open311.post("/open311/v2/requests.xml", data=FORM), 400)
+        errors(await open311.post("/open311/v2/requests.json", data={**FORM, "description": "Đèn\x00 hỏng rồi"}), 400)
+        errors(await open311.post("/open311/v2/requests.json", json={**FORM, "description": "Đèn\x00 hỏng rồi"}), 400)
+        errors(await open311.post("/open311/v2/requests.json", files={"photo": ("a.jpg", b"\xff\xd8")},
+                                  data=FORM), 400)
         errors(await open311.post("/open311/v2/requests.json", content=b"\x00\x01",
                                   headers={"Content-Type": "application/octet-stream"}), 400)
     async with client(app, "198.51.100.32") as reader:
@@ -158,11 +164,13 @@ async def test_open311_errors_are_its_array_with_the_right_status(db, started):
         errors(await reader.get("/open311/v2/requests/no-such-request.json"), 404)
         errors(await reader.get("/open311/v2/requests.xml"), 400)
         # Past the public limit: 429 with Retry-After, still the array (the counter is per address and route).
-        answers = [(await reader.get("/open311/v2/services.json")).status_code for _ in range(12)]
+        answers = [(await reader.get("/open311/v2/services.json")).status_code for _ in range(14)]
         assert answers[-1] == 429 and set(answers[:3]) == {200}
         limited = await reader.get("/open311/v2/services.json")
         errors(limited, 429)
         assert 1 <= int(limited.headers["Retry-After"]) <= 3600
-    async with client(app, "198.51.100.31") as flood:  # 10 POSTs counted above: two more are taken, then 429
-        codes = [(await flood.post("/open311/v2/requests.json", data=FORM)).status_code for _ in range(3)]
-        assert codes == [201, 201, 429]
+    async with client(app, "198.51.100.31") as flood:  # 13 POSTs counted above: one JSON filing is taken, then 429
+        first = await flood.post("/open311/v2/requests", json=FORM)
+        assert first.status_code == 201 and first.json()[0]["service_request_id"], first.text
+        codes = [(await flood.post("/open311/v2/requests.json", data=FORM)).status_code for _ in range(2)]
+        assert codes == [429, 429]
