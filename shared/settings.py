@@ -318,6 +318,15 @@ class ServiceSettings(BaseSettings):
         default=None, description="the OA secret key that Zalo's X-ZEvent-Signature of webhooks is computed with")
     zalo_app_id: str = Field(default="", description="the Zalo app's id (part of X-ZEvent-Signature)")
     notify_channel_timeout_s: float = Field(default=10.0, gt=0, description="one send to a provider, whole exchange")
+    # The delivery worker (services/notify/delivery.py), in every replica of notify.
+    notify_delivery_max_attempts: int = Field(default=8, ge=1, description="a delivery is failed after this many")
+    notify_delivery_retry_base_s: float = Field(default=30.0, gt=0, description="first retry delay; doubles, jittered")
+    notify_delivery_retry_cap_s: float = Field(default=3600.0, gt=0, description="longest retry delay")
+    notify_delivery_lease_s: float = Field(
+        default=120.0, gt=0, description="a delivery being sent is taken over by another worker after this long "
+                                         "(its worker died); well above NOTIFY_CHANNEL_TIMEOUT_S")
+    notify_delivery_poll_s: float = Field(default=5.0, gt=0, description="how often an idle worker looks for due ones")
+    notify_delivery_workers: int = Field(default=2, ge=1, description="deliveries in flight per replica")
 
     @property
     def trusted_proxy_networks(self) -> tuple[Any, ...]:
