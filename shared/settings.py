@@ -39,6 +39,7 @@ DEV_IDEMPOTENCY_KEY = "dev-only-idempotency-key-change-me-0123456789"
 DEV_FEED_KEY = "dev-only-feed-webhook-secret-key-change-me-0123"
 DEV_IDENTITY_KEY = "dev-only-identity-second-factor-key-change-me-01"
 DEV_CONSOLE_KEY = "dev-only-console-session-sealing-key-change-me-01"
+DEV_NOTIFY_KEY = "dev-only-notify-contact-sealing-key-change-me-0123"
 
 #: The development token issuer and the public half of the development signing key (Ed25519; the private half is
 #: shared/devkeys/DEV-ONLY-token-signing-key.pem, used by ``wardctl token`` and the tests). A service in
@@ -327,6 +328,22 @@ class ServiceSettings(BaseSettings):
                                          "(its worker died); well above NOTIFY_CHANNEL_TIMEOUT_S")
     notify_delivery_poll_s: float = Field(default=5.0, gt=0, description="how often an idle worker looks for due ones")
     notify_delivery_workers: int = Field(default=2, ge=1, description="deliveries in flight per replica")
+    # The notify service (issue 17, docs/services/notify.md): the key contact addresses are sealed under at rest
+    # (shared.idempotency.Sealer, purpose "contact"), where its messages link to, the ward's time zone (quiet hours,
+    # digests, "deadline near"), and when its scheduled job warns ahead of a deadline.
+    notify_key: SecretStr = Field(default=SecretStr(DEV_NOTIFY_KEY),
+                                  description="seals people's contact addresses at rest (at least 32 characters)")
+    notify_retired_keys: list[SecretStr] = Field(default_factory=list)
+    notify_console_url: str = Field(default="http://127.0.0.1:8008",
+                                    description="the console's public URL: every message links there")
+    notify_timezone: str = Field(default="Asia/Ho_Chi_Minh", description="the ward's time zone (IANA name)")
+    notify_tip_deadline_warn_days: int = Field(default=3, ge=1, le=20,
+                                               description="days before a crime tip's deadline its officer is told")
+    notify_residence_warn_days: int = Field(default=7, ge=1, le=60,
+                                            description="days before a temporary residence expires it is said")
+    notify_scan_interval_s: float = Field(default=300.0, gt=0,
+                                          description="how often the job looks for deadlines near and expiries")
+    notify_verify_rate_limit: int = Field(default=5, ge=1, description="verification codes sent per person per hour")
 
     @property
     def trusted_proxy_networks(self) -> tuple[Any, ...]:
@@ -482,6 +499,10 @@ class ServiceSettings(BaseSettings):
                 bad.append("FEED_KEY (the development key, or shorter than 32 characters)")
             if self.service_name == "identity":
                 bad.extend(self._identity_problems())
+            if self.service_name == "notify" and any(
+                    k.get_secret_value() == DEV_NOTIFY_KEY or len(k.get_secret_value()) < 32
+                    for k in [self.notify_key, *self.notify_retired_keys]):
+                bad.append("NOTIFY_KEY (the development key, or shorter than 32 characters)")
             if "dev-" in self.database_url and "-password" in self.database_url:
                 bad.append("DATABASE_URL")
             if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:
