@@ -358,3 +358,13 @@ def test_render_single_and_digest() -> None:
     two = [*one, Item("Late stay notice s-1", "b", f"{CONSOLE}/y")]
     subject, text = render("zalo", two, CONSOLE)
     assert subject == "2 things waiting for you" and f"{CONSOLE}/x" in text and f"{CONSOLE}/y" in text
+
+
+def test_from_settings_refuses_a_lease_shorter_than_two_sends() -> None:
+    from shared.settings import ServiceSettings
+
+    base = {"service_name": "notify", "database_url": "postgresql://x@y/z", "environment": "test"}
+    ok = DeliveryWorker.from_settings(ServiceSettings(**base), lambda: None, {}, SEALER)
+    assert ok.lease == timedelta(seconds=120) and ok.tz == HCM and ok.policy == RetryPolicy(8, 30.0, 3600.0)
+    with pytest.raises(ValueError, match="NOTIFY_DELIVERY_LEASE_S"):
+        DeliveryWorker.from_settings(ServiceSettings(**base, notify_delivery_lease_s=15), lambda: None, {}, SEALER)
