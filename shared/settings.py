@@ -567,6 +567,7 @@ class MigrationSettings(BaseSettings):
     feed_owner_database_url: SecretStr | None = None
     identity_owner_database_url: SecretStr | None = None
     console_owner_database_url: SecretStr | None = None
+    notify_owner_database_url: SecretStr | None = None
 
     def owner_url(self, service: str) -> str:
         value = getattr(self, f"{service}_owner_database_url", None)

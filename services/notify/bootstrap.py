@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel
 
 from services.notify import api, consumers, handlers
 from services.notify.delivery import DeliveryWorker
 from services.notify.handlers import NotifyConfig
 from services.notify.uow import NotifyUnitOfWork
+from shared import channels
 from shared.application import Application, PgContext
 from shared.events import Event
 from shared.http import create_app
@@ -27,15 +27,6 @@ from shared.settings import ServiceSettings
 #: The notify service publishes no events of its own (only the head of its audit chain, as every service).
 PUBLISHES: list[type[Event]] = []
 CONTACT_PURPOSE = "contact"
-
-
-class _Outgoing(BaseModel):
-    """shared.channels.Outgoing's shape, until shared/channels.py (helper B) is merged."""
-
-    to: str
-    subject: str
-    text: str
-    idempotency_key: str
 
 
 def contact_sealer(settings: ServiceSettings) -> Sealer:
@@ -51,11 +42,7 @@ def config_of(settings: ServiceSettings, clock: Any = None) -> NotifyConfig:
 
 
 def channel_adapters(settings: ServiceSettings) -> tuple[dict[str, Any], Any]:
-    """The configured channels' adapters and the message type they send (shared/channels.py, when merged)."""
-    try:
-        from shared import channels  # type: ignore[attr-defined]
-    except ImportError:
-        return {}, _Outgoing
+    """The configured channels' adapters (shared/channels.py) and the message type they send."""
     return dict(channels.channels_from(settings)), channels.Outgoing
 
 
