@@ -233,6 +233,8 @@ class ZaloGateway:
         """A consultation (``cs``) message to a follower: ``msg.to`` is the follower's Zalo user id for this OA."""
         if not self._token:
             raise ChannelError("no access token", retryable=False)
+        if msg.to.startswith(("+", "0")):  # a phone number: only ZNS (templates) reaches one, not the OA API
+            raise ChannelError("Zalo OA messages need the follower's user id, not a phone number", retryable=False)
         body = json.dumps({"recipient": {"user_id": msg.to}, "message": {"text": msg.text[:2000]}},
                           ensure_ascii=False, separators=(",", ":")).encode()
         try:
