@@ -462,7 +462,7 @@ spec:
 #: SERVICE_SECRETS). Its session cookie is `__Host-` (Secure): put it behind the city's HTTPS ingress.
 _K8S_CONSOLE = _K8S_SERVICE.replace(_KAFKA_AUDIT_IDEMPOTENCY_ENV, """\
             - name: CONSOLE_API_URLS
-              value: '{{"registry": "http://registry:8001", "incidents": "http://incidents:8002", "mediation": "http://mediation:8003", "donations": "http://donations:8004", "awards": "http://awards:8005", "feed": "http://feed:8006", "identity": "http://identity:8007"}}'
+              value: '{{"registry": "http://registry:8001", "incidents": "http://incidents:8002", "mediation": "http://mediation:8003", "donations": "http://donations:8004", "awards": "http://awards:8005", "feed": "http://feed:8006", "identity": "http://identity:8007", "notify": "http://notify:8009"}}'
             # People sign in through the city's provider (the services trust its tokens: JWT_ISSUER of the
             # ConfigMap, patch both alike), its public PKCE client ward-console (docs/console.md)
             - name: CONSOLE_OIDC_ISSUER
@@ -490,7 +490,8 @@ SERVICE_SECRETS: dict[str, dict[str, str]] = {
     # signs the tokens every service verifies, seals second-factor secrets (services/identity/tokens.py, credentials.py)
     "identity": {"IDENTITY_SIGNING_KEY": "identity-signing-key", "IDENTITY_SIGNING_KID": "identity-signing-key",
                  "IDENTITY_KEY": "identity-second-factor-key"},
-    "console": {"CONSOLE_KEY": "console-session-key"},  # seals the tokens of people's sessions (services/console)
+    "console": {"CONSOLE_KEY": "console-session-key"},
+    "notify": {"NOTIFY_KEY": "notify-contact-key"},  # seals people's contact addresses (services/notify)  # seals the tokens of people's sessions (services/console)
     # the incidents service's own login to the evidence bucket (put, get, delete only: docs/evidence.md)
     "incidents": {"EVIDENCE_S3_ACCESS_KEY_ID": "incidents-evidence-store",
                   "EVIDENCE_S3_SECRET_ACCESS_KEY": "incidents-evidence-store"},

@@ -39,6 +39,7 @@ DEV_IDEMPOTENCY_KEY = "dev-only-idempotency-key-change-me-0123456789"
 DEV_FEED_KEY = "dev-only-feed-webhook-secret-key-change-me-0123"
 DEV_IDENTITY_KEY = "dev-only-identity-second-factor-key-change-me-01"
 DEV_CONSOLE_KEY = "dev-only-console-session-sealing-key-change-me-01"
+DEV_NOTIFY_KEY = "dev-only-notify-contact-sealing-key-change-me-0123"
 
 #: The development token issuer and the public half of the development signing key (Ed25519; the private half is
 #: shared/devkeys/DEV-ONLY-token-signing-key.pem, used by ``wardctl token`` and the tests). A service in
@@ -299,6 +300,50 @@ class ServiceSettings(BaseSettings):
     evidence_max_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="PDF")
     evidence_max_image_pixels: int = Field(
         default=30_000_000, ge=1, description="larger images are refused (decoding one takes ~3 bytes a pixel)")
+    # Delivery channels (shared/channels.py; docs/operations.md "Connecting real providers"). Empty: channel off.
+    notify_smtp_host: str = Field(default="", description="the SMTP server (submission); empty: no email")
+    notify_smtp_port: int = Field(default=587, ge=1, le=65535)
+    notify_smtp_username: str = Field(default="", description="empty: no SMTP authentication")
+    notify_smtp_password: SecretStr | None = None
+    notify_smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (submission, 587), tls (implicit TLS, 465) or none (a local relay)")
+    notify_smtp_from: str = Field(default="", description='the From address, e.g. "Phường Phú Sơn <no-reply@...>"')
+    sms_gateway_url: str = Field(default="", description="the SMS gateway's base URL; messages go to {url}/messages")
+    sms_gateway_key_id: str = Field(default="", description="names the shared secret (X-Key-Id) both ways")
+    sms_gateway_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key signing requests to the gateway and verifying its webhooks")
+    sms_gateway_replay_window_s: int = Field(default=300, ge=1, description="a signed request older or newer is refused")
+    zalo_oa_api_url: str = Field(default="https://openapi.zalo.me", description="the Zalo OA Open API")
+    zalo_oa_access_token: SecretStr | None = Field(default=None, description="the OA's access token; unset: no Zalo")
+    zalo_app_secret: SecretStr | None = Field(
+        default=None, description="the OA secret key that Zalo's X-ZEvent-Signature of webhooks is computed with")
+    zalo_app_id: str = Field(default="", description="the Zalo app's id (part of X-ZEvent-Signature)")
+    notify_channel_timeout_s: float = Field(default=10.0, gt=0, description="one send to a provider, whole exchange")
+    # The delivery worker (services/notify/delivery.py), in every replica of notify.
+    notify_delivery_max_attempts: int = Field(default=8, ge=1, description="a delivery is failed after this many")
+    notify_delivery_retry_base_s: float = Field(default=30.0, gt=0, description="first retry delay; doubles, jittered")
+    notify_delivery_retry_cap_s: float = Field(default=3600.0, gt=0, description="longest retry delay")
+    notify_delivery_lease_s: float = Field(
+        default=120.0, gt=0, description="a delivery being sent is taken over by another worker after this long "
+                                         "(its worker died); well above NOTIFY_CHANNEL_TIMEOUT_S")
+    notify_delivery_poll_s: float = Field(default=5.0, gt=0, description="how often an idle worker looks for due ones")
+    notify_delivery_workers: int = Field(default=2, ge=1, description="deliveries in flight per replica")
+    # The notify service (issue 17, docs/services/notify.md): the key contact addresses are sealed under at rest
+    # (shared.idempotency.Sealer, purpose "contact"), where its messages link to, the ward's time zone (quiet hours,
+    # digests, "deadline near"), and when its scheduled job warns ahead of a deadline.
+    notify_key: SecretStr = Field(default=SecretStr(DEV_NOTIFY_KEY),
+                                  description="seals people's contact addresses at rest (at least 32 characters)")
+    notify_retired_keys: list[SecretStr] = Field(default_factory=list)
+    notify_console_url: str = Field(default="http://127.0.0.1:8008",
+                                    description="the console's public URL: every message links there")
+    notify_timezone: str = Field(default="Asia/Ho_Chi_Minh", description="the ward's time zone (IANA name)")
+    notify_tip_deadline_warn_days: int = Field(default=3, ge=1, le=20,
+                                               description="days before a crime tip's deadline its officer is told")
+    notify_residence_warn_days: int = Field(default=7, ge=1, le=60,
+                                            description="days before a temporary residence expires it is said")
+    notify_scan_interval_s: float = Field(default=300.0, gt=0,
+                                          description="how often the job looks for deadlines near and expiries")
+    notify_verify_rate_limit: int = Field(default=5, ge=1, description="verification codes sent per person per hour")
 
     @property
     def trusted_proxy_networks(self) -> tuple[Any, ...]:
@@ -454,6 +499,10 @@ class ServiceSettings(BaseSettings):
                 bad.append("FEED_KEY (the development key, or shorter than 32 characters)")
             if self.service_name == "identity":
                 bad.extend(self._identity_problems())
+            if self.service_name == "notify" and any(
+                    k.get_secret_value() == DEV_NOTIFY_KEY or len(k.get_secret_value()) < 32
+                    for k in [self.notify_key, *self.notify_retired_keys]):
+                bad.append("NOTIFY_KEY (the development key, or shorter than 32 characters)")
             if "dev-" in self.database_url and "-password" in self.database_url:
                 bad.append("DATABASE_URL")
             if self.kafka_security_protocol == "PLAINTEXT" and not self.kafka_allow_plaintext:
@@ -518,6 +567,7 @@ class MigrationSettings(BaseSettings):
     feed_owner_database_url: SecretStr | None = None
     identity_owner_database_url: SecretStr | None = None
     console_owner_database_url: SecretStr | None = None
+    notify_owner_database_url: SecretStr | None = None
 
     def owner_url(self, service: str) -> str:
         value = getattr(self, f"{service}_owner_database_url", None)

@@ -22,6 +22,7 @@ SERVICE_PORTS: dict[str, int] = {
     "feed": 8006,
     "identity": 8007,
     "console": 8008,
+    "notify": 8009,
 }
 #: Web applications for people (services/console): they call the services' HTTP APIs with the signed-in person's
 #: token, keep only their own sessions in their own schema, and take no part in Kafka (no topics, no ACLs, no

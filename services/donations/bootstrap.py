@@ -15,6 +15,7 @@ from shared.contracts.donations import (
     CampaignTeamCredited,
     ContributionRecorded,
     ContributionReversed,
+    ExpenseProposed,
     ExpenseRecorded,
     PledgeInstalmentOverdue,
     PledgeMade,
@@ -29,7 +30,7 @@ from shared.settings import ServiceSettings
 
 PUBLISHES = [CampaignOpened, CampaignTargetReached, CampaignTeamCredited, CampaignClosed, ContributionRecorded,
              ContributionReversed, PledgeMade, PledgeInstalmentOverdue, ExpenseRecorded, PublicCampaignOpened,
-             PublicCampaignTargetReached, PublicCampaignClosed, PublicExpenseRecorded]
+             PublicCampaignTargetReached, PublicCampaignClosed, PublicExpenseRecorded, ExpenseProposed]
 
 
 def build(settings: ServiceSettings) -> FastAPI:

@@ -31,6 +31,7 @@ from shared.contracts.donations import (
     CampaignTeamCredited,
     ContributionRecorded,
     ContributionReversed,
+    ExpenseProposed,
     ExpenseRecorded,
     Instalment,
     PledgeInstalmentOverdue,
@@ -256,6 +257,9 @@ async def handle_propose_expense(cmd: ProposeExpense, uow: Uow, actor: Principal
     })
     uow.audit("expense", expense_id, ward_id=campaign["ward_id"],
               details={"campaign_id": cmd.campaign_id, "amount_vnd": cmd.amount_vnd})
+    uow.emit(ExpenseProposed(ward_id=campaign["ward_id"], subject=campaign["campaign_id"], expense_id=expense_id,
+                             campaign_id=cmd.campaign_id, group_id=campaign["group_id"], amount_vnd=cmd.amount_vnd,
+                             proposed_by=actor.subject))
     return Created({"expense_id": expense_id, "status": "proposed"})
 
 

@@ -9,16 +9,17 @@ from services.identity import api, consumers, credentials, handlers
 from services.identity.tokens import Issuer
 from services.identity.uow import IdentityUnitOfWork
 from shared.application import Application, PgContext
+from shared.contracts.identity import AccountChanged
 from shared.events import Event
 from shared.http import create_app
 from shared.idempotency import Sealer
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
-#: The identity service publishes no events (only the head of its audit chain, as every service): no other service
-#: needs accounts (they trust the tokens' claims), and an account event would carry a person's name or nothing
-#: useful. Sign-ins and role changes are in its audit trail.
-PUBLISHES: list[type[Event]] = []
+#: The identity service publishes one event, ``AccountChanged`` (ids and roles, for the notify service), and the head
+#: of its audit chain, as every service. No event carries a username or a name; sign-ins and role changes are
+#: in its audit trail.
+PUBLISHES: list[type[Event]] = [AccountChanged]  # ids and roles only (issue 17: the notify service's people)
 
 
 def totp_sealer(settings: ServiceSettings) -> Sealer:

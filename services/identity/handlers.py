@@ -26,6 +26,7 @@ from services.identity.commands import (
 )
 from shared.actor import Principal
 from shared.application import Created
+from shared.contracts.identity import AccountChanged
 from shared.errors import InvalidInput
 
 Uow = Any
@@ -69,6 +70,7 @@ async def handle_create_account(cmd: CreateAccount, uow: Uow, actor: Principal) 
                             "created_by": actor.subject})
     reset = await _new_reset_code(uow, account_id, actor, _now())
     uow.audit("account", account_id, ward_id=cmd.ward_id, details={"roles": sorted(roles)})
+    uow.emit(account_changed(await uow.accounts.get(account_id)))
     return Created({"account": domain.account_view(await uow.accounts.get(account_id)), **reset})
 
 
@@ -80,6 +82,7 @@ async def handle_change_roles(cmd: ChangeRoles, uow: Uow, actor: Principal) -> d
     await uow.accounts.update(cmd.account_id, roles=sorted(roles), team_ids=sorted(set(cmd.team_ids)))
     uow.audit("account", cmd.account_id, ward_id=account["ward_id"],
               details={"from": sorted(account["roles"]), "to": sorted(roles)})
+    uow.emit(account_changed(await uow.accounts.get(cmd.account_id)))
     return domain.account_view(await uow.accounts.get(cmd.account_id))
 
 
@@ -90,6 +93,7 @@ async def handle_disable_account(cmd: DisableAccount, uow: Uow, actor: Principal
     await uow.refresh_tokens.revoke_account(cmd.account_id, now)
     await uow.reset_codes.void_all(cmd.account_id, now)
     uow.audit("account", cmd.account_id, ward_id=account["ward_id"])
+    uow.emit(account_changed(await uow.accounts.get(cmd.account_id)))
     return domain.account_view(await uow.accounts.get(cmd.account_id))
 
 
@@ -226,3 +230,11 @@ HANDLERS = {
     Refresh: handle_refresh,
     SignOut: handle_sign_out,
 }
+
+
+def account_changed(account: dict[str, Any]) -> AccountChanged:
+    """The account's state for other services (the notify service's people): ids and roles, never a name."""
+    return AccountChanged(ward_id=account["ward_id"], subject=account["account_id"],
+                          account_id=account["account_id"], roles=sorted(account["roles"]),
+                          resident_id=account["resident_id"], team_ids=sorted(account["team_ids"] or []),
+                          disabled=account["status"] == "disabled")

@@ -78,11 +78,18 @@ class IdentityAuditHeadPublished(AuditHeadPublished):
     topic: ClassVar[str] = "identity.audit"
 
 
+class NotifyAuditHeadPublished(AuditHeadPublished):
+    """The head of the notify service's audit chain."""
+
+    event_type: ClassVar[str] = "notify.audit.head-published.v1"
+    topic: ClassVar[str] = "notify.audit"
+
+
 HEAD_EVENTS: dict[str, type[AuditHeadPublished]] = {
     cls.source_service: cls
     for cls in (RegistryAuditHeadPublished, IncidentsAuditHeadPublished, MediationAuditHeadPublished,
                 DonationsAuditHeadPublished, AwardsAuditHeadPublished,
-                FeedAuditHeadPublished, IdentityAuditHeadPublished)
+                FeedAuditHeadPublished, IdentityAuditHeadPublished, NotifyAuditHeadPublished)
 }
 assert set(HEAD_EVENTS) == set(SERVICES), "one audit-head contract per service"
 

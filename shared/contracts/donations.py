@@ -246,3 +246,15 @@ class ExpenseRecorded(Event):
     def to_public(self) -> PublicExpenseRecorded:
         return copy_fields(PublicExpenseRecorded, self, cameras_count=len(self.cameras),
                            paid_on=self.paid_on or in_ward_time(self.occurred_at).date())
+
+
+class ExpenseProposed(Event):
+    """An official proposed an expense: it waits for another official's approval (four eyes) before it is paid."""
+
+    event_type: ClassVar[str] = "donations.expense.proposed.v1"
+    topic: ClassVar[str] = "donations.expenses"
+    expense_id: str = Id
+    campaign_id: str = Id
+    group_id: str = Id
+    amount_vnd: int = Field(gt=0)
+    proposed_by: str = Field(min_length=1, max_length=200, description="The proposing official's user id")

@@ -203,3 +203,12 @@ class IncidentsMerged(_Incident):
 
     event_type: ClassVar[str] = "incidents.incident.merged.v1"
     into: str = Field(min_length=1, max_length=64, description="The report that carries on")
+
+
+# -- two-way anonymous messages (issue 17): ids only, never the text --------------------------------------------
+class TipAnswered(_Incident):
+    """The anonymous tipster answered a police question on the tip (read it through the tip's messages)."""
+
+    event_type: ClassVar[str] = "incidents.tip.answered.v1"
+    message_id: str = Id
+    officer_ref: str | None = Field(default=None, description="The officer who asked the question answered")

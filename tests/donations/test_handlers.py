@@ -366,3 +366,15 @@ async def test_the_teams_donations_knows_with_their_current_members(app: Applica
     assert mobilisation[1]["members"] == [{"resident_id": "member-02", "full_name": "Thành viên member-02",
                                            "role": "member"}]
     assert mobilisation[1]["name"] == "Tổ vận động team-02" and mobilisation[1]["kind"] == "mobilisation"
+
+
+async def test_a_proposed_expense_is_published_as_waiting_for_its_second_approval(app: Application) -> None:
+    """ExpenseProposed (issue 17): the notify service tells the other officials that an approval waits."""
+    from shared.contracts.donations import ExpenseProposed
+
+    campaign_id = await opened(app)
+    buy = await app.run(ProposeExpense(campaign_id=campaign_id, item="Camera", amount_vnd=8_000_000,
+                                       invoice_ref="HĐ 2", paid_on=ward_today()), OFFICIAL)
+    proposed = [e for e in await emitted(app) if isinstance(e, ExpenseProposed)]
+    assert [(e.expense_id, e.campaign_id, e.group_id, e.amount_vnd, e.proposed_by) for e in proposed] == [
+        (buy["expense_id"], campaign_id, GROUP, 8_000_000, OFFICIAL.subject)]

@@ -215,3 +215,22 @@ async def test_a_password_hashed_under_older_parameters_is_rehashed_at_the_next_
     assert (await sign_in(app))["outcome"] == "signed_in"
     rehashed = (await account(app, acc["account_id"]))["password_hash"]
     assert rehashed != weaker and not PasswordHasher().check_needs_rehash(rehashed)
+
+
+async def test_account_changes_are_published_with_ids_and_roles_only(app):
+    """Create, a roles change and disabling each publish AccountChanged (the notify service's people): the ward,
+    roles, resident and teams, never the username or the name."""
+    from shared.contracts.identity import AccountChanged
+    from tests.application import emitted
+
+    created = await app.run(resident(), OFFICIAL)
+    account_id = created["account"]["account_id"]
+    await app.run(ChangeRoles(account_id=account_id, roles=["resident", "team_leader"], team_ids=["team-1"]), OFFICIAL)
+    await app.run(DisableAccount(account_id=account_id), OFFICIAL)
+    events = [e for e in await emitted(app) if isinstance(e, AccountChanged)]
+    assert [(e.account_id, e.roles, e.team_ids, e.disabled) for e in events] == [
+        (account_id, ["resident"], [], False), (account_id, ["resident", "team_leader"], ["team-1"], False),
+        (account_id, ["resident", "team_leader"], ["team-1"], True)]
+    assert all(e.resident_id == "res-1" and e.ward_id == WARD and e.subject == account_id for e in events)
+    for e in events:
+        assert "lan.nguyen" not in e.model_dump_json() and "Lan" not in e.model_dump_json()
