@@ -203,6 +203,11 @@ async def test_an_identified_report_by_zalo_keeps_the_sender_encrypted(db, start
         assert (await client.post("/v1/intake/zalo", content=body, headers=headers)).json() == {"status": "ignored"}
         forged = await client.post("/v1/intake/zalo", **zalo_in(zalo, TIP, "z-2", secret="wrong"))
         assert forged.status_code == 401
+        # A genuine event older than the deduplication remembers (a captured webhook replayed a day later): 401.
+        body, headers = zalo.signed({"timestamp": str(int((time.time() - 25 * 3600) * 1000)),
+                                     "event_name": "user_send_text", "sender": {"id": ZALO_USER},
+                                     "message": {"msg_id": "z-old", "text": TIP}})
+        assert (await client.post("/v1/intake/zalo", content=body, headers=headers)).status_code == 401
         assert await db.fetchval("incidents", "SELECT count(*) FROM incidents") == 1
 
     stored = await everything_stored(db)
