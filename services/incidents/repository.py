@@ -425,6 +425,9 @@ class EvidenceRepository:
             facility_id, ward_id, campaign_id)
 
 
+# -- assisted intake and Open311 (issue 17) ------------------------------------------------------------------------
+class AssistedRepository:
+    """The residents' groups (registry's resident events, ids only) and the assisted marks of a report."""
 # -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
 def tip_message_context(message_id: str) -> str:
     return f"incidents:{message_id}:tip-message"
@@ -443,6 +446,39 @@ class IntakeRepository:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
+    async def resident(self, resident_id: str) -> dict[str, Any] | None:
+        return _one(await self.conn.fetchrow("SELECT * FROM known_residents WHERE resident_id = $1", resident_id))
+
+    async def upsert_resident(self, resident_id: str, ward_id: str, group_id: str, at: datetime) -> None:
+        """Keyed by resident id, scoped to the event's ward; an older event never overwrites a newer group."""
+        await self.conn.execute(
+            "INSERT INTO known_residents (resident_id, ward_id, group_id, last_event_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (resident_id) DO UPDATE SET group_id = EXCLUDED.group_id, "
+            "last_event_at = EXCLUDED.last_event_at WHERE known_residents.ward_id = EXCLUDED.ward_id "
+            "AND known_residents.last_event_at <= EXCLUDED.last_event_at",
+            resident_id, ward_id, group_id, at)
+
+    async def mark_assisted(self, incident_id: str, entered_by: str) -> None:
+        await self.conn.execute("UPDATE incidents SET assisted = true, entered_by = $2 WHERE incident_id = $1",
+                                incident_id, entered_by)
+
+
+#: At most this many requests answer one Open311 GET (GeoReport v2 lets a server bound its lists; 1000 is the
+#: spec's example ceiling). Every filter narrows further.
+OPEN311_LIMIT = 1000
+#: At most this many groups are offered in a service definition's group list.
+OPEN311_GROUPS_LIMIT = 1000
+
+_OPEN311_SELECT = (
+    "SELECT i.incident_id, i.ward_id, i.group_id, i.category, i.state, i.outcome, i.received_at, i.merged_into, "
+    "g.name AS group_name, (SELECT max(t.at) FROM incident_transitions t WHERE t.incident_id = i.incident_id) "
+    "AS updated_at FROM incidents i LEFT JOIN known_groups g ON g.group_id = i.group_id")
+
+
+class Open311Repository:
+    """What Open311 reads (services/incidents/api_open311.py): reports that are not crime tips, of the categories
+    Open311 offers, with only the columns the public may see (never the description, the point, the address as
+    typed, the reporter, the evidence or who works on it)."""
     async def add_channel(self, incident_id: str, channel: str) -> None:
         await self.conn.execute("INSERT INTO incident_channels (incident_id, channel) VALUES ($1, $2)",
                                 incident_id, channel)
@@ -462,6 +498,28 @@ class TipMessageRepository:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
+    async def requests(self, categories: list[str], *, ids: list[str] | None = None, ward_id: str | None = None,
+                       category: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                       open_states: list[str] | None = None, closed: bool | None = None,
+                       limit: int = OPEN311_LIMIT) -> list[dict[str, Any]]:
+        """Newest first, at most ``limit``. ``closed``: None for both, True/False for one status."""
+        where = ["NOT i.is_crime_tip", "i.category = ANY($1::text[])", "$2::text[] IS NULL OR i.incident_id = ANY($2)",
+                 "$3::text IS NULL OR i.ward_id = $3", "$4::text IS NULL OR i.category = $4",
+                 "$5::timestamptz IS NULL OR i.received_at >= $5", "$6::timestamptz IS NULL OR i.received_at <= $6",
+                 "$7::boolean IS NULL OR (i.state <> ALL($8::text[])) = $7"]
+        sql = (_OPEN311_SELECT + " WHERE " + " AND ".join(f"({w})" for w in where)
+               + " ORDER BY i.received_at DESC, i.incident_id DESC LIMIT $9")
+        return _all(await self.conn.fetch(sql, categories, ids, ward_id, category, start, end, closed,
+                                          open_states or [], min(int(limit), OPEN311_LIMIT)))
+
+    async def groups(self, ward_id: str | None) -> list[dict[str, Any]]:
+        return _all(await self.conn.fetch(
+            "SELECT group_id, ward_id, name FROM known_groups WHERE $1::text IS NULL OR ward_id = $1 "
+            "ORDER BY ward_id, name, group_id LIMIT $2", ward_id, OPEN311_GROUPS_LIMIT))
+
+    async def ward_known(self, ward_id: str) -> bool:
+        return bool(await self.conn.fetchval("SELECT EXISTS (SELECT 1 FROM known_groups WHERE ward_id = $1)",
+                                             ward_id))
     async def add(self, row: dict[str, Any]) -> None:
         await self.conn.execute(
             "INSERT INTO tip_messages (message_id, incident_id, ward_id, author, officer_ref, reply_to, text_sealed, "

@@ -70,6 +70,8 @@ class IncidentReported(_Incident):
     anonymous: bool = Field(description="The reporter chose to stay anonymous (never who they are)")
     happened_at: datetime | None = Field(default=None, description="When the incident happened, if known")
     reported_at: datetime
+    assisted: bool = Field(default=False, description="A team leader entered it on behalf of the resident who "
+                                                      "reports it (assisted intake); never who either is")
 
     def to_public(self) -> PublicIncidentReported | None:
         if self.is_crime_tip:

@@ -264,6 +264,7 @@ class FakeIncidentsUnitOfWork(FakeUnitOfWork):
         # Evidence files (issue 18): the handler suite covers only the camera's campaign; uploads are tested on
         # PostgreSQL and both object stores (tests/incidents/test_evidence.py).
         self.evidence = FakeEvidenceRepository(self.projections)
+        self.assisted = FakeAssistedRepository(lambda: self)  # assisted intake (issue 17)
         # Reports in by SMS and Zalo, two-way anonymous messages (issue 17).
         self.intake = FakeIntakeRepository(lambda: self)
         self.tip_messages = FakeTipMessageRepository()
@@ -366,6 +367,37 @@ class FakeEvidenceRepository(FakeRepository):
             c["funded_by_campaign_id"] = campaign_id
 
 
+# -- assisted intake (issue 17) ----------------------------------------------------------------------------------------
+# The columns migrations/0007_assisted.sql adds, with their defaults.
+_DEFAULTS.update({"assisted": False, "entered_by": None})
+
+
+class FakeAssistedRepository(FakeRepository):
+    """The residents' groups, and the assisted marks on the fake incidents (``source``: the unit of work)."""
+
+    def __init__(self, source: Callable[[], Any]) -> None:
+        self.residents: dict[str, dict[str, Any]] = {}
+        self._source = source
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"residents": copy.deepcopy(self.residents), "_source": self._source}
+
+    async def resident(self, resident_id: str) -> dict[str, Any] | None:
+        row = self.residents.get(resident_id)
+        return None if row is None else dict(row)
+
+    async def upsert_resident(self, resident_id: str, ward_id: str, group_id: str, at: datetime) -> None:
+        old = self.residents.get(resident_id)
+        if old is None:
+            self.residents[resident_id] = {"resident_id": resident_id, "ward_id": ward_id, "group_id": group_id,
+                                           "last_event_at": at}
+        elif old["ward_id"] == ward_id and old["last_event_at"] <= at:
+            old.update(group_id=group_id, last_event_at=at)
+
+    async def mark_assisted(self, incident_id: str, entered_by: str) -> None:
+        rows = self._source().incidents.rows
+        if incident_id in rows:
+            rows[incident_id].update(assisted=True, entered_by=entered_by)
 # -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
 class FakeIntakeRepository(FakeRepository):
     def __init__(self, source: Callable[[], Any]) -> None:

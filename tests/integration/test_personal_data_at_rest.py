@@ -324,6 +324,18 @@ async def drive_incidents(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
                                      content=photo_naming_people(),
                                      headers={"Tip-Secret": tipped.json()["secret"], "Content-Type": "image/jpeg"})
     assert uploaded.status_code == 201, uploaded.text
+    # Assisted intake (issue 17): a team leader files for a resident of their team's group (keyed); an Open311 client
+    # files a request form-encoded with a person's contact details (no key: its reply holds a follow-up secret; the
+    # routes are outside the OpenAPI document, driven here all the same): nothing of them may be kept.
+    await go("POST", "/v1/incidents/assisted", {
+        "resident_id": ids["resident_id"], "reporter": {"full_name": REPORTER, "phone": PHONE},
+        "category": "public_order", "place": {"group_id": group}, "description": "Đèn đường hẻm 5 hỏng"},
+        auth("team_leader", WARD, sub="leader-1", team_ids=["t-med"]))
+    filed = await svc.client.post("/open311/v2/requests.json", data={
+        "service_code": "public_order", "attribute[group_id]": group, "description": "Cống hẻm 7 bị tắc",
+        "first_name": REPORTER, "last_name": RESIDENT, "phone": PHONE, "email": f"{NATIONAL_ID}@example.org",
+        "device_id": BIRTH_DATE})
+    assert filed.status_code == 201, filed.text
     await drive_intake(go, svc)
     return go
 
