@@ -255,6 +255,8 @@ class ReportForResident(_Command):
         if v is not None and v.tzinfo is None:
             raise ValueError("happened_at needs a time zone")
         return v
+
+
 # -- reports in by SMS and Zalo (issue 17) ---------------------------------------------------------------------------
 from typing import Literal  # noqa: E402 - appended with the intake (issue 17)
 

@@ -428,20 +428,6 @@ class EvidenceRepository:
 # -- assisted intake and Open311 (issue 17) ------------------------------------------------------------------------
 class AssistedRepository:
     """The residents' groups (registry's resident events, ids only) and the assisted marks of a report."""
-# -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
-def tip_message_context(message_id: str) -> str:
-    return f"incidents:{message_id}:tip-message"
-
-
-#: The texts of the messages between the police and anonymous tipsters, encrypted like identities (``wardctl keys``).
-ENCRYPTED_COLUMNS = (*ENCRYPTED_COLUMNS, EncryptedColumn(
-    "tip_messages", "message_id", "text_sealed", lambda row: tip_message_context(row["message_id"])))
-
-TIP_MESSAGES_IN_ORDER = Keyset.of("created_at:timestamptz", "message_id:text")
-
-
-class IntakeRepository:
-    """The channel a report came in by (never who sent it)."""
 
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
@@ -479,21 +465,6 @@ class Open311Repository:
     """What Open311 reads (services/incidents/api_open311.py): reports that are not crime tips, of the categories
     Open311 offers, with only the columns the public may see (never the description, the point, the address as
     typed, the reporter, the evidence or who works on it)."""
-    async def add_channel(self, incident_id: str, channel: str) -> None:
-        await self.conn.execute("INSERT INTO incident_channels (incident_id, channel) VALUES ($1, $2)",
-                                incident_id, channel)
-
-    async def set_identity(self, incident_id: str, sealed: bytes) -> None:
-        """An identified report's identity with how the police reach its reporter by the channel (a Zalo id)."""
-        await self.conn.execute("UPDATE incidents SET reporter_identity = $2 WHERE incident_id = $1 AND NOT anonymous",
-                                incident_id, sealed)
-
-    async def channel(self, incident_id: str) -> str | None:
-        return await self.conn.fetchval("SELECT channel FROM incident_channels WHERE incident_id = $1", incident_id)
-
-
-class TipMessageRepository:
-    """Questions of the police to an anonymous tipster and the tipster's answers, the texts encrypted."""
 
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
@@ -520,6 +491,45 @@ class TipMessageRepository:
     async def ward_known(self, ward_id: str) -> bool:
         return bool(await self.conn.fetchval("SELECT EXISTS (SELECT 1 FROM known_groups WHERE ward_id = $1)",
                                              ward_id))
+
+
+# -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
+def tip_message_context(message_id: str) -> str:
+    return f"incidents:{message_id}:tip-message"
+
+
+#: The texts of the messages between the police and anonymous tipsters, encrypted like identities (``wardctl keys``).
+ENCRYPTED_COLUMNS = (*ENCRYPTED_COLUMNS, EncryptedColumn(
+    "tip_messages", "message_id", "text_sealed", lambda row: tip_message_context(row["message_id"])))
+
+TIP_MESSAGES_IN_ORDER = Keyset.of("created_at:timestamptz", "message_id:text")
+
+
+class IntakeRepository:
+    """The channel a report came in by (never who sent it)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def add_channel(self, incident_id: str, channel: str) -> None:
+        await self.conn.execute("INSERT INTO incident_channels (incident_id, channel) VALUES ($1, $2)",
+                                incident_id, channel)
+
+    async def set_identity(self, incident_id: str, sealed: bytes) -> None:
+        """An identified report's identity with how the police reach its reporter by the channel (a Zalo id)."""
+        await self.conn.execute("UPDATE incidents SET reporter_identity = $2 WHERE incident_id = $1 AND NOT anonymous",
+                                incident_id, sealed)
+
+    async def channel(self, incident_id: str) -> str | None:
+        return await self.conn.fetchval("SELECT channel FROM incident_channels WHERE incident_id = $1", incident_id)
+
+
+class TipMessageRepository:
+    """Questions of the police to an anonymous tipster and the tipster's answers, the texts encrypted."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
     async def add(self, row: dict[str, Any]) -> None:
         await self.conn.execute(
             "INSERT INTO tip_messages (message_id, incident_id, ward_id, author, officer_ref, reply_to, text_sealed, "

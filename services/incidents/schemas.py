@@ -424,6 +424,8 @@ def _assisted_fields() -> None:
 
 
 _assisted_fields()
+
+
 # -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
 from pydantic import AliasChoices  # noqa: E402 - appended (issue 17)
 

@@ -398,6 +398,8 @@ class FakeAssistedRepository(FakeRepository):
         rows = self._source().incidents.rows
         if incident_id in rows:
             rows[incident_id].update(assisted=True, entered_by=entered_by)
+
+
 # -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
 class FakeIntakeRepository(FakeRepository):
     def __init__(self, source: Callable[[], Any]) -> None:
