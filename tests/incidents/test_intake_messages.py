@@ -169,6 +169,10 @@ async def test_the_police_ask_the_tipster_who_reads_and_answers_by_sms_and_by_ht
         assert wrong.status_code == 404 and incident_id not in wrong.text
         bad_reply = await client.post("/v1/follow-up/messages", json={**body, "reply_to": "not-a-question"})
         assert bad_reply.status_code == 422
+        # What PostgreSQL cannot store, and what is too long, are refused as problems before anything is kept.
+        nul = await client.post("/v1/follow-up/messages", json={**body, "text": "Hai\u0000người"})
+        long = await client.post(url, json={"text": "x" * 2001}, headers=POLICE)
+        assert nul.status_code == long.status_code == 422 and nul.headers["content-type"] == "application/problem+json"
         assert len((await client.get(url, headers=POLICE)).json()["items"]) == 3
         assert len(await outbox_events(db, "incidents", "incidents.tip.answered.v1")) == 2
 
