@@ -32,6 +32,11 @@ class IncidentsUnitOfWork(PgUnitOfWork):
         from services.incidents.repository import EvidenceRepository
 
         self.evidence = EvidenceRepository(conn)
+        # Reports in by SMS and Zalo, two-way anonymous messages (issue 17).
+        from services.incidents.repository import IntakeRepository, TipMessageRepository
+
+        self.intake = IntakeRepository(conn)
+        self.tip_messages = TipMessageRepository(conn)
 
 
 from services.incidents.repository import PlaceRepository  # noqa: E402 - appended with the places (issue 18)
