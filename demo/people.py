@@ -19,6 +19,7 @@ class Person:
     username: str
     roles: tuple[str, ...]
     reset_code: str  # set a password with it at the console's /password (once, within its validity)
+    account_id: str = ""  # the `sub` of their tokens (what the notify service knows them by)
 
 
 def _people(w: Ward, run_id: str) -> list[tuple[str, str, dict]]:
@@ -53,7 +54,7 @@ async def create_accounts(api: Platform, w: Ward) -> list[Person]:
     for part, username, body in _people(w, api.run_id):
         made = await api.ok("identity", "/v1/accounts", city,
                             {"ward_id": api.config.ward_id, "username": username, **body})
-        out.append(Person(part, username, tuple(body["roles"]), made["reset_code"]))
+        out.append(Person(part, username, tuple(body["roles"]), made["reset_code"], made["account"]["account_id"]))
     return out
 
 

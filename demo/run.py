@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from demo import donations, festival, incidents, people, summary, ward
+from demo import donations, festival, incidents, notifications, people, summary, ward
 from demo.client import Platform
 from demo.config import Config
 
@@ -39,6 +39,9 @@ async def run_demo(config: Config, say: Callable[[str], None] = print) -> Result
         say(f"  registry: {w.group_name}, {len(w.residents) + len(w.lodgers)} residents, "
             f"{sum(len(t) for t in w.teams.values())} teams, 1 fire point, a boarding house with "
             f"{len(w.lodgers)} lodgers on temporary residence")
+        # The accounts first: the notify service learns who they are (identity's AccountChanged) before the facts
+        # they are told of.
+        accounts = await people.create_accounts(api, w)
         campaign = await donations.run(api, w)
         say(f"  donations: camera campaign collected by {len(w.teams['mobilisation'])} mobilisation teams; "
             f"{len(campaign.camera_ids)} cameras bought and registered as facilities")
@@ -56,10 +59,13 @@ async def run_demo(config: Config, say: Callable[[str], None] = print) -> Result
             f"{fest.certificate['verification_code']} issued, downloaded ({fest.certificate['pdf_bytes']} bytes) "
             "and verified; the anonymous reporter sees theirs through the follow-up code")
         figures = await summary.read_back(api, w, campaign, cases, fest)
-        accounts = await people.create_accounts(api, w)
+        told = await notifications.read(api, accounts, incidents._police(api), len(cases.tips))
         seconds = time.monotonic() - started
         say("")
         for line in people.render(accounts, config.console_url.rstrip("/")):
+            say(line)
+        say("")
+        for line in told:
             say(line)
         say("")
         say(f"The article's figures, read back from the services ({api.requests} requests, {seconds:.1f}s):")

@@ -490,7 +490,8 @@ SERVICE_SECRETS: dict[str, dict[str, str]] = {
     # signs the tokens every service verifies, seals second-factor secrets (services/identity/tokens.py, credentials.py)
     "identity": {"IDENTITY_SIGNING_KEY": "identity-signing-key", "IDENTITY_SIGNING_KID": "identity-signing-key",
                  "IDENTITY_KEY": "identity-second-factor-key"},
-    "console": {"CONSOLE_KEY": "console-session-key"},  # seals the tokens of people's sessions (services/console)
+    "console": {"CONSOLE_KEY": "console-session-key"},
+    "notify": {"NOTIFY_KEY": "notify-contact-key"},  # seals people's contact addresses (services/notify)  # seals the tokens of people's sessions (services/console)
     # the incidents service's own login to the evidence bucket (put, get, delete only: docs/evidence.md)
     "incidents": {"EVIDENCE_S3_ACCESS_KEY_ID": "incidents-evidence-store",
                   "EVIDENCE_S3_SECRET_ACCESS_KEY": "incidents-evidence-store"},

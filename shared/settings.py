@@ -300,22 +300,6 @@ class ServiceSettings(BaseSettings):
     evidence_max_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="PDF")
     evidence_max_image_pixels: int = Field(
         default=30_000_000, ge=1, description="larger images are refused (decoding one takes ~3 bytes a pixel)")
-    # The notify service (issue 17, docs/services/notify.md): the key contact addresses are sealed under at rest
-    # (shared.idempotency.Sealer, purpose "contact"), where its messages link to, the ward's time zone (quiet hours,
-    # digests, "deadline near"), and when its scheduled job warns ahead of a deadline.
-    notify_key: SecretStr = Field(default=SecretStr(DEV_NOTIFY_KEY),
-                                  description="seals people's contact addresses at rest (at least 32 characters)")
-    notify_retired_keys: list[SecretStr] = Field(default_factory=list)
-    notify_console_url: str = Field(default="http://127.0.0.1:8008",
-                                    description="the console's public URL: every message links there")
-    notify_timezone: str = Field(default="Asia/Ho_Chi_Minh", description="the ward's time zone (IANA name)")
-    notify_tip_deadline_warn_days: int = Field(default=3, ge=1, le=20,
-                                               description="days before a crime tip's deadline its officer is told")
-    notify_residence_warn_days: int = Field(default=7, ge=1, le=60,
-                                            description="days before a temporary residence expires it is said")
-    notify_scan_interval_s: float = Field(default=300.0, gt=0,
-                                          description="how often the job looks for deadlines near and expiries")
-    notify_verify_rate_limit: int = Field(default=5, ge=1, description="verification codes sent per person per hour")
     # Delivery channels (shared/channels.py; docs/operations.md "Connecting real providers"). Empty: channel off.
     notify_smtp_host: str = Field(default="", description="the SMTP server (submission); empty: no email")
     notify_smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -335,6 +319,31 @@ class ServiceSettings(BaseSettings):
         default=None, description="the OA secret key that Zalo's X-ZEvent-Signature of webhooks is computed with")
     zalo_app_id: str = Field(default="", description="the Zalo app's id (part of X-ZEvent-Signature)")
     notify_channel_timeout_s: float = Field(default=10.0, gt=0, description="one send to a provider, whole exchange")
+    # The delivery worker (services/notify/delivery.py), in every replica of notify.
+    notify_delivery_max_attempts: int = Field(default=8, ge=1, description="a delivery is failed after this many")
+    notify_delivery_retry_base_s: float = Field(default=30.0, gt=0, description="first retry delay; doubles, jittered")
+    notify_delivery_retry_cap_s: float = Field(default=3600.0, gt=0, description="longest retry delay")
+    notify_delivery_lease_s: float = Field(
+        default=120.0, gt=0, description="a delivery being sent is taken over by another worker after this long "
+                                         "(its worker died); well above NOTIFY_CHANNEL_TIMEOUT_S")
+    notify_delivery_poll_s: float = Field(default=5.0, gt=0, description="how often an idle worker looks for due ones")
+    notify_delivery_workers: int = Field(default=2, ge=1, description="deliveries in flight per replica")
+    # The notify service (issue 17, docs/services/notify.md): the key contact addresses are sealed under at rest
+    # (shared.idempotency.Sealer, purpose "contact"), where its messages link to, the ward's time zone (quiet hours,
+    # digests, "deadline near"), and when its scheduled job warns ahead of a deadline.
+    notify_key: SecretStr = Field(default=SecretStr(DEV_NOTIFY_KEY),
+                                  description="seals people's contact addresses at rest (at least 32 characters)")
+    notify_retired_keys: list[SecretStr] = Field(default_factory=list)
+    notify_console_url: str = Field(default="http://127.0.0.1:8008",
+                                    description="the console's public URL: every message links there")
+    notify_timezone: str = Field(default="Asia/Ho_Chi_Minh", description="the ward's time zone (IANA name)")
+    notify_tip_deadline_warn_days: int = Field(default=3, ge=1, le=20,
+                                               description="days before a crime tip's deadline its officer is told")
+    notify_residence_warn_days: int = Field(default=7, ge=1, le=60,
+                                            description="days before a temporary residence expires it is said")
+    notify_scan_interval_s: float = Field(default=300.0, gt=0,
+                                          description="how often the job looks for deadlines near and expiries")
+    notify_verify_rate_limit: int = Field(default=5, ge=1, description="verification codes sent per person per hour")
 
     # Reports in by SMS and Zalo (incidents, issue 17): the residential group a text is filed under (a text names no
     # place; the police correct it at triage), and how many texts one sender may send per window (counted under a
@@ -567,6 +576,7 @@ class MigrationSettings(BaseSettings):
     feed_owner_database_url: SecretStr | None = None
     identity_owner_database_url: SecretStr | None = None
     console_owner_database_url: SecretStr | None = None
+    notify_owner_database_url: SecretStr | None = None
 
     def owner_url(self, service: str) -> str:
         value = getattr(self, f"{service}_owner_database_url", None)

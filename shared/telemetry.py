@@ -108,6 +108,8 @@ ALLOWED_LOG_ATTRIBUTES: tuple[str, ...] = ALLOWED_SPAN_ATTRIBUTES + (
     "route",
     "status",
     "duration_ms",
+    "delivery_id",  # notify's deliveries (never an address or a text)
+    "channel",
 )
 
 

@@ -25,6 +25,7 @@ KAFKA_ACLS="${KAFKA_ACLS:-/opt/kafka/bin/kafka-acls.sh}"
 : "${AWARDS_KAFKA_PASSWORD:?set AWARDS_KAFKA_PASSWORD}"
 : "${FEED_KAFKA_PASSWORD:?set FEED_KAFKA_PASSWORD}"
 : "${IDENTITY_KAFKA_PASSWORD:?set IDENTITY_KAFKA_PASSWORD}"
+: "${NOTIFY_KAFKA_PASSWORD:?set NOTIFY_KAFKA_PASSWORD}"
 : "${WARD_SUBSCRIBER_KAFKA_PASSWORD:?set WARD_SUBSCRIBER_KAFKA_PASSWORD}"
 
 user() {  # <principal> <variable holding its password>
@@ -87,7 +88,14 @@ user identity IDENTITY_KAFKA_PASSWORD
 allow identity IdempotentWrite literal --cluster
 allow identity Read literal --group identity-service
 allow identity Read literal --topic identity.audit --topic identity.dead-letter
-allow identity Write literal --topic identity.audit --topic identity.dead-letter
+allow identity Write literal --topic identity.accounts --topic identity.audit --topic identity.dead-letter
+
+# notify
+user notify NOTIFY_KAFKA_PASSWORD
+allow notify IdempotentWrite literal --cluster
+allow notify Read literal --group notify-service
+allow notify Read literal --topic awards.nominations --topic donations.expenses --topic donations.ledger --topic identity.accounts --topic incidents.incidents --topic mediation.cases --topic notify.audit --topic notify.dead-letter --topic registry.boarding-houses --topic registry.residence --topic registry.teams --topic registry.wards
+allow notify Write literal --topic notify.audit --topic notify.dead-letter
 
 # ward-subscriber
 user ward-subscriber WARD_SUBSCRIBER_KAFKA_PASSWORD

@@ -46,6 +46,7 @@ create donations.audit 1
 create awards.audit 1
 create feed.audit 1
 create identity.audit 1
+create notify.audit 1
 create public.ward-events 3
 create registry.dead-letter 3
 create incidents.dead-letter 3
@@ -54,6 +55,8 @@ create donations.dead-letter 3
 create awards.dead-letter 3
 create feed.dead-letter 3
 create identity.dead-letter 3
+create identity.accounts 3
+create notify.dead-letter 3
 
 echo "topics on $BOOTSTRAP:"
 "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" "${AUTH[@]}" --list

@@ -87,6 +87,16 @@ DO $$ BEGIN RAISE EXCEPTION 'CONSOLE_OWNER_DB_PASSWORD is not set in the postgre
 \else
 DO $$ BEGIN RAISE EXCEPTION 'CONSOLE_DB_PASSWORD is not set in the postgres container'; END $$;
 \endif
+\getenv notify_owner_password NOTIFY_OWNER_DB_PASSWORD
+\if :{?notify_owner_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'NOTIFY_OWNER_DB_PASSWORD is not set in the postgres container'; END $$;
+\endif
+\getenv notify_password NOTIFY_DB_PASSWORD
+\if :{?notify_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'NOTIFY_DB_PASSWORD is not set in the postgres container'; END $$;
+\endif
 
 -- As shared.migrations.provision: no role reaches the database or the public schema unless granted.
 REVOKE ALL ON DATABASE "ward" FROM PUBLIC;
@@ -307,3 +317,30 @@ CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
 CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 ALTER ROLE "console_owner" PASSWORD :'console_owner_password';
 ALTER ROLE "console" PASSWORD :'console_password';
+
+-- notify
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'notify_owner') THEN
+    CREATE ROLE "notify_owner" LOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'notify') THEN
+    CREATE ROLE "notify" LOGIN;
+  END IF;
+END $$;
+GRANT CONNECT, TEMPORARY ON DATABASE "ward" TO "notify_owner", "notify";
+CREATE SCHEMA IF NOT EXISTS "notify" AUTHORIZATION "notify_owner";
+REVOKE ALL ON SCHEMA "notify" FROM PUBLIC;
+GRANT USAGE ON SCHEMA "notify" TO "notify";
+ALTER DEFAULT PRIVILEGES FOR ROLE "notify_owner" IN SCHEMA "notify"
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "notify";
+ALTER DEFAULT PRIVILEGES FOR ROLE "notify_owner" IN SCHEMA "notify"
+  GRANT USAGE, SELECT ON SEQUENCES TO "notify";
+ALTER ROLE "notify" SET search_path = "notify";
+ALTER ROLE "notify_owner" SET search_path = "notify";
+-- Places (issue 18): points and distances with cube + earthdistance, which the embedded PostgreSQL and the
+-- postgres image ship (PostGIS they do not). earthdistance is not a trusted extension: installed here, by the
+-- superuser, once per database in the public schema; migrations name them schema-qualified (public.ll_to_earth).
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
+ALTER ROLE "notify_owner" PASSWORD :'notify_owner_password';
+ALTER ROLE "notify" PASSWORD :'notify_password';

@@ -16,6 +16,7 @@ from shared import ratelimit
 from shared.actor import ALL_WARDS, Principal, Role
 from shared.auth import CurrentPrincipal
 from shared.commands import dispatch, json_response, reading
+from shared.errors import InvalidInput
 from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["police work"])
@@ -56,6 +57,8 @@ async def answer_police(body: schemas.TipsterMessageIn, request: Request) -> Res
     # Every tipster runs as the same "anonymous": an Idempotency-Key is scoped by the tip's code, so that two
     # tipsters' keys never meet (the reply it keeps holds ids only; the key's record is sealed like any other).
     key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 160:
+        raise InvalidInput("Idempotency-Key must be 1 to 160 characters on this route (it is scoped by the code)")
     application = request.app.state.runtime.application
     reply = await application.handle(command, TIPSTER, idempotency_key=f"follow-up/{code}/{key}" if key else None)
     return Response(content=reply.body, status_code=201, media_type="application/json",

@@ -69,13 +69,13 @@ def build(settings: ServiceSettings) -> FastAPI:
         "incidents",
         lambda conn=None, *, read_only=False: IncidentsUnitOfWork(PgContext.from_runtime(runtime), conn,
                                                                   read_only=read_only, pii=runtime.pii),
-        {**handlers.HANDLERS, **handlers_places.HANDLERS, **handlers_evidence.HANDLERS, **handlers_intake.HANDLERS,
-         **handlers_messages.HANDLERS, **handlers_assisted.HANDLERS},
+        {**handlers.HANDLERS, **handlers_places.HANDLERS, **handlers_evidence.HANDLERS,
+         **handlers_assisted.HANDLERS, **handlers_intake.HANDLERS, **handlers_messages.HANDLERS},
     )
     runtime.consume(runtime.application.on_events(consumers.HANDLERS))
     runtime.every("flag-overdue-tips", OVERDUE_CHECK_INTERVAL_S,
                   runtime.application.job("flag-overdue-tips", handlers.flag_overdue_tips))
     # api_places first: its /v1/incidents/map and /nearby would otherwise be taken for an incident's id.
     return create_app(runtime, [api_places.router, api.router, api_police.router, api_public.router,
-                                api_evidence.router, api_intake.router, api_messages.router, api_assisted.router,
-                                api_open311.router], title="incidents")
+                                api_evidence.router, api_assisted.router, api_open311.router, api_intake.router,
+                                api_messages.router], title="incidents")

@@ -231,6 +231,32 @@ class DownloadEvidence(_IncidentCommand):
     evidence_id: str = Field(min_length=1, max_length=64)
 
 
+# -- assisted intake (issue 17) --------------------------------------------------------------------------------------
+class ReportForResident(_Command):
+    """A team leader files a report on behalf of a resident of one of their teams' groups (an elderly neighbour,
+    someone without a phone). The resident is the reporter (``reporter``: their name and phone as they gave them,
+    stored encrypted like any reporter's); the leader is recorded as the one who entered it. Never anonymous, never
+    a crime tip (handlers_assisted.py says why)."""
+
+    name: ClassVar[str] = "incident.report_for_resident"
+    resident_id: str = Field(min_length=1, max_length=64, description="The registered resident who reports")
+    reporter: ReporterContact
+    category: Category
+    is_crime_tip: bool = Field(default=False, description="Refused when true: a crime tip is not filed on "
+                                                          "someone's behalf")
+    place: Place
+    happened_at: datetime | None = None
+    description: str = Field(min_length=5, max_length=5000)
+    evidence: list[Attachment] = Field(default_factory=list, max_length=20)
+
+    @field_validator("happened_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("happened_at needs a time zone")
+        return v
+
+
 # -- reports in by SMS and Zalo (issue 17) ---------------------------------------------------------------------------
 from typing import Literal  # noqa: E402 - appended with the intake (issue 17)
 
@@ -272,29 +298,3 @@ class AnswerPolice(_Command):
     reply_to: str | None = Field(default=None, min_length=1, max_length=64)
     reply_to_oldest: bool = Field(default=False, description=(
         "Without reply_to: answer the oldest question still unanswered, if any (an SMS answer names no question)"))
-
-
-# -- assisted intake (issue 17) --------------------------------------------------------------------------------------
-class ReportForResident(_Command):
-    """A team leader files a report on behalf of a resident of one of their teams' groups (an elderly neighbour,
-    someone without a phone). The resident is the reporter (``reporter``: their name and phone as they gave them,
-    stored encrypted like any reporter's); the leader is recorded as the one who entered it. Never anonymous, never
-    a crime tip (handlers_assisted.py says why)."""
-
-    name: ClassVar[str] = "incident.report_for_resident"
-    resident_id: str = Field(min_length=1, max_length=64, description="The registered resident who reports")
-    reporter: ReporterContact
-    category: Category
-    is_crime_tip: bool = Field(default=False, description="Refused when true: a crime tip is not filed on "
-                                                          "someone's behalf")
-    place: Place
-    happened_at: datetime | None = None
-    description: str = Field(min_length=5, max_length=5000)
-    evidence: list[Attachment] = Field(default_factory=list, max_length=20)
-
-    @field_validator("happened_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("happened_at needs a time zone")
-        return v

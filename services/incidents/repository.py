@@ -425,69 +425,6 @@ class EvidenceRepository:
             facility_id, ward_id, campaign_id)
 
 
-# -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
-def tip_message_context(message_id: str) -> str:
-    return f"incidents:{message_id}:tip-message"
-
-
-#: The texts of the messages between the police and anonymous tipsters, encrypted like identities (``wardctl keys``).
-ENCRYPTED_COLUMNS = (*ENCRYPTED_COLUMNS, EncryptedColumn(
-    "tip_messages", "message_id", "text_sealed", lambda row: tip_message_context(row["message_id"])))
-
-TIP_MESSAGES_IN_ORDER = Keyset.of("created_at:timestamptz", "message_id:text")
-
-
-class IntakeRepository:
-    """The channel a report came in by (never who sent it)."""
-
-    def __init__(self, conn: Conn) -> None:
-        self.conn = conn
-
-    async def add_channel(self, incident_id: str, channel: str) -> None:
-        await self.conn.execute("INSERT INTO incident_channels (incident_id, channel) VALUES ($1, $2)",
-                                incident_id, channel)
-
-    async def set_identity(self, incident_id: str, sealed: bytes) -> None:
-        """An identified report's identity with how the police reach its reporter by the channel (a Zalo id)."""
-        await self.conn.execute("UPDATE incidents SET reporter_identity = $2 WHERE incident_id = $1 AND NOT anonymous",
-                                incident_id, sealed)
-
-    async def channel(self, incident_id: str) -> str | None:
-        return await self.conn.fetchval("SELECT channel FROM incident_channels WHERE incident_id = $1", incident_id)
-
-
-class TipMessageRepository:
-    """Questions of the police to an anonymous tipster and the tipster's answers, the texts encrypted."""
-
-    def __init__(self, conn: Conn) -> None:
-        self.conn = conn
-
-    async def add(self, row: dict[str, Any]) -> None:
-        await self.conn.execute(
-            "INSERT INTO tip_messages (message_id, incident_id, ward_id, author, officer_ref, reply_to, text_sealed, "
-            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            row["message_id"], row["incident_id"], row["ward_id"], row["author"], row["officer_ref"],
-            row["reply_to"], row["text_sealed"], row["created_at"])
-
-    async def get(self, message_id: str) -> dict[str, Any] | None:
-        return _one(await self.conn.fetchrow("SELECT * FROM tip_messages WHERE message_id = $1", message_id))
-
-    async def mark_answered(self, message_id: str, at: datetime) -> None:
-        await self.conn.execute(
-            "UPDATE tip_messages SET answered_at = COALESCE(answered_at, $2) WHERE message_id = $1", message_id, at)
-
-    async def all_of(self, incident_id: str) -> list[dict[str, Any]]:
-        """Every message of an incident, oldest first (a tip's conversation is short: bounded by the rate limits)."""
-        return _all(await self.conn.fetch(
-            "SELECT * FROM tip_messages WHERE incident_id = $1 ORDER BY created_at, message_id", incident_id))
-
-    async def list(self, incident_id: str, page: PageRequest) -> dict[str, Any]:
-        args: list[Any] = [incident_id]
-        rows = await self.conn.fetch(TIP_MESSAGES_IN_ORDER.query("SELECT * FROM tip_messages", ["incident_id = $1"],
-                                                                 args, page), *args)
-        return TIP_MESSAGES_IN_ORDER.page(rows, page)
-
-
 # -- assisted intake and Open311 (issue 17) ------------------------------------------------------------------------
 class AssistedRepository:
     """The residents' groups (registry's resident events, ids only) and the assisted marks of a report."""
@@ -554,3 +491,66 @@ class Open311Repository:
     async def ward_known(self, ward_id: str) -> bool:
         return bool(await self.conn.fetchval("SELECT EXISTS (SELECT 1 FROM known_groups WHERE ward_id = $1)",
                                              ward_id))
+
+
+# -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
+def tip_message_context(message_id: str) -> str:
+    return f"incidents:{message_id}:tip-message"
+
+
+#: The texts of the messages between the police and anonymous tipsters, encrypted like identities (``wardctl keys``).
+ENCRYPTED_COLUMNS = (*ENCRYPTED_COLUMNS, EncryptedColumn(
+    "tip_messages", "message_id", "text_sealed", lambda row: tip_message_context(row["message_id"])))
+
+TIP_MESSAGES_IN_ORDER = Keyset.of("created_at:timestamptz", "message_id:text")
+
+
+class IntakeRepository:
+    """The channel a report came in by (never who sent it)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def add_channel(self, incident_id: str, channel: str) -> None:
+        await self.conn.execute("INSERT INTO incident_channels (incident_id, channel) VALUES ($1, $2)",
+                                incident_id, channel)
+
+    async def set_identity(self, incident_id: str, sealed: bytes) -> None:
+        """An identified report's identity with how the police reach its reporter by the channel (a Zalo id)."""
+        await self.conn.execute("UPDATE incidents SET reporter_identity = $2 WHERE incident_id = $1 AND NOT anonymous",
+                                incident_id, sealed)
+
+    async def channel(self, incident_id: str) -> str | None:
+        return await self.conn.fetchval("SELECT channel FROM incident_channels WHERE incident_id = $1", incident_id)
+
+
+class TipMessageRepository:
+    """Questions of the police to an anonymous tipster and the tipster's answers, the texts encrypted."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def add(self, row: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO tip_messages (message_id, incident_id, ward_id, author, officer_ref, reply_to, text_sealed, "
+            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            row["message_id"], row["incident_id"], row["ward_id"], row["author"], row["officer_ref"],
+            row["reply_to"], row["text_sealed"], row["created_at"])
+
+    async def get(self, message_id: str) -> dict[str, Any] | None:
+        return _one(await self.conn.fetchrow("SELECT * FROM tip_messages WHERE message_id = $1", message_id))
+
+    async def mark_answered(self, message_id: str, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE tip_messages SET answered_at = COALESCE(answered_at, $2) WHERE message_id = $1", message_id, at)
+
+    async def all_of(self, incident_id: str) -> list[dict[str, Any]]:
+        """Every message of an incident, oldest first (a tip's conversation is short: bounded by the rate limits)."""
+        return _all(await self.conn.fetch(
+            "SELECT * FROM tip_messages WHERE incident_id = $1 ORDER BY created_at, message_id", incident_id))
+
+    async def list(self, incident_id: str, page: PageRequest) -> dict[str, Any]:
+        args: list[Any] = [incident_id]
+        rows = await self.conn.fetch(TIP_MESSAGES_IN_ORDER.query("SELECT * FROM tip_messages", ["incident_id = $1"],
+                                                                 args, page), *args)
+        return TIP_MESSAGES_IN_ORDER.page(rows, page)

@@ -410,6 +410,22 @@ class CustodyPage(_Out):
     next_cursor: str | None
 
 
+# -- assisted intake (issue 17): the detail's fields, added to IncidentDetail (appended, not edited in place) ----------
+def _assisted_fields() -> None:
+    from pydantic.fields import FieldInfo
+
+    IncidentDetail.model_fields["assisted"] = FieldInfo(
+        annotation=bool | None, default=None,
+        description="The police of the ward and the reporter: whether a team leader entered it for the reporter")
+    IncidentDetail.model_fields["entered_by"] = FieldInfo(
+        annotation=str | None, default=None,
+        description="The police of the ward: the account of the team leader who entered it (assisted intake)")
+    IncidentDetail.model_rebuild(force=True)
+
+
+_assisted_fields()
+
+
 # -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
 from pydantic import AliasChoices  # noqa: E402 - appended (issue 17)
 
@@ -471,19 +487,3 @@ class IntakeReceipt(_Out):
     """What a provider's webhook is answered (the reply itself goes back to the sender through the gateway)."""
 
     status: str = Field(description="accepted | replayed | ignored")
-
-
-# -- assisted intake (issue 17): the detail's fields, added to IncidentDetail (appended, not edited in place) ----------
-def _assisted_fields() -> None:
-    from pydantic.fields import FieldInfo
-
-    IncidentDetail.model_fields["assisted"] = FieldInfo(
-        annotation=bool | None, default=None,
-        description="The police of the ward and the reporter: whether a team leader entered it for the reporter")
-    IncidentDetail.model_fields["entered_by"] = FieldInfo(
-        annotation=str | None, default=None,
-        description="The police of the ward: the account of the team leader who entered it (assisted intake)")
-    IncidentDetail.model_rebuild(force=True)
-
-
-_assisted_fields()

@@ -2,7 +2,8 @@
 consumers of the facts someone must act on and of the projections, the scheduled scan (deadlines near,
 residences expiring), the channel adapters that send verification codes, routes -> FastAPI app.
 
-The delivery worker (services/notify/delivery.py, helper B) is started here once it exists.
+The delivery worker (services/notify/delivery.py) runs in every replica as a background task of the runtime, with
+the same channel adapters, once at least one channel is configured (with none, deliveries wait as planned).
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel
 
 from services.notify import api, consumers, handlers
+from services.notify.delivery import DeliveryWorker
 from services.notify.handlers import NotifyConfig
 from services.notify.uow import NotifyUnitOfWork
+from shared import channels
 from shared.application import Application, PgContext
 from shared.events import Event
 from shared.http import create_app
@@ -27,36 +29,25 @@ PUBLISHES: list[type[Event]] = []
 CONTACT_PURPOSE = "contact"
 
 
-class _Outgoing(BaseModel):
-    """shared.channels.Outgoing's shape, until shared/channels.py (helper B) is merged."""
-
-    to: str
-    subject: str
-    text: str
-    idempotency_key: str
-
-
 def contact_sealer(settings: ServiceSettings) -> Sealer:
     return Sealer(settings.service_name, settings.notify_key.get_secret_value(),
                   [k.get_secret_value() for k in settings.notify_retired_keys], purpose=CONTACT_PURPOSE)
 
 
-def config_of(settings: ServiceSettings) -> NotifyConfig:
+def config_of(settings: ServiceSettings, clock: Any = None) -> NotifyConfig:
     return NotifyConfig(console_url=settings.notify_console_url, timezone=settings.notify_timezone,
                         tip_warn_days=settings.notify_tip_deadline_warn_days,
-                        residence_warn_days=settings.notify_residence_warn_days, sealer=contact_sealer(settings))
+                        residence_warn_days=settings.notify_residence_warn_days, sealer=contact_sealer(settings),
+                        now=clock)
 
 
 def channel_adapters(settings: ServiceSettings) -> tuple[dict[str, Any], Any]:
-    """The configured channels' adapters and the message type they send (shared/channels.py, when merged)."""
-    try:
-        from shared import channels  # type: ignore[attr-defined]
-    except ImportError:
-        return {}, _Outgoing
+    """The configured channels' adapters (shared/channels.py) and the message type they send."""
     return dict(channels.channels_from(settings)), channels.Outgoing
 
 
-def build(settings: ServiceSettings) -> FastAPI:
+def build(settings: ServiceSettings, *, clock: Any = None) -> FastAPI:
+    """The app; ``clock`` (() -> aware datetime) replaces the wall clock for planning and delivery (tests)."""
     runtime = ServiceRuntime(
         settings,
         publishes=PUBLISHES,
@@ -64,7 +55,7 @@ def build(settings: ServiceSettings) -> FastAPI:
                     "mediation team leader, the treasurer, the resident concerned), tells each once in an in-app "
                     "inbox and by their verified channels (email, SMS, Zalo) with quiet hours and a daily digest.",
     )
-    config = config_of(settings)
+    config = config_of(settings, clock)
     application = runtime.application = Application(
         runtime.service,
         lambda conn=None, *, read_only=False: NotifyUnitOfWork(PgContext.from_runtime(runtime), conn,
@@ -76,4 +67,8 @@ def build(settings: ServiceSettings) -> FastAPI:
     app = create_app(runtime, [api.router, api.contacts_router], title="notify")
     app.state.notify_config = config
     app.state.notify_senders, app.state.notify_outgoing = channel_adapters(settings)
+    worker = app.state.delivery_worker = DeliveryWorker.from_settings(
+        settings, lambda: runtime.pool, app.state.notify_senders, config.sealer, clock=config.clock)
+    if app.state.notify_senders:
+        runtime.background("deliveries", worker.run)
     return app

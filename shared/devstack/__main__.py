@@ -96,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
                 _say(f"port {port} for {svc} is taken: stop whatever uses it first")
                 return 1
             extra = {"CONSOLE_API_URLS": api_urls} if svc in WEB_SERVICES else {}
+            if svc == "notify":  # its messages link to this stack's console
+                extra["NOTIFY_CONSOLE_URL"] = f"http://127.0.0.1:{ports['console']}"
             env = service_env(svc, admin_url, bootstrap, port=port, data_dir=data, **extra)
             procs.append(ServiceProcess(svc, env, logs / f"{svc}.log").start())
         for p in procs:

@@ -265,6 +265,9 @@ class FakeIncidentsUnitOfWork(FakeUnitOfWork):
         # PostgreSQL and both object stores (tests/incidents/test_evidence.py).
         self.evidence = FakeEvidenceRepository(self.projections)
         self.assisted = FakeAssistedRepository(lambda: self)  # assisted intake (issue 17)
+        # Reports in by SMS and Zalo, two-way anonymous messages (issue 17).
+        self.intake = FakeIntakeRepository(lambda: self)
+        self.tip_messages = FakeTipMessageRepository()
 
 
 # -- places (issue 18) ----------------------------------------------------------------------------------------------
@@ -395,3 +398,50 @@ class FakeAssistedRepository(FakeRepository):
         rows = self._source().incidents.rows
         if incident_id in rows:
             rows[incident_id].update(assisted=True, entered_by=entered_by)
+
+
+# -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
+class FakeIntakeRepository(FakeRepository):
+    def __init__(self, source: Callable[[], Any]) -> None:
+        self.source = source
+        self.channels: dict[str, str] = {}
+
+    async def add_channel(self, incident_id: str, channel: str) -> None:
+        if incident_id in self.channels:
+            raise ValueError("duplicate incident_id")
+        self.channels[incident_id] = channel
+
+    async def set_identity(self, incident_id: str, sealed: bytes) -> None:
+        row = self.source().incidents.rows.get(incident_id)
+        if row is not None and not row["anonymous"]:
+            row["reporter_identity"] = sealed
+
+    async def channel(self, incident_id: str) -> str | None:
+        return self.channels.get(incident_id)
+
+
+class FakeTipMessageRepository(FakeRepository):
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    async def add(self, row: dict[str, Any]) -> None:
+        if row["message_id"] in self.rows:
+            raise ValueError("duplicate message_id")
+        self.rows[row["message_id"]] = {**copy.deepcopy(row), "answered_at": None}
+
+    async def get(self, message_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.rows.get(message_id))
+
+    async def mark_answered(self, message_id: str, at: datetime) -> None:
+        if message_id in self.rows and self.rows[message_id]["answered_at"] is None:
+            self.rows[message_id]["answered_at"] = at
+
+    async def all_of(self, incident_id: str) -> list[dict[str, Any]]:
+        return sorted((copy.deepcopy(r) for r in self.rows.values() if r["incident_id"] == incident_id),
+                      key=lambda r: (r["created_at"], r["message_id"]))
+
+    async def list(self, incident_id: str, page: PageRequest) -> dict[str, Any]:
+        from services.incidents.repository import TIP_MESSAGES_IN_ORDER
+
+        return page_of(await self.all_of(incident_id), TIP_MESSAGES_IN_ORDER, page,
+                       lambda r: (r["created_at"], r["message_id"]))

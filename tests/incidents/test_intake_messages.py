@@ -108,8 +108,9 @@ async def test_an_sms_becomes_an_anonymous_tip_whose_reply_reaches_the_sender_on
 
     # The number is nowhere: no table (the idempotency record is sealed), no event, no log line. The secret neither.
     stored = await everything_stored(db)
-    assert code in stored and "idempotency_keys" in json.dumps(await db.fetch(  # the search does find what is there
-        "incidents", "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"))
+    tables = [r["table_name"] for r in await db.fetch(
+        "incidents", "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
+    assert code in stored and {"idempotency_keys", "audit_log", "rate_limits", "incident_channels"} <= set(tables)
     for needle in (NUMBER, NUMBER[1:], NUMBER[3:], secret, "gw-1001"):
         assert needle not in stored, needle
         assert needle not in logged(caplog), needle
@@ -168,6 +169,10 @@ async def test_the_police_ask_the_tipster_who_reads_and_answers_by_sms_and_by_ht
         assert wrong.status_code == 404 and incident_id not in wrong.text
         bad_reply = await client.post("/v1/follow-up/messages", json={**body, "reply_to": "not-a-question"})
         assert bad_reply.status_code == 422
+        # What PostgreSQL cannot store, and what is too long, are refused as problems before anything is kept.
+        nul = await client.post("/v1/follow-up/messages", json={**body, "text": "Hai\u0000người"})
+        long = await client.post(url, json={"text": "x" * 2001}, headers=POLICE)
+        assert nul.status_code == long.status_code == 422 and nul.headers["content-type"] == "application/problem+json"
         assert len((await client.get(url, headers=POLICE)).json()["items"]) == 3
         assert len(await outbox_events(db, "incidents", "incidents.tip.answered.v1")) == 2
 
@@ -203,6 +208,11 @@ async def test_an_identified_report_by_zalo_keeps_the_sender_encrypted(db, start
         assert (await client.post("/v1/intake/zalo", content=body, headers=headers)).json() == {"status": "ignored"}
         forged = await client.post("/v1/intake/zalo", **zalo_in(zalo, TIP, "z-2", secret="wrong"))
         assert forged.status_code == 401
+        # A genuine event older than the deduplication remembers (a captured webhook replayed a day later): 401.
+        body, headers = zalo.signed({"timestamp": str(int((time.time() - 25 * 3600) * 1000)),
+                                     "event_name": "user_send_text", "sender": {"id": ZALO_USER},
+                                     "message": {"msg_id": "z-old", "text": TIP}})
+        assert (await client.post("/v1/intake/zalo", content=body, headers=headers)).status_code == 401
         assert await db.fetchval("incidents", "SELECT count(*) FROM incidents") == 1
 
     stored = await everything_stored(db)
@@ -210,7 +220,8 @@ async def test_an_identified_report_by_zalo_keeps_the_sender_encrypted(db, start
         assert needle not in stored and needle not in logged(caplog), needle
 
 
-async def test_bounds_limits_and_a_failing_gateway(db, started):
+async def test_bounds_limits_and_a_failing_gateway(db, started, caplog):
+    caplog.set_level(logging.DEBUG)
     async with platform(db, started, intake_rate_limit=4, intake_rate_window_s=3600) as (client, sms, _zalo):
         # What PostgreSQL refuses is dropped (a GSM "@" handed on as NUL), a long text is cut and the reply says so.
         await client.post("/v1/intake/sms", **sms_in(sms, "Trộm ở nhà số 5\u0000 hẻm 3", "b-1"))
@@ -225,6 +236,7 @@ async def test_bounds_limits_and_a_failing_gateway(db, started):
         assert failed.status_code == 503 and failed.headers["content-type"] == "application/problem+json"
         retried = await client.post("/v1/intake/sms", **sms_in(sms, TIP, "b-3"))
         assert retried.status_code == 200 and retried.json() == {"status": "replayed"}
+        assert "intake reply not sent" in logged(caplog) and NUMBER[3:] not in logged(caplog)
         assert await db.fetchval("incidents", "SELECT count(*) FROM incidents") == 3
 
         # One sender past the limit: 429 with Retry-After; another sender is not held up.
