@@ -22,9 +22,11 @@ from services.console import (
     pages,
     pages_awards,
     pages_evidence,
+    pages_intake,
     pages_map,
     pages_mediation,
     pages_money,
+    pages_notify,
     pages_oidc,
     pages_password,
     pages_people,
@@ -105,6 +107,8 @@ def build(settings: ServiceSettings, *, apis: Apis | None = None, oidc: Oidc | N
     app.include_router(pages_password.router)
     app.include_router(pages_map.router)
     app.include_router(pages_evidence.router)
+    app.include_router(pages_notify.router)
+    app.include_router(pages_intake.router)
     app.state.map = pages_map.MapConfig.of(settings)
     app.state.evidence_max_bytes = settings.console_evidence_max_bytes
     for env in app.state.templates.values():  # the map's settings, for the pages that draw one (static/map.js)

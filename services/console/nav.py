@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from services.console.messages import _
+from shared.actor import Role
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,11 @@ class Entry:
     #: for a team member or leader, only with a team of one of these kinds (registry's team kinds): a mediation
     #: team's members work on cases, a mobilisation team's collect for campaigns. Other roles are not filtered.
     team_kinds: frozenset[str] = frozenset()
+    #: a page nobody lands on after signing in (the inbox: everyone's, nobody's work)
+    lands: bool = True
+    #: where the menu fetches a count shown beside the label (htmx, after the page is shown: a page never waits
+    #: for it, and without it the link is still there)
+    count: str = ""
 
 
 TEAM_ROLES = frozenset({"team_member", "team_leader"})
@@ -91,7 +97,7 @@ def visible(roles: Iterable[str], team_kinds: Iterable[str] | None = None) -> li
 
 def home(roles: Iterable[str], team_kinds: Iterable[str] | None = None) -> str | None:
     """Where a person lands after signing in: their first page, or None when no page is for their roles yet."""
-    entries = visible(roles, team_kinds)
+    entries = [e for e in visible(roles, team_kinds) if e.lands]
     return entries[0].path if entries else None
 
 
@@ -100,3 +106,12 @@ def home(roles: Iterable[str], team_kinds: Iterable[str] | None = None) -> str |
 # open it too (the same rounding), without a menu entry of its own (their pages are their teams' work).
 MAP_VIEWERS = OFFICIALS | POLICE | TEAM_ROLES
 ENTRIES += [Entry("/map", _("Ward map"), OFFICIALS | POLICE | LEADERS)]
+
+
+# -- notifications (pages_notify.py): every signed-in person's inbox, its unread count in the menu; and a group
+# leader's report filed for a resident (pages_intake.py)
+SIGNED_IN = frozenset(r.value for r in Role) - {Role.FEED_SUBSCRIBER.value}
+ENTRIES += [
+    Entry("/group/assisted-report", _("Report for a resident"), LEADERS),
+    Entry("/inbox", _("Notifications"), SIGNED_IN, lands=False, count="/inbox/unread-count"),
+]

@@ -3,6 +3,8 @@ render a template. These are not JSON-API routes: no OpenAPI document, no proble
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -227,3 +229,89 @@ async def official_dashboard(request: Request) -> Response:
     gettext = gettext_for(request)
     problems = {name: messages.explain(s.problem, gettext) for name, s in vars(board).items() if s.problem}
     return render(request, "dashboard.html", session, board=board, problems=problems)
+
+
+# -- a signed-in person's form, sent on to a service (every page module's POST routes) --------------------------------
+class Refused(Exception):
+    """A form the console refuses before calling a service (a required field missing, a code that is not six
+    digits): ``message`` is the source string (translated when shown), ``status`` the page's."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Sent:
+    """What became of a signed-in person's form: the service's ``answer``, or the ``error`` to show (a sentence in
+    their language) with the page's ``status``; the ``form`` as typed, to show it again."""
+
+    session: Session
+    form: dict[str, str]
+    answer: dict[str, Any] | None = None
+    error: str | None = None
+    status: int = 200
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def submit(request: Request, roles: frozenset[str] | None,
+                 call: Callable[[Session, dict[str, str]], Awaitable[dict[str, Any]]], *,
+                 explain: Callable[[ApiProblem], str] | None = None) -> tuple[Sent | None, Response | None]:
+    """The guarded form, once: the person signed in with one of ``roles`` (``person``), the form's CSRF token
+    checked before anything is sent, then ``call(session, form)`` (a service call with the person's token, or
+    :class:`Refused`), its problem said as a sentence (``explain``, else ``messages.explain``). Returns the outcome,
+    or the response to send instead (the sign-in page, a 403 for another role)::
+
+        sent, refused = await submit(request, nav.POLICE, lambda s, form: apis.call(..., token=token(s)))
+        if refused:
+            return refused
+        if not sent.ok:
+            return await the_page(request, sent.session, status=sent.status, error=sent.error, form=sent.form)
+        return redirect(..., sent.session)
+    """
+    session, refused = await person(request, roles)
+    if refused:
+        return None, refused
+    assert session is not None
+    form = await _form(request)
+    gettext = gettext_for(request)
+    if not csrf_ok(session.csrf_token, form.get("csrf_token")):
+        return Sent(session, form, error=gettext(messages.FORM_EXPIRED), status=403), None
+    try:
+        return Sent(session, form, answer=await call(session, form)), None
+    except Refused as exc:
+        return Sent(session, form, error=gettext(exc.message), status=exc.status), None
+    except ApiProblem as exc:
+        said = explain(exc) if explain else messages.explain(exc, gettext)
+        return Sent(session, form, error=said, status=messages.page_status(exc)), None
+
+
+def token(session: Session) -> str:
+    """The signed-in person's access token, for the services' APIs."""
+    return session.data["access_token"]
+
+
+async def post_form(request: Request, roles: frozenset[str] | None,
+                    call: Callable[[Session, dict[str, str]], Awaitable[dict[str, Any]]], *,
+                    again: Callable[[Sent], Awaitable[Response] | Response], done: Callable[[Sent], str],
+                    explain: Callable[[ApiProblem], str] | None = None) -> Response:
+    """:func:`submit`, answered the usual way: the page ``again`` with the sentence and the form as typed when it
+    was refused, else a redirect (303) to ``done(sent)``, the session's cookie kept::
+
+        return await post_form(request, nav.LEADERS, lambda s, form: apis.call(..., token=token(s), json=...),
+                               again=lambda sent: the_page(request, sent.session, status=sent.status,
+                                                           error=sent.error, form=sent.form),
+                               done=lambda sent: f"/somewhere/{sent.answer['id']}")
+    """
+    sent, refused = await submit(request, roles, call, explain=explain)
+    if refused:
+        return refused
+    assert sent is not None
+    if not sent.ok:
+        page = again(sent)
+        return await page if isinstance(page, Awaitable) else page
+    return redirect(done(sent), sent.session)

@@ -26,7 +26,15 @@ from fastapi.responses import Response
 from services.console import labels, messages, nav
 from services.console.apis import ApiProblem
 from services.console.messages import _
-from services.console.pages import gettext_for, person, posted, redirect, render
+from services.console.pages import (
+    Refused,
+    Sent,
+    gettext_for,
+    person,
+    post_form,
+    render,
+    token,
+)
 from services.console.security import CONTENT_SECURITY_POLICY
 from services.console.sessions import Session
 
@@ -206,32 +214,31 @@ async def merge_form(request: Request, incident_id: str) -> Response:
     return await _merge_page(request, session, incident_id)
 
 
+MERGE_REFUSED = _("The rules do not allow this merge (both reports must be open, in your ward, and not the same "
+                  "one). Nothing was changed.")
+
+
 @router.post("/incidents/{incident_id}/merge", include_in_schema=False)
 async def merge(request: Request, incident_id: str) -> Response:
-    session, refused = await person(request, MERGERS)
-    if refused:
-        return refused
-    assert session is not None
-    _s, form, ok = await posted(request)
-    gettext = gettext_for(request)
-    if not ok:
-        return await _merge_page(request, session, incident_id, status=403, error=gettext(messages.FORM_EXPIRED),
-                                 form=form)
-    into, reason = (form.get("other", "").strip() or form.get("into", "").strip()), form.get("reason", "").strip()
-    if not into or len(reason) < 3:
-        return await _merge_page(request, session, incident_id, status=422, error=gettext(MERGE_INCOMPLETE),
-                                 form=form)
-    if into == incident_id:
-        return await _merge_page(request, session, incident_id, status=422, error=gettext(MERGE_SAME), form=form)
-    try:
+    async def send(session: Session, form: dict[str, str]) -> dict[str, Any]:
+        into, reason = (form.get("other", "").strip() or form.get("into", "").strip()), form.get("reason", "").strip()
+        if not into or len(reason) < 3:
+            raise Refused(MERGE_INCOMPLETE)
+        if into == incident_id:
+            raise Refused(MERGE_SAME)
         await request.app.state.apis.call("incidents", "POST", f"/v1/incidents/{quote(incident_id, safe='')}/merge",
-                                          token=session.data["access_token"], json={"into": into, "reason": reason})
-    except ApiProblem as exc:
-        said = (gettext(_("The rules do not allow this merge (both reports must be open, in your ward, and not the "
-                          "same one). Nothing was changed."))
-                if exc.problem_type == "rule-violated" else messages.explain(exc, gettext))
-        return await _merge_page(request, session, incident_id, status=messages.page_status(exc), error=said,
-                                 form=form)
-    if "police" in session.data.get("roles", ()):
-        return redirect(f"/police/incidents/{quote(into, safe='')}", session)
-    return redirect(f"/incidents/{quote(into, safe='')}/merge?merged={quote(incident_id, safe='')}", session)
+                                          token=token(session), json={"into": into, "reason": reason})
+        return {"into": into, "police": "police" in session.data.get("roles", ())}
+
+    def explain(exc: ApiProblem) -> str:
+        gettext = gettext_for(request)
+        return gettext(MERGE_REFUSED) if exc.problem_type == "rule-violated" else messages.explain(exc, gettext)
+
+    def done(sent: Sent) -> str:
+        into = quote(sent.answer["into"], safe="")
+        return (f"/police/incidents/{into}" if sent.answer["police"]
+                else f"/incidents/{into}/merge?merged={quote(incident_id, safe='')}")
+
+    return await post_form(request, MERGERS, send, explain=explain, done=done,
+                           again=lambda sent: _merge_page(request, sent.session, incident_id, status=sent.status,
+                                                          error=sent.error, form=sent.form))

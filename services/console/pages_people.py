@@ -24,7 +24,7 @@ from fastapi.responses import Response
 
 from services.console import labels, messages, nav
 from services.console.apis import ApiProblem
-from services.console.pages import gettext_for, person, posted, redirect, render
+from services.console.pages import gettext_for, person, post_form, posted, redirect, render
 from services.console.pages_map import group_areas, with_tiles
 from services.console.pages_public import BAD_PLACE, nearby, point
 from services.console.sessions import Session
@@ -126,20 +126,16 @@ async def households_page(request: Request) -> Response:
 
 @router.post("/group/households", include_in_schema=False)
 async def register_household(request: Request) -> Response:
-    _session, form, ok = await posted(request)
     session, refused, ctx = await _leader(request)
     if refused:
         return refused
-    assert session is not None
-    if not ok:
-        return await _households(request, session, ctx, status=403, form=form,
-                                 error=gettext_for(request)(messages.FORM_EXPIRED))
-    try:
-        made = await request.app.state.apis.call("registry", "POST", "/v1/households", token=_token(session), json={
-            "group_id": ctx["group"]["group_id"], **_clean(form, "address")})
-    except ApiProblem as exc:
-        return await _households(request, session, ctx, status=messages.page_status(exc), form=form, error=_explain(request, exc))
-    return redirect(f"/group/households/{made['household_id']}{_q(ctx['group'])}", session)
+    return await post_form(
+        request, nav.LEADERS, lambda s, form: request.app.state.apis.call(
+            "registry", "POST", "/v1/households", token=_token(s),
+            json={"group_id": ctx["group"]["group_id"], **_clean(form, "address")}),
+        again=lambda sent: _households(request, sent.session, ctx, status=sent.status, form=sent.form,
+                                       error=sent.error),
+        done=lambda sent: f"/group/households/{sent.answer['household_id']}{_q(ctx['group'])}")
 
 
 async def _household(request: Request, session: Session, ctx: dict[str, Any], household_id: str, *,
@@ -165,21 +161,16 @@ async def household_page(household_id: str, request: Request) -> Response:
 
 @router.post("/group/households/{household_id}", include_in_schema=False)
 async def register_resident(household_id: str, request: Request) -> Response:
-    _session, form, ok = await posted(request)
     session, refused, ctx = await _leader(request)
     if refused:
         return refused
-    assert session is not None
-    if not ok:
-        return await _household(request, session, ctx, household_id, status=403, form=form,
-                                error=gettext_for(request)(messages.FORM_EXPIRED))
-    body = {"household_id": household_id, **_clean(form, "full_name", "sex", "birth_date", "phone")}
-    try:
-        await request.app.state.apis.call("registry", "POST", "/v1/residents", token=_token(session), json=body)
-    except ApiProblem as exc:
-        return await _household(request, session, ctx, household_id, status=messages.page_status(exc), form=form,
-                                error=_explain(request, exc))
-    return redirect(f"/group/households/{household_id}{_q(ctx['group'])}", session)
+    return await post_form(
+        request, nav.LEADERS, lambda s, form: request.app.state.apis.call(
+            "registry", "POST", "/v1/residents", token=_token(s),
+            json={"household_id": household_id, **_clean(form, "full_name", "sex", "birth_date", "phone")}),
+        again=lambda sent: _household(request, sent.session, ctx, household_id, status=sent.status,
+                                      form=sent.form, error=sent.error),
+        done=lambda _sent: f"/group/households/{household_id}{_q(ctx['group'])}")
 
 
 async def _declarations(request: Request, session: Session, ctx: dict[str, Any], *, status: int = 200,
@@ -214,23 +205,21 @@ def _declaration(form: dict[str, str]) -> tuple[str, dict[str, Any]]:
     return "/v1/absences", body
 
 
+async def _declare(request: Request, session: Session, form: dict[str, str]) -> dict[str, Any]:
+    path, body = _declaration(form)
+    return await request.app.state.apis.call("registry", "POST", path, token=_token(session), json=body)
+
+
 @router.post("/group/declarations", include_in_schema=False)
 async def declare_for_resident(request: Request) -> Response:
-    _session, form, ok = await posted(request)
     session, refused, ctx = await _leader(request)
     if refused:
         return refused
-    assert session is not None
-    if not ok:
-        return await _declarations(request, session, ctx, status=403, form=form,
-                                   error=gettext_for(request)(messages.FORM_EXPIRED))
-    path, body = _declaration(form)
-    try:
-        await request.app.state.apis.call("registry", "POST", path, token=_token(session), json=body)
-    except ApiProblem as exc:
-        return await _declarations(request, session, ctx, status=messages.page_status(exc), form=form,
-                                   error=_explain(request, exc))
-    return redirect(f"/group/declarations{_q(ctx['group'])}", session)
+    return await post_form(
+        request, nav.LEADERS, lambda s, form: _declare(request, s, form),
+        again=lambda sent: _declarations(request, sent.session, ctx, status=sent.status, form=sent.form,
+                                         error=sent.error),
+        done=lambda _sent: f"/group/declarations{_q(ctx['group'])}")
 
 
 @router.get("/group/boarding-houses", include_in_schema=False)
@@ -290,20 +279,14 @@ async def declare_page(request: Request) -> Response:
 
 @router.post("/my-declaration", include_in_schema=False)
 async def declare(request: Request) -> Response:
-    _session, form, ok = await posted(request)
     session, refused, ctx = await _resident(request)
     if refused:
         return refused
-    assert session is not None
-    if not ok:
-        return _declare_page(request, session, ctx, status=403, form=form,
-                             error=gettext_for(request)(messages.FORM_EXPIRED))
-    path, body = _declaration({**form, "resident_id": ctx["me"]["resident_id"]})
-    try:
-        made = await request.app.state.apis.call("registry", "POST", path, token=_token(session), json=body)
-    except ApiProblem as exc:
-        return _declare_page(request, session, ctx, status=messages.page_status(exc), form=form, error=_explain(request, exc))
-    return redirect(f"/my-declaration?done={made['kind']}", session)
+    return await post_form(
+        request, nav.RESIDENTS, lambda s, form: _declare(request, s, {**form, "resident_id": ctx["me"]["resident_id"]}),
+        again=lambda sent: _declare_page(request, sent.session, ctx, status=sent.status, form=sent.form,
+                                         error=sent.error),
+        done=lambda sent: f"/my-declaration?done={sent.answer['kind']}")
 
 
 async def _reports(request: Request, session: Session, ctx: dict[str, Any], *, status: int = 200,
@@ -364,16 +347,11 @@ async def file_report(request: Request) -> Response:
 @router.post("/my-reports/me-too/{incident_id}", include_in_schema=False)
 async def me_too(request: Request, incident_id: str) -> Response:
     """"Me too" on a report offered as a duplicate: incidents counts the resident once (by their pseudonym)."""
-    _session, form, ok = await posted(request)
     session, refused, ctx = await _resident(request)
     if refused:
         return refused
-    assert session is not None
-    if not ok:
-        return await _reports(request, session, ctx, status=403, error=gettext_for(request)(messages.FORM_EXPIRED))
-    try:
-        await request.app.state.apis.call("incidents", "POST", f"/v1/incidents/{quote(incident_id, safe='')}/supporters",
-                                          token=_token(session))
-    except ApiProblem as exc:
-        return await _reports(request, session, ctx, status=messages.page_status(exc), error=_explain(request, exc))
-    return redirect("/my-reports?supported=1", session)
+    return await post_form(
+        request, nav.RESIDENTS, lambda s, _form: request.app.state.apis.call(
+            "incidents", "POST", f"/v1/incidents/{quote(incident_id, safe='')}/supporters", token=_token(s)),
+        again=lambda sent: _reports(request, sent.session, ctx, status=sent.status, error=sent.error),
+        done=lambda _sent: "/my-reports?supported=1")

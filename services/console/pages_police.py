@@ -117,7 +117,11 @@ async def _incident_page(request: Request, session: Session, incident_id: str, *
             cameras = []
     # Evidence files (pages_evidence.py): incidents records this list view in each file's chain of custody.
     evidence, evidence_problem = await incident_evidence(request, token, incident_id)
+    # An anonymous tip's questions to its tipster and their answers (pages_intake.py, which imports this module)
+    from services.console.pages_intake import tip_thread
+    tip_messages, tip_messages_problem = await tip_thread(request, token, incident)
     return render(request, "police/incident.html", session, status=status, error=error, incident=incident,
+                  tip_messages=tip_messages, tip_messages_problem=tip_messages_problem,
                   history=history, steps=steps, reporter=reporter, cameras=cameras, form=form or {},
                   evidence=evidence, evidence_problem=explain(evidence_problem, request) if evidence_problem else None,
                   evidence_accept=EVIDENCE_ACCEPT)

@@ -192,19 +192,31 @@ async def follow_up_form(request: Request) -> Response:
     return render(request, "public/follow_up.html", await _visitor(request), form={})
 
 
-@router.post("/tip/follow-up", include_in_schema=False)
-async def follow_up(request: Request) -> Response:
+async def follow_up_sent(request: Request) -> tuple[Session, dict[str, str], str, str, Response | None]:
+    """A follow-up form (the read, or an answer to the police): the visitor's session, the form, the code as
+    incidents writes it and the secret - these two for this request only, never kept - or the page refusing the
+    form (a forged or expired one, 403; the code or secret missing, 422). The secret is never put back into a
+    page."""
     session, form, ok = await posted(request)
-    gettext = gettext_for(request)
     code = "".join(form.get("follow_up_code", "").split()).upper()
     secret = form.get("secret", "").strip()
-    shown = {"follow_up_code": code}  # the secret is never put back into the page
+    shown, gettext = {"follow_up_code": code}, gettext_for(request)
     if not ok or session is None:
-        return render(request, "public/follow_up.html", await _visitor(request), status=403,
-                      error=gettext(messages.FORM_EXPIRED), form=shown)
+        visitor = await _visitor(request)
+        return visitor, form, code, secret, render(request, "public/follow_up.html", visitor, status=403,
+                                                   error=gettext(messages.FORM_EXPIRED), form=shown)
     if not code or not secret:
-        return render(request, "public/follow_up.html", session, status=422, error=gettext(FOLLOW_UP_INCOMPLETE),
-                      form=shown)
+        return session, form, code, secret, render(request, "public/follow_up.html", session, status=422,
+                                                   error=gettext(FOLLOW_UP_INCOMPLETE), form=shown)
+    return session, form, code, secret, None
+
+
+@router.post("/tip/follow-up", include_in_schema=False)
+async def follow_up(request: Request) -> Response:
+    session, _form, code, secret, refused = await follow_up_sent(request)
+    if refused:
+        return refused
+    shown = {"follow_up_code": code}  # the secret is never put back into the page
     try:
         try:
             status = await request.app.state.apis.call("incidents", "POST", "/v1/follow-up",
@@ -220,7 +232,20 @@ async def follow_up(request: Request) -> Response:
     except ApiProblem as exc:
         return render(request, "public/follow_up.html", session, status=messages.page_status(exc),
                       error=_explain(request, exc, NO_TIP), form=shown)
-    return render(request, "public/follow_up.html", session, form=shown, tip=status)
+    return render(request, "public/follow_up.html", session, form=shown,
+                  tip={**status, "thread": thread(status.get("messages") or [])})
+
+
+# -- the police's questions to a tipster and their answers (pages_intake.py answers them) ---------------------------
+def thread(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The questions and answers of a tip (incidents' ``author``: ``police`` or ``tipster``), oldest first, each a
+    ``question`` or not, a question ``answered`` when incidents says so or an answer replies to it."""
+    out = [{**m, "question": m.get("author") == "police"} for m in items]
+    replied = {m.get("reply_to") for m in out if not m["question"]}
+    for m in out:
+        m["answered"] = m["question"] and bool(m.get("answered") or m.get("answered_at")
+                                               or m.get("message_id") in replied)
+    return sorted(out, key=lambda m: str(m.get("created_at") or m.get("at") or ""))
 
 
 # -- a campaign's public transparency page ---------------------------------------------------------------------------

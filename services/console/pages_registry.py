@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from services.console import messages, nav
 from services.console.apis import ApiProblem
-from services.console.pages import gettext_for, person, posted, redirect, render
+from services.console.pages import gettext_for, person, post_form, render, token
 from services.console.sessions import Session
 
 router = APIRouter()
@@ -53,27 +53,17 @@ async def registry(request: Request) -> Response:
 
 
 async def _post(request: Request, form_name: str, call) -> Response:
-    session, refused = await person(request, MANAGERS)
-    if refused:
-        return refused
-    assert session is not None
-    _s, form, ok = await posted(request)
-    gettext = gettext_for(request)
-    if not ok:
-        return await _page(request, session, status=403, error=gettext(messages.FORM_EXPIRED), form=form_name,
-                           typed=form)
-    try:
-        await call(request.app.state.apis, session.data["access_token"], form)
-    except ApiProblem as exc:
-        return await _page(request, session, status=exc.status if 400 <= exc.status < 500 else 503,
-                           error=messages.explain(exc, gettext), form=form_name, typed=form)
-    return redirect("/registry", session)
+    return await post_form(
+        request, MANAGERS, lambda session, form: call(request.app.state.apis, token(session), form),
+        again=lambda sent: _page(request, sent.session, status=sent.status, error=sent.error, form=form_name,
+                                 typed=sent.form),
+        done=lambda _sent: "/registry")
 
 
 @router.post("/registry/teams", include_in_schema=False)
 async def form_team(request: Request) -> Response:
-    async def call(apis, token, form: dict[str, str]) -> None:
-        await apis.call("registry", "POST", "/v1/teams", token=token, json={
+    async def call(apis, token, form: dict[str, str]) -> dict:
+        return await apis.call("registry", "POST", "/v1/teams", token=token, json={
             "group_id": form.get("group_id", ""), "kind": form.get("kind", ""), "name": form.get("name", ""),
             "formed_on": form.get("formed_on", ""), "formation_act": form.get("formation_act", "")})
 
@@ -82,8 +72,8 @@ async def form_team(request: Request) -> Response:
 
 @router.post("/registry/members", include_in_schema=False)
 async def add_member(request: Request) -> Response:
-    async def call(apis, token, form: dict[str, str]) -> None:
-        await apis.call("registry", "POST", f"/v1/teams/{form.get('team_id', '')}/members", token=token, json={
+    async def call(apis, token, form: dict[str, str]) -> dict:
+        return await apis.call("registry", "POST", f"/v1/teams/{form.get('team_id', '')}/members", token=token, json={
             "resident_id": form.get("resident_id", ""), "role": form.get("role", "member"),
             "appointed_on": form.get("appointed_on", ""),
             "appointment_act": form.get("appointment_act", "").strip() or None})

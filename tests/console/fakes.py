@@ -226,7 +226,7 @@ class PoliceAndMediationFakes(FakeServices):
         "description": "Có người tụ tập sử dụng ma túy", "evidence": [], "footage": [],
         "assignee": {"kind": "police", "team_id": None, "officer": "area-police"}, "resolution_note": None,
         "mediation_case_id": None, "mediation_note": None, "anonymous": False, "reporter_ref": "ref-1",
-        "supporters": 0, "merged_into": None})
+        "supporters": 0, "merged_into": None, "assisted": False, "entered_by": None})
     #: Who reported ``incident``: only the audited disclosure answers it, as incidents does (never the plain read).
     reporter: dict | None = field(default_factory=lambda: {
         "resident_id": "r7", "full_name": "Lê Thị Tố Giác", "phone": "0912 000 111"})
