@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from services.notify import commands, domain, schemas
 from services.notify.handlers import contact_view, delivery_view, notification_view
-from services.notify.repository import INBOX_ORDER
+from services.notify.repository import DELIVERY_ORDER, INBOX_ORDER
 from shared import ratelimit
 from shared.auth import CurrentPrincipal
 from shared.commands import dispatch, json_response, reading
@@ -59,11 +59,11 @@ async def mark_read(notification_id: Annotated[str, Path(max_length=64)], reques
 
 @router.get("/deliveries", summary="The statuses of my deliveries (of one notification, if given)",
             response_model=schemas.DeliveryList)
-async def list_deliveries(request: Request, principal: CurrentPrincipal,
+async def list_deliveries(request: Request, principal: CurrentPrincipal, page: Page,
                           notification_id: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     async with reading(request) as uow:
-        rows = await uow.deliveries.of(principal.subject, notification_id)
-    return json_response({"items": [delivery_view(r) for r in rows]})
+        rows = await uow.deliveries.page(principal.subject, notification_id, page)
+    return json_response(DELIVERY_ORDER.page(rows, page, delivery_view))
 
 
 # -- contact points -------------------------------------------------------------------------------------------------
@@ -71,12 +71,13 @@ def _sealer(request: Request) -> Any:
     return request.app.state.notify_config.sealer
 
 
-@contacts_router.get("/contacts", summary="My contact points (a hint of each address, never the address)",
-                     response_model=list[schemas.ContactOut])
+@contacts_router.get("/contacts", summary="My contact points (a hint of each address, never the address); at most "
+                     "one per channel, so never more than one page", response_model=schemas.ContactList)
 async def list_contacts(request: Request, principal: CurrentPrincipal) -> Response:
     async with reading(request) as uow:
         rows = await uow.contacts.of(principal.subject)
-    return json_response([contact_view(r, _sealer(request)) for r in rows])
+    # The platform's one shape of a list ({items, next_cursor}, never a bare array); three channels at most.
+    return json_response({"items": [contact_view(r, _sealer(request)) for r in rows], "next_cursor": None})
 
 
 async def send_code(request: Request, channel: str, address: str, code: str, key: str) -> None:

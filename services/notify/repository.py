@@ -15,6 +15,7 @@ import asyncpg
 from shared.paging import Keyset, PageRequest
 
 INBOX_ORDER = Keyset.of("created_at:timestamptz", "notification_id:text", descending=True)
+DELIVERY_ORDER = Keyset.of("d.not_before:timestamptz", "d.delivery_id:text")
 DELIVERY_COLUMNS = ("delivery_id, notification_id, channel, status, not_before, digest, attempts, last_error, "
                     "sent_at, updated_at")
 
@@ -208,6 +209,15 @@ class DeliveryRepository:
                 WHERE n.person_id = $1 AND ($2::text IS NULL OR d.notification_id = $2)
                 ORDER BY d.not_before, d.delivery_id LIMIT 500""", person_id, notification_id)  # noqa: S608
         return [dict(r) for r in rows]
+
+
+    async def page(self, person_id: str, notification_id: str | None, page: PageRequest) -> list[dict[str, Any]]:
+        """The person's deliveries (of one notification, if given), by ``not_before``: a page and one more."""
+        args: list[Any] = [person_id, notification_id]
+        columns = ", ".join("d." + c.strip() for c in DELIVERY_COLUMNS.split(","))
+        sql = DELIVERY_ORDER.query(f"SELECT {columns} FROM deliveries d JOIN notifications n USING (notification_id)",  # noqa: S608
+                                   ["n.person_id = $1", "$2::text IS NULL OR d.notification_id = $2"], args, page)
+        return [dict(r) for r in await self.conn.fetch(sql, *args)]
 
 
 class ContactRepository:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.notify.handlers import NotifyConfig
-from services.notify.repository import INBOX_ORDER
+from services.notify.repository import DELIVERY_ORDER, INBOX_ORDER
 from shared.application import FakeRepository, FakeUnitOfWork
 from shared.paging import PageRequest, page_of
 
@@ -170,6 +170,11 @@ class FakeDeliveries(FakeRepository):
         rows = [dict(r) for r in self.rows.values() if r["notification_id"] in mine
                 and (notification_id is None or r["notification_id"] == notification_id)]
         return sorted(rows, key=lambda r: (r["not_before"], r["delivery_id"]))
+
+    async def page(self, person_id: str, notification_id: str | None, page: PageRequest) -> list[Row]:
+        rows = await self.of(person_id, notification_id)
+        return page_of(rows, DELIVERY_ORDER, PageRequest(page.limit + 1, page.cursor),
+                       key=lambda r: (r["not_before"], r["delivery_id"]))["items"]
 
 
 class FakeContacts(FakeRepository):

@@ -144,6 +144,9 @@ async def test_quiet_hours_hold_a_non_urgent_email_until_morning_and_digest_wait
     assert sorted(rows) == ["email", "email-digest"]
     assert rows["email"]["not_before"] == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)  # 06:00 local
     assert rows["email-digest"]["not_before"] == datetime(2026, 12, 2, 0, 0, tzinfo=UTC)  # 07:00 local
+    async with app.read() as uow:  # the statuses' list pages in not_before order
+        first = await uow.deliveries.page(OFFICER, None, PageRequest(1, None))
+        assert [d["digest"] for d in first] == [False, True]  # the page and one more
 
 
 async def test_the_scan_warns_once_before_a_deadline_and_again_for_an_extended_one(app: Application,

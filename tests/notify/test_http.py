@@ -91,8 +91,8 @@ async def test_a_contact_is_verified_by_the_code_sent_through_its_channel_and_th
     assert wrong.status_code == 422 and wrong.json()["attempts_left"] == 4
     ok = await svc.client.post("/v1/contacts/email/verify", json={"code": code}, headers=ME)
     assert ok.status_code == 200 and ok.json()["verified"] is True
-    assert (await svc.client.get("/v1/contacts", headers=ME)).json() == [
-        {"channel": "email", "address_hint": "o•••@police.example", "verified": True}]
+    assert (await svc.client.get("/v1/contacts", headers=ME)).json() == {"items": [
+        {"channel": "email", "address_hint": "o•••@police.example", "verified": True}], "next_cursor": None}
     unconfigured = await svc.client.put("/v1/contacts/zalo", json={"address": "0912345678"}, headers=ME)
     assert unconfigured.status_code == 503
 
