@@ -19,7 +19,7 @@ from services.notify.repository import DELIVERY_ORDER, INBOX_ORDER
 from shared import ratelimit
 from shared.auth import CurrentPrincipal
 from shared.commands import dispatch, json_response, reading
-from shared.errors import InvalidInput, ServiceUnavailable
+from shared.errors import InvalidInput, RuleViolation, ServiceUnavailable
 from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
@@ -83,8 +83,8 @@ async def list_contacts(request: Request, principal: CurrentPrincipal) -> Respon
 async def send_code(request: Request, channel: str, address: str, code: str, key: str) -> None:
     """The code, through the channel's adapter (shared/channels.py). Nothing logs the address or the text."""
     sender = request.app.state.notify_senders.get(channel)
-    if sender is None:
-        raise ServiceUnavailable(f"the {channel} channel is not configured on this platform")
+    if sender is None:  # the platform does not offer this channel: the person's choice to change, not an outage
+        raise RuleViolation(f"this platform does not send by {channel}; choose another channel")
     outgoing = request.app.state.notify_outgoing
     text = f"Your ward platform verification code is {code}. It expires in 15 minutes."
     try:
