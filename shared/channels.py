@@ -21,6 +21,7 @@ recipient's address or a message's text: callers may record ``str(error)`` as it
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -109,18 +110,18 @@ class Mailer:
 
         mail = self.message(msg)
         try:
-            _errors, response = await aiosmtplib.send(
-                mail, hostname=self.host, port=self.port, username=self.username or None,
-                password=self.password if self.username else None, use_tls=self.tls == "tls",
-                start_tls=self.tls == "starttls",
-                timeout=self.timeout_s, validate_certs=self.validate_certs)
+            async with asyncio.timeout(self.timeout_s):  # the whole exchange (aiosmtplib's is per command)
+                _errors, response = await aiosmtplib.send(
+                    mail, hostname=self.host, port=self.port, username=self.username or None,
+                    password=self.password if self.username else None, use_tls=self.tls == "tls",
+                    start_tls=self.tls == "starttls", timeout=self.timeout_s, validate_certs=self.validate_certs)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             raise ChannelError(f"SMTP recipient refused {codes[0] if codes else ''}".strip(),
                                retryable=all(400 <= c < 500 for c in codes)) from None
         except aiosmtplib.SMTPResponseException as exc:  # 4xx: try again later (RFC 5321 4.2.1); 5xx: never
             raise ChannelError(f"SMTP {exc.code}", retryable=400 <= exc.code < 500) from None
-        except aiosmtplib.SMTPTimeoutError:
+        except (aiosmtplib.SMTPTimeoutError, TimeoutError):
             raise ChannelError("timeout", retryable=True) from None
         except (aiosmtplib.SMTPException, OSError) as exc:  # connection refused or dropped, TLS failure
             raise ChannelError(type(exc).__name__, retryable=True) from None
@@ -166,8 +167,9 @@ class SmsGateway:
         headers = {"Content-Type": "application/json", "Idempotency-Key": msg.idempotency_key,
                    **self.signed_headers(body)}
         try:
-            response = await self._http().post(f"{self.url}/messages", content=body, headers=headers,
-                                               timeout=self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):  # the whole exchange (httpx's is per phase)
+                response = await self._http().post(f"{self.url}/messages", content=body, headers=headers,
+                                                   timeout=self.timeout_s)
         except (httpx.HTTPError, OSError, TimeoutError) as exc:
             raise _http_error(exc) from None
         if not 200 <= response.status_code < 300:
@@ -231,12 +233,15 @@ class ZaloGateway:
         """A consultation (``cs``) message to a follower: ``msg.to`` is the follower's Zalo user id for this OA."""
         if not self._token:
             raise ChannelError("no access token", retryable=False)
+        if msg.to.startswith(("+", "0")):  # a phone number: only ZNS (templates) reaches one, not the OA API
+            raise ChannelError("Zalo OA messages need the follower's user id, not a phone number", retryable=False)
         body = json.dumps({"recipient": {"user_id": msg.to}, "message": {"text": msg.text[:2000]}},
                           ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            response = await self._http().post(
-                f"{self.api_url}/v3.0/oa/message/cs", content=body, timeout=self.timeout_s,
-                headers={"Content-Type": "application/json", "access_token": self._token})
+            async with asyncio.timeout(self.timeout_s):
+                response = await self._http().post(
+                    f"{self.api_url}/v3.0/oa/message/cs", content=body, timeout=self.timeout_s,
+                    headers={"Content-Type": "application/json", "access_token": self._token})
         except (httpx.HTTPError, OSError, TimeoutError) as exc:
             raise _http_error(exc) from None
         if not 200 <= response.status_code < 300:

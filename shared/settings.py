@@ -345,6 +345,15 @@ class ServiceSettings(BaseSettings):
                                           description="how often the job looks for deadlines near and expiries")
     notify_verify_rate_limit: int = Field(default=5, ge=1, description="verification codes sent per person per hour")
 
+    # Reports in by SMS and Zalo (incidents, issue 17): the residential group a text is filed under (a text names no
+    # place; the police correct it at triage), and how many texts one sender may send per window (counted under a
+    # keyed pseudonym of the number, deleted when the window ends, as for client addresses). The gateways' own
+    # settings (SMS_GATEWAY_*, ZALO_*) are shared/channels.py's; a channel without them answers 404.
+    incidents_intake_group_id: str | None = Field(
+        default=None, max_length=64, description="the residential group reports by SMS/Zalo are filed under")
+    intake_rate_limit: int = Field(default=10, ge=1, description="texts one sender may send per window")
+    intake_rate_window_s: int = Field(default=600, ge=1)
+
     @property
     def trusted_proxy_networks(self) -> tuple[Any, ...]:
         """TRUSTED_PROXIES as networks (shared/forwarding.py)."""

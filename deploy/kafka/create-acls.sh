@@ -52,7 +52,7 @@ allow registry Write literal --topic public.ward-events --topic registry.audit -
 user incidents INCIDENTS_KAFKA_PASSWORD
 allow incidents IdempotentWrite literal --cluster
 allow incidents Read literal --group incidents-service
-allow incidents Read literal --topic awards.awards --topic incidents.audit --topic incidents.dead-letter --topic mediation.cases --topic registry.facilities --topic registry.residence --topic registry.teams --topic registry.wards
+allow incidents Read literal --topic awards.awards --topic incidents.audit --topic incidents.dead-letter --topic mediation.cases --topic registry.facilities --topic registry.residence --topic registry.residents --topic registry.teams --topic registry.wards
 allow incidents Write literal --topic incidents.audit --topic incidents.dead-letter --topic incidents.incidents --topic incidents.warnings --topic public.ward-events
 
 # mediation

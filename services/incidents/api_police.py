@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from services.incidents import briefing, schemas, views
 from services.incidents.commands import RecordWarning
 from services.incidents.domain import STAFF, month_bounds, secret_matches
+from services.incidents.handlers_messages import for_tipster
 from shared import clock, ratelimit
 from shared.auth import CurrentPrincipal
 from shared.claims import claim_secret
@@ -25,7 +26,7 @@ CLAIM_NOTICE = ("To be named on a certificate, send the claim secret with the na
 
 
 # -- anonymous follow-up -----------------------------------------------------------------------------------------
-@router.post("/follow-up", response_model=schemas.FollowUpStatus,
+@router.post("/follow-up", response_model=schemas.FollowUpWithMessages,
              summary="An anonymous reporter's status, outcome and recognition (code + secret, no token)")
 async def follow_up(body: schemas.FollowUpIn, request: Request) -> Response:
     # No token: the code and the secret are the only proof (a token, if sent, is not looked at, so nothing of who
@@ -41,6 +42,7 @@ async def follow_up(body: schemas.FollowUpIn, request: Request) -> Response:
         if inc is None or not secret_matches(body.secret, inc["secret_hash"]):
             raise NotFound("no tip with this code and secret")  # one answer: no oracle for valid codes
         awards = await uow.projections.awards_for(inc["ward_id"], inc["reporter_ref"])
+        messages = await uow.tip_messages.all_of(inc["incident_id"])  # the police's questions (issue 17)
     # The claim secret lets the reporter (and only the holder of this secret) put a name of their choice on a
     # certificate of merit at the awards service, or take it off again; derived here, never stored.
     claim = claim_secret(body.secret, inc["reporter_ref"]) if inc["claim_verifier"] else None
@@ -51,6 +53,7 @@ async def follow_up(body: schemas.FollowUpIn, request: Request) -> Response:
                                            "verification_code", "year")} for a in awards],
         "claim_secret": claim,
         "claim_notice": CLAIM_NOTICE if claim else None,
+        "messages": [for_tipster(runtime.pii, m) for m in messages],
     })
 
 

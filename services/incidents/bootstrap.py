@@ -7,13 +7,20 @@ from fastapi import FastAPI
 
 from services.incidents import (
     api,
+    api_assisted,
     api_evidence,
+    api_intake,
+    api_messages,
+    api_open311,
     api_places,
     api_police,
     api_public,
     consumers,
     handlers,
+    handlers_assisted,
     handlers_evidence,
+    handlers_intake,
+    handlers_messages,
     handlers_places,
 )
 from services.incidents.uow import IncidentsUnitOfWork
@@ -33,6 +40,8 @@ from shared.contracts.incidents import (
     IncidentTriaged,
     PublicIncidentReported,
     PublicIncidentResolved,
+    TipAnswered,
+    TipQuestionAsked,
     WarningRecorded,
 )
 from shared.http import create_app
@@ -44,6 +53,7 @@ PUBLISHES = [
     IncidentReferredToMediation, IncidentResolved, IncidentReturnedToPolice, IncidentClosed, IncidentReopened,
     WarningRecorded, PublicIncidentReported, PublicIncidentResolved,
     IncidentSupported, IncidentsMerged,
+    TipQuestionAsked, TipAnswered,
 ]
 
 OVERDUE_CHECK_INTERVAL_S = 3600
@@ -59,11 +69,13 @@ def build(settings: ServiceSettings) -> FastAPI:
         "incidents",
         lambda conn=None, *, read_only=False: IncidentsUnitOfWork(PgContext.from_runtime(runtime), conn,
                                                                   read_only=read_only, pii=runtime.pii),
-        {**handlers.HANDLERS, **handlers_places.HANDLERS, **handlers_evidence.HANDLERS},
+        {**handlers.HANDLERS, **handlers_places.HANDLERS, **handlers_evidence.HANDLERS,
+         **handlers_assisted.HANDLERS, **handlers_intake.HANDLERS, **handlers_messages.HANDLERS},
     )
     runtime.consume(runtime.application.on_events(consumers.HANDLERS))
     runtime.every("flag-overdue-tips", OVERDUE_CHECK_INTERVAL_S,
                   runtime.application.job("flag-overdue-tips", handlers.flag_overdue_tips))
     # api_places first: its /v1/incidents/map and /nearby would otherwise be taken for an incident's id.
     return create_app(runtime, [api_places.router, api.router, api_police.router, api_public.router,
-                                api_evidence.router], title="incidents")
+                                api_evidence.router, api_assisted.router, api_open311.router, api_intake.router,
+                                api_messages.router], title="incidents")

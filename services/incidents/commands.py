@@ -229,3 +229,72 @@ class DownloadEvidence(_IncidentCommand):
 
     name: ClassVar[str] = "evidence.download"
     evidence_id: str = Field(min_length=1, max_length=64)
+
+
+# -- assisted intake (issue 17) --------------------------------------------------------------------------------------
+class ReportForResident(_Command):
+    """A team leader files a report on behalf of a resident of one of their teams' groups (an elderly neighbour,
+    someone without a phone). The resident is the reporter (``reporter``: their name and phone as they gave them,
+    stored encrypted like any reporter's); the leader is recorded as the one who entered it. Never anonymous, never
+    a crime tip (handlers_assisted.py says why)."""
+
+    name: ClassVar[str] = "incident.report_for_resident"
+    resident_id: str = Field(min_length=1, max_length=64, description="The registered resident who reports")
+    reporter: ReporterContact
+    category: Category
+    is_crime_tip: bool = Field(default=False, description="Refused when true: a crime tip is not filed on "
+                                                          "someone's behalf")
+    place: Place
+    happened_at: datetime | None = None
+    description: str = Field(min_length=5, max_length=5000)
+    evidence: list[Attachment] = Field(default_factory=list, max_length=20)
+
+    @field_validator("happened_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("happened_at needs a time zone")
+        return v
+
+
+# -- reports in by SMS and Zalo (issue 17) ---------------------------------------------------------------------------
+from typing import Literal  # noqa: E402 - appended with the intake (issue 17)
+
+
+class ReportByMessage(ReportIncident):
+    """A report that came in as a text (SMS, Zalo): ``ReportIncident`` plus the channel, and what the reply says.
+    Run as ``handlers.reporter_actor``'s reporter like any report; for an anonymous tip nothing of the sender is in
+    it (the number is only in an identified report's ``reporter.phone``, encrypted with the identity)."""
+
+    name: ClassVar[str] = "incident.report_by_message"
+    channel: Literal["sms", "zalo"]
+    cut: bool = Field(default=False, description="The text was longer than the line takes and was cut")
+    sender: str | None = Field(default=None, min_length=1, max_length=64, description=(
+        "An identified report only: the sender's number (SMS) or Zalo user id, encrypted with the identity"))
+
+    @model_validator(mode="after")
+    def _no_sender_when_anonymous(self) -> ReportByMessage:
+        if self.anonymous and self.sender is not None:
+            raise ValueError("an anonymous tip keeps nothing of its sender")
+        return self
+
+
+# -- two-way anonymous messages (issue 17) ---------------------------------------------------------------------------
+class AskTipster(_IncidentCommand):
+    """The police of the ward ask the anonymous tipster of an incident a question."""
+
+    name: ClassVar[str] = "incident.ask_tipster"
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class AnswerPolice(_Command):
+    """The anonymous tipster (the code and the secret are the proof) answers a question of the police, or writes to
+    them (``reply_to`` None)."""
+
+    name: ClassVar[str] = "incident.tipster_answer"
+    follow_up_code: str = Field(min_length=1, max_length=32)
+    secret: str = Field(min_length=1, max_length=128)
+    text: str = Field(min_length=1, max_length=2000)
+    reply_to: str | None = Field(default=None, min_length=1, max_length=64)
+    reply_to_oldest: bool = Field(default=False, description=(
+        "Without reply_to: answer the oldest question still unanswered, if any (an SMS answer names no question)"))

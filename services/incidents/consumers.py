@@ -150,3 +150,19 @@ HANDLERS = {
     AwardGranted: on_award_granted,
     AwardRevoked: on_award_revoked,
 }
+
+
+# -- residents' groups (issue 17: assisted intake) ---------------------------------------------------------------------
+from shared.contracts.registry import ResidentMoved, ResidentRegistered  # noqa: E402 - appended
+
+
+async def on_resident_registered(e: ResidentRegistered, uow: Any) -> None:
+    """Only which group the resident lives in: never the name the event carries."""
+    await uow.assisted.upsert_resident(e.resident_id, e.ward_id, e.group_id, e.occurred_at)
+
+
+async def on_resident_moved(e: ResidentMoved, uow: Any) -> None:
+    await uow.assisted.upsert_resident(e.resident_id, e.ward_id, e.group_id, e.occurred_at)
+
+
+HANDLERS.update({ResidentRegistered: on_resident_registered, ResidentMoved: on_resident_moved})

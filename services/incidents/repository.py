@@ -423,3 +423,134 @@ class EvidenceRepository:
         await self.conn.execute(
             "UPDATE cameras SET funded_by_campaign_id = $3 WHERE facility_id = $1 AND ward_id = $2",
             facility_id, ward_id, campaign_id)
+
+
+# -- assisted intake and Open311 (issue 17) ------------------------------------------------------------------------
+class AssistedRepository:
+    """The residents' groups (registry's resident events, ids only) and the assisted marks of a report."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def resident(self, resident_id: str) -> dict[str, Any] | None:
+        return _one(await self.conn.fetchrow("SELECT * FROM known_residents WHERE resident_id = $1", resident_id))
+
+    async def upsert_resident(self, resident_id: str, ward_id: str, group_id: str, at: datetime) -> None:
+        """Keyed by resident id, scoped to the event's ward; an older event never overwrites a newer group."""
+        await self.conn.execute(
+            "INSERT INTO known_residents (resident_id, ward_id, group_id, last_event_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (resident_id) DO UPDATE SET group_id = EXCLUDED.group_id, "
+            "last_event_at = EXCLUDED.last_event_at WHERE known_residents.ward_id = EXCLUDED.ward_id "
+            "AND known_residents.last_event_at <= EXCLUDED.last_event_at",
+            resident_id, ward_id, group_id, at)
+
+    async def mark_assisted(self, incident_id: str, entered_by: str) -> None:
+        await self.conn.execute("UPDATE incidents SET assisted = true, entered_by = $2 WHERE incident_id = $1",
+                                incident_id, entered_by)
+
+
+#: At most this many requests answer one Open311 GET (GeoReport v2 lets a server bound its lists; 1000 is the
+#: spec's example ceiling). Every filter narrows further.
+OPEN311_LIMIT = 1000
+#: At most this many groups are offered in a service definition's group list.
+OPEN311_GROUPS_LIMIT = 1000
+
+_OPEN311_SELECT = (
+    "SELECT i.incident_id, i.ward_id, i.group_id, i.category, i.state, i.outcome, i.received_at, i.merged_into, "
+    "g.name AS group_name, (SELECT max(t.at) FROM incident_transitions t WHERE t.incident_id = i.incident_id) "
+    "AS updated_at FROM incidents i LEFT JOIN known_groups g ON g.group_id = i.group_id")
+
+
+class Open311Repository:
+    """What Open311 reads (services/incidents/api_open311.py): reports that are not crime tips, of the categories
+    Open311 offers, with only the columns the public may see (never the description, the point, the address as
+    typed, the reporter, the evidence or who works on it)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def requests(self, categories: list[str], *, ids: list[str] | None = None, ward_id: str | None = None,
+                       category: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                       open_states: list[str] | None = None, closed: bool | None = None,
+                       limit: int = OPEN311_LIMIT) -> list[dict[str, Any]]:
+        """Newest first, at most ``limit``. ``closed``: None for both, True/False for one status."""
+        where = ["NOT i.is_crime_tip", "i.category = ANY($1::text[])", "$2::text[] IS NULL OR i.incident_id = ANY($2)",
+                 "$3::text IS NULL OR i.ward_id = $3", "$4::text IS NULL OR i.category = $4",
+                 "$5::timestamptz IS NULL OR i.received_at >= $5", "$6::timestamptz IS NULL OR i.received_at <= $6",
+                 "$7::boolean IS NULL OR (i.state <> ALL($8::text[])) = $7"]
+        sql = (_OPEN311_SELECT + " WHERE " + " AND ".join(f"({w})" for w in where)
+               + " ORDER BY i.received_at DESC, i.incident_id DESC LIMIT $9")
+        return _all(await self.conn.fetch(sql, categories, ids, ward_id, category, start, end, closed,
+                                          open_states or [], min(int(limit), OPEN311_LIMIT)))
+
+    async def groups(self, ward_id: str | None) -> list[dict[str, Any]]:
+        return _all(await self.conn.fetch(
+            "SELECT group_id, ward_id, name FROM known_groups WHERE $1::text IS NULL OR ward_id = $1 "
+            "ORDER BY ward_id, name, group_id LIMIT $2", ward_id, OPEN311_GROUPS_LIMIT))
+
+    async def ward_known(self, ward_id: str) -> bool:
+        return bool(await self.conn.fetchval("SELECT EXISTS (SELECT 1 FROM known_groups WHERE ward_id = $1)",
+                                             ward_id))
+
+
+# -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
+def tip_message_context(message_id: str) -> str:
+    return f"incidents:{message_id}:tip-message"
+
+
+#: The texts of the messages between the police and anonymous tipsters, encrypted like identities (``wardctl keys``).
+ENCRYPTED_COLUMNS = (*ENCRYPTED_COLUMNS, EncryptedColumn(
+    "tip_messages", "message_id", "text_sealed", lambda row: tip_message_context(row["message_id"])))
+
+TIP_MESSAGES_IN_ORDER = Keyset.of("created_at:timestamptz", "message_id:text")
+
+
+class IntakeRepository:
+    """The channel a report came in by (never who sent it)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def add_channel(self, incident_id: str, channel: str) -> None:
+        await self.conn.execute("INSERT INTO incident_channels (incident_id, channel) VALUES ($1, $2)",
+                                incident_id, channel)
+
+    async def set_identity(self, incident_id: str, sealed: bytes) -> None:
+        """An identified report's identity with how the police reach its reporter by the channel (a Zalo id)."""
+        await self.conn.execute("UPDATE incidents SET reporter_identity = $2 WHERE incident_id = $1 AND NOT anonymous",
+                                incident_id, sealed)
+
+    async def channel(self, incident_id: str) -> str | None:
+        return await self.conn.fetchval("SELECT channel FROM incident_channels WHERE incident_id = $1", incident_id)
+
+
+class TipMessageRepository:
+    """Questions of the police to an anonymous tipster and the tipster's answers, the texts encrypted."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def add(self, row: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO tip_messages (message_id, incident_id, ward_id, author, officer_ref, reply_to, text_sealed, "
+            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            row["message_id"], row["incident_id"], row["ward_id"], row["author"], row["officer_ref"],
+            row["reply_to"], row["text_sealed"], row["created_at"])
+
+    async def get(self, message_id: str) -> dict[str, Any] | None:
+        return _one(await self.conn.fetchrow("SELECT * FROM tip_messages WHERE message_id = $1", message_id))
+
+    async def mark_answered(self, message_id: str, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE tip_messages SET answered_at = COALESCE(answered_at, $2) WHERE message_id = $1", message_id, at)
+
+    async def all_of(self, incident_id: str) -> list[dict[str, Any]]:
+        """Every message of an incident, oldest first (a tip's conversation is short: bounded by the rate limits)."""
+        return _all(await self.conn.fetch(
+            "SELECT * FROM tip_messages WHERE incident_id = $1 ORDER BY created_at, message_id", incident_id))
+
+    async def list(self, incident_id: str, page: PageRequest) -> dict[str, Any]:
+        args: list[Any] = [incident_id]
+        rows = await self.conn.fetch(TIP_MESSAGES_IN_ORDER.query("SELECT * FROM tip_messages", ["incident_id = $1"],
+                                                                 args, page), *args)
+        return TIP_MESSAGES_IN_ORDER.page(rows, page)

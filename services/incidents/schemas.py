@@ -408,3 +408,82 @@ class CustodyPage(_Out):
     sha256: str
     items: list[CustodyEntry]
     next_cursor: str | None
+
+
+# -- assisted intake (issue 17): the detail's fields, added to IncidentDetail (appended, not edited in place) ----------
+def _assisted_fields() -> None:
+    from pydantic.fields import FieldInfo
+
+    IncidentDetail.model_fields["assisted"] = FieldInfo(
+        annotation=bool | None, default=None,
+        description="The police of the ward and the reporter: whether a team leader entered it for the reporter")
+    IncidentDetail.model_fields["entered_by"] = FieldInfo(
+        annotation=str | None, default=None,
+        description="The police of the ward: the account of the team leader who entered it (assisted intake)")
+    IncidentDetail.model_rebuild(force=True)
+
+
+_assisted_fields()
+
+
+# -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
+from pydantic import AliasChoices  # noqa: E402 - appended (issue 17)
+
+
+class TipQuestionIn(_Value):
+    text: str = Field(min_length=1, max_length=2000, description="The question the tipster reads with their code")
+
+
+class TipsterMessageIn(_Value):
+    code: str = Field(min_length=1, max_length=32, validation_alias=AliasChoices("code", "follow_up_code"),
+                      description="The tip's follow-up code (also accepted as follow_up_code)")
+    secret: str = Field(min_length=1, max_length=128)
+    text: str = Field(min_length=1, max_length=2000)
+    reply_to: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="The police's question this answers; none: a message of the tipster's own")
+
+
+class TipMessage(_Out):
+    """A message between the police and an anonymous tipster, as the police read it."""
+
+    message_id: str
+    incident_id: str
+    author: str = Field(description="police | tipster")
+    officer_ref: str | None = Field(description="The officer who asked (a question) or whose question it answers")
+    reply_to: str | None
+    text: str
+    created_at: datetime
+    answered_at: datetime | None = Field(description="A question: when the tipster first answered it")
+
+
+class TipMessagePage(_Out):
+    items: list[TipMessage]
+    next_cursor: str | None
+
+
+class TipsterMessage(_Out):
+    """A message as the tipster reads it through the follow-up (no officer named)."""
+
+    message_id: str
+    author: str = Field(description="police | tipster")
+    reply_to: str | None
+    text: str
+    created_at: datetime
+    answered: bool | None = Field(description="A question of the police: whether it was answered")
+
+
+class TipsterMessageReceipt(_Out):
+    message_id: str
+    reply_to: str | None
+    created_at: datetime
+
+
+class FollowUpWithMessages(FollowUpStatus):
+    messages: list[TipsterMessage] = Field(
+        default_factory=list, description="The police's questions and the tipster's answers, oldest first")
+
+
+class IntakeReceipt(_Out):
+    """What a provider's webhook is answered (the reply itself goes back to the sender through the gateway)."""
+
+    status: str = Field(description="accepted | replayed | ignored")

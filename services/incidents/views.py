@@ -45,6 +45,13 @@ def detail(actor: Principal, inc: dict[str, Any], footage: list[dict[str, Any]])
     }
     if is_staff(actor):
         body["reporter_ref"] = inc["reporter_ref"]
+    # Assisted intake (issue 17): whether a team leader entered it, to those who may see the reporter (the police of
+    # the ward) and to the reporter themselves (a non-staff caller reaches a detail only as its reporter); the
+    # police also see which account entered it.
+    if sees_reporter(actor, inc["ward_id"]) or not is_staff(actor):
+        body["assisted"] = bool(inc.get("assisted"))
+    if sees_reporter(actor, inc["ward_id"]):
+        body["entered_by"] = inc.get("entered_by")
     return body
 
 

@@ -149,6 +149,9 @@ class DeliveryWorker:
     @classmethod
     def from_settings(cls, settings: Any, pool: Callable[[], asyncpg.Pool | None], channels: dict[str, Any],
                       sealer: Sealer, **kw: Any) -> DeliveryWorker:
+        if settings.notify_delivery_lease_s < 2 * settings.notify_channel_timeout_s:
+            # a lease shorter than a send would let another worker take a delivery still being sent
+            raise ValueError("NOTIFY_DELIVERY_LEASE_S must be at least twice NOTIFY_CHANNEL_TIMEOUT_S")
         return cls(pool, channels, sealer, console_url=settings.notify_console_url,
                    tz=ZoneInfo(settings.notify_timezone),
                    policy=RetryPolicy(settings.notify_delivery_max_attempts, settings.notify_delivery_retry_base_s,

@@ -70,6 +70,8 @@ class IncidentReported(_Incident):
     anonymous: bool = Field(description="The reporter chose to stay anonymous (never who they are)")
     happened_at: datetime | None = Field(default=None, description="When the incident happened, if known")
     reported_at: datetime
+    assisted: bool = Field(default=False, description="A team leader entered it on behalf of the resident who "
+                                                      "reports it (assisted intake); never who either is")
 
     def to_public(self) -> PublicIncidentReported | None:
         if self.is_crime_tip:
@@ -203,10 +205,20 @@ class IncidentsMerged(_Incident):
     into: str = Field(min_length=1, max_length=64, description="The report that carries on")
 
 
-# -- two-way anonymous messages (issue 17): ids only, never the text --------------------------------------------
+# -- two-way anonymous messages (issue 17): ids only, never the text (it is sealed in the service) -----------------
+class TipQuestionAsked(_Incident):
+    """The police asked an anonymous tipster a question through the tip (read with the follow-up code and secret)."""
+
+    event_type: ClassVar[str] = "incidents.tip.question_asked.v1"
+    message_id: str = Id
+    officer_ref: str = Field(min_length=1, max_length=200, description="The officer who asked (their user id)")
+
+
 class TipAnswered(_Incident):
-    """The anonymous tipster answered a police question on the tip (read it through the tip's messages)."""
+    """An anonymous tipster answered (or wrote to) the police through the tip: the officer should read it."""
 
     event_type: ClassVar[str] = "incidents.tip.answered.v1"
     message_id: str = Id
-    officer_ref: str | None = Field(default=None, description="The officer who asked the question answered")
+    officer_ref: str | None = Field(
+        default=None, max_length=200,
+        description="The officer whose question it answers, else the officer the tip is assigned to; None if none")

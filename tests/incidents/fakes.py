@@ -264,6 +264,10 @@ class FakeIncidentsUnitOfWork(FakeUnitOfWork):
         # Evidence files (issue 18): the handler suite covers only the camera's campaign; uploads are tested on
         # PostgreSQL and both object stores (tests/incidents/test_evidence.py).
         self.evidence = FakeEvidenceRepository(self.projections)
+        self.assisted = FakeAssistedRepository(lambda: self)  # assisted intake (issue 17)
+        # Reports in by SMS and Zalo, two-way anonymous messages (issue 17).
+        self.intake = FakeIntakeRepository(lambda: self)
+        self.tip_messages = FakeTipMessageRepository()
 
 
 # -- places (issue 18) ----------------------------------------------------------------------------------------------
@@ -361,3 +365,83 @@ class FakeEvidenceRepository(FakeRepository):
         c = self._projections.cameras_.get(facility_id)
         if c is not None and c["ward_id"] == ward_id:
             c["funded_by_campaign_id"] = campaign_id
+
+
+# -- assisted intake (issue 17) ----------------------------------------------------------------------------------------
+# The columns migrations/0007_assisted.sql adds, with their defaults.
+_DEFAULTS.update({"assisted": False, "entered_by": None})
+
+
+class FakeAssistedRepository(FakeRepository):
+    """The residents' groups, and the assisted marks on the fake incidents (``source``: the unit of work)."""
+
+    def __init__(self, source: Callable[[], Any]) -> None:
+        self.residents: dict[str, dict[str, Any]] = {}
+        self._source = source
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"residents": copy.deepcopy(self.residents), "_source": self._source}
+
+    async def resident(self, resident_id: str) -> dict[str, Any] | None:
+        row = self.residents.get(resident_id)
+        return None if row is None else dict(row)
+
+    async def upsert_resident(self, resident_id: str, ward_id: str, group_id: str, at: datetime) -> None:
+        old = self.residents.get(resident_id)
+        if old is None:
+            self.residents[resident_id] = {"resident_id": resident_id, "ward_id": ward_id, "group_id": group_id,
+                                           "last_event_at": at}
+        elif old["ward_id"] == ward_id and old["last_event_at"] <= at:
+            old.update(group_id=group_id, last_event_at=at)
+
+    async def mark_assisted(self, incident_id: str, entered_by: str) -> None:
+        rows = self._source().incidents.rows
+        if incident_id in rows:
+            rows[incident_id].update(assisted=True, entered_by=entered_by)
+
+
+# -- reports in by SMS and Zalo, two-way anonymous messages (issue 17) ------------------------------------------------
+class FakeIntakeRepository(FakeRepository):
+    def __init__(self, source: Callable[[], Any]) -> None:
+        self.source = source
+        self.channels: dict[str, str] = {}
+
+    async def add_channel(self, incident_id: str, channel: str) -> None:
+        if incident_id in self.channels:
+            raise ValueError("duplicate incident_id")
+        self.channels[incident_id] = channel
+
+    async def set_identity(self, incident_id: str, sealed: bytes) -> None:
+        row = self.source().incidents.rows.get(incident_id)
+        if row is not None and not row["anonymous"]:
+            row["reporter_identity"] = sealed
+
+    async def channel(self, incident_id: str) -> str | None:
+        return self.channels.get(incident_id)
+
+
+class FakeTipMessageRepository(FakeRepository):
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    async def add(self, row: dict[str, Any]) -> None:
+        if row["message_id"] in self.rows:
+            raise ValueError("duplicate message_id")
+        self.rows[row["message_id"]] = {**copy.deepcopy(row), "answered_at": None}
+
+    async def get(self, message_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.rows.get(message_id))
+
+    async def mark_answered(self, message_id: str, at: datetime) -> None:
+        if message_id in self.rows and self.rows[message_id]["answered_at"] is None:
+            self.rows[message_id]["answered_at"] = at
+
+    async def all_of(self, incident_id: str) -> list[dict[str, Any]]:
+        return sorted((copy.deepcopy(r) for r in self.rows.values() if r["incident_id"] == incident_id),
+                      key=lambda r: (r["created_at"], r["message_id"]))
+
+    async def list(self, incident_id: str, page: PageRequest) -> dict[str, Any]:
+        from services.incidents.repository import TIP_MESSAGES_IN_ORDER
+
+        return page_of(await self.all_of(incident_id), TIP_MESSAGES_IN_ORDER, page,
+                       lambda r: (r["created_at"], r["message_id"]))

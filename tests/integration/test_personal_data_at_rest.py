@@ -325,7 +325,49 @@ async def drive_incidents(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
                                      content=photo_naming_people(),
                                      headers={"Tip-Secret": tipped.json()["secret"], "Content-Type": "image/jpeg"})
     assert uploaded.status_code == 201, uploaded.text
+    # Assisted intake (issue 17): a team leader files for a resident of their team's group (keyed); an Open311 client
+    # files a request form-encoded with a person's contact details (no key: its reply holds a follow-up secret; the
+    # routes are outside the OpenAPI document, driven here all the same): nothing of them may be kept.
+    await go("POST", "/v1/incidents/assisted", {
+        "resident_id": ids["resident_id"], "reporter": {"full_name": REPORTER, "phone": PHONE},
+        "category": "public_order", "place": {"group_id": group}, "description": "Đèn đường hẻm 5 hỏng"},
+        auth("team_leader", WARD, sub="leader-1", team_ids=["t-med"]))
+    filed = await svc.client.post("/open311/v2/requests.json", data={
+        "service_code": "public_order", "attribute[group_id]": group, "description": "Cống hẻm 7 bị tắc",
+        "first_name": REPORTER, "last_name": RESIDENT, "phone": PHONE, "email": f"{NATIONAL_ID}@example.org",
+        "device_id": BIRTH_DATE})
+    assert filed.status_code == 201, filed.text
+    await drive_intake(go, svc)
     return go
+
+
+async def drive_intake(go: Driver, svc: ServiceUnderTest) -> None:
+    """Reports in by SMS and Zalo and the two-way messages (issue 17): an anonymous tip and identified reports from
+    PHONE (by SMS, and as a Zalo user id), a question naming a warned person, an answer naming a party and PHONE.
+    The lines point at local providers (the app's channels, which its routes build once, are set here)."""
+    from pydantic import SecretStr
+
+    from shared.channels import channels_from
+    from tests.support.providers import sms_provider, zalo_provider
+
+    async with sms_provider() as sms, zalo_provider() as zalo:
+        svc.app.state.intake_channels = channels_from(svc.app.state.runtime.settings.model_copy(update={
+            "sms_gateway_url": sms.url, "sms_gateway_key_id": sms.key_id, "sms_gateway_secret": SecretStr(sms.secret),
+            "zalo_oa_api_url": zalo.url, "zalo_oa_access_token": SecretStr(zalo.access_token),
+            "zalo_app_id": zalo.app_id, "zalo_app_secret": SecretStr(zalo.oa_secret_key)}))
+        body, headers = sms.signed({"message_id": "sms-1", "from": PHONE, "text": "Có người lạ cạy khoá xe máy"})
+        await go("POST", "/v1/intake/sms", None, headers, content=body)
+        code, secret = re.search(r"Ma: (TB-[A-Z0-9-]+) Mat ma: (\S+) ", sms.sent[-1]["text"]).groups()
+        body, headers = sms.signed({"message_id": "sms-2", "from": PHONE, "text": f"BT {REPORTER}: mất xe đạp"})
+        await go("POST", "/v1/intake/sms", None, headers, content=body)
+        body, headers = zalo.signed({"event_name": "user_send_text", "sender": {"id": PHONE},
+                                     "message": {"msg_id": "z-1", "text": f"BT {REPORTER}: mất điện thoại"}})
+        await go("POST", "/v1/intake/zalo", None, headers, content=body)
+        assert len(sms.sent) == 2 and len(zalo.sent) == 1
+    tip = await svc.db.fetchval("incidents", "SELECT incident_id FROM incidents WHERE follow_up_code = $1", code)
+    await go("POST", f"/v1/incidents/{tip}/tip-messages", {"text": f"{WARNED} có ở đó không?"}, POLICE)
+    await go("POST", "/v1/follow-up/messages", {"code": code, "secret": secret,
+                                                "text": f"Có, với {OTHER_PARTY}; gọi tôi {PHONE}"}, {})
 
 
 async def drive_mediation(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
@@ -535,7 +577,8 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
                                   ("feed", build_feed, drive_feed),
                                   ("identity", build_identity, drive_identity),
                                   ("notify", build_notify, drive_notify)]:
-        evidence = {"evidence_dir": str(tmp_path / "evidence")} if service == "incidents" else {}
+        evidence = {"evidence_dir": str(tmp_path / "evidence"),  # and the group texts are filed under (issue 17)
+                    "incidents_intake_group_id": ids["group_id"]} if service == "incidents" else {}
         async with serve(build, service, db, started, **evidence) as svc:
             drivers.append(await drive(svc, ids))
             assert await db.fetchval(service, "SELECT count(*) FROM idempotency_keys") > 0

@@ -162,11 +162,15 @@ async def test_zalo_cs_message_with_the_access_token_and_zalo_errors() -> None:
         for how, retryable in [(-32, True), (-216, True), (-201, False), (-213, False), (502, True), (400, False)]:
             zalo.fail_next(1, how)
             with pytest.raises(ChannelError) as failed:
-                await gateway.send(MSG)
+                await gateway.send(MSG.model_copy(update={"to": "8412345678901234567"}))
             assert failed.value.retryable is retryable, how
+        for phone in ("+84912345678", "0912345678"):  # not a follower's user id: refused here, never sent
+            with pytest.raises(ChannelError) as not_an_id:
+                await gateway.send(MSG.model_copy(update={"to": phone}))
+            assert not not_an_id.value.retryable and "phone" in str(not_an_id.value)
         wrong = ZaloGateway(api_url=zalo.url, access_token="expired", timeout_s=5)
         with pytest.raises(ChannelError) as refused:
-            await wrong.send(MSG)
+            await wrong.send(MSG.model_copy(update={"to": "8412345678901234567"}))
         assert str(refused.value) == "Zalo error -216"
         await gateway.aclose()
         await wrong.aclose()

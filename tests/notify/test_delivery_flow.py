@@ -22,6 +22,7 @@ from shared.contracts.identity import AccountChanged
 from shared.contracts.incidents import IncidentAssigned, IncidentOverdue, IncidentReported
 from tests.conftest import auth
 from tests.harness import ServiceUnderTest, serve
+from tests.integration.conftest import eventually
 from tests.notify.conftest import WARD, Clock
 from tests.support.providers import SmsProvider, SmtpSink, sms_provider, smtp_server
 
@@ -46,13 +47,16 @@ async def providers() -> AsyncIterator[tuple[SmtpSink, SmsProvider]]:
             yield smtp, sms
 
 
+def provider_settings(smtp: SmtpSink, sms: SmsProvider) -> dict[str, Any]:
+    return {"notify_smtp_host": smtp.host, "notify_smtp_port": smtp.port, "notify_smtp_tls": "none",
+            "notify_smtp_from": "Phường Phú Sơn <no-reply@phuson.example>", "sms_gateway_url": sms.url,
+            "sms_gateway_key_id": sms.key_id, "sms_gateway_secret": sms.secret, "notify_console_url": CONSOLE}
+
+
 @pytest.fixture
 async def svc(db, started, providers, clock: Clock) -> AsyncIterator[ServiceUnderTest]:
-    smtp, sms = providers
     async with serve(lambda settings: build(settings, clock=clock), "notify", db, started,
-                     notify_smtp_host=smtp.host, notify_smtp_port=smtp.port, notify_smtp_tls="none",
-                     notify_smtp_from="Phường Phú Sơn <no-reply@phuson.example>", sms_gateway_url=sms.url,
-                     sms_gateway_key_id=sms.key_id, sms_gateway_secret=sms.secret, notify_console_url=CONSOLE,
+                     **provider_settings(*providers),
                      notify_delivery_poll_s=3600) as service:  # the tests drive the worker themselves
         yield service
 
@@ -189,3 +193,21 @@ async def no_reporter_anywhere(svc: ServiceUnderTest, smtp: SmtpSink, sms: SmsPr
         assert EMAIL not in item and PHONE not in item
     told = await svc.db.fetch("notify", "SELECT kind FROM notifications WHERE person_id = $1", REPORTER)
     assert told == []
+
+
+async def test_the_service_runs_the_worker_by_itself_once_a_channel_is_configured(db, started, providers) -> None:
+    smtp, sms = providers
+    async with serve(build, "notify", db, started, **provider_settings(smtp, sms),
+                     notify_delivery_poll_s=0.2) as svc:
+        await verified_officer(svc, smtp, sms)
+        texted = len(sms.sent)
+        reported, assigned = tip_events("tip-flow-4")
+        await svc.feed(reported, assigned, overdue("tip-flow-4"))
+
+        async def delivered() -> bool:
+            return len(sms.sent) > texted and len(smtp.messages) > 1
+
+        await eventually(delivered, timeout=20)
+    assert sms.sent[-1]["text"].startswith("Crime tip tip-flow-4 is overdue")
+    async with serve(build, "notify", db, started) as unconfigured:  # no channel: no worker, deliveries wait
+        assert [name for name, _ in unconfigured.app.state.runtime._background] == []

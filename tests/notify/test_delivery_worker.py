@@ -250,7 +250,8 @@ async def test_a_timeout_after_the_gateway_sent_is_retried_without_a_second_mess
         await w.drain()
         assert (await rows(pool))[did]["last_error"] == "timeout"
         clock.advance(hours=1)
-        await w.drain()
+        # the retry with a timeout no loaded machine reaches: only the first attempt is meant to time out
+        await worker(pool, {"sms": sms_channel(sms, timeout_s=30)}, clock).drain()
     assert (await rows(pool))[did]["status"] == "sent" and len(sms.sent) == 1
 
 
@@ -358,3 +359,13 @@ def test_render_single_and_digest() -> None:
     two = [*one, Item("Late stay notice s-1", "b", f"{CONSOLE}/y")]
     subject, text = render("zalo", two, CONSOLE)
     assert subject == "2 things waiting for you" and f"{CONSOLE}/x" in text and f"{CONSOLE}/y" in text
+
+
+def test_from_settings_refuses_a_lease_shorter_than_two_sends() -> None:
+    from shared.settings import ServiceSettings
+
+    base = {"service_name": "notify", "database_url": "postgresql://x@y/z", "environment": "test"}
+    ok = DeliveryWorker.from_settings(ServiceSettings(**base), lambda: None, {}, SEALER)
+    assert ok.lease == timedelta(seconds=120) and ok.tz == HCM and ok.policy == RetryPolicy(8, 30.0, 3600.0)
+    with pytest.raises(ValueError, match="NOTIFY_DELIVERY_LEASE_S"):
+        DeliveryWorker.from_settings(ServiceSettings(**base, notify_delivery_lease_s=15), lambda: None, {}, SEALER)
