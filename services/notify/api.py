@@ -97,6 +97,8 @@ async def send_code(request: Request, channel: str, address: str, code: str, key
                      summary="Set my address for a channel: a 6-digit code is sent to it (verify it to receive)")
 async def put_contact(channel: Channel, body: schemas.ContactIn, request: Request,
                       principal: CurrentPrincipal) -> Response:
+    if channel not in request.app.state.notify_senders:  # refused before anything is stored
+        raise RuleViolation(f"this platform does not send by {channel}; choose another channel")
     s = request.app.state.runtime.settings
     await ratelimit.limit(request, "contact-code", limit=s.notify_verify_rate_limit, window_s=3600,
                           code=principal.subject)

@@ -95,6 +95,7 @@ async def test_a_contact_is_verified_by_the_code_sent_through_its_channel_and_th
         {"channel": "email", "address_hint": "o•••@police.example", "verified": True}], "next_cursor": None}
     unconfigured = await svc.client.put("/v1/contacts/zalo", json={"address": "0912345678"}, headers=ME)
     assert unconfigured.status_code == 422 and "does not send by zalo" in unconfigured.json()["detail"]
+    assert [c["channel"] for c in (await svc.client.get("/v1/contacts", headers=ME)).json()["items"]] == ["email"]
 
     await svc.feed(IncidentOverdue(ward_id=WARD, subject="t1", incident_id="t1", group_id="g1", category="theft",
                                    deadline_on=date(2026, 11, 30), received_at=datetime(2026, 11, 1, tzinfo=UTC)),
