@@ -69,6 +69,15 @@ class PeopleRepository:
         return [_person(r) for r in rows]
 
 
+    async def group_leaders(self, group_id: str) -> list[dict[str, Any]]:
+        """The group's leaders (tổ trưởng): team_leader accounts that lead one of the group's teams (the console's
+        group pages are theirs)."""
+        rows = await self.conn.fetch(
+            """SELECT * FROM people WHERE NOT disabled AND 'team_leader' = ANY(roles)
+               AND team_ids && ARRAY(SELECT team_id FROM teams WHERE group_id = $1) ORDER BY person_id""", group_id)
+        return [_person(r) for r in rows]
+
+
 class ProjectionRepository:
     """Other services' facts routing needs: ids, dates and roles only."""
 

@@ -22,6 +22,7 @@ class FakePeople(FakeRepository):
     def __init__(self, projections: FakeProjections) -> None:
         self.rows: dict[str, Row] = {}
         self._members = lambda: projections.members  # a closure: not part of the snapshot
+        self._teams = lambda: projections.teams
 
     async def put(self, row: Row) -> None:
         old = self.rows.get(row["person_id"])
@@ -46,6 +47,11 @@ class FakePeople(FakeRepository):
                    if m["team_id"] == team_id and m["role"] == "leader"}
         return [r for r in self._live() if r["resident_id"] in leaders
                 or ("team_leader" in r["roles"] and team_id in r["team_ids"])]
+
+
+    async def group_leaders(self, group_id: str) -> list[Row]:
+        teams = {t for t, r in self._teams().items() if r["group_id"] == group_id}
+        return [r for r in self._live() if "team_leader" in r["roles"] and teams & set(r["team_ids"])]
 
 
 class FakeProjections(FakeRepository):
