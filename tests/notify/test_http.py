@@ -129,3 +129,26 @@ async def test_sending_codes_is_rate_limited(svc: ServiceUnderTest) -> None:
         assert r.status_code == 202, r.text
     r = await svc.client.put("/v1/contacts/sms", json={"address": "+84912345678"}, headers=ME)
     assert r.status_code == 429 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_scheduled_scan_runs_as_the_runtime_schedules_it(svc: ServiceUnderTest) -> None:
+    """The job the runtime runs every NOTIFY_SCAN_INTERVAL_S (in a transaction holding its lock): a residence
+    ending within a week is said once to its resident's account."""
+    from datetime import timedelta
+
+    from shared.clock import ward_today
+    from shared.contracts.registry import TemporaryResidenceRegistered
+
+    until = ward_today() + timedelta(days=3)
+    await svc.feed(AccountChanged(ward_id=WARD, subject="acc-lodger", account_id="acc-lodger", roles=["resident"],
+                                  resident_id="res-lodger"),
+                   TemporaryResidenceRegistered(ward_id=WARD, subject="res-lodger", declaration_id="d-9",
+                                                resident_id="res-lodger", group_id="g1",
+                                                valid_from=until - timedelta(days=90), valid_until=until))
+    (job,) = [j for j in svc.app.state.runtime.jobs if j.name == "scan"]
+    for expected in (1, 0):
+        async with svc.app.state.runtime.pool.acquire() as conn, conn.transaction():
+            assert (await job.run(conn))["residence.expiring"] == expected
+    mine = (await svc.client.get("/v1/notifications", headers=auth("resident", WARD, sub="acc-lodger"))).json()
+    assert [n["kind"] for n in mine["items"]] == ["residence.expiring"]
+    assert mine["items"][0]["link"].endswith("/my-declaration")
