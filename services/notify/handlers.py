@@ -101,7 +101,7 @@ async def _officer_or_police(uow: Uow, ward_id: str, officer_ref: str | None) ->
 
 
 async def _group_name(uow: Uow, ward_id: str, group_id: str | None) -> str:
-    return domain._group(await uow.projections.groups(ward_id), group_id)
+    return domain.group_label(await uow.projections.groups(ward_id), group_id)
 
 
 # -- projections ----------------------------------------------------------------------------------------------
