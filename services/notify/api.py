@@ -15,11 +15,11 @@ from fastapi.responses import Response
 
 from services.notify import commands, domain, schemas
 from services.notify.handlers import contact_view, delivery_view, notification_view
-from services.notify.repository import INBOX_ORDER
+from services.notify.repository import DELIVERY_ORDER, INBOX_ORDER
 from shared import ratelimit
 from shared.auth import CurrentPrincipal
 from shared.commands import dispatch, json_response, reading
-from shared.errors import InvalidInput, ServiceUnavailable
+from shared.errors import InvalidInput, RuleViolation, ServiceUnavailable
 from shared.paging import Page
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
@@ -59,11 +59,11 @@ async def mark_read(notification_id: Annotated[str, Path(max_length=64)], reques
 
 @router.get("/deliveries", summary="The statuses of my deliveries (of one notification, if given)",
             response_model=schemas.DeliveryList)
-async def list_deliveries(request: Request, principal: CurrentPrincipal,
+async def list_deliveries(request: Request, principal: CurrentPrincipal, page: Page,
                           notification_id: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     async with reading(request) as uow:
-        rows = await uow.deliveries.of(principal.subject, notification_id)
-    return json_response({"items": [delivery_view(r) for r in rows]})
+        rows = await uow.deliveries.page(principal.subject, notification_id, page)
+    return json_response(DELIVERY_ORDER.page(rows, page, delivery_view))
 
 
 # -- contact points -------------------------------------------------------------------------------------------------
@@ -71,19 +71,20 @@ def _sealer(request: Request) -> Any:
     return request.app.state.notify_config.sealer
 
 
-@contacts_router.get("/contacts", summary="My contact points (a hint of each address, never the address)",
-                     response_model=list[schemas.ContactOut])
+@contacts_router.get("/contacts", summary="My contact points (a hint of each address, never the address); at most "
+                     "one per channel, so never more than one page", response_model=schemas.ContactList)
 async def list_contacts(request: Request, principal: CurrentPrincipal) -> Response:
     async with reading(request) as uow:
         rows = await uow.contacts.of(principal.subject)
-    return json_response([contact_view(r, _sealer(request)) for r in rows])
+    # The platform's one shape of a list ({items, next_cursor}, never a bare array); three channels at most.
+    return json_response({"items": [contact_view(r, _sealer(request)) for r in rows], "next_cursor": None})
 
 
 async def send_code(request: Request, channel: str, address: str, code: str, key: str) -> None:
     """The code, through the channel's adapter (shared/channels.py). Nothing logs the address or the text."""
     sender = request.app.state.notify_senders.get(channel)
-    if sender is None:
-        raise ServiceUnavailable(f"the {channel} channel is not configured on this platform")
+    if sender is None:  # the platform does not offer this channel: the person's choice to change, not an outage
+        raise RuleViolation(f"this platform does not send by {channel}; choose another channel")
     outgoing = request.app.state.notify_outgoing
     text = f"Your ward platform verification code is {code}. It expires in 15 minutes."
     try:
@@ -96,6 +97,8 @@ async def send_code(request: Request, channel: str, address: str, code: str, key
                      summary="Set my address for a channel: a 6-digit code is sent to it (verify it to receive)")
 async def put_contact(channel: Channel, body: schemas.ContactIn, request: Request,
                       principal: CurrentPrincipal) -> Response:
+    if channel not in request.app.state.notify_senders:  # refused before anything is stored
+        raise RuleViolation(f"this platform does not send by {channel}; choose another channel")
     s = request.app.state.runtime.settings
     await ratelimit.limit(request, "contact-code", limit=s.notify_verify_rate_limit, window_s=3600,
                           code=principal.subject)

@@ -47,94 +47,108 @@ def link(console_url: str, path: str) -> str:
     return console_url.rstrip("/") + path
 
 
-def _group(groups: dict[str, Any], group_id: str | None) -> str:
-    """A group's name (public: it is on every group's sign) or its id."""
+def group_label(groups: dict[str, Any], group_id: str | None) -> str:
+    """A group's name (public: it is on every group's sign), else its id; no group: the ward."""
     if group_id is None:
-        return "the ward"
+        return "phường"
     row = groups.get(group_id)
-    return f"group {row['name']}" if row else f"group {group_id}"
+    if row is None:
+        return f"tổ {group_id}"
+    name = row["name"]
+    return name if name.lower().startswith("tổ") else f"tổ dân phố {name}"
 
 
-# -- messages, one per kind: ids, categories, dates and group names at most -------------------------------------
+def _d(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _vnd(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".")
+
+
+CASE_KINDS = {"family": "gia đình", "neighbours": "hàng xóm", "property_or_land_boundary": "tài sản, ranh giới đất",
+              "other_civil": "dân sự khác"}
+
+
+# -- messages, one per kind: ids, categories, dates, amounts and group names at most. In Vietnamese, the ward's
+# language; the fact keys are stable and language-free. -----------------------------------------------------------
 def tip_assigned(incident_id: str, category: str | None, group: str, to: str) -> Message:
-    what = f"A report ({category})" if category else "A report"
-    return Message("tip.assigned", f"incidents.assigned:{incident_id}:{to}", f"Report {incident_id} assigned to you",
-                   f"{what} in {group} has been assigned to you. Open it in the console, read it and record what "
-                   "you do.", f"/police/incidents/{incident_id}")
+    what = f"Một tin báo ({category})" if category else "Một tin báo"
+    return Message("tip.assigned", f"incidents.assigned:{incident_id}:{to}", f"Tin báo {incident_id} được giao cho bạn",
+                   f"{what} tại {group} đã được giao cho bạn. Mở tin trên hệ thống, xác minh và ghi nhận việc xử lý.",
+                   f"/police/incidents/{incident_id}")
 
 
 def tip_deadline_near(incident_id: str, deadline_on: date, group: str) -> Message:
     return Message("tip.deadline_near", f"incidents.deadline_near:{incident_id}:{deadline_on.isoformat()}",
-                   f"Crime tip {incident_id}: decide by {deadline_on.isoformat()}",
-                   f"The crime tip in {group} must be decided by {deadline_on.isoformat()}. Decide it, or extend the "
-                   "deadline with its legal ground, in the console.", f"/police/incidents/{incident_id}")
+                   f"Tin tố giác {incident_id}: hạn giải quyết {_d(deadline_on)}",
+                   f"Tin tố giác tội phạm tại {group} phải được giải quyết chậm nhất ngày {_d(deadline_on)}. Hãy ra "
+                   "quyết định, hoặc gia hạn kèm căn cứ pháp lý, trên hệ thống.", f"/police/incidents/{incident_id}")
 
 
 def tip_overdue(incident_id: str, deadline_on: date, group: str) -> Message:
     return Message("tip.overdue", f"incidents.overdue:{incident_id}:{deadline_on.isoformat()}",
-                   f"Crime tip {incident_id} is overdue",
-                   f"The crime tip in {group} was to be decided by {deadline_on.isoformat()} and is not. Decide it "
-                   "now in the console.", f"/police/incidents/{incident_id}")
+                   f"Tin tố giác {incident_id} đã quá hạn",
+                   f"Tin tố giác tội phạm tại {group} phải được giải quyết chậm nhất ngày {_d(deadline_on)} nhưng "
+                   "chưa được giải quyết. Hãy ra quyết định ngay trên hệ thống.", f"/police/incidents/{incident_id}")
 
 
 def tip_answered(incident_id: str, message_id: str) -> Message:
-    return Message("tip.answered", f"incidents.answered:{message_id}", f"The tipster answered on tip {incident_id}",
-                   "The anonymous tipster answered your question. Read the answer on the tip's page in the console.",
+    return Message("tip.answered", f"incidents.answered:{message_id}",
+                   f"Người tố giác đã trả lời về tin {incident_id}",
+                   "Người tố giác ẩn danh đã trả lời câu hỏi của bạn. Đọc câu trả lời trên trang của tin trên hệ thống.",
                    f"/police/incidents/{incident_id}")
 
 
 def case_waiting(case_id: str, kind: str, group: str) -> Message:
     return Message("mediation.case_waiting", f"mediation.case_waiting:{case_id}",
-                   f"Mediation case {case_id} needs a mediator",
-                   f"A mediation case ({kind.replace('_', ' ')}) in {group} was opened and has no mediator yet. "
-                   "Assign one in the console.", f"/mediation/cases/{case_id}")
+                   f"Vụ việc hòa giải {case_id} cần hòa giải viên",
+                   f"Một vụ việc hòa giải ({CASE_KINDS.get(kind, kind)}) tại {group} đã được tiếp nhận và chưa có hòa "
+                   "giải viên. Hãy phân công hòa giải viên trên hệ thống.", f"/mediation/cases/{case_id}")
 
 
 def residence_expiring(declaration_id: str, valid_until: date) -> Message:
     return Message("residence.expiring", f"residence.expiring:{declaration_id}:{valid_until.isoformat()}",
-                   f"Your temporary residence ends on {valid_until.isoformat()}",
-                   f"Your temporary residence registration ends on {valid_until.isoformat()}. Renew it before then "
-                   "if you are staying, or tell the ward you are leaving.", "/my-declaration")
+                   f"Tạm trú của bạn hết hạn ngày {_d(valid_until)}",
+                   f"Đăng ký tạm trú của bạn hết hạn ngày {_d(valid_until)}. Nếu bạn còn ở lại, hãy gia hạn trước "
+                   "ngày đó; nếu chuyển đi, hãy báo cho phường.", "/my-declaration")
 
 
 def residence_expired(declaration_id: str, expired_on: date, *, own: bool, group: str) -> Message:
+    key = f"residence.expired:{declaration_id}:{expired_on.isoformat()}"
     if own:
-        return Message("residence.expired", f"residence.expired:{declaration_id}:{expired_on.isoformat()}",
-                       "Your temporary residence has expired",
-                       f"Your temporary residence registration ended on {expired_on.isoformat()}. Register again if "
-                       "you are still staying.", "/my-declaration")
-    return Message("residence.expired", f"residence.expired:{declaration_id}:{expired_on.isoformat()}",
-                   f"Temporary residence {declaration_id} expired",
-                   f"A temporary residence registration in {group} expired on {expired_on.isoformat()}. Check "
-                   "whether the person still stays there.", "/group/declarations")
+        return Message("residence.expired", key, "Tạm trú của bạn đã hết hạn",
+                       f"Đăng ký tạm trú của bạn đã hết hạn ngày {_d(expired_on)}. Nếu bạn vẫn còn ở, hãy đăng ký "
+                       "lại.", "/my-declaration")
+    return Message("residence.expired", key, f"Tạm trú {declaration_id} đã hết hạn",
+                   f"Một đăng ký tạm trú tại {group} đã hết hạn ngày {_d(expired_on)}. Hãy kiểm tra người đó còn ở "
+                   "hay không.", "/group/declarations")
 
 
 def stay_late(notice_id: str, group: str) -> Message:
-    return Message("stay.late", f"stay.late:{notice_id}", f"Late stay notice {notice_id}",
-                   f"A boarding house in {group} filed a stay notice late. Review it in the console.",
+    return Message("stay.late", f"stay.late:{notice_id}", f"Thông báo lưu trú muộn {notice_id}",
+                   f"Một khu nhà trọ tại {group} đã thông báo lưu trú muộn. Hãy xem xét trên hệ thống.",
                    "/group/boarding-houses")
 
 
 def pledge_overdue(pledge_id: str, number: int, due_on: date, campaign_id: str) -> Message:
     return Message("pledge.overdue", f"donations.pledge_overdue:{pledge_id}:{number}",
-                   f"Pledge instalment {number} overdue",
-                   f"Instalment {number} of pledge {pledge_id} (campaign {campaign_id}) was due on "
-                   f"{due_on.isoformat()}. Follow it up with the household.", f"/campaigns/{campaign_id}")
+                   f"Đợt {number} của khoản cam kết quá hạn",
+                   f"Đợt {number} của cam kết {pledge_id} (cuộc vận động {campaign_id}) đến hạn ngày {_d(due_on)} mà "
+                   "chưa đóng. Hãy liên hệ nhắc hộ gia đình.", f"/campaigns/{campaign_id}")
 
 
 def expense_second_approval(expense_id: str, campaign_id: str, amount_vnd: int) -> Message:
     return Message("expense.second_approval", f"donations.expense_proposed:{expense_id}",
-                   f"Expense {expense_id} waits for your approval",
-                   f"An expense of {amount_vnd:,} đồng from campaign {campaign_id} was proposed and waits for a "
-                   "second official's approval. Review its invoice and approve it in the console.",
-                   f"/campaigns/{campaign_id}")
+                   f"Khoản chi {expense_id} chờ bạn duyệt",
+                   f"Một khoản chi {_vnd(amount_vnd)} đồng từ cuộc vận động {campaign_id} đã được đề xuất và chờ một "
+                   "cán bộ khác duyệt. Hãy kiểm tra hóa đơn và duyệt trên hệ thống.", f"/campaigns/{campaign_id}")
 
 
-def award_decided(nomination_id: str, approved: bool, title: str | None = None) -> Message:
-    outcome = "approved" if approved else "not approved"
-    what = f" ({title})" if title else ""
-    return Message("award.decided", f"awards.decided:{nomination_id}", f"Nomination {outcome}",
-                   f"The nomination {nomination_id}{what} was {outcome}. See it in the console.", "/awards")
+def award_decided(nomination_id: str, approved: bool) -> Message:
+    outcome = "được duyệt" if approved else "không được duyệt"
+    return Message("award.decided", f"awards.decided:{nomination_id}", f"Đề nghị khen thưởng {outcome}",
+                   f"Đề nghị khen thưởng {nomination_id} đã {outcome}. Xem chi tiết trên hệ thống.", "/awards")
 
 
 # -- preferences and channels ---------------------------------------------------------------------------------

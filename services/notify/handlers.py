@@ -101,7 +101,7 @@ async def _officer_or_police(uow: Uow, ward_id: str, officer_ref: str | None) ->
 
 
 async def _group_name(uow: Uow, ward_id: str, group_id: str | None) -> str:
-    return domain._group(await uow.projections.groups(ward_id), group_id)
+    return domain.group_label(await uow.projections.groups(ward_id), group_id)
 
 
 # -- projections ----------------------------------------------------------------------------------------------
@@ -205,14 +205,16 @@ async def on_residence_ended(event: registry.TemporaryResidenceEnded, uow: Uow) 
 
 
 async def on_residence_expired(event: registry.TemporaryResidenceExpired, uow: Uow) -> None:
-    """The resident is told to register again; the ward's police, to check whether they still stay."""
+    """The resident is told to register again; the ward's police and the group's leaders, to check whether they
+    still stay."""
     await uow.projections.put_residence(event.declaration_id, event.ward_id, event.resident_id, event.group_id,
                                         None, ended=True)
     own = _ids(await uow.people.residents([event.resident_id]))
     await tell(uow, event.ward_id, own,
                domain.residence_expired(event.declaration_id, event.expired_on, own=True, group=""))
     group = await _group_name(uow, event.ward_id, event.group_id)
-    await tell(uow, event.ward_id, [p for p in await _police(uow, event.ward_id) if p not in own],
+    checkers = await _police(uow, event.ward_id) + _ids(await uow.people.group_leaders(event.group_id))
+    await tell(uow, event.ward_id, [p for p in checkers if p not in own],
                domain.residence_expired(event.declaration_id, event.expired_on, own=False, group=group))
 
 
@@ -222,10 +224,11 @@ async def on_boarding_house(event: registry.BoardingHouseRegistered, uow: Uow) -
 
 
 async def on_stay_notified(event: registry.StayNotified, uow: Uow) -> None:
-    """A late stay notice: the ward's police review it (the lodger is never named)."""
+    """A late stay notice: the ward's police and the group's leaders review it (the lodger is never named)."""
     if not event.late:
         return
-    await tell(uow, event.ward_id, await _police(uow, event.ward_id),
+    await tell(uow, event.ward_id,
+               await _police(uow, event.ward_id) + _ids(await uow.people.group_leaders(event.group_id)),
                domain.stay_late(event.notice_id, await _group_name(uow, event.ward_id, event.group_id)))
 
 

@@ -15,6 +15,7 @@ import asyncpg
 from shared.paging import Keyset, PageRequest
 
 INBOX_ORDER = Keyset.of("created_at:timestamptz", "notification_id:text", descending=True)
+DELIVERY_ORDER = Keyset.of("d.not_before:timestamptz", "d.delivery_id:text")
 DELIVERY_COLUMNS = ("delivery_id, notification_id, channel, status, not_before, digest, attempts, last_error, "
                     "sent_at, updated_at")
 
@@ -65,6 +66,15 @@ class PeopleRepository:
                  p.resident_id IN (SELECT resident_id FROM team_members WHERE team_id = $1 AND role = 'leader')
                  OR ('team_leader' = ANY(p.roles) AND $1 = ANY(p.team_ids)))
                ORDER BY person_id""", team_id)
+        return [_person(r) for r in rows]
+
+
+    async def group_leaders(self, group_id: str) -> list[dict[str, Any]]:
+        """The group's leaders (tổ trưởng): team_leader accounts that lead one of the group's teams (the console's
+        group pages are theirs)."""
+        rows = await self.conn.fetch(
+            """SELECT * FROM people WHERE NOT disabled AND 'team_leader' = ANY(roles)
+               AND team_ids && ARRAY(SELECT team_id FROM teams WHERE group_id = $1) ORDER BY person_id""", group_id)
         return [_person(r) for r in rows]
 
 
@@ -208,6 +218,15 @@ class DeliveryRepository:
                 WHERE n.person_id = $1 AND ($2::text IS NULL OR d.notification_id = $2)
                 ORDER BY d.not_before, d.delivery_id LIMIT 500""", person_id, notification_id)  # noqa: S608
         return [dict(r) for r in rows]
+
+
+    async def page(self, person_id: str, notification_id: str | None, page: PageRequest) -> list[dict[str, Any]]:
+        """The person's deliveries (of one notification, if given), by ``not_before``: a page and one more."""
+        args: list[Any] = [person_id, notification_id]
+        columns = ", ".join("d." + c.strip() for c in DELIVERY_COLUMNS.split(","))
+        sql = DELIVERY_ORDER.query(f"SELECT {columns} FROM deliveries d JOIN notifications n USING (notification_id)",  # noqa: S608
+                                   ["n.person_id = $1", "$2::text IS NULL OR d.notification_id = $2"], args, page)
+        return [dict(r) for r in await self.conn.fetch(sql, *args)]
 
 
 class ContactRepository:

@@ -55,6 +55,11 @@ class ContactOut(BaseModel):
     verified: bool
 
 
+class ContactList(BaseModel):
+    items: list[ContactOut]
+    next_cursor: str | None = Field(default=None, description="always null: one contact per channel at most")
+
+
 class ContactDeletedOut(BaseModel):
     channel: str
     deleted: bool
@@ -91,3 +96,4 @@ class DeliveryOut(BaseModel):
 
 class DeliveryList(BaseModel):
     items: list[DeliveryOut]
+    next_cursor: str | None = None

@@ -71,6 +71,8 @@ ID_SOURCES: dict[str, dict[str, str]] = {
         "subscriber_id": "SELECT subscriber_id FROM subscribers", "key_id": "SELECT key_id FROM api_keys",
     },
     "identity": {"account_id": "SELECT account_id FROM accounts", "ward_id": "SELECT DISTINCT ward_id FROM accounts"},
+    "notify": {"notification_id": "SELECT notification_id FROM notifications",
+               "channel": "SELECT DISTINCT channel FROM contacts", "kind": "SELECT DISTINCT kind FROM notifications"},
 }
 
 

@@ -35,7 +35,7 @@ async def test_token_command_mints_a_token_the_services_accept() -> None:
     out = wardctl("token", "--roles", "police,ward_official", "--ward", "phu-son", "--sub", "officer-7",
                   "--team-ids", "t1,t2")
     assert out.returncode == 0, out.stderr
-    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed"):  # every service by default
+    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed", "notify"):  # every service by default
         principal = await verifier(service).verify(out.stdout.strip())
         assert principal.subject == "officer-7" and principal.ward_id == "phu-son"
         assert principal.roles == {Role.POLICE, Role.WARD_OFFICIAL} and principal.team_ids == {"t1", "t2"}

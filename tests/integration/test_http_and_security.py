@@ -74,7 +74,7 @@ async def test_problem_details_auth_and_ward_checks(probe_db, started):
 async def test_each_service_role_is_confined_to_its_own_schema(db):
     conn = await asyncpg.connect(db.app_url("registry"))
     try:
-        for other in ("incidents", "mediation", "donations", "awards", "feed"):
+        for other in ("incidents", "mediation", "donations", "awards", "feed", "notify"):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.fetch(f'SELECT * FROM "{other}".outbox LIMIT 1')
             with pytest.raises(asyncpg.InsufficientPrivilegeError):

@@ -25,6 +25,7 @@ from services.feed.bootstrap import build as build_feed
 from services.identity.bootstrap import build as build_identity
 from services.incidents.bootstrap import build as build_incidents
 from services.mediation.bootstrap import build as build_mediation
+from services.notify.bootstrap import build as build_notify
 from services.registry.bootstrap import build as build_registry
 from services.registry.commands import RegisterWard
 from shared.clock import ward_today
@@ -532,6 +533,38 @@ async def drive_identity(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
     return go
 
 
+class _KeptMessages:
+    """A channel adapter that keeps what it is asked to send (the notify service's verification codes)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    async def send(self, msg: Any) -> Any:
+        self.sent.append(msg)
+        return None
+
+
+async def drive_notify(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
+    """Notify: a person's phone number and email kept only sealed (contacts), their inbox and preferences."""
+    from shared.contracts.incidents import IncidentAssigned
+
+    go = Driver("notify", svc)
+    officer = auth("police", WARD, sub="acc-notify-officer")
+    sms = svc.app.state.notify_senders = {"sms": _KeptMessages(), "email": _KeptMessages()}
+    await svc.feed(IncidentAssigned(ward_id=WARD, subject="i-n", incident_id="i-n", group_id="g-n",
+                                    assignee_kind="police", officer_ref="acc-notify-officer"))
+    await go("PUT", "/v1/contacts/sms", {"address": PHONE}, officer)
+    code = re.search(r"\b([0-9]{6})\b", sms["sms"].sent[-1].text).group(1)  # type: ignore[union-attr]
+    await go("POST", "/v1/contacts/sms/verify", {"code": code}, officer)
+    await go("PUT", "/v1/contacts/email", {"address": "khue.trinh@example.org"}, officer)
+    await go("DELETE", "/v1/contacts/email", None, officer)
+    await go("PUT", "/v1/preferences/tip.assigned", {"channels": ["sms"], "digest": True}, officer)
+    inbox = (await svc.client.get("/v1/notifications", headers=officer)).json()["items"]
+    await go("POST", f"/v1/notifications/{inbox[0]['notification_id']}/read", None, officer)
+    await go("POST", "/v1/notifications/read-all", None, officer)
+    return go
+
+
 async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_command(db, started, tmp_path):
     drivers: list[Driver] = []
     async with serve(build_registry, "registry", db, started) as registry:
@@ -542,7 +575,8 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
                                   ("donations", build_donations, drive_donations),
                                   ("awards", build_awards, drive_awards),
                                   ("feed", build_feed, drive_feed),
-                                  ("identity", build_identity, drive_identity)]:
+                                  ("identity", build_identity, drive_identity),
+                                  ("notify", build_notify, drive_notify)]:
         evidence = {"evidence_dir": str(tmp_path / "evidence"),  # and the group texts are filed under (issue 17)
                     "incidents_intake_group_id": ids["group_id"]} if service == "incidents" else {}
         async with serve(build, service, db, started, **evidence) as svc:
@@ -550,9 +584,10 @@ async def test_no_personal_data_in_clear_outside_its_columns_after_every_keyed_c
             assert await db.fetchval(service, "SELECT count(*) FROM idempotency_keys") > 0
 
     assert set().union(*(d.uncovered() for d in drivers)) == set(), "drive every command route here"
-    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed", "identity"):
+    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed", "identity", "notify"):
         assert await db.fetchval(service, "SELECT count(*) FROM idempotency_keys") > 0
-    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed", "identity"):  # all seal
+    for service in ("registry", "incidents", "mediation", "donations", "awards", "feed", "identity",
+                    "notify"):  # all seal
         assert await db.fetchval(service, "SELECT bool_and(sealed) AND bool_and(request_hash = '') "
                                           "FROM idempotency_keys")
 

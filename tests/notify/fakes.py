@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.notify.handlers import NotifyConfig
-from services.notify.repository import INBOX_ORDER
+from services.notify.repository import DELIVERY_ORDER, INBOX_ORDER
 from shared.application import FakeRepository, FakeUnitOfWork
 from shared.paging import PageRequest, page_of
 
@@ -22,6 +22,7 @@ class FakePeople(FakeRepository):
     def __init__(self, projections: FakeProjections) -> None:
         self.rows: dict[str, Row] = {}
         self._members = lambda: projections.members  # a closure: not part of the snapshot
+        self._teams = lambda: projections.teams
 
     async def put(self, row: Row) -> None:
         old = self.rows.get(row["person_id"])
@@ -46,6 +47,11 @@ class FakePeople(FakeRepository):
                    if m["team_id"] == team_id and m["role"] == "leader"}
         return [r for r in self._live() if r["resident_id"] in leaders
                 or ("team_leader" in r["roles"] and team_id in r["team_ids"])]
+
+
+    async def group_leaders(self, group_id: str) -> list[Row]:
+        teams = {t for t, r in self._teams().items() if r["group_id"] == group_id}
+        return [r for r in self._live() if "team_leader" in r["roles"] and teams & set(r["team_ids"])]
 
 
 class FakeProjections(FakeRepository):
@@ -170,6 +176,11 @@ class FakeDeliveries(FakeRepository):
         rows = [dict(r) for r in self.rows.values() if r["notification_id"] in mine
                 and (notification_id is None or r["notification_id"] == notification_id)]
         return sorted(rows, key=lambda r: (r["not_before"], r["delivery_id"]))
+
+    async def page(self, person_id: str, notification_id: str | None, page: PageRequest) -> list[Row]:
+        rows = await self.of(person_id, notification_id)
+        return page_of(rows, DELIVERY_ORDER, PageRequest(page.limit + 1, page.cursor),
+                       key=lambda r: (r["not_before"], r["delivery_id"]))["items"]
 
 
 class FakeContacts(FakeRepository):

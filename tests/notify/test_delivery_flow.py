@@ -117,10 +117,10 @@ async def test_an_overdue_tip_gives_its_officer_one_email_and_one_sms_however_of
     await worker.drain()
 
     mails, texts = smtp.messages[codes_mailed:], sms.sent[codes_texted:]
-    assert [(m["To"], m["Subject"]) for m in mails] == [(EMAIL, "Crime tip tip-flow-1 is overdue")]
+    assert [(m["To"], m["Subject"]) for m in mails] == [(EMAIL, "Tin tố giác tip-flow-1 đã quá hạn")]
     assert f"{CONSOLE}/police/incidents/tip-flow-1" in mails[0].get_content()
     assert [(t["to"], t["text"]) for t in texts] == [
-        (PHONE, f"Crime tip tip-flow-1 is overdue. {CONSOLE}/police/incidents/tip-flow-1")]
+        (PHONE, f"Tin tố giác tip-flow-1 đã quá hạn. {CONSOLE}/police/incidents/tip-flow-1")]
     overdue_rows = [d for d in await deliveries(svc) if d["kind"] == "tip.overdue"]
     assert sorted((d["channel"], d["status"], d["attempts"], d["person_id"]) for d in overdue_rows) == [
         ("email", "sent", 1, OFFICER), ("sms", "sent", 1, OFFICER)]
@@ -148,7 +148,7 @@ async def test_quiet_hours_hold_a_non_urgent_message_until_six_in_the_morning(
     assert len(smtp.messages) == before  # nothing in the night
     clock.at = at_local(3, 6, 0)
     await worker.drain()
-    assert [m["Subject"] for m in smtp.messages[before:]] == ["Report tip-flow-2 assigned to you"]
+    assert [m["Subject"] for m in smtp.messages[before:]] == ["Tin báo tip-flow-2 được giao cho bạn"]
     [row] = [d for d in await deliveries(svc) if d["kind"] == "tip.assigned"]
     assert row["status"] == "sent" and row["sent_at"] == at_local(3, 6, 0)
 
@@ -208,6 +208,6 @@ async def test_the_service_runs_the_worker_by_itself_once_a_channel_is_configure
             return len(sms.sent) > texted and len(smtp.messages) > 1
 
         await eventually(delivered, timeout=20)
-    assert sms.sent[-1]["text"].startswith("Crime tip tip-flow-4 is overdue")
+    assert sms.sent[-1]["text"].startswith("Tin tố giác tip-flow-4 đã quá hạn")
     async with serve(build, "notify", db, started) as unconfigured:  # no channel: no worker, deliveries wait
         assert [name for name, _ in unconfigured.app.state.runtime._background] == []

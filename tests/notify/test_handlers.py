@@ -144,6 +144,9 @@ async def test_quiet_hours_hold_a_non_urgent_email_until_morning_and_digest_wait
     assert sorted(rows) == ["email", "email-digest"]
     assert rows["email"]["not_before"] == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)  # 06:00 local
     assert rows["email-digest"]["not_before"] == datetime(2026, 12, 2, 0, 0, tzinfo=UTC)  # 07:00 local
+    async with app.read() as uow:  # the statuses' list pages in not_before order
+        first = await uow.deliveries.page(OFFICER, None, PageRequest(1, None))
+        assert [d["digest"] for d in first] == [False, True]  # the page and one more
 
 
 async def test_the_scan_warns_once_before_a_deadline_and_again_for_an_extended_one(app: Application,
@@ -208,7 +211,11 @@ async def test_a_late_stay_notice_goes_to_police_and_an_on_time_one_to_nobody(ap
             "notified_at": datetime(2026, 12, 1, 3, tzinfo=UTC)}
     await feed(app, StayNotified(**stay, notice_id="n1", late=False), StayNotified(**stay, notice_id="n2", late=True))
     assert [n["fact_key"] for n in await inbox(app, OFFICER)] == ["stay.late:n2"]
-    assert await inbox(app, RESIDENT) == []
+    assert await inbox(app, RESIDENT) == [] and await inbox(app, LEADER) == []  # LEADER leads no team of g1 yet
+    await feed(app, TeamFormed(ward_id=WARD, subject="team-med", team_id="team-med", group_id="g1", kind="mediation",
+                               compliant=True, name="Tổ hòa giải", formed_on=date(2026, 1, 1), formation_act="QĐ 1"),
+               StayNotified(**stay, notice_id="n3", late=True))
+    assert [n["fact_key"] for n in await inbox(app, LEADER)] == ["stay.late:n3"]  # the group's leader
 
 
 async def test_donations_and_awards_reach_who_acts(app: Application) -> None:

@@ -91,10 +91,11 @@ async def test_a_contact_is_verified_by_the_code_sent_through_its_channel_and_th
     assert wrong.status_code == 422 and wrong.json()["attempts_left"] == 4
     ok = await svc.client.post("/v1/contacts/email/verify", json={"code": code}, headers=ME)
     assert ok.status_code == 200 and ok.json()["verified"] is True
-    assert (await svc.client.get("/v1/contacts", headers=ME)).json() == [
-        {"channel": "email", "address_hint": "o•••@police.example", "verified": True}]
+    assert (await svc.client.get("/v1/contacts", headers=ME)).json() == {"items": [
+        {"channel": "email", "address_hint": "o•••@police.example", "verified": True}], "next_cursor": None}
     unconfigured = await svc.client.put("/v1/contacts/zalo", json={"address": "0912345678"}, headers=ME)
-    assert unconfigured.status_code == 503
+    assert unconfigured.status_code == 422 and "does not send by zalo" in unconfigured.json()["detail"]
+    assert [c["channel"] for c in (await svc.client.get("/v1/contacts", headers=ME)).json()["items"]] == ["email"]
 
     await svc.feed(IncidentOverdue(ward_id=WARD, subject="t1", incident_id="t1", group_id="g1", category="theft",
                                    deadline_on=date(2026, 11, 30), received_at=datetime(2026, 11, 1, tzinfo=UTC)),
@@ -128,3 +129,26 @@ async def test_sending_codes_is_rate_limited(svc: ServiceUnderTest) -> None:
         assert r.status_code == 202, r.text
     r = await svc.client.put("/v1/contacts/sms", json={"address": "+84912345678"}, headers=ME)
     assert r.status_code == 429 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_scheduled_scan_runs_as_the_runtime_schedules_it(svc: ServiceUnderTest) -> None:
+    """The job the runtime runs every NOTIFY_SCAN_INTERVAL_S (in a transaction holding its lock): a residence
+    ending within a week is said once to its resident's account."""
+    from datetime import timedelta
+
+    from shared.clock import ward_today
+    from shared.contracts.registry import TemporaryResidenceRegistered
+
+    until = ward_today() + timedelta(days=3)
+    await svc.feed(AccountChanged(ward_id=WARD, subject="acc-lodger", account_id="acc-lodger", roles=["resident"],
+                                  resident_id="res-lodger"),
+                   TemporaryResidenceRegistered(ward_id=WARD, subject="res-lodger", declaration_id="d-9",
+                                                resident_id="res-lodger", group_id="g1",
+                                                valid_from=until - timedelta(days=90), valid_until=until))
+    (job,) = [j for j in svc.app.state.runtime.jobs if j.name == "scan"]
+    for expected in (1, 0):
+        async with svc.app.state.runtime.pool.acquire() as conn, conn.transaction():
+            assert (await job.run(conn))["residence.expiring"] == expected
+    mine = (await svc.client.get("/v1/notifications", headers=auth("resident", WARD, sub="acc-lodger"))).json()
+    assert [n["kind"] for n in mine["items"]] == ["residence.expiring"]
+    assert mine["items"][0]["link"].endswith("/my-declaration")

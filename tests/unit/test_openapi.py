@@ -13,12 +13,13 @@ from services.feed.bootstrap import build as build_feed
 from services.identity.bootstrap import build as build_identity
 from services.incidents.bootstrap import build as build_incidents
 from services.mediation.bootstrap import build as build_mediation
+from services.notify.bootstrap import build as build_notify
 from services.registry.bootstrap import build as build_registry
 from shared.settings import ServiceSettings
 
 BUILDS = {"registry": build_registry, "incidents": build_incidents, "mediation": build_mediation,
           "donations": build_donations, "awards": build_awards, "feed": build_feed,
-          "identity": build_identity}
+          "identity": build_identity, "notify": build_notify}
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
