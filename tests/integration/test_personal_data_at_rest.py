@@ -48,6 +48,7 @@ pytestmark = pytest.mark.integration
 WARD = "phu-son"
 NATIONAL_ID = "079203004567"
 PHONE = "0987654321"
+ZALO_USER_ID = "4108652974313599188"  # a Zalo follower's user id: it names a person as a number does
 BIRTH_DATE = "1953-11-29"
 RESIDENT = "Trịnh Thị Khuê"          # a registered resident: a mediator, a party, a donor, an award's recipient
 LODGER = "Hà Văn Lữ"                  # a lodger named in a stay notice
@@ -122,7 +123,7 @@ IDENTITY_SECRETS: list[str] = []
 async def scan(admin_url: str) -> dict[str, set[str]]:
     """Every (datum -> columns) where one of the personal values is found in clear, as the superuser."""
     found: dict[str, set[str]] = {}
-    wanted = {"national_id": [NATIONAL_ID], "phone": [PHONE, PHONE[1:]], "birth_date": [BIRTH_DATE],
+    wanted = {"national_id": [NATIONAL_ID], "phone": [PHONE, PHONE[1:], ZALO_USER_ID], "birth_date": [BIRTH_DATE],
               "name": [RESIDENT, LODGER, REPORTER, WARNED, OTHER_PARTY, INVITEE],
               "api_key": [k[len("wfk_") + 13:] for k in API_KEYS],  # the secret after wfk_<key id>_
               "webhook_secret": [s[len("whsec_"):] for s in WEBHOOK_SECRETS],
@@ -343,7 +344,7 @@ async def drive_incidents(svc: ServiceUnderTest, ids: dict[str, str]) -> Driver:
 
 async def drive_intake(go: Driver, svc: ServiceUnderTest) -> None:
     """Reports in by SMS and Zalo and the two-way messages (issue 17): an anonymous tip and identified reports from
-    PHONE (by SMS, and as a Zalo user id), a question naming a warned person, an answer naming a party and PHONE.
+    PHONE (by SMS) and ZALO_USER_ID (by Zalo), a question naming a warned person, an answer naming a party and PHONE.
     The lines point at local providers (the app's channels, which its routes build once, are set here)."""
     from pydantic import SecretStr
 
@@ -360,7 +361,7 @@ async def drive_intake(go: Driver, svc: ServiceUnderTest) -> None:
         code, secret = re.search(r"Ma: (TB-[A-Z0-9-]+) Mat ma: (\S+) ", sms.sent[-1]["text"]).groups()
         body, headers = sms.signed({"message_id": "sms-2", "from": PHONE, "text": f"BT {REPORTER}: mất xe đạp"})
         await go("POST", "/v1/intake/sms", None, headers, content=body)
-        body, headers = zalo.signed({"event_name": "user_send_text", "sender": {"id": PHONE},
+        body, headers = zalo.signed({"event_name": "user_send_text", "sender": {"id": ZALO_USER_ID},
                                      "message": {"msg_id": "z-1", "text": f"BT {REPORTER}: mất điện thoại"}})
         await go("POST", "/v1/intake/zalo", None, headers, content=body)
         assert len(sms.sent) == 2 and len(zalo.sent) == 1
