@@ -45,7 +45,7 @@ COPY deploy/topics.json deploy/healthcheck.py ./deploy/
 # the console's catalogues: .po committed, .mo compiled here (as `make install` does on a machine)
 RUN pybabel compile -d services/console/locales && python -m compileall -q shared services
 USER 10001:10001
-EXPOSE 8001 8002 8003 8004 8005 8006 8007 8008
+EXPOSE 8001 8002 8003 8004 8005 8006 8007 8008 8009
 HEALTHCHECK --interval=15s --timeout=5s --start-period=40s --retries=3 \
     CMD ["python", "/app/deploy/healthcheck.py"]
 # `sh -c exec` so that the service is PID 1's replacement and receives SIGTERM (graceful shutdown).

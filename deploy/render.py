@@ -490,12 +490,27 @@ SERVICE_SECRETS: dict[str, dict[str, str]] = {
     # signs the tokens every service verifies, seals second-factor secrets (services/identity/tokens.py, credentials.py)
     "identity": {"IDENTITY_SIGNING_KEY": "identity-signing-key", "IDENTITY_SIGNING_KID": "identity-signing-key",
                  "IDENTITY_KEY": "identity-second-factor-key"},
-    "console": {"CONSOLE_KEY": "console-session-key"},
-    "notify": {"NOTIFY_KEY": "notify-contact-key"},  # seals people's contact addresses (services/notify)  # seals the tokens of people's sessions (services/console)
+    "console": {"CONSOLE_KEY": "console-session-key"},  # seals the tokens of people's sessions (services/console)
+    "notify": {"NOTIFY_KEY": "notify-contact-key"},  # seals people's contact addresses (services/notify)
     # the incidents service's own login to the evidence bucket (put, get, delete only: docs/evidence.md)
     "incidents": {"EVIDENCE_S3_ACCESS_KEY_ID": "incidents-evidence-store",
                   "EVIDENCE_S3_SECRET_ACCESS_KEY": "incidents-evidence-store"},
 }
+
+#: The message providers' connections (docs/operations.md, "Connecting real providers"): one optional Secret per
+#: service, so that a channel stays off (its settings empty) until the city creates the Secret with its keys.
+_SMS_ZALO = ("SMS_GATEWAY_URL", "SMS_GATEWAY_KEY_ID", "SMS_GATEWAY_SECRET", "ZALO_OA_ACCESS_TOKEN", "ZALO_APP_ID",
+             "ZALO_APP_SECRET")
+PROVIDER_SECRETS: dict[str, tuple[str, ...]] = {
+    "notify": ("NOTIFY_SMTP_HOST", "NOTIFY_SMTP_PORT", "NOTIFY_SMTP_USERNAME", "NOTIFY_SMTP_PASSWORD", "NOTIFY_SMTP_TLS",
+               "NOTIFY_SMTP_FROM", *_SMS_ZALO),
+    "incidents": (*_SMS_ZALO, "INCIDENTS_INTAKE_GROUP_ID"),  # the SMS and Zalo lines in (replies go out the same way)
+}
+
+
+def providers_secret(service: str) -> str:
+    return f"{service}-providers"
+
 
 #: Settings one service alone reads that are not secrets: variable -> value (an overlay patches the addresses).
 SERVICE_SETTINGS: dict[str, dict[str, str]] = {
@@ -514,9 +529,10 @@ def key_variables(service: str) -> list[str]:
     return [f.upper() for purpose in sorted(PERSONAL_DATA_KEYS.get(service, ())) for f in KEY_SETTINGS[purpose]]
 
 
-def _secret_env(name: str, secret: str, key: str, indent: str = "            ") -> str:
+def _secret_env(name: str, secret: str, key: str, indent: str = "            ", *, optional: bool = False) -> str:
     return (f"{indent}- name: {name}\n{indent}  valueFrom:\n{indent}    secretKeyRef:\n"
-            f"{indent}      name: {secret}\n{indent}      key: {key}\n")
+            f"{indent}      name: {secret}\n{indent}      key: {key}\n"
+            + (f"{indent}      optional: true\n" if optional else ""))
 
 
 def owner_url_env(service: str) -> str:
@@ -530,6 +546,8 @@ def render_k8s() -> dict[Path, str]:
             service=service, port=port, image=IMAGE, uid=IMAGE_UID,
             key_env="".join(_secret_env(v, keys_secret(service), v) for v in key_variables(service))
             + "".join(_secret_env(v, secret, v) for v, secret in SERVICE_SECRETS.get(service, {}).items())
+            + "".join(_secret_env(v, providers_secret(service), v, optional=True)
+                      for v in PROVIDER_SECRETS.get(service, ()))
             + "".join(f'            - name: {v}\n              value: "{value}"\n'
                       for v, value in SERVICE_SETTINGS.get(service, {}).items()),
             extra_mounts="".join(f"            - name: {n}\n              mountPath: {path}\n"
@@ -545,6 +563,7 @@ def render_k8s() -> dict[Path, str]:
     resources = ["configmap.yaml", "migrate-job.yaml", *(f"{service}.yaml" for service in SERVICE_PORTS)]
     key_secrets = "".join(f"#   {keys_secret(s):<30} {', '.join(key_variables(s))}\n" for s in SERVICES if key_variables(s))
     key_secrets += "".join(f"#   {secret:<30} {v}\n" for s in SERVICE_PORTS for v, secret in SERVICE_SECRETS.get(s, {}).items())
+    key_secrets += "".join(f"#   {providers_secret(s):<30} (optional) {', '.join(v)}\n" for s, v in PROVIDER_SECRETS.items())
     files[K8S_BASE / "kustomization.yaml"] = _KUSTOMIZATION.format(
         resources="\n".join(f"  - {r}" for r in resources), image=IMAGE, key_secrets=key_secrets
     )
