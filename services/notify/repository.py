@@ -152,9 +152,6 @@ class ProjectionRepository:
                ON CONFLICT (boarding_house_id) DO UPDATE SET landlord_resident_id = $4""",
             boarding_house_id, ward_id, group_id, landlord)
 
-    async def boarding_house(self, boarding_house_id: str) -> dict[str, Any] | None:
-        return _dict(await self.conn.fetchrow("SELECT * FROM boarding_houses WHERE boarding_house_id = $1",
-                                              boarding_house_id))
 
 
 class NotificationRepository:

@@ -140,6 +140,9 @@ DOCUMENTS = {
     "/v1/groups/areas", "/v1/incidents/map", "/v1/incidents/nearby", "/v1/public/nearby",
     "/v1/groups/{group_id}/area",  # one group's area: a GeoJSON Feature
     "/v1/incidents/{incident_id}/evidence/{evidence_id}/content",  # one evidence file
+    "/v1/notifications/unread-count",  # notify: one number
+    "/v1/preferences",  # notify: the caller's preference per kind (a constant list of kinds) and quiet hours
+    "/v1/contacts",  # notify: the caller's contact points, at most one per channel (three)
 }
 
 #: The public feed's event routes page by its own cursor (``after``, answered as Feed-Next-Cursor and in SSE ids)

@@ -114,9 +114,6 @@ class FakeProjections(FakeRepository):
         self.houses[boarding_house_id] = {"boarding_house_id": boarding_house_id, "ward_id": ward_id,
                                           "group_id": group_id, "landlord_resident_id": landlord}
 
-    async def boarding_house(self, boarding_house_id: str) -> Row | None:
-        row = self.houses.get(boarding_house_id)
-        return None if row is None else dict(row)
 
 
 class FakeNotifications(FakeRepository):
