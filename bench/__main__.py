@@ -235,10 +235,11 @@ async def platform_consume(db, bootstrap: str, n: int) -> float:
 async def raw_commands(db, n: int, concurrency: int = 16) -> float:
     pool = await asyncpg.create_pool(db.app_url("registry"), min_size=concurrency, max_size=concurrency,
                                      server_settings={"search_path": "registry"})
+    run = uuid.uuid4().hex[:6]
 
     async def one(i: int) -> None:
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("INSERT INTO probe_state (id, value) VALUES ($1, $2)", f"raw-{i}", i)
+            await conn.execute("INSERT INTO probe_state (id, value) VALUES ($1, $2)", f"raw-{run}-{i}", i)
             await conn.execute(
                 "INSERT INTO outbox (event_id, topic, message_key, event_type, headers, payload) VALUES ($1, 'x', 'k', 't', '{}', 'p')",
                 uuid.uuid4())
@@ -257,10 +258,11 @@ async def platform_commands(db, n: int, concurrency: int = 16) -> float:
 
     pool = await create_pool(db.app_url("registry"), "registry", min_size=concurrency, max_size=concurrency)
     keys = audit.AuditKeys("bench", {"bench": AUDIT_KEY})
+    run = uuid.uuid4().hex[:6]
 
     async def one(i: int) -> None:
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("INSERT INTO probe_state (id, value) VALUES ($1, $2)", f"p-{i}", i)
+            await conn.execute("INSERT INTO probe_state (id, value) VALUES ($1, $2)", f"p-{run}-{i}", i)
             await outbox.enqueue(conn, ProbeRecorded(ward_id="phu-son", subject=f"p-{i}", value=i))
             await audit.record(conn, keys, actor="bench", actor_roles=["admin"], ward_id="phu-son", command="bench",
                                target_type="probe", target_id=f"p-{i}")
