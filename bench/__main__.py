@@ -90,6 +90,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _ms(values: list[float]) -> tuple[float, float]:
+    if not values:
+        return float("nan"), float("nan")
     return _pct(values, 0.5) * 1000, _pct(values, 0.99) * 1000
 
 

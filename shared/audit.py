@@ -138,11 +138,6 @@ class Head:
     source: str = "outbox"  # where the verifier read it: "kafka" or "outbox"
 
 
-async def current_head(conn: asyncpg.Connection) -> asyncpg.Record | None:
-    """The last row of the whole trail (the head of the lane written last)."""
-    return await conn.fetchrow("SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1")
-
-
 async def lane_heads(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """The last row of every lane, by seq."""
     return await conn.fetch(

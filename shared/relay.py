@@ -35,24 +35,6 @@ from shared.telemetry import SAMPLER, context_from_carrier, tracer, tracer_provi
 
 log = logging.getLogger(__name__)
 
-CLAIM_SQL = """
-WITH candidates AS (
-    SELECT o.seq FROM outbox o
-    WHERE o.published_at IS NULL
-      AND (o.lease_until IS NULL OR o.lease_until < now())
-      AND NOT EXISTS (
-          SELECT 1 FROM outbox p
-          WHERE p.message_key = o.message_key AND p.published_at IS NULL AND p.lease_owner IS NOT NULL
-            AND p.seq < o.seq AND p.lease_until >= now())
-    ORDER BY o.seq
-    LIMIT $1
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE outbox o SET lease_owner = $2, lease_until = now() + make_interval(secs => $3), attempts = o.attempts + 1
-FROM candidates c WHERE o.seq = c.seq
-RETURNING o.seq, o.event_id, o.topic, o.message_key, o.event_type, o.headers, o.payload, o.trace_context
-"""
-
 
 def make_producer(
     bootstrap_servers: str, *, enable_idempotence: bool = False, max_message_bytes: int = MAX_MESSAGE_BYTES,
@@ -288,9 +270,10 @@ class OutboxRelay:
 
     # -- one cycle -----------------------------------------------------------------------------------
     async def claim(self) -> list[asyncpg.Record]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':outbox-claim'))")
-            return await conn.fetch(CLAIM_SQL, self.batch_size, self.owner, self.lease_s)
+        """Rows with no earlier row of their key leased to someone else, leased to this relay (``FOR UPDATE SKIP
+        LOCKED``), under the claim lock: one round trip (``outbox_claim``, migration shared/0008)."""
+        async with self.pool.acquire() as conn:
+            return await conn.fetch("SELECT * FROM outbox_claim($1, $2, $3)", self.batch_size, self.owner, self.lease_s)
 
     async def publish_once(self) -> int:
         """Claim one batch, publish it, mark what the broker acknowledged. Returns how many were published."""
