@@ -62,8 +62,10 @@ lock: install
 schemas: install
 	$(BIN)/python -m shared.cli schemas --write
 
+## The plumbing against the raw stack, with growth at 10k and 100k events (~10 min on 2 busy cores; BENCH_ARGS=--million
+## adds 1M, BENCH_ARGS="--plot docs/images/bench-growth.png" redraws the curves of docs/benchmarks.md).
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --growth $(BENCH_ARGS)
 
 ## Mint a development token (signed with the dev key; for all six services unless AUD=registry,...):
 ## make token ROLES=ward_official WARD=phu-son

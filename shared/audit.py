@@ -5,7 +5,12 @@ database does not hold: each row's ``hash`` is HMAC-SHA256, under the service's 
 ``AUDIT_KEY_ID`` kept in the row's ``key_id``), of the row's content, its ``seq`` and the previous row's hash.
 Whoever can write the table but lacks the key cannot recompute the chain after editing or removing a row.
 
-The chain's head (last ``seq``, its hash and key id) leaves the database at intervals and at shutdown as the
+The chain runs in lanes (``LANES``, migration ``shared/0006``): a transaction appends to the first lane no other
+transaction holds, and a row links to the previous row of its lane (its lane is under its MAC, except lane 0's, the
+chain as it was before lanes). Commands committing together thus take several lanes instead of queueing behind one
+lock until each commit; one command at a time always finds lane 0, so a quiet service keeps a single chain.
+
+Every lane's head (its last ``seq``, hash and key id) leaves the database at intervals and at shutdown as the
 event ``<service>.audit.head-published.v1`` on ``<service>.audit`` (``head_event``, published by the
 ``audit-head`` job through the outbox), so that cutting the tail is seen too: ``verify`` checks the rows and
 then every published head, and names the first broken link.
@@ -20,6 +25,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +36,8 @@ import asyncpg
 from shared.jsonutil import _default, dumps
 
 GENESIS = "0" * 64
+#: Lanes of the chain (migration shared/0006): as many commands as lanes append at once; one at a time uses lane 0.
+LANES = 16
 
 
 def _canonical(value: Any) -> str:
@@ -76,11 +84,14 @@ def _legacy_matches(stored: str, prev: str, fields: dict[str, Any]) -> bool:
 
 def _fields(row: Mapping[str, Any]) -> dict[str, Any]:
     details = row["details"]
-    return {
+    fields = {
         "at": row["at"].isoformat(), "actor": row["actor"], "actor_roles": sorted(row["actor_roles"]),
         "ward_id": row["ward_id"], "command": row["command"], "target_type": row["target_type"],
         "target_id": row["target_id"], "details": json.loads(details) if isinstance(details, str) else details,
     }
+    if row.get("lane"):
+        fields["lane"] = row["lane"]
+    return fields
 
 
 async def record(
@@ -95,21 +106,23 @@ async def record(
     target_id: str,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append one audit row in the caller's transaction (serialised, so the chain never forks and rows commit
-    in ``seq`` order)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':audit'))")
-    prev = await conn.fetchval("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1") or GENESIS
-    seq, at = await conn.fetchrow("SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')), clock_timestamp()")
+    """Append one audit row in the caller's transaction, to the first free lane (``LANES``): its lane's lock is held
+    until commit, so a lane never forks and its rows commit in ``seq`` order; transactions committing together take
+    other lanes instead of waiting behind one lock."""
+    lane, prev, seq, at = await conn.fetchrow("SELECT * FROM audit_slot($1, $2)", LANES, secrets.randbelow(LANES))
+    prev = prev or GENESIS
     details = _normalise(details)
     fields = {
         "at": at.isoformat(), "actor": actor, "actor_roles": sorted(actor_roles), "ward_id": ward_id,
         "command": command, "target_type": target_type, "target_id": target_id, "details": details,
     }
+    if lane:  # under the MAC (lane 0, the chain as it was before lanes, keeps the MAC it had)
+        fields["lane"] = lane
     await conn.execute(
         "INSERT INTO audit_log (seq, at, actor, actor_roles, ward_id, command, target_type, target_id, details, "
-        "prev_hash, hash, key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "prev_hash, hash, key_id, lane) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         seq, at, actor, sorted(actor_roles), ward_id, command, target_type, target_id, details, prev,
-        keys.mac(keys.current_id, seq, prev, fields), keys.current_id,
+        keys.mac(keys.current_id, seq, prev, fields), keys.current_id, lane,
     )
 
 
@@ -125,29 +138,33 @@ class Head:
     source: str = "outbox"  # where the verifier read it: "kafka" or "outbox"
 
 
-async def current_head(conn: asyncpg.Connection) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1")
+async def lane_heads(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The last row of every lane, by seq."""
+    return await conn.fetch(
+        "SELECT seq, hash, key_id FROM (SELECT DISTINCT ON (lane) seq, hash, key_id FROM audit_log "
+        "ORDER BY lane, seq DESC) h ORDER BY seq")
 
 
 async def publish_head(conn: asyncpg.Connection, service: str, reason: Literal["interval", "shutdown"]) -> Any:
-    """Put the chain's head in the outbox, unless the last head this service wrote says the same."""
+    """Put the head of every lane in the outbox, except those this service already wrote (the last row of the whole
+    trail last). Returns the last head written, or None when every lane's head was out already."""
     from shared import outbox
     from shared.contracts.audit import head_event_class
 
-    head = await current_head(conn)
-    if head is None:
+    heads = await lane_heads(conn)
+    if not heads:
         return None
     cls = head_event_class(service)
-    last = await conn.fetchval(
-        "SELECT payload FROM outbox WHERE event_type = $1 ORDER BY seq DESC LIMIT 1", cls.event_type)
-    if last is not None:
-        body = json.loads(bytes(last))
-        if body.get("seq") == head["seq"] and body.get("hash") == head["hash"]:
-            return None
-    event = cls(ward_id=cls.SERVICE_WIDE, subject=service, service=service, seq=head["seq"], hash=head["hash"],
-                key_id=head["key_id"], reason=reason)
-    await outbox.enqueue(conn, event)
-    return event
+    recent = await conn.fetch(
+        "SELECT payload FROM outbox WHERE event_type = $1 ORDER BY seq DESC LIMIT $2", cls.event_type, 4 * LANES)
+    published = {(body.get("seq"), body.get("hash")) for body in (json.loads(bytes(r["payload"])) for r in recent)}
+    events = [cls(ward_id=cls.SERVICE_WIDE, subject=service, service=service, seq=h["seq"], hash=h["hash"],
+                  key_id=h["key_id"], reason=reason)
+              for h in heads if (h["seq"], h["hash"]) not in published]
+    if not events:
+        return None
+    await outbox.enqueue(conn, *events)
+    return events[-1]
 
 
 # -- verification --------------------------------------------------------------------------------------------
@@ -187,7 +204,8 @@ async def verify(conn: asyncpg.Connection, keys: AuditKeys, heads: Iterable[Head
     """
     report = Report()
     heads = list(heads)
-    prev, prev_seq = GENESIS, None
+    lanes: dict[int, tuple[str, int | None]] = {}  # each lane's last hash and seq so far
+    last_seq = None
     hashes: dict[int, str] = {}
     # Unkeyed rows may only come before every keyed one: otherwise rows were rewritten as "legacy" ones (whose plain
     # hash anyone can recompute). A head published with a key id says the chain was keyed from that row on.
@@ -197,6 +215,8 @@ async def verify(conn: asyncpg.Connection, keys: AuditKeys, heads: Iterable[Head
         async for row in conn.cursor("SELECT * FROM audit_log ORDER BY seq"):
             report.rows += 1
             seq, fields, kid = row["seq"], _fields(row), row["key_id"]
+            lane = row.get("lane") or 0
+            prev, prev_seq = lanes.get(lane, (GENESIS, None))
             if kid is None and (keyed_seen or (keyed_from is not None and seq >= keyed_from)):
                 report.broken = Break("edited", seq, f"row {seq} was edited: it has no key id where the chain "
                                       "is keyed (a row rewritten with a plain hash)")
@@ -216,12 +236,14 @@ async def verify(conn: asyncpg.Connection, keys: AuditKeys, heads: Iterable[Head
                 return report
             if row["prev_hash"] != prev:
                 where = f"after row {prev_seq}" if prev_seq is not None else "at the start of the chain"
-                report.broken = Break("deleted", seq, f"row {seq} is intact but does not follow the row before it: "
-                                      f"rows were deleted {where}, before row {seq}")
+                in_lane = f" (lane {lane})" if lane else ""
+                report.broken = Break("deleted", seq, f"row {seq} is intact but does not follow the row before it"
+                                      f"{in_lane}: rows were deleted {where}, before row {seq}")
                 return report
-            prev, prev_seq = row["hash"], seq
+            lanes[lane] = (row["hash"], seq)
+            last_seq = seq
             hashes[seq] = row["hash"]
-        report.last_seq = prev_seq
+        report.last_seq = last_seq
     for head in sorted(heads, key=lambda h: h.seq):
         report.heads_checked += 1
         if report.last_seq is None or head.seq > report.last_seq:

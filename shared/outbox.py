@@ -86,8 +86,7 @@ async def enqueue(conn: asyncpg.Connection, *events: Event) -> None:
     for event in events:
         rows.append(_row(event, carrier))
         rows += [_row(public, carrier) for public in event.public_copies()]
-    await conn.executemany(INSERT_SQL, rows)
-    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+    await conn.executemany(INSERT_SQL, rows)  # the insert wakes the relay (trigger outbox_notify, at commit)
 
 
 async def enqueue_raw(
@@ -111,7 +110,6 @@ async def enqueue_raw(
         payload = b""
     carrier = trace_context if trace_context is not None else current_trace_carrier()
     await conn.execute(INSERT_SQL, event_id, topic, key, event_type, headers, payload, carrier)
-    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
 
 
 async def mark_for_republish(

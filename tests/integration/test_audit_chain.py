@@ -15,6 +15,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from shared import audit
+from shared.db import create_pool
 from shared.devstack.stack import ROOT
 from shared.events import from_kafka, load_all_contracts
 from tests.conftest import auth, settings_for
@@ -293,3 +294,57 @@ async def test_wardctl_audit_verify_reads_the_heads_from_the_broker(probe_db, br
     code, out = await _wardctl("audit", "verify", "registry", "--kafka-timeout", "3",
                                **{**env, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
     assert code == 2, out
+
+
+async def _record_together(db, keys: audit.AuditKeys, n: int, tag: str) -> None:
+    """``n`` commands whose transactions are open at the same time: each appends to a lane of its own."""
+    pool = await create_pool(db.app_url("registry"), "registry", min_size=n, max_size=n)
+    try:
+        async def one(i: int) -> None:
+            async with pool.acquire() as conn, conn.transaction():
+                await audit.record(conn, keys, actor="a", actor_roles=["admin"], ward_id="phu-son", command="c",
+                                   target_type="t", target_id=f"{tag}{i}")
+                await asyncio.sleep(0.3)  # still holding its lane while the others take theirs
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    finally:
+        await pool.close()
+
+
+async def test_commands_committing_together_append_to_lanes_each_verified_and_headed(probe_db):
+    keys = audit.AuditKeys("k", {"k": b"k" * 40})
+    await _record_together(probe_db, keys, 4, "first")
+    await _record_together(probe_db, keys, 4, "second")
+    rows = await probe_db.fetch("registry", "SELECT seq, lane, prev_hash, hash FROM audit_log ORDER BY seq")
+    assert sorted({r["lane"] for r in rows}) == [0, 1, 2, 3]
+    assert (await _verify(probe_db, keys)).ok
+    pool = await create_pool(probe_db.app_url("registry"), "registry", max_size=1)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await audit.publish_head(conn, "registry", "interval")
+        async with pool.acquire() as conn, conn.transaction():  # nothing new: no new head
+            assert await audit.publish_head(conn, "registry", "interval") is None
+    finally:
+        await pool.close()
+    heads = await _heads(probe_db)
+    tips = {r["lane"]: r for r in rows}  # the last row of each lane
+    assert sorted(h.seq for h in heads) == sorted(r["seq"] for r in tips.values())
+    assert (await _verify(probe_db, keys, heads)).ok
+    # A lane's row moved to another lane: its MAC covers its lane.
+    lane2 = [r for r in rows if r["lane"] == 2]
+    await _admin(probe_db, f"UPDATE registry.audit_log SET lane = 0 WHERE seq = {lane2[0]['seq']}")
+    report = await _verify(probe_db, keys)
+    assert (report.broken.kind, report.broken.seq) == ("edited", lane2[0]["seq"])
+    await _admin(probe_db, f"UPDATE registry.audit_log SET lane = 2 WHERE seq = {lane2[0]['seq']}")
+    # The tail of one lane cut (not the trail's last row): the rows alone cannot show it, its published head does.
+    lane1_tip = tips[1]["seq"]
+    await _admin(probe_db, f"DELETE FROM registry.audit_log WHERE seq = {lane1_tip}")
+    assert (await _verify(probe_db, keys)).ok
+    report = await _verify(probe_db, keys, heads)
+    assert report.broken.kind in {"head_mismatch", "cut_tail"} and f"names row {lane1_tip}" in report.broken.message \
+        or (report.broken.kind, report.broken.seq) == ("head_mismatch", lane1_tip)
+    # A row deleted inside a lane: the next row of that lane is named.
+    await _admin(probe_db, f"DELETE FROM registry.audit_log WHERE seq = {lane2[0]['seq']}")
+    report = await _verify(probe_db, keys)
+    assert (report.broken.kind, report.broken.seq) == ("deleted", lane2[1]["seq"])
+    assert "(lane 2)" in report.broken.message
