@@ -113,22 +113,22 @@ class Item:
 def render(channel: str, items: list[Item], console_url: str) -> tuple[str, str]:
     """Subject and text of one message. Email: the whole notification and where to act; SMS: the title and the link
     (a text with Vietnamese diacritics has 70 characters a segment); Zalo: title, body, link. A digest lists the
-    titles and links."""
+    titles and links. In Vietnamese, the ward's language, like the notifications themselves (services/notify/domain.py)."""
     console = console_url.rstrip("/")
-    footer = f"\n\n--\nChoose what reaches you, and how, in the console: {console}\n"
+    footer = f"\n\n--\nChọn những gì gửi đến bạn, và gửi qua kênh nào, trên hệ thống: {console}\n"
     if len(items) == 1:
         item = items[0]
         if channel == "email":
-            return item.title, f"{item.body}\n\nOpen it: {item.link}{footer}"
+            return item.title, f"{item.body}\n\nMở: {item.link}{footer}"
         if channel == "sms":
             return item.title, f"{item.title}. {item.link}"
         return item.title, f"{item.title}\n{item.body}\n{item.link}"
-    subject = f"{len(items)} things waiting for you"
+    subject = f"{len(items)} việc đang chờ bạn"
     if channel == "sms":
-        return subject, f"{subject} in the console: {console}"
+        return subject, f"{subject} trên hệ thống: {console}"
     lines = "\n".join(f"- {i.title}\n  {i.link}" for i in items)
     if channel == "email":
-        return subject, f"Your daily digest: {len(items)} things waiting for you.\n\n{lines}{footer}"
+        return subject, f"Tin tổng hợp trong ngày: {len(items)} việc đang chờ bạn.\n\n{lines}{footer}"
     return subject, f"{subject}:\n{lines}"
 
 

@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -24,27 +25,8 @@ CONSOLE = "https://console.phuson.example"
 SEALER = Sealer("notify", "test-only-notify-contact-key-0123456789", purpose="contact")
 ADDRESSES = {"email": "officer.tran@phuson.example", "sms": "+84901234567", "zalo": "8412345678901234567"}
 
-#: The notify tables as COMMON-17.md fixes them (services/notify's migration creates exactly these).
-CONTRACT_DDL = """
-create table people (person_id text primary key, ward_id text not null, roles text[] not null,
-  resident_id text, team_ids text[] not null default '{}', disabled boolean not null default false,
-  updated_at timestamptz not null);
-create table contacts (person_id text not null, channel text not null check (channel in ('email','sms','zalo')),
-  address_sealed bytea not null, verified_at timestamptz, primary key (person_id, channel));
-create table preferences (person_id text not null, kind text not null, channels text[] not null,
-  digest boolean not null default false, primary key (person_id, kind));
-create table notifications (notification_id text primary key, person_id text not null, ward_id text not null,
-  kind text not null, fact_key text not null, urgent boolean not null, title text not null, body text not null,
-  link text not null, created_at timestamptz not null, read_at timestamptz,
-  unique (person_id, fact_key));
-create table deliveries (delivery_id text primary key, notification_id text not null references notifications,
-  channel text not null check (channel in ('email','sms','zalo')),
-  status text not null check (status in ('pending','sending','sent','failed','skipped')),
-  not_before timestamptz not null, digest boolean not null default false, attempts int not null default 0,
-  last_error text, provider_message_id text, sent_at timestamptz, updated_at timestamptz not null,
-  unique (notification_id, channel));
-create index deliveries_due on deliveries (not_before) where status = 'pending';
-"""
+#: The notify service's own tables, from its migration (the worker is tested on exactly what it runs against).
+NOTIFY_DDL = (Path(__file__).resolve().parents[2] / "services/notify/migrations/0001_notify.sql").read_text()
 
 
 class Clock:
@@ -64,7 +46,7 @@ async def pool(pg_server) -> AsyncIterator[asyncpg.Pool]:
     admin = await asyncpg.connect(pg_server.admin_url)
     await admin.execute(f'CREATE SCHEMA "{schema}"')
     await admin.execute(f'SET search_path TO "{schema}"')
-    await admin.execute(CONTRACT_DDL)
+    await admin.execute(NOTIFY_DDL)
     await admin.close()
 
     pool = await asyncpg.create_pool(pg_server.admin_url, min_size=1, max_size=6,
@@ -281,12 +263,12 @@ async def test_digest_deliveries_due_together_go_as_one_message_per_person_and_c
         async with sms_provider() as sms:
             w = worker(pool, {"email": mailer(smtp), "sms": sms_channel(sms)}, clock)
             assert await w.drain() == 4  # leader-1's digest by email, by SMS; leader-2's; the urgent one
-    digests = [m for m in smtp.messages if m["Subject"] == "3 things waiting for you"]
+    digests = [m for m in smtp.messages if m["Subject"] == "3 việc đang chờ bạn"]
     assert len(digests) == 1 and digests[0]["To"] == ADDRESSES["email"]
     text = digests[0].get_content()
     assert [f"{CONSOLE}/police/incidents/n-{i}" in text for i in range(3)] == [True] * 3
     assert len(smtp.messages) == 3 and len(sms.sent) == 1
-    assert sms.sent[0]["text"] == f"3 things waiting for you in the console: {CONSOLE}"
+    assert sms.sent[0]["text"] == f"3 việc đang chờ bạn trên hệ thống: {CONSOLE}"
     state = await rows(pool)
     assert all(state[d]["status"] == "sent" for d in [*mine, *theirs, *now_one])
     email_ids = {state[d]["provider_message_id"] for d in mine if state[d]["channel"] == "email"}
@@ -355,10 +337,10 @@ def test_render_single_and_digest() -> None:
     one = [Item("Report r-1 assigned to you", "A report in group Tổ 3 has been assigned to you.", f"{CONSOLE}/x")]
     assert render("sms", one, CONSOLE) == ("Report r-1 assigned to you", f"Report r-1 assigned to you. {CONSOLE}/x")
     subject, text = render("email", one, CONSOLE)
-    assert subject == one[0].title and text.startswith(one[0].body) and f"Open it: {CONSOLE}/x" in text
+    assert subject == one[0].title and text.startswith(one[0].body) and f"Mở: {CONSOLE}/x" in text
     two = [*one, Item("Late stay notice s-1", "b", f"{CONSOLE}/y")]
     subject, text = render("zalo", two, CONSOLE)
-    assert subject == "2 things waiting for you" and f"{CONSOLE}/x" in text and f"{CONSOLE}/y" in text
+    assert subject == "2 việc đang chờ bạn" and f"{CONSOLE}/x" in text and f"{CONSOLE}/y" in text
 
 
 def test_from_settings_refuses_a_lease_shorter_than_two_sends() -> None:
