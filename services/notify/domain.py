@@ -180,8 +180,9 @@ _PHONE = re.compile(r"^\+?[0-9]{8,15}$")
 
 
 def normalise_address(channel: str, address: str) -> str:
-    """An email address (lower-cased domain) or a phone number in international or national form (SMS and Zalo:
-    a Zalo user is reached through the phone number they registered, or their user id under the OA)."""
+    """An email address (lower-cased domain), a phone number in international or national form (SMS), or a Zalo
+    follower's user id under the ward's Official Account (Zalo): the OA API reaches a follower by that id only; a
+    phone number needs Zalo's template messages (ZNS), which the platform does not send (shared/channels.py)."""
     value = address.strip()
     if channel == "email":
         if not _EMAIL.match(value):
@@ -189,8 +190,10 @@ def normalise_address(channel: str, address: str) -> str:
         local, domain_part = value.rsplit("@", 1)
         return f"{local}@{domain_part.lower()}"
     compact = re.sub(r"[\s.()-]", "", value)
-    if channel == "zalo" and re.fullmatch(r"[0-9]{10,25}", compact) and not compact.startswith("0"):
-        return compact  # a Zalo user id under the OA
+    if channel == "zalo":
+        if re.fullmatch(r"[0-9]{10,25}", compact) and not compact.startswith("0"):
+            return compact  # a Zalo user id under the OA
+        raise InvalidInput("Zalo reaches you by your user id under the ward's Official Account, not a phone number")
     if not _PHONE.match(compact):
         raise InvalidInput("not a phone number")
     return compact

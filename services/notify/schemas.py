@@ -11,7 +11,7 @@ _BODY = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 class ContactIn(BaseModel):
     model_config = _BODY
-    address: str = Field(min_length=3, max_length=320, description="An email address, or a phone number (SMS, Zalo)")
+    address: str = Field(min_length=3, max_length=320, description="An email address, a phone number (SMS), or a Zalo user id under the ward's Official Account")
 
 
 class CodeIn(BaseModel):
