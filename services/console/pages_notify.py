@@ -56,8 +56,8 @@ KINDS = {
 }
 URGENT = frozenset({"tip.overdue", "tip.answered"})
 
-ADDRESS_NEEDED = _("Choose a channel and enter the address: an email address, a phone number for SMS, or the "
-                   "phone number or ID of your Zalo account.")
+ADDRESS_NEEDED = _("Choose a channel and enter the address: an email address, a phone number for SMS, or your "
+                   "Zalo user ID for the ward's Official Account.")
 CODE_NEEDED = _("Enter the 6-digit code we sent to that address.")
 CODE_WRONG = _("The code is not right or has expired. Check it, or ask for a new one by adding the address again.")
 CODE_SENT = _("We sent a 6-digit code to that address. Enter it below to confirm the address.")
