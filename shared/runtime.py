@@ -200,10 +200,12 @@ class ServiceRuntime:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Bounded too: a task that does not end when cancelled, or a pool with no free connection for the audit head,
+        # must not hang the shutdown (a test run once sat for minutes in a teardown here).
+        await self._bounded("background tasks", asyncio.gather(*self._tasks, return_exceptions=True))
         self._tasks.clear()
         if self._started:
-            await self.publish_audit_head_at_shutdown()
+            await self._bounded("audit head at shutdown", self.publish_audit_head_at_shutdown(), 20.0)
         # Each step bounded: a shutdown must end (Kubernetes kills the pod after its grace period anyway), and what
         # is not done now is done at the next start (the outbox is sent again, the group rebalances).
         if self.relay is not None:
