@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 import pytest
 
+from services.console import pages
 from tests.console.conftest import csrf
 from tests.console.fakes import (
     URLS,
@@ -114,8 +116,11 @@ class PoliceWithNotify(PoliceAndMediationFakes):
 
     notify: Notify = field(default_factory=Notify)
     messages: list = field(default_factory=list)
+    identity_down: bool = False  # its refresh answers 503
 
     def answer(self, request: httpx.Request) -> httpx.Response:
+        if self.identity_down and request.url.path == "/v1/sessions/refresh":
+            return _problem(503, "unavailable")
         found = _notify_first(self, self.notify, request)
         if found is not None:
             return found
@@ -238,6 +243,19 @@ async def test_notify_down_never_breaks_a_page(console, services):
     assert inbox.status_code == 503 and "chưa sẵn sàng" in inbox.text
     settings = await console.get("/notifications/settings")
     assert settings.status_code == 503 and "chưa sẵn sàng" in settings.text
+
+
+async def test_the_unread_count_is_nothing_when_the_session_cannot_be_refreshed(console, services, monkeypatch):
+    await sign_in(console)
+    real_now = pages.now
+    monkeypatch.setattr(pages, "now", lambda: real_now() + timedelta(seconds=590))  # the token is due for refresh
+    services.identity_down = True
+    count = await console.get("/inbox/unread-count")
+    assert count.status_code == 200 and count.text == ""
+    assert not any(c[0] == "notify" for c in services.calls)
+    services.identity_down = False
+    count = await console.get("/inbox/unread-count")
+    assert ">1<" in count.text and services.refreshes == 1  # refreshed like any page, then counted
 
 
 async def test_the_unread_count_of_nobody_is_nothing_never_a_redirect(console, services):
