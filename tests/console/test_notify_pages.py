@@ -167,10 +167,13 @@ class Tipster(FakeServices):
         {"message_id": "q1", "author": "police", "text": "Anh/chị thấy mấy người?",
          "created_at": "2024-09-03T03:00:00+00:00", "reply_to": None}])
     answers: list = field(default_factory=list)
+    read_down: bool = False  # the follow-up read answers 503
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         body = json.loads(request.content) if request.content else {}
+        if self.read_down and path == "/v1/follow-up":
+            return _problem(503, "unavailable")
         if path == "/v1/follow-up/messages":
             self.calls.append(("incidents", path, request.headers.get("authorization")))
             if (body.get("code"), body.get("secret")) != (TIP_CODE, TIP_SECRET):
@@ -379,6 +382,13 @@ async def test_the_tipster_reads_the_question_and_answers_it_with_code_and_secre
                                  "reply_to": "q1"}]
     assert "Ba người, đi xe máy" in answered.text and TIP_SECRET not in answered.text
     assert 'name="reply_to" value="q1"' not in answered.text  # answered: no second form for it
+    services.read_down = True  # the answer goes, the read after it fails: the tipster is told it went
+    sent = await console.post("/tip/follow-up/answer", data={
+        "csrf_token": csrf(read.text), "follow_up_code": TIP_CODE, "secret": TIP_SECRET, "reply_to": "q1",
+        "text": "Thêm: một người đội mũ đỏ"})
+    assert sent.status_code == 503 and len(services.answers) == 2
+    assert "đã được gửi tới công an" in sent.text and TIP_SECRET not in sent.text
+    services.read_down = False
     wrong = await console.post("/tip/follow-up/answer", data={
         "csrf_token": csrf(read.text), "follow_up_code": TIP_CODE, "secret": "guess", "reply_to": "q1",
         "text": "x"})
