@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from services.console import messages, nav
 from services.console.apis import ApiProblem
 from services.console.messages import _
-from services.console.pages import gettext_for, person, posted, redirect, render
+from services.console.pages import Refused, gettext_for, person, post_form, render, token
 from services.console.sessions import Session
 from shared.clock import ward_today
 
@@ -65,32 +65,30 @@ async def nominations(request: Request) -> Response:
     return await _nominations_page(request, session, _year(request))
 
 
+def _year_of(form: dict[str, str]) -> int:
+    return int(form["year"]) if form.get("year", "").isdigit() else ward_today().year
+
+
 @router.post("/awards/nominations/{nomination_id}/{step}", include_in_schema=False)
 async def decide(request: Request, nomination_id: str, step: str) -> Response:
-    session, refused = await person(request, nav.OFFICIALS)
-    if refused:
-        return refused
-    assert session is not None
-    _s, form, ok = await posted(request)
-    gettext = gettext_for(request)
-    year = int(form["year"]) if form.get("year", "").isdigit() else ward_today().year
-    if not ok:
-        return await _nominations_page(request, session, year, status=403, error=gettext(messages.FORM_EXPIRED))
     bodies = {
-        "review": lambda: {"council_minutes_ref": form.get("council_minutes_ref", "")},
-        "approve": lambda: {"decision_number": form.get("decision_number", ""),
-                            "decision_date": form.get("decision_date") or ward_today().isoformat()},
-        "reject": lambda: {"reason": form.get("reason", "")},
+        "review": lambda form: {"council_minutes_ref": form.get("council_minutes_ref", "")},
+        "approve": lambda form: {"decision_number": form.get("decision_number", ""),
+                                 "decision_date": form.get("decision_date") or ward_today().isoformat()},
+        "reject": lambda form: {"reason": form.get("reason", "")},
     }
-    if step not in bodies:
-        return render(request, "error.html", session, status=404, error=gettext(messages.BY_STATUS[404]))
-    try:
-        await request.app.state.apis.call("awards", "POST", f"/v1/nominations/{nomination_id}/{step}",
-                                          token=session.data["access_token"], json=bodies[step]())
-    except ApiProblem as exc:
-        return await _nominations_page(request, session, year, status=exc.status if 400 <= exc.status < 500 else 503,
-                                       error=_explain(exc, gettext), typed=form)
-    return redirect(f"/awards?year={year}", session)
+
+    async def call(session: Session, form: dict[str, str]) -> dict[str, Any]:
+        if step not in bodies:
+            raise Refused(messages.BY_STATUS[404], 404)
+        return await request.app.state.apis.call("awards", "POST", f"/v1/nominations/{nomination_id}/{step}",
+                                                 token=token(session), json=bodies[step](form))
+
+    return await post_form(
+        request, nav.OFFICIALS, call, explain=lambda exc: _explain(exc, gettext_for(request)),
+        again=lambda sent: _nominations_page(request, sent.session, _year_of(sent.form), status=sent.status,
+                                             error=sent.error, typed=sent.form),
+        done=lambda sent: f"/awards?year={_year_of(sent.form)}")
 
 
 async def _festival_page(request: Request, session: Session, year: int, *, status: int = 200,
@@ -119,21 +117,11 @@ async def festival(request: Request) -> Response:
 
 @router.post("/festival/awards/{award_id}/revoke", include_in_schema=False)
 async def revoke(request: Request, award_id: str) -> Response:
-    session, refused = await person(request, nav.OFFICIALS)
-    if refused:
-        return refused
-    assert session is not None
-    _s, form, ok = await posted(request)
-    gettext = gettext_for(request)
-    year = int(form["year"]) if form.get("year", "").isdigit() else ward_today().year
-    if not ok:
-        return await _festival_page(request, session, year, status=403, error=gettext(messages.FORM_EXPIRED))
-    try:
-        await request.app.state.apis.call("awards", "POST", f"/v1/awards/{award_id}/revoke",
-                                          token=session.data["access_token"],
-                                          json={"reason": form.get("reason", ""),
-                                                "revoked_on": ward_today().isoformat()})
-    except ApiProblem as exc:
-        return await _festival_page(request, session, year, status=exc.status if 400 <= exc.status < 500 else 503,
-                                    error=_explain(exc, gettext))
-    return redirect(f"/festival?year={year}", session)
+    return await post_form(
+        request, nav.OFFICIALS, lambda session, form: request.app.state.apis.call(
+            "awards", "POST", f"/v1/awards/{award_id}/revoke", token=token(session),
+            json={"reason": form.get("reason", ""), "revoked_on": ward_today().isoformat()}),
+        explain=lambda exc: _explain(exc, gettext_for(request)),
+        again=lambda sent: _festival_page(request, sent.session, _year_of(sent.form), status=sent.status,
+                                          error=sent.error),
+        done=lambda sent: f"/festival?year={_year_of(sent.form)}")

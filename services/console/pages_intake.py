@@ -27,7 +27,7 @@ from services.console.messages import _
 from services.console.pages import Refused, browser_address, gettext_for, post_form, render, token
 from services.console.pages_map import with_tiles
 from services.console.pages_people import _leader
-from services.console.pages_public import BAD_PLACE, NO_TIP, follow_up_sent, point, thread
+from services.console.pages_public import BAD_PLACE, NO_TIP, _explain, follow_up_sent, point, read_tip, thread
 from services.console.sessions import Session
 
 router = APIRouter()
@@ -148,15 +148,6 @@ async def ask_tipster(request: Request, incident_id: str) -> Response:
 
 
 # -- the tipster: their answer, with the code and secret of that request only -------------------------------------
-async def read_follow_up(request: Request, code: str, secret: str) -> dict[str, Any]:
-    """incidents' follow-up read of a tip (ApiProblem as it answers), its questions and answers as a thread."""
-    status = await request.app.state.apis.call("incidents", "POST", "/v1/follow-up",
-                                               json={"follow_up_code": code, "secret": secret},
-                                               client=browser_address(request))
-    return {**status, "thread": thread(status.get("messages") or [])}
-
-
-
 @router.post("/tip/follow-up/answer", include_in_schema=False)
 async def answer_police(request: Request) -> Response:
     session, form, code, secret, refused = await follow_up_sent(request)
@@ -169,12 +160,17 @@ async def answer_police(request: Request) -> Response:
                 "incidents", "POST", "/v1/follow-up/messages", client=browser_address(request),
                 json={"code": code, "secret": secret, "text": text[:MAX_TEXT],
                       "reply_to": form.get("reply_to") or None})
-        tip = await read_follow_up(request, code, secret)
     except ApiProblem as exc:
-        said = gettext(NO_TIP) if exc.status == 404 else messages.explain(exc, gettext)
-        return render(request, "public/follow_up.html", session, status=messages.page_status(exc), error=said,
+        return render(request, "public/follow_up.html", session, status=messages.page_status(exc),
+                      error=_explain(request, exc, NO_TIP),
                       form={**shown, "text": text, "reply_to": form.get("reply_to", "")})
+    answered = gettext(ANSWER_SENT) if text else None
+    try:
+        tip = await read_tip(request, code, secret)
+    except ApiProblem as exc:  # the answer went (when there was one): say so, lest it be sent twice
+        return render(request, "public/follow_up.html", session, status=messages.page_status(exc),
+                      error=_explain(request, exc, NO_TIP), form=shown, answered=answered)
     if not text:
         return render(request, "public/follow_up.html", session, status=422, error=gettext(ANSWER_NEEDED),
                       form=shown, tip=tip)
-    return render(request, "public/follow_up.html", session, form=shown, tip=tip, answered=gettext(ANSWER_SENT))
+    return render(request, "public/follow_up.html", session, form=shown, tip=tip, answered=answered)

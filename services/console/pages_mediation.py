@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from services.console import messages
 from services.console.apis import ApiProblem
 from services.console.nav import MEDIATORS
-from services.console.pages import gettext_for, person, posted, redirect, render
+from services.console.pages import Refused, person, post_form, render, token
 from services.console.pages_police import explain
 from services.console.sessions import Session
 from shared.clock import WARD_TZ, ward_today
@@ -129,23 +129,18 @@ def _body(what: str, form: dict[str, str], ticked: list[tuple[str, str]]) -> dic
 
 @router.post("/mediation/cases/{case_id}/{what}", include_in_schema=False)
 async def case_form(request: Request, case_id: str, what: str) -> Response:
-    session, refused = await person(request, MEDIATORS)
-    if refused:
-        return refused
-    assert session is not None
-    _s, form, ok = await posted(request)
-    if not ok:
-        return render(request, "error.html", session, status=403, error=gettext_for(request)(messages.FORM_EXPIRED))
-    if what not in {f for forms in FORMS.values() for f in forms}:
-        return render(request, "error.html", session, status=404, error=gettext_for(request)(messages.BY_STATUS[404]))
-    ticked = parse_qsl((await request.body()).decode("utf-8", "replace"))  # the checkboxes' several values
-    try:
-        await request.app.state.apis.call("mediation", "POST", f"/v1/cases/{case_id}/{what}",
-                                          token=session.data["access_token"], json=_body(what, form, ticked))
-    except ApiProblem as exc:
-        return await _case_page(request, session, case_id, status=messages.page_status(exc), form={**form, "what": what},
-                                error=explain(exc, request))
-    return redirect(f"/mediation/cases/{case_id}", session)
+    async def call(session: Session, form: dict[str, str]) -> dict[str, Any]:
+        if what not in {f for forms in FORMS.values() for f in forms}:
+            raise Refused(messages.BY_STATUS[404], 404)
+        ticked = parse_qsl((await request.body()).decode("utf-8", "replace"))  # the checkboxes' several values
+        return await request.app.state.apis.call("mediation", "POST", f"/v1/cases/{case_id}/{what}",
+                                                 token=token(session), json=_body(what, form, ticked))
+
+    return await post_form(
+        request, MEDIATORS, call, explain=lambda exc: explain(exc, request),
+        again=lambda sent: _case_page(request, sent.session, case_id, status=sent.status, error=sent.error,
+                                      form={**sent.form, "what": what}),
+        done=lambda _sent: f"/mediation/cases/{case_id}")
 
 
 @router.get("/mediation/record-book", include_in_schema=False)

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from services.console import messages, nav
 from services.console.apis import ApiProblem
 from services.console.messages import _
-from services.console.pages import gettext_for, person, posted, redirect, render
+from services.console.pages import Refused, gettext_for, person, post_form, render, token
 from services.console.sessions import Session
 
 router = APIRouter()
@@ -122,28 +122,21 @@ async def campaign_page(request: Request, campaign_id: str) -> Response:
 
 
 async def _post(request: Request, campaign_id: str, roles: frozenset[str], form_name: str, build, send):
-    """The common path of the campaign page's forms: signed in with one of ``roles``, the CSRF token, the body
-    ``build(form)`` makes (or a sentence when what was typed is not one), ``send(apis, token, body)``; then back to
-    the campaign page (303), or the page again with the sentence and what was typed."""
-    session, refused = await person(request, roles)
-    if refused:
-        return refused
-    assert session is not None
-    _s, form, ok = await posted(request)
-    gettext = gettext_for(request)
-    if not ok:
-        return await _detail(request, session, campaign_id, status=403, error=gettext(messages.FORM_EXPIRED),
-                             typed=form, form=form_name)
-    body = build(form)
-    if isinstance(body, str):
-        return await _detail(request, session, campaign_id, status=422, error=gettext(body), typed=form,
-                             form=form_name)
-    try:
-        await send(request.app.state.apis, session.data["access_token"], body)
-    except ApiProblem as exc:
-        return await _detail(request, session, campaign_id, status=exc.status if 400 <= exc.status < 500 else 503,
-                             error=_explain(exc, gettext, on=form_name), typed=form, form=form_name)
-    return redirect(f"/campaigns/{campaign_id}", session)
+    """The common path of the campaign page's forms (pages.post_form): signed in with one of ``roles``, the CSRF
+    token, the body ``build(form)`` makes (or a sentence when what was typed is not one), ``send(apis, token,
+    body)``; then back to the campaign page (303), or the page again with the sentence and what was typed."""
+    async def call(session: Session, form: dict[str, str]) -> dict[str, Any]:
+        body = build(form)
+        if isinstance(body, str):
+            raise Refused(body)
+        await send(request.app.state.apis, token(session), body)
+        return {}
+
+    return await post_form(
+        request, roles, call, explain=lambda exc: _explain(exc, gettext_for(request), on=form_name),
+        again=lambda sent: _detail(request, sent.session, campaign_id, status=sent.status, error=sent.error,
+                                   typed=sent.form, form=form_name),
+        done=lambda _sent: f"/campaigns/{campaign_id}")
 
 
 def _optional(form: dict[str, str], key: str) -> str | None:

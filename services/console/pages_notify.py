@@ -19,17 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from services.console import messages
 from services.console.apis import ApiProblem
 from services.console.messages import _
-from services.console.pages import (
-    Refused,
-    _session,
-    _sessions,
-    gettext_for,
-    now,
-    person,
-    post_form,
-    render,
-    token,
-)
+from services.console.pages import Refused, gettext_for, person, post_form, render, token
 from services.console.security import safe_next
 from services.console.sessions import Session
 
@@ -83,17 +73,15 @@ async def unread_count(request: Request) -> Response:
     notifications, or nothing at all when there are none, nobody is signed in, or notify does not answer (in
     time) - the page around it is never the worse for it. Never a redirect: htmx would put the sign-in page into
     the menu."""
-    session = await _session(request)
-    if session is None or not session.signed_in:
-        return HTMLResponse("")
-    fresh = await _sessions(request).fresh(session, now())
-    if fresh is None:
-        return HTMLResponse("")
-    try:
-        answer = await _call(request)("notify", "GET", "/v1/notifications/unread-count", token=token(fresh),
+    try:  # the session's refresh too: identity down is no reason to break the menu
+        session, refused = await person(request)
+        if refused:
+            return HTMLResponse("")
+        assert session is not None
+        answer = await _call(request)("notify", "GET", "/v1/notifications/unread-count", token=token(session),
                                       timeout=COUNT_TIMEOUT_S)
         count = int(answer.get("count", 0))
-    except (ApiProblem, TypeError, ValueError):
+    except (ApiProblem, AttributeError, TypeError, ValueError):
         return HTMLResponse("")
     if count <= 0:
         return HTMLResponse("")

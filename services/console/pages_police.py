@@ -14,7 +14,7 @@ from services.console import messages
 from services.console.apis import ApiProblem
 from services.console.messages import _
 from services.console.nav import POLICE
-from services.console.pages import gettext_for, person, posted, redirect, render
+from services.console.pages import Refused, gettext_for, person, post_form, render, submit, token
 from services.console.pages_evidence import EVIDENCE_ACCEPT, incident_evidence
 from services.console.sessions import Session
 from shared.clock import WARD_TZ, ward_today
@@ -140,21 +140,15 @@ async def incident(request: Request, incident_id: str) -> Response:
 async def show_reporter(request: Request, incident_id: str) -> Response:
     """The officer pressed "show the reporter": incidents discloses it and audits that they did. Shown in this
     answer only (not kept by the console, not in a URL); reloading the page hides it again."""
-    session, refused = await person(request, POLICE)
+    sent, refused = await submit(request, POLICE, lambda session, _form: request.app.state.apis.call(
+        "incidents", "POST", f"/v1/incidents/{incident_id}/reporter-disclosure", token=token(session)),
+        explain=lambda exc: explain(exc, request))
     if refused:
         return refused
-    assert session is not None
-    _s, _form, ok = await posted(request)
-    if not ok:
-        return render(request, "error.html", session, status=403, error=gettext_for(request)(messages.FORM_EXPIRED))
-    try:
-        disclosed = await request.app.state.apis.call(
-            "incidents", "POST", f"/v1/incidents/{incident_id}/reporter-disclosure",
-            token=session.data["access_token"])
-    except ApiProblem as exc:
-        return await _incident_page(request, session, incident_id, status=messages.page_status(exc),
-                                    error=explain(exc, request))
-    return await _incident_page(request, session, incident_id, reporter=disclosed)
+    assert sent is not None
+    if not sent.ok:
+        return await _incident_page(request, sent.session, incident_id, status=sent.status, error=sent.error)
+    return await _incident_page(request, sent.session, incident_id, reporter=sent.answer)
 
 
 def _body(step: str, form: dict[str, str]) -> dict[str, Any]:
@@ -195,22 +189,17 @@ def _local(value: str | None) -> str | None:
 
 @router.post("/police/incidents/{incident_id}/{step}", include_in_schema=False)
 async def incident_step(request: Request, incident_id: str, step: str) -> Response:
-    session, refused = await person(request, POLICE)
-    if refused:
-        return refused
-    assert session is not None
-    _s, form, ok = await posted(request)
-    if not ok:
-        return render(request, "error.html", session, status=403, error=gettext_for(request)(messages.FORM_EXPIRED))
-    if step not in {s for steps in STEPS.values() for s in steps} | {"extend-deadline"}:
-        return render(request, "error.html", session, status=404, error=gettext_for(request)(messages.BY_STATUS[404]))
-    try:
-        await request.app.state.apis.call("incidents", "POST", f"/v1/incidents/{incident_id}/{step}",
-                                          token=session.data["access_token"], json=_body(step, form))
-    except ApiProblem as exc:
-        return await _incident_page(request, session, incident_id, status=messages.page_status(exc), form={**form, "step": step},
-                                    error=explain(exc, request))
-    return redirect(f"/police/incidents/{incident_id}", session)
+    async def call(session: Session, form: dict[str, str]) -> dict[str, Any]:
+        if step not in {s for steps in STEPS.values() for s in steps} | {"extend-deadline"}:
+            raise Refused(messages.BY_STATUS[404], 404)
+        return await request.app.state.apis.call("incidents", "POST", f"/v1/incidents/{incident_id}/{step}",
+                                                 token=token(session), json=_body(step, form))
+
+    return await post_form(
+        request, POLICE, call, explain=lambda exc: explain(exc, request),
+        again=lambda sent: _incident_page(request, sent.session, incident_id, status=sent.status, error=sent.error,
+                                          form={**sent.form, "step": step}),
+        done=lambda _sent: f"/police/incidents/{incident_id}")
 
 
 # -- warnings -------------------------------------------------------------------------------------------------------
@@ -240,24 +229,19 @@ async def warnings(request: Request, month: str = "") -> Response:
 
 @router.post("/police/warnings", include_in_schema=False)
 async def record_warning(request: Request) -> Response:
-    session, refused = await person(request, POLICE)
-    if refused:
-        return refused
-    assert session is not None
-    _s, form, ok = await posted(request)
-    if not ok:
-        return render(request, "error.html", session, status=403, error=gettext_for(request)(messages.FORM_EXPIRED))
-    body = {"group_id": form.get("group_id", ""), "kind": form.get("kind", ""),
-            "person": {"full_name": form.get("full_name", "").strip(), "resident_id": _text(form, "resident_id")},
-            "reason": form.get("reason", "").strip(), "issued_on": form.get("issued_on", ""),
-            "incident_id": _text(form, "incident_id")}
-    try:
-        made = await request.app.state.apis.call("incidents", "POST", "/v1/warnings",
-                                                 token=session.data["access_token"], json=body)
-    except ApiProblem as exc:
-        return await _warnings_page(request, session, _month(form.get("issued_on", "")[:7]), status=messages.page_status(exc),
-                                    error=explain(exc, request), form=form)
-    return redirect(f"/police/warnings?month={str(made['issued_on'])[:7]}", session)
+    async def call(session: Session, form: dict[str, str]) -> dict[str, Any]:
+        body = {"group_id": form.get("group_id", ""), "kind": form.get("kind", ""),
+                "person": {"full_name": form.get("full_name", "").strip(),
+                           "resident_id": _text(form, "resident_id")},
+                "reason": form.get("reason", "").strip(), "issued_on": form.get("issued_on", ""),
+                "incident_id": _text(form, "incident_id")}
+        return await request.app.state.apis.call("incidents", "POST", "/v1/warnings", token=token(session), json=body)
+
+    return await post_form(
+        request, POLICE, call, explain=lambda exc: explain(exc, request),
+        again=lambda sent: _warnings_page(request, sent.session, _month(sent.form.get("issued_on", "")[:7]),
+                                          status=sent.status, error=sent.error, form=sent.form),
+        done=lambda sent: f"/police/warnings?month={str(sent.answer['issued_on'])[:7]}")
 
 
 # -- the monthly briefing (giao ban) ----------------------------------------------------------------------------------

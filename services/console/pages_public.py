@@ -219,9 +219,7 @@ async def follow_up(request: Request) -> Response:
     shown = {"follow_up_code": code}  # the secret is never put back into the page
     try:
         try:
-            status = await request.app.state.apis.call("incidents", "POST", "/v1/follow-up",
-                                                       json={"follow_up_code": code, "secret": secret},
-                                                       client=browser_address(request))
+            tip = await read_tip(request, code, secret)
         except ApiProblem as exc:
             if exc.status != 404:
                 raise
@@ -229,11 +227,19 @@ async def follow_up(request: Request) -> Response:
             status = await request.app.state.apis.call("incidents", "POST", "/v1/public/supporters/follow-up",
                                                        json={"follow_up_code": code, "secret": secret},
                                                        client=browser_address(request))
+            tip = {**status, "thread": thread(status.get("messages") or [])}
     except ApiProblem as exc:
         return render(request, "public/follow_up.html", session, status=messages.page_status(exc),
                       error=_explain(request, exc, NO_TIP), form=shown)
-    return render(request, "public/follow_up.html", session, form=shown,
-                  tip={**status, "thread": thread(status.get("messages") or [])})
+    return render(request, "public/follow_up.html", session, form=shown, tip=tip)
+
+
+async def read_tip(request: Request, code: str, secret: str) -> dict[str, Any]:
+    """incidents' follow-up read of a tip (ApiProblem as it answers), its questions and answers as a thread."""
+    status = await request.app.state.apis.call("incidents", "POST", "/v1/follow-up",
+                                               json={"follow_up_code": code, "secret": secret},
+                                               client=browser_address(request))
+    return {**status, "thread": thread(status.get("messages") or [])}
 
 
 # -- the police's questions to a tipster and their answers (pages_intake.py answers them) ---------------------------

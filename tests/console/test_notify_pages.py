@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 import pytest
 
+from services.console import pages
 from tests.console.conftest import csrf
 from tests.console.fakes import (
     URLS,
@@ -114,8 +116,11 @@ class PoliceWithNotify(PoliceAndMediationFakes):
 
     notify: Notify = field(default_factory=Notify)
     messages: list = field(default_factory=list)
+    identity_down: bool = False  # its refresh answers 503
 
     def answer(self, request: httpx.Request) -> httpx.Response:
+        if self.identity_down and request.url.path == "/v1/sessions/refresh":
+            return _problem(503, "unavailable")
         found = _notify_first(self, self.notify, request)
         if found is not None:
             return found
@@ -162,10 +167,13 @@ class Tipster(FakeServices):
         {"message_id": "q1", "author": "police", "text": "Anh/chị thấy mấy người?",
          "created_at": "2024-09-03T03:00:00+00:00", "reply_to": None}])
     answers: list = field(default_factory=list)
+    read_down: bool = False  # the follow-up read answers 503
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         body = json.loads(request.content) if request.content else {}
+        if self.read_down and path == "/v1/follow-up":
+            return _problem(503, "unavailable")
         if path == "/v1/follow-up/messages":
             self.calls.append(("incidents", path, request.headers.get("authorization")))
             if (body.get("code"), body.get("secret")) != (TIP_CODE, TIP_SECRET):
@@ -238,6 +246,19 @@ async def test_notify_down_never_breaks_a_page(console, services):
     assert inbox.status_code == 503 and "chưa sẵn sàng" in inbox.text
     settings = await console.get("/notifications/settings")
     assert settings.status_code == 503 and "chưa sẵn sàng" in settings.text
+
+
+async def test_the_unread_count_is_nothing_when_the_session_cannot_be_refreshed(console, services, monkeypatch):
+    await sign_in(console)
+    real_now = pages.now
+    monkeypatch.setattr(pages, "now", lambda: real_now() + timedelta(seconds=590))  # the token is due for refresh
+    services.identity_down = True
+    count = await console.get("/inbox/unread-count")
+    assert count.status_code == 200 and count.text == ""
+    assert not any(c[0] == "notify" for c in services.calls)
+    services.identity_down = False
+    count = await console.get("/inbox/unread-count")
+    assert ">1<" in count.text and services.refreshes == 1  # refreshed like any page, then counted
 
 
 async def test_the_unread_count_of_nobody_is_nothing_never_a_redirect(console, services):
@@ -361,6 +382,13 @@ async def test_the_tipster_reads_the_question_and_answers_it_with_code_and_secre
                                  "reply_to": "q1"}]
     assert "Ba người, đi xe máy" in answered.text and TIP_SECRET not in answered.text
     assert 'name="reply_to" value="q1"' not in answered.text  # answered: no second form for it
+    services.read_down = True  # the answer goes, the read after it fails: the tipster is told it went
+    sent = await console.post("/tip/follow-up/answer", data={
+        "csrf_token": csrf(read.text), "follow_up_code": TIP_CODE, "secret": TIP_SECRET, "reply_to": "q1",
+        "text": "Thêm: một người đội mũ đỏ"})
+    assert sent.status_code == 503 and len(services.answers) == 2
+    assert "đã được gửi tới công an" in sent.text and TIP_SECRET not in sent.text
+    services.read_down = False
     wrong = await console.post("/tip/follow-up/answer", data={
         "csrf_token": csrf(read.text), "follow_up_code": TIP_CODE, "secret": "guess", "reply_to": "q1",
         "text": "x"})
