@@ -19,8 +19,8 @@
 
 For an anonymous tip the sender's number (or Zalo id) lives only in this request: it is not in the command, the
 incident, the audit row, the event, the idempotency record or a log line, and it is handed to the gateway's
-``send`` as the reply's recipient only. These routes are plain ``APIRoute``s: the edge's JSON check would refuse a
-whole SMS for a NUL before its signature is even checked; the path and headers are checked here instead.
+``send`` as the reply's recipient only. These routes are ``shared.edge.RawBodyRoute``s: the edge's JSON check would refuse
+a whole SMS for a NUL before its signature is even checked; only the path, query and headers are checked there.
 """
 
 from __future__ import annotations
@@ -30,13 +30,11 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import APIRouter, Request, Response
-from fastapi.routing import APIRoute
 
 from services.incidents import intake
 from services.incidents.commands import AnswerPolice, Place, ReportByMessage, ReporterContact
@@ -47,7 +45,7 @@ from shared import ratelimit
 from shared.actor import ALL_WARDS, Principal, Role
 from shared.channels import ChannelError, Outgoing, channels_from
 from shared.commands import json_response
-from shared.edge import _check_url_and_headers
+from shared.edge import RawBodyRoute
 from shared.errors import InvalidInput, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -58,21 +56,7 @@ MAX_WEBHOOK_BYTES = 64 * 1024
 MESSAGE_PURPOSE = "incidents/intake-message"
 
 
-class WebhookRoute(APIRoute):
-    """A provider's webhook: the path and headers checked as at the edge, the body read raw by the route (its
-    signature is over the exact bytes; unstorable characters are dropped from the text, not refused)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def checked(request: Request) -> Response:
-            _check_url_and_headers(request.scope)
-            return await handler(request)
-
-        return checked
-
-
-router = APIRouter(prefix="/v1/intake", tags=["intake"], route_class=WebhookRoute)
+router = APIRouter(prefix="/v1/intake", tags=["intake"], route_class=RawBodyRoute)
 
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
 
