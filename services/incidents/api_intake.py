@@ -25,15 +25,11 @@ a whole SMS for a NUL before its signature is even checked; only the path, query
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import hmac
 import json
 import logging
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import APIRouter, Request, Response
 
 from services.incidents import intake
@@ -46,7 +42,7 @@ from shared.actor import ALL_WARDS, Principal, Role
 from shared.channels import ChannelError, Outgoing, channels_from
 from shared.commands import json_response
 from shared.edge import RawBodyRoute
-from shared.errors import InvalidInput, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized
+from shared.errors import InvalidInput, NotFound, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +63,6 @@ def _gateway(request: Request, channel: str) -> Any:
     if not hasattr(state, "intake_channels"):
         state.intake_channels = channels_from(request.app.state.runtime.settings)
     return state.intake_channels.get(channel)
-
-
-@functools.lru_cache(maxsize=16)
-def _sender_key(service_key: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"ward-platform:rate-limit-sender:v1").derive(service_key)
-
-
-def _sender_bucket(runtime: Any, channel: str, sender: str) -> str:
-    """A keyed pseudonym of the sender, only ever in a rate-limit counter deleted when its window ends."""
-    key = runtime.audit_keys.keys[runtime.audit_keys.current_id]
-    return f"intake:{channel}:sender:{hmac.new(_sender_key(key), sender.encode(), hashlib.sha256).hexdigest()[:32]}"
-
-
-async def _limit(runtime: Any, bucket: str, limit: int, window_s: int) -> None:
-    wait = await ratelimit.hit(runtime.pool, bucket, limit=limit, window_s=window_s)
-    if wait is not None:
-        raise TooManyRequests("too many messages; try again later", retry_after_s=wait)
 
 
 # -- what the providers post --------------------------------------------------------------------------------------
@@ -199,12 +177,15 @@ async def _inbound(request: Request, channel: str) -> Response:
         return json_response({"status": "ignored"})
     message_id, sender, raw = parsed
     s = runtime.settings
-    await _limit(runtime, _sender_bucket(runtime, channel, sender), s.intake_rate_limit, s.intake_rate_window_s)
+    # Per sender: a keyed pseudonym of the number, only ever in a rate-limit counter deleted when its window ends.
+    await ratelimit.limit_buckets(runtime, [f"intake:{channel}:sender:{ratelimit.pseudonym(runtime, 'sender', sender)}"],
+                                  limit=s.intake_rate_limit, window_s=s.intake_rate_window_s)
     found = intake.parse(raw)
     key = f"intake/{channel}/{runtime.pii.pseudonym(message_id, MESSAGE_PURPOSE)}"
     replayed = False
     if found.kind in ("follow_up", "answer"):
-        await _limit(runtime, f"follow-up:code:{found.code}", s.public_rate_limit, s.public_rate_window_s)
+        await ratelimit.limit_buckets(runtime, [f"follow-up:code:{found.code}"], limit=s.public_rate_limit,
+                                      window_s=s.public_rate_window_s)
     if found.kind in ("tip", "report"):
         text, replayed = await _report(request, channel, sender, found, key)
     elif found.kind == "follow_up":
