@@ -102,7 +102,8 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
-def _check_url_and_headers(scope: Scope) -> None:
+def check_url_and_headers(scope: Scope) -> None:
+    """Refuse (422) a NUL in the path, the query or a header."""
     if "\x00" in scope.get("path", ""):
         raise UnstorableText("the path")
     if b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
@@ -177,12 +178,27 @@ class EdgeRoute(APIRoute):
                                                       embed_body_fields=False)
                 if solved.errors:  # a header the authentication needs is malformed: nobody is authenticated
                     raise Unauthorized("a bearer token is required")
-            _check_url_and_headers(request.scope)
+            check_url_and_headers(request.scope)
             if _is_json(request.scope):
                 request._receive = _checking_receive(request._receive)
             return await handler(request)
 
         return guarded
+
+
+class RawBodyRoute(APIRoute):
+    """A route that reads its body raw (a provider's webhook: its signature is over the exact bytes, and what cannot
+    be stored is the route's to drop rather than the edge's to refuse): the path, the query and the headers are
+    checked as at the edge, the body is not. ``guard_routes`` leaves it as it is."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            check_url_and_headers(request.scope)
+            return await handler(request)
+
+        return checked
 
 
 def guard_routes(routers: Iterable[APIRouter]) -> None:

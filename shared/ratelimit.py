@@ -49,16 +49,29 @@ async def purge(conn: asyncpg.Connection) -> int:
 
 
 @functools.lru_cache(maxsize=16)
-def _address_key(service_key: bytes) -> bytes:
+def _sub_key(service_key: bytes, kind: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"ward-platform:rate-limit-address:v1").derive(service_key)
+                info=f"ward-platform:rate-limit-{kind}:v1".encode()).derive(service_key)
+
+
+def pseudonym(runtime: Any, kind: str, value: str) -> str:
+    """A keyed pseudonym of ``value`` (an address, a sender's number) for a bucket's name: HMAC under a sub-key of
+    the service's ``AUDIT_KEY`` per ``kind``, so that the value is never stored."""
+    key = runtime.audit_keys.keys[runtime.audit_keys.current_id]
+    return hmac.new(_sub_key(key, kind), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def address_pseudonym(runtime: Any, request: Request) -> str:
-    key = runtime.audit_keys.keys[runtime.audit_keys.current_id]
     # Behind a trusted proxy (the console, the ingress: TRUSTED_PROXIES) the address it forwards, else the peer's.
-    address = client_address(request, runtime.settings.trusted_proxy_networks)
-    return hmac.new(_address_key(key), address.encode(), hashlib.sha256).hexdigest()[:32]
+    return pseudonym(runtime, "address", client_address(request, runtime.settings.trusted_proxy_networks))
+
+
+async def limit_buckets(runtime: Any, buckets: list[str], *, limit: int, window_s: int) -> None:
+    """Count one request in each of ``buckets``; raise 429 (with the longest wait) if any is past ``limit``."""
+    waits = [await hit(runtime.pool, b, limit=limit, window_s=window_s) for b in buckets]
+    wait = max((w for w in waits if w is not None), default=None)
+    if wait is not None:
+        raise TooManyRequests("too many requests; try again later", retry_after_s=wait)
 
 
 async def limit(request: Request, scope: str, *, limit: int, window_s: int, code: str | None = None) -> None:
@@ -67,7 +80,4 @@ async def limit(request: Request, scope: str, *, limit: int, window_s: int, code
     buckets = [f"{scope}:addr:{address_pseudonym(runtime, request)}"]
     if code is not None:
         buckets.append(f"{scope}:code:{code}")
-    waits = [await hit(runtime.pool, b, limit=limit, window_s=window_s) for b in buckets]
-    wait = max((w for w in waits if w is not None), default=None)
-    if wait is not None:
-        raise TooManyRequests("too many requests; try again later", retry_after_s=wait)
+    await limit_buckets(runtime, buckets, limit=limit, window_s=window_s)

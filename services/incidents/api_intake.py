@@ -19,24 +19,18 @@
 
 For an anonymous tip the sender's number (or Zalo id) lives only in this request: it is not in the command, the
 incident, the audit row, the event, the idempotency record or a log line, and it is handed to the gateway's
-``send`` as the reply's recipient only. These routes are plain ``APIRoute``s: the edge's JSON check would refuse a
-whole SMS for a NUL before its signature is even checked; the path and headers are checked here instead.
+``send`` as the reply's recipient only. These routes are ``shared.edge.RawBodyRoute``s: the edge's JSON check would refuse
+a whole SMS for a NUL before its signature is even checked; only the path, query and headers are checked there.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import hmac
 import json
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import APIRouter, Request, Response
-from fastapi.routing import APIRoute
 
 from services.incidents import intake
 from services.incidents.commands import AnswerPolice, Place, ReportByMessage, ReporterContact
@@ -47,8 +41,8 @@ from shared import ratelimit
 from shared.actor import ALL_WARDS, Principal, Role
 from shared.channels import ChannelError, Outgoing, channels_from
 from shared.commands import json_response
-from shared.edge import _check_url_and_headers
-from shared.errors import InvalidInput, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized
+from shared.edge import RawBodyRoute
+from shared.errors import InvalidInput, NotFound, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -58,21 +52,7 @@ MAX_WEBHOOK_BYTES = 64 * 1024
 MESSAGE_PURPOSE = "incidents/intake-message"
 
 
-class WebhookRoute(APIRoute):
-    """A provider's webhook: the path and headers checked as at the edge, the body read raw by the route (its
-    signature is over the exact bytes; unstorable characters are dropped from the text, not refused)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def checked(request: Request) -> Response:
-            _check_url_and_headers(request.scope)
-            return await handler(request)
-
-        return checked
-
-
-router = APIRouter(prefix="/v1/intake", tags=["intake"], route_class=WebhookRoute)
+router = APIRouter(prefix="/v1/intake", tags=["intake"], route_class=RawBodyRoute)
 
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
 
@@ -83,24 +63,6 @@ def _gateway(request: Request, channel: str) -> Any:
     if not hasattr(state, "intake_channels"):
         state.intake_channels = channels_from(request.app.state.runtime.settings)
     return state.intake_channels.get(channel)
-
-
-@functools.lru_cache(maxsize=16)
-def _sender_key(service_key: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"ward-platform:rate-limit-sender:v1").derive(service_key)
-
-
-def _sender_bucket(runtime: Any, channel: str, sender: str) -> str:
-    """A keyed pseudonym of the sender, only ever in a rate-limit counter deleted when its window ends."""
-    key = runtime.audit_keys.keys[runtime.audit_keys.current_id]
-    return f"intake:{channel}:sender:{hmac.new(_sender_key(key), sender.encode(), hashlib.sha256).hexdigest()[:32]}"
-
-
-async def _limit(runtime: Any, bucket: str, limit: int, window_s: int) -> None:
-    wait = await ratelimit.hit(runtime.pool, bucket, limit=limit, window_s=window_s)
-    if wait is not None:
-        raise TooManyRequests("too many messages; try again later", retry_after_s=wait)
 
 
 # -- what the providers post --------------------------------------------------------------------------------------
@@ -215,12 +177,15 @@ async def _inbound(request: Request, channel: str) -> Response:
         return json_response({"status": "ignored"})
     message_id, sender, raw = parsed
     s = runtime.settings
-    await _limit(runtime, _sender_bucket(runtime, channel, sender), s.intake_rate_limit, s.intake_rate_window_s)
+    # Per sender: a keyed pseudonym of the number, only ever in a rate-limit counter deleted when its window ends.
+    await ratelimit.limit_buckets(runtime, [f"intake:{channel}:sender:{ratelimit.pseudonym(runtime, 'sender', sender)}"],
+                                  limit=s.intake_rate_limit, window_s=s.intake_rate_window_s)
     found = intake.parse(raw)
     key = f"intake/{channel}/{runtime.pii.pseudonym(message_id, MESSAGE_PURPOSE)}"
     replayed = False
     if found.kind in ("follow_up", "answer"):
-        await _limit(runtime, f"follow-up:code:{found.code}", s.public_rate_limit, s.public_rate_window_s)
+        await ratelimit.limit_buckets(runtime, [f"follow-up:code:{found.code}"], limit=s.public_rate_limit,
+                                      window_s=s.public_rate_window_s)
     if found.kind in ("tip", "report"):
         text, replayed = await _report(request, channel, sender, found, key)
     elif found.kind == "follow_up":

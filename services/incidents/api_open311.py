@@ -61,6 +61,8 @@ async def _answer(request: Request, scope: str, work: Any) -> Response:
     try:
         s = request.app.state.runtime.settings
         await ratelimit.limit(request, scope, limit=s.public_rate_limit, window_s=s.public_rate_window_s)
+        if request.url.path.endswith(".xml"):  # services.xml, requests/{id}.xml, ...: the one format is JSON
+            raise Open311Error(400, "this endpoint answers JSON only (.json)")
         return await work()
     except Open311Error as exc:
         return _error(exc)
@@ -74,12 +76,8 @@ async def _answer(request: Request, scope: str, work: Any) -> Response:
 
 
 def _format(value: str) -> str:
-    """``value`` without its ``.json`` suffix; another format (``.xml``) is refused."""
-    if value.endswith(".json"):
-        return value.removesuffix(".json")
-    if value.endswith(".xml"):
-        raise Open311Error(400, "this endpoint answers JSON only (.json)")
-    return value
+    """``value`` without its ``.json`` suffix (``.xml`` is refused by ``_answer``)."""
+    return value.removesuffix(".json")
 
 
 def _query(request: Request, name: str) -> str | None:
@@ -119,8 +117,6 @@ async def discovery(request: Request) -> Response:
 @router.get("/services.xml")
 async def services(request: Request) -> Response:
     async def work() -> Response:
-        if request.url.path.endswith(".xml"):
-            _format(request.url.path)
         async with reading(request) as uow:
             await _jurisdiction(uow, _query(request, "jurisdiction_id"))
         return _json(open311.services_list())
@@ -162,12 +158,7 @@ async def _requests(request: Request) -> Response:
 @router.get("/requests.json")
 @router.get("/requests.xml")
 async def list_requests(request: Request) -> Response:
-    async def work() -> Response:
-        if request.url.path.endswith(".xml"):
-            _format(request.url.path)
-        return await _requests(request)
-
-    return await _answer(request, "public-read", work)
+    return await _answer(request, "public-read", lambda: _requests(request))
 
 
 @router.get("/requests/{service_request_id}")
@@ -218,8 +209,6 @@ async def _form(request: Request) -> dict[str, str]:
 @router.post("/requests.xml")
 async def post_request(request: Request) -> Response:
     async def work() -> Response:
-        if request.url.path.endswith(".xml"):
-            _format(request.url.path)
         if request.headers.get("Idempotency-Key"):
             # A replay would have to return the follow-up secret, which is never stored.
             raise Open311Error(400, "this request takes no Idempotency-Key: its reply holds a secret that is not "

@@ -13,6 +13,7 @@ from typing import Any
 
 from services.incidents.commands import AnswerPolice, AskTipster
 from services.incidents.domain import State, secret_matches
+from services.incidents.handlers import _facts
 from services.incidents.intake import normal_code
 from services.incidents.repository import tip_message_context
 from shared import clock
@@ -29,11 +30,6 @@ Row = dict[str, Any]
 MAX_OPEN_QUESTIONS = 5
 #: What a wrong secret and an unknown code both answer: no oracle for valid codes.
 NO_SUCH_TIP = "no tip with this code and secret"
-
-
-def _facts(inc: Row) -> dict[str, Any]:
-    return {"ward_id": inc["ward_id"], "subject": inc["incident_id"], "incident_id": inc["incident_id"],
-            "group_id": inc["group_id"]}
 
 
 def text_of(pii: PersonalDataProtector, message: Row) -> str:

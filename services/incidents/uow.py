@@ -37,21 +37,12 @@ class IncidentsUnitOfWork(PgUnitOfWork):
 
         self.intake = IntakeRepository(conn)
         self.tip_messages = TipMessageRepository(conn)
+        # Assisted intake and Open311 (issue 17).
+        from services.incidents.repository import AssistedRepository, Open311Repository
+
+        self.assisted = AssistedRepository(conn)
+        self.open311 = Open311Repository(conn)
 
 
 from services.incidents.repository import PlaceRepository  # noqa: E402 - appended with the places (issue 18)
 
-
-# Assisted intake and Open311 (issue 17): repositories on the unit of work's connection, added without touching bind.
-def _assisted(self: IncidentsUnitOfWork) -> AssistedRepository:
-    return AssistedRepository(self.incidents.conn)
-
-
-def _open311(self: IncidentsUnitOfWork) -> Open311Repository:
-    return Open311Repository(self.incidents.conn)
-
-
-from services.incidents.repository import AssistedRepository, Open311Repository  # noqa: E402
-
-IncidentsUnitOfWork.assisted = property(_assisted)  # type: ignore[attr-defined]
-IncidentsUnitOfWork.open311 = property(_open311)  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Iterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -23,6 +24,7 @@ from tests.conftest import auth, settings_for
 from tests.harness import outbox_events
 from tests.incidents.conftest import GROUP, WARD, registry_facts, seed
 from tests.incidents.test_public import everything_stored
+from tests.otlp_receiver import OtlpReceiver, forward_to
 from tests.support.providers import sms_provider, zalo_provider
 
 pytestmark = pytest.mark.integration
@@ -61,11 +63,27 @@ def zalo_in(zalo, text: str, msg_id: str, sender: str = ZALO_USER, **signing) ->
     return {"content": body, "headers": headers}
 
 
+@pytest.fixture
+def spans() -> Iterator[OtlpReceiver]:
+    """This process's spans as they leave it (through the allow-list exporter), received over OTLP."""
+    receiver = OtlpReceiver().start()
+    forward_to(receiver)
+    try:
+        yield receiver
+    finally:
+        forward_to(None)
+        receiver.stop()
+
+
+def traced(receiver: OtlpReceiver) -> str:
+    return json.dumps([(s.name, s.attributes, s.status_message, s.events) for s in receiver.snapshot()], default=str)
+
+
 def logged(caplog) -> str:
     return "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
 
 
-async def test_an_sms_becomes_an_anonymous_tip_whose_reply_reaches_the_sender_once(db, started, caplog):
+async def test_an_sms_becomes_an_anonymous_tip_whose_reply_reaches_the_sender_once(db, started, caplog, spans):
     caplog.set_level(logging.DEBUG)
     async with platform(db, started) as (client, sms, _zalo):
         first = await client.post("/v1/intake/sms", **sms_in(sms, TIP, "gw-1001"))
@@ -106,14 +124,17 @@ async def test_an_sms_becomes_an_anonymous_tip_whose_reply_reaches_the_sender_on
         assert followed.status_code == 200 and followed.json()["state"] == "received"
         assert await db.fetchval("incidents", "SELECT channel FROM incident_channels") == "sms"
 
-    # The number is nowhere: no table (the idempotency record is sealed), no event, no log line. The secret neither.
-    stored = await everything_stored(db)
+    # The number is nowhere: no table (the idempotency record is sealed), no event, no log line, no span. The secret
+    # neither.
+    stored, traces = await everything_stored(db), traced(spans)
+    assert "/v1/intake/sms" in traces  # the webhook's spans were received
     tables = [r["table_name"] for r in await db.fetch(
         "incidents", "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
     assert code in stored and {"idempotency_keys", "audit_log", "rate_limits", "incident_channels"} <= set(tables)
     for needle in (NUMBER, NUMBER[1:], NUMBER[3:], secret, "gw-1001"):
         assert needle not in stored, needle
         assert needle not in logged(caplog), needle
+        assert needle not in traces, needle
     events = json.dumps(await outbox_events(db, "incidents"))
     assert NUMBER[3:] not in events and secret not in events
     reported = await outbox_events(db, "incidents", "incidents.incident.reported.v1")
