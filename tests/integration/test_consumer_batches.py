@@ -1,6 +1,6 @@
 """The consumer's whole-batch path (``EventConsumer._handle_fast``) and its fall back to event by event, against
 PostgreSQL: a failing handler in a batch gives exactly the per-event semantics (attempts, dead letter, the others
-handled once)."""
+handled once), and a handler that swallows a database error cannot make the batch look committed."""
 
 from __future__ import annotations
 
@@ -76,3 +76,33 @@ async def test_a_failing_handler_in_a_batch_gets_the_per_event_attempts_and_the_
     finally:
         await pool.close()
 
+
+async def test_a_handler_that_swallows_a_database_error_does_not_make_the_batch_look_committed(probe_db):
+    """PostgreSQL answers COMMIT of a failed transaction with a silent rollback: the whole-batch path must not take
+    that for success (the offsets would be committed over events that left nothing), nor charge the next event
+    with the failure."""
+    events = [ProbeRecorded(ward_id="phu-son", subject=s, value=i) for i, s in enumerate(["first", "swallows"])]
+    calls: Counter[str] = Counter()
+
+    async def handle(conn: asyncpg.Connection, e: ProbeRecorded) -> None:
+        calls[e.subject] += 1
+        await _effect(conn, e)
+        if e.subject == "swallows":
+            try:
+                await conn.execute("INSERT INTO probe_effects (event_id, subject, value) VALUES ($1, 'x', 0)", e.id)
+            except asyncpg.UniqueViolationError:
+                pass  # the transaction is aborted all the same
+
+    pool = await create_pool(probe_db.app_url("incidents"), "incidents")
+    try:
+        consumer = EventConsumer("incidents", pool, {ProbeRecorded: handle},
+                                 dead_letter_topic="incidents.dead-letter", retry_backoff_s=0.001)
+        # Event by event, the savepoint's release fails in the aborted transaction and nothing more can run in it:
+        # the batch raises, is not acknowledged, and nothing of it committed.
+        with pytest.raises(asyncpg.PostgresError):
+            await consumer.handle_batch([_raw(e, i) for i, e in enumerate(events)])
+        assert calls["first"] == 2  # taken again, event by event, after the batch was found rolled back
+        assert await probe_db.fetchval("incidents", "SELECT count(*) FROM inbox") == 0
+        assert await probe_db.fetchval("incidents", "SELECT count(*) FROM probe_effects") == 0
+    finally:
+        await pool.close()
