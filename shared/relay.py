@@ -201,8 +201,11 @@ class OutboxRelay:
                 backoff = 0.1
                 if published == 0:
                     self._wake.clear()
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that arrives
+                    # as the wake-up does (a NOTIFY at shutdown), and this loop, not yet stopping, never ended.
                     try:
-                        await asyncio.wait_for(self._wake.wait(), self.idle_wait_s)
+                        async with asyncio.timeout(self.idle_wait_s):
+                            await self._wake.wait()
                     except TimeoutError:
                         pass
             except asyncio.CancelledError:
