@@ -46,7 +46,7 @@ async def test_stop_ends_when_a_task_ignores_its_cancellation_holding_every_conn
         took = loop.time() - began
         assert stopping.done(), "stop did not end"
         stopping.result()  # nothing raised
-        assert took < 5, took
+        assert took < 10, took  # its steps bounded at 0.5 s (the audit head 1 s), whatever the load
         timed_out = [r for r in caplog.records if r.getMessage() == "shutdown step timed out"]
         assert [r.job for r in timed_out][:2] == ["background tasks", "audit head at shutdown"]
         assert timed_out[0].tasks == ["registry-stubborn"]
