@@ -268,6 +268,11 @@ class EventConsumer:
                         except INFRASTRUCTURE_ERRORS:
                             spans.append((span, "batch_retried"))
                             raise
+                        except asyncpg.InFailedSQLTransactionError as exc:
+                            # An earlier handler caught a database error and went on: the failure is not this
+                            # event's; event by event, each in its savepoint, shows whose it is.
+                            spans.append((span, "batch_retried"))
+                            raise _TakeOneByOne from exc
                         except Exception as exc:
                             spans.append((span, "batch_retried"))
                             self._first_failure(event, exc, span, first_failures)
@@ -276,6 +281,14 @@ class EventConsumer:
                     claimed.discard(message_id)
                     spans.append((span, outcome))
                     done.append((msg, outcome, trace_id))
+                if timings:
+                    # PostgreSQL answers COMMIT of an aborted transaction with a silent ROLLBACK (asyncpg raises
+                    # nothing): were the last handler to swallow a database error, the batch would look committed
+                    # and its offsets be committed over nothing. One statement first, which fails in that case.
+                    try:
+                        await conn.execute("SELECT 1")
+                    except asyncpg.InFailedSQLTransactionError as exc:
+                        raise _TakeOneByOne from exc
         except _TakeOneByOne:
             for span, _ in spans:
                 span.set_attribute("ward.outcome", "batch_retried")

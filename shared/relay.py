@@ -201,8 +201,11 @@ class OutboxRelay:
                 backoff = 0.1
                 if published == 0:
                     self._wake.clear()
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that arrives
+                    # as the wake-up does (a NOTIFY at shutdown), and this loop, not yet stopping, never ended.
                     try:
-                        await asyncio.wait_for(self._wake.wait(), self.idle_wait_s)
+                        async with asyncio.timeout(self.idle_wait_s):
+                            await self._wake.wait()
                     except TimeoutError:
                         pass
             except asyncio.CancelledError:
@@ -271,9 +274,11 @@ class OutboxRelay:
     # -- one cycle -----------------------------------------------------------------------------------
     async def claim(self) -> list[asyncpg.Record]:
         """Rows with no earlier row of their key leased to someone else, leased to this relay (``FOR UPDATE SKIP
-        LOCKED``), under the claim lock: one round trip (``outbox_claim``, migration shared/0008)."""
+        LOCKED``), under the claim lock: one round trip (``outbox_claim``, migration shared/0008). In ``seq`` order,
+        the order they are sent in (per-key order): an UPDATE's RETURNING promises no order."""
         async with self.pool.acquire() as conn:
-            return await conn.fetch("SELECT * FROM outbox_claim($1, $2, $3)", self.batch_size, self.owner, self.lease_s)
+            rows = await conn.fetch("SELECT * FROM outbox_claim($1, $2, $3)", self.batch_size, self.owner, self.lease_s)
+        return sorted(rows, key=lambda r: r["seq"])
 
     async def publish_once(self) -> int:
         """Claim one batch, publish it, mark what the broker acknowledged. Returns how many were published."""

@@ -64,6 +64,9 @@ async def _no_decode(_msg: Any) -> None:
 
 
 class ServiceRuntime:
+    #: The bound of each step of ``stop`` (the audit head at shutdown gets twice as much).
+    stop_step_timeout_s: float = 10.0
+
     def __init__(
         self,
         settings: ServiceSettings,
@@ -201,31 +204,49 @@ class ServiceRuntime:
         for task in self._tasks:
             task.cancel()
         # Bounded too: a task that does not end when cancelled, or a pool with no free connection for the audit head,
-        # must not hang the shutdown (a test run once sat for minutes in a teardown here).
-        await self._bounded("background tasks", asyncio.gather(*self._tasks, return_exceptions=True))
+        # must not hang the shutdown (a test run once sat for minutes in a teardown here). Waited for with
+        # asyncio.wait, not wait_for: wait_for, at its timeout, cancels and then waits for the cancellation to end.
+        t = self.stop_step_timeout_s
+        if self._tasks:
+            done, pending = await asyncio.wait(self._tasks, timeout=t)
+            for task in done:  # retrieved, as gather(return_exceptions=True) did: no "never retrieved" at exit
+                if not task.cancelled() and task.exception() is not None:
+                    log.debug("background task ended with an error", exc_info=task.exception())
+            if pending:
+                log.warning("shutdown step timed out", extra={
+                    "job": "background tasks", "tasks": sorted(task.get_name() for task in pending)})
         self._tasks.clear()
         if self._started:
-            await self._bounded("audit head at shutdown", self.publish_audit_head_at_shutdown(), 20.0)
+            await self._bounded("audit head at shutdown", self.publish_audit_head_at_shutdown(), 2 * t)
         # Each step bounded: a shutdown must end (Kubernetes kills the pod after its grace period anyway), and what
         # is not done now is done at the next start (the outbox is sent again, the group rebalances).
         if self.relay is not None:
-            await self._bounded("relay stop", self.relay.stop())
-        await self._bounded("broker stop", self.broker.stop())
+            await self._bounded("relay stop", self.relay.stop(), t)
+        await self._bounded("broker stop", self.broker.stop(), t)
         if self.pool is not None:
-            try:
-                await asyncio.wait_for(self.pool.close(), 10)
-            except TimeoutError:  # a connection still held by a cancelled task: do not hang the shutdown
-                self.pool.terminate()
-            self.pool = None
+            pool, self.pool = self.pool, None
+            closing = asyncio.ensure_future(pool.close())
+            await asyncio.wait({closing}, timeout=t)
+            if not closing.done():  # a connection still held by a task that did not end: do not hang the shutdown
+                closing.cancel()
+                log.warning("shutdown step timed out", extra={"job": "pool close"})
+                pool.terminate()
 
     @staticmethod
-    async def _bounded(what: str, step: Awaitable[Any], timeout_s: float = 10.0) -> None:
+    async def _bounded(what: str, step: Awaitable[Any], timeout_s: float) -> None:
+        """Run one step of the shutdown for at most ``timeout_s``; a step that overruns is cancelled and left (not
+        waited for: it may not end when cancelled), logged; a step that fails is logged; neither is raised."""
+        task = asyncio.ensure_future(step)
         try:
-            await asyncio.wait_for(step, timeout_s)
-        except TimeoutError:
+            await asyncio.wait({task}, timeout=timeout_s)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if not task.done():
+            task.cancel()
             log.warning("shutdown step timed out", extra={"job": what})
-        except Exception:
-            log.debug("shutdown step failed", extra={"job": what}, exc_info=True)
+        elif not task.cancelled() and task.exception() is not None:
+            log.debug("shutdown step failed", extra={"job": what}, exc_info=task.exception())
 
     def _subscribe(self, consumer: EventConsumer) -> None:
         s = self.settings

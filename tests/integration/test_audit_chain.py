@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import sys
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -348,3 +349,35 @@ async def test_commands_committing_together_append_to_lanes_each_verified_and_he
     report = await _verify(probe_db, keys)
     assert (report.broken.kind, report.broken.seq) == ("deleted", lane2[1]["seq"])
     assert "(lane 2)" in report.broken.message
+
+
+async def test_in_a_lane_other_than_0_an_edit_a_reordering_and_a_head_with_another_hash_are_each_named(probe_db):
+    keys = audit.AuditKeys("k", {"k": b"k" * 40})
+    for round_ in ("first", "second"):
+        await _record_together(probe_db, keys, 4, round_)
+    rows = await probe_db.fetch("registry", "SELECT seq, lane, target_id FROM audit_log ORDER BY seq")
+    lane3 = [r for r in rows if r["lane"] == 3]
+    assert len(lane3) == 2 and (await _verify(probe_db, keys)).ok
+    # An edited row of lane 3: its MAC no longer matches.
+    await _admin(probe_db, f"UPDATE registry.audit_log SET target_id = 'other' WHERE seq = {lane3[0]['seq']}")
+    report = await _verify(probe_db, keys)
+    assert (report.broken.kind, report.broken.seq) == ("edited", lane3[0]["seq"])
+    await _admin(probe_db, f"UPDATE registry.audit_log SET target_id = '{lane3[0]['target_id']}' "
+                           f"WHERE seq = {lane3[0]['seq']}")
+    assert (await _verify(probe_db, keys)).ok
+    # Lane 3's two rows swapped (each takes the other's seq): the order is under the MAC.
+    a, b = lane3[0]["seq"], lane3[1]["seq"]
+    await _admin(probe_db, f"UPDATE registry.audit_log SET seq = -1 WHERE seq = {a}; "
+                           f"UPDATE registry.audit_log SET seq = {a} WHERE seq = {b}; "
+                           f"UPDATE registry.audit_log SET seq = {b} WHERE seq = -1")
+    report = await _verify(probe_db, keys)
+    assert report.broken is not None and report.broken.seq == a, report.broken
+    await _admin(probe_db, f"UPDATE registry.audit_log SET seq = -1 WHERE seq = {a}; "
+                           f"UPDATE registry.audit_log SET seq = {a} WHERE seq = {b}; "
+                           f"UPDATE registry.audit_log SET seq = {b} WHERE seq = -1")
+    assert (await _verify(probe_db, keys)).ok
+    # A head of lane 3 that names its last row with another hash (the lane rewritten by a key holder, say).
+    forged = audit.Head(seq=b, hash="f" * 64, key_id="k", at=datetime.now(UTC))
+    report = await _verify(probe_db, keys, [forged])
+    assert (report.broken.kind, report.broken.seq) == ("head_mismatch", b)
+    assert "has another hash" in report.broken.message
