@@ -5,6 +5,7 @@ quiet hours, the scheduled job warns once ahead of deadlines, and messages carry
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -286,6 +287,23 @@ async def test_five_wrong_codes_void_the_code(app: Application) -> None:
     for _ in range(5):
         await app.run(VerifyContact(channel="sms", code=wrong), me)
     with pytest.raises(RuleViolation):
+        await app.run(VerifyContact(channel="sms", code=sent["code"]), me)
+
+
+async def test_wrong_codes_sent_at_once_still_get_five_tries_in_all(app: Application) -> None:
+    me = person(OFFICER)
+    sent = await app.run(PutContact(channel="sms", address="0912345678"), me)
+    wrong = [f"{n:06d}" for n in range(12) if f"{n:06d}" != sent["code"]][:10]
+
+    async def attempt(code: str) -> bool:
+        try:
+            return bool((await app.run(VerifyContact(channel="sms", code=code), me)).get("wrong_code"))
+        except RuleViolation:
+            return False
+
+    tried = await asyncio.gather(*(attempt(code) for code in wrong))
+    assert sum(tried) == 5  # the attempts are counted one after another, never read stale by a parallel one
+    with pytest.raises(RuleViolation):  # and the code is void
         await app.run(VerifyContact(channel="sms", code=sent["code"]), me)
 
 
