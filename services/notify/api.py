@@ -132,11 +132,7 @@ async def delete_contact(channel: Channel, request: Request, principal: CurrentP
 async def get_preferences(request: Request, principal: CurrentPrincipal) -> Response:
     async with reading(request) as uow:
         mine = await uow.preferences.of(principal.subject)
-    kinds = []
-    for kind in domain.KINDS:
-        default = {"kind": kind, "channels": list(domain.DEFAULT_URGENT_CHANNELS) if kind in domain.URGENT else [],
-                   "digest": False}
-        kinds.append(mine.get(kind, default))
+    kinds = [mine.get(kind) or domain.default_preference(kind) for kind in domain.KINDS]
     config = request.app.state.notify_config
     return json_response({"kinds": kinds, "quiet_hours": {"start": "22:00", "end": "06:00",
                                                           "timezone": config.timezone}})

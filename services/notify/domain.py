@@ -164,14 +164,16 @@ def check_channel(channel: str) -> str:
     return channel
 
 
+def default_preference(kind: str) -> dict[str, Any]:
+    """What a person who set nothing for ``kind`` gets (besides the in-app inbox)."""
+    return {"kind": kind, "channels": list(DEFAULT_URGENT_CHANNELS) if kind in URGENT else [], "digest": False}
+
+
 def channels_for(kind: str, preference: dict[str, Any] | None, verified: set[str]) -> tuple[list[str], bool]:
     """The channels a notification of ``kind`` goes out by (besides the in-app inbox), and whether as a digest:
     the person's preference, else the default; only verified ones. Urgent kinds are never held for a digest."""
-    if preference is None:
-        wanted = list(DEFAULT_URGENT_CHANNELS) if kind in URGENT else []
-        digest = False
-    else:
-        wanted, digest = list(preference["channels"]), bool(preference["digest"])
+    preference = preference or default_preference(kind)
+    wanted, digest = list(preference["channels"]), bool(preference["digest"])
     return [c for c in CHANNELS if c in wanted and c in verified], digest and kind not in URGENT
 
 

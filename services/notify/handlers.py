@@ -352,10 +352,8 @@ async def handle_delete_contact(cmd: cmds.DeleteContact, uow: Uow, actor: Princi
 
 async def handle_set_preference(cmd: cmds.SetPreference, uow: Uow, actor: Principal) -> dict[str, Any]:
     kind = domain.check_kind(cmd.kind)
-    channels = [domain.check_channel(c) for c in domain.CHANNELS if c in set(cmd.channels)]
-    if len(set(cmd.channels)) != len(channels):
-        for c in cmd.channels:
-            domain.check_channel(c)
+    wanted = {domain.check_channel(c) for c in cmd.channels}
+    channels = [c for c in domain.CHANNELS if c in wanted]
     await uow.preferences.put(actor.subject, kind, channels, cmd.digest)
     uow.audit("preference", f"{actor.subject}/{kind}", ward_id=actor.ward_id,
               details={"channels": channels, "digest": cmd.digest})

@@ -307,6 +307,18 @@ async def test_wrong_codes_sent_at_once_still_get_five_tries_in_all(app: Applica
         await app.run(VerifyContact(channel="sms", code=sent["code"]), me)
 
 
+async def test_a_preference_keeps_known_channels_in_order_once_and_refuses_an_unknown_one(app: Application) -> None:
+    me = person(OFFICER)
+    answer = await app.run(SetPreference(kind="stay.late", channels=["sms", "email", "sms"], digest=True), me)
+    assert answer == {"kind": "stay.late", "channels": ["email", "sms"], "digest": True}
+    with pytest.raises(InvalidInput):
+        await app.run(SetPreference(kind="stay.late", channels=["sms", "pigeon"]), me)
+    with pytest.raises(InvalidInput):
+        await app.run(SetPreference(kind="stay.never", channels=[]), me)
+    async with app.read() as uow:
+        assert (await uow.preferences.of(OFFICER))["stay.late"]["channels"] == ["email", "sms"]
+
+
 async def test_inbox_read_marks_and_paging(app: Application) -> None:
     await people(app)
     for n in range(3):
