@@ -328,8 +328,27 @@ async def test_the_run_loop_is_woken_by_a_retry_and_logs_no_address_or_text(pool
         await asyncio.gather(task, return_exceptions=True)
     assert (await rows(pool))[did]["status"] == "sent" and len(sms.sent) == 1
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
-    assert "delivery will be retried" in logged
+    assert "delivery will be retried" in logged and "HTTP 503" in logged  # why, as last_error says it
     for secret in (*ADDRESSES.values(), "Crime tip inc-20", "Decide it now"):
+        assert secret not in logged
+
+
+async def test_an_adapter_that_raises_is_retried_and_logged_by_the_exceptions_type_never_its_text(pool, caplog) -> None:
+    await person(pool, "officer-1", "sms")
+    [did] = await notify(pool, "officer-1", "incidents.overdue:inc-21", ["sms"], NOON, urgent=True)
+
+    class Broken:
+        async def send(self, msg):  # an adapter's bug whose text names the recipient
+            raise RuntimeError(f"cannot send to {msg.to}: {msg.text}")
+
+    caplog.set_level(logging.DEBUG)
+    w = worker(pool, {"sms": Broken()}, Clock(NOON), policy=RetryPolicy(max_attempts=1))
+    assert await w.deliver_once()
+    state = (await rows(pool))[did]
+    assert (state["status"], state["last_error"]) == ("failed", "RuntimeError")
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "delivery failed" in logged and "RuntimeError" in logged
+    for secret in (*ADDRESSES.values(), "Crime tip inc-21"):
         assert secret not in logged
 
 
