@@ -86,9 +86,9 @@ async def send_code(request: Request, channel: str, address: str, code: str, key
     if sender is None:  # the platform does not offer this channel: the person's choice to change, not an outage
         raise RuleViolation(f"this platform does not send by {channel}; choose another channel")
     outgoing = request.app.state.notify_outgoing
-    text = f"Your ward platform verification code is {code}. It expires in 15 minutes."
+    subject, text = domain.code_message(code)
     try:
-        await sender.send(outgoing(to=address, subject="Your verification code", text=text, idempotency_key=key))
+        await sender.send(outgoing(to=address, subject=subject, text=text, idempotency_key=key))
     except Exception as exc:  # the adapter's ChannelError, a timeout: the person asks again
         raise ServiceUnavailable(f"the {channel} provider did not take the code; try again later") from exc
 

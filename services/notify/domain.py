@@ -222,5 +222,11 @@ def code_matches(stored: bytes, person_id: str, channel: str, code: str) -> bool
     return hmac.compare_digest(bytes(stored), code_digest(person_id, channel, code))
 
 
+def code_message(code: str) -> tuple[str, str]:
+    """Subject and text of a verification code, in Vietnamese like every message (one SMS segment: a text with
+    diacritics has 70 characters)."""
+    return "Mã xác minh của bạn", f"Mã xác minh: {code} (hiệu lực {CODE_LIFE_S // 60} phút). Không đưa mã cho ai."
+
+
 def contact_context(person_id: str, channel: str) -> str:
     return f"{person_id}|{channel}"

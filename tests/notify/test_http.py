@@ -86,6 +86,8 @@ async def test_a_contact_is_verified_by_the_code_sent_through_its_channel_and_th
     stored = await svc.db.fetch("notify", "SELECT address_sealed FROM contacts")
     assert b"police.example" not in bytes(stored[0]["address_sealed"])
     code = code_of(svc, "email")
+    sent = svc.app.state.notify_senders["email"].sent[-1]
+    assert sent.subject == "Mã xác minh của bạn" and sent.text.startswith(f"Mã xác minh: {code} (hiệu lực 15 phút)")
     wrong = await svc.client.post("/v1/contacts/email/verify", json={"code": "000000" if code != "000000" else "111111"},
                                   headers=ME)
     assert wrong.status_code == 422 and wrong.json()["attempts_left"] == 4
