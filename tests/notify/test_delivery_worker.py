@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -219,6 +220,32 @@ async def test_a_worker_that_dies_after_sending_is_taken_over_and_the_message_is
     assert (row["status"], row["attempts"]) == ("sent", 2)
     assert len(sms.requests) == 2 and len(sms.sent) == 1  # the resend carried the same key: nothing sent twice
     assert row["provider_message_id"] == sms.sent[0]["message_id"]
+
+
+async def test_a_worker_whose_lease_was_taken_over_records_nothing_over_the_one_that_took_it(pool, caplog) -> None:
+    await person(pool, "officer-1", "sms")
+    [did] = await notify(pool, "officer-1", "incidents.overdue:inc-14", ["sms"], NOON, urgent=True)
+    clock = Clock(NOON)
+    slow, other = (worker(pool, {}, clock, lease_s=60) for _ in range(2))
+
+    async def claim(w: DeliveryWorker) -> Any:
+        async with pool.acquire() as conn, conn.transaction():
+            return await w._claim(conn, clock())
+
+    first = await claim(slow)
+    clock.advance(seconds=61)  # the slow worker's provider has not answered yet: its lease runs out
+    second = await claim(other)
+    assert first is not None and second is not None
+    caplog.set_level(logging.DEBUG)
+    async with pool.acquire() as conn:  # the slow one's answer comes while the other is still sending
+        await slow._record(conn, *first, "retry", "HTTP 503")
+    row = (await rows(pool))[did]
+    assert (row["status"], row["attempts"], row["last_error"]) == ("sending", 2, None)
+    assert "its lease was taken over" in caplog.text
+    async with pool.acquire() as conn:
+        await other._record(conn, *second, "sent", "msg-14")
+    row = (await rows(pool))[did]
+    assert (row["status"], row["attempts"], row["provider_message_id"]) == ("sent", 2, "msg-14")
 
 
 async def test_a_timeout_after_the_gateway_sent_is_retried_without_a_second_message(pool) -> None:
