@@ -290,6 +290,17 @@ async def test_five_wrong_codes_void_the_code(app: Application) -> None:
         await app.run(VerifyContact(channel="sms", code=sent["code"]), me)
 
 
+async def test_a_code_is_refused_once_its_fifteen_minutes_are_over(app: Application, clock: Any) -> None:
+    me = person(OFFICER)
+    sent = await app.run(PutContact(channel="sms", address="0912345678"), me)
+    clock.at += timedelta(minutes=15)
+    with pytest.raises(RuleViolation):
+        await app.run(VerifyContact(channel="sms", code=sent["code"]), me)
+    again = await app.run(PutContact(channel="sms", address="0912345678"), me)  # a new code, fifteen more minutes
+    clock.at += timedelta(minutes=14)
+    assert (await app.run(VerifyContact(channel="sms", code=again["code"]), me))["verified"] is True
+
+
 async def test_wrong_codes_sent_at_once_still_get_five_tries_in_all(app: Application) -> None:
     me = person(OFFICER)
     sent = await app.run(PutContact(channel="sms", address="0912345678"), me)
