@@ -8,6 +8,7 @@ limited per person and per client address.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -18,10 +19,12 @@ from services.notify.handlers import contact_view, delivery_view, notification_v
 from services.notify.repository import DELIVERY_ORDER, INBOX_ORDER
 from shared import ratelimit
 from shared.auth import CurrentPrincipal
+from shared.channels import ChannelError
 from shared.commands import dispatch, json_response, reading
 from shared.errors import InvalidInput, RuleViolation, ServiceUnavailable
 from shared.paging import Page
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["notifications"])
 contacts_router = APIRouter(prefix="/v1", tags=["contacts and preferences"])
 Channel = Annotated[str, Path(pattern=r"^(email|sms|zalo)$", description="email, sms or zalo")]
@@ -90,6 +93,9 @@ async def send_code(request: Request, channel: str, address: str, code: str, key
     try:
         await sender.send(outgoing(to=address, subject=subject, text=text, idempotency_key=key))
     except Exception as exc:  # the adapter's ChannelError, a timeout: the person asks again
+        # what the channel said (a status, a code) or the exception's type: never its text, which may hold the address
+        log.warning("verification code not sent", extra={
+            "channel": channel, "error": exc.reason if isinstance(exc, ChannelError) else type(exc).__name__})
         raise ServiceUnavailable(f"the {channel} provider did not take the code; try again later") from exc
 
 
