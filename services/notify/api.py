@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from services.notify import commands, domain, schemas
+from services.notify import commands, domain, schemas, timing
 from services.notify.handlers import contact_view, delivery_view, notification_view
 from services.notify.repository import DELIVERY_ORDER, INBOX_ORDER
 from shared import ratelimit
@@ -140,7 +140,8 @@ async def get_preferences(request: Request, principal: CurrentPrincipal) -> Resp
         mine = await uow.preferences.of(principal.subject)
     kinds = [mine.get(kind) or domain.default_preference(kind) for kind in domain.KINDS]
     config = request.app.state.notify_config
-    return json_response({"kinds": kinds, "quiet_hours": {"start": "22:00", "end": "06:00",
+    return json_response({"kinds": kinds, "quiet_hours": {"start": timing.QUIET_START.strftime("%H:%M"),
+                                                          "end": timing.QUIET_END.strftime("%H:%M"),
                                                           "timezone": config.timezone}})
 
 
