@@ -132,6 +132,26 @@ class Mailer:
         return None
 
 
+class _HttpChannel:
+    """What the HTTP channels share: the timeout of a whole exchange, the clock, and one client, made on first use
+    unless given (a test's) and closed by ``aclose`` only if made here."""
+
+    def __init__(self, *, timeout_s: float, client: httpx.AsyncClient | None, clock: Any) -> None:
+        self.timeout_s = timeout_s
+        self._client, self._own_client = client, client is None
+        self._clock = clock
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._own_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
 # --- SMS ---------------------------------------------------------------------------------------------------------
 
 
@@ -140,21 +160,15 @@ def sms_signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).hexdigest()
 
 
-class SmsGateway:
+class SmsGateway(_HttpChannel):
     channel = "sms"
 
     def __init__(self, *, url: str, key_id: str, secret: str, timeout_s: float = 10.0, replay_window_s: int = 300,
                  client: httpx.AsyncClient | None = None, clock: Any = time.time) -> None:
+        super().__init__(timeout_s=timeout_s, client=client, clock=clock)
         self.url = url.rstrip("/")
         self.key_id, self._secret = key_id, secret
-        self.timeout_s, self.replay_window_s = timeout_s, replay_window_s
-        self._client, self._own_client = client, client is None
-        self._clock = clock
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False)
-        return self._client
+        self.replay_window_s = replay_window_s
 
     def signed_headers(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
         """The headers that sign ``body`` (also what a test plays the gateway's webhooks with)."""
@@ -194,11 +208,6 @@ class SmsGateway:
         if not hmac.compare_digest(sms_signature(self._secret, ts, body), signature.strip().lower()):
             raise InvalidSignature("bad signature")
 
-    async def aclose(self) -> None:
-        if self._own_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
 
 # --- Zalo Official Account ---------------------------------------------------------------------------------------
 
@@ -213,21 +222,14 @@ def zalo_signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str)
     return f"mac={digest}"
 
 
-class ZaloGateway:
+class ZaloGateway(_HttpChannel):
     channel = "zalo"
 
     def __init__(self, *, api_url: str, access_token: str, app_id: str = "", app_secret: str | None = None,
                  timeout_s: float = 10.0, client: httpx.AsyncClient | None = None, clock: Any = time.time) -> None:
+        super().__init__(timeout_s=timeout_s, client=client, clock=clock)
         self.api_url = api_url.rstrip("/")
         self._token, self.app_id, self._secret = access_token, app_id, app_secret
-        self.timeout_s = timeout_s
-        self._client, self._own_client = client, client is None
-        self._clock = clock
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False)
-        return self._client
 
     async def send(self, msg: Outgoing) -> Sent:
         """A consultation (``cs``) message to a follower: ``msg.to`` is the follower's Zalo user id for this OA."""
@@ -277,11 +279,6 @@ class ZaloGateway:
             raise InvalidSignature("bad signature")
         if max_age_s is not None and timestamp.isdigit() and self._clock() - int(timestamp) / 1000 > max_age_s:
             raise InvalidSignature("too old")
-
-    async def aclose(self) -> None:
-        if self._own_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
 
 Channel = Mailer | SmsGateway | ZaloGateway

@@ -8,20 +8,23 @@ limited per person and per client address.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from services.notify import commands, domain, schemas
+from services.notify import commands, domain, schemas, timing
 from services.notify.handlers import contact_view, delivery_view, notification_view
 from services.notify.repository import DELIVERY_ORDER, INBOX_ORDER
 from shared import ratelimit
 from shared.auth import CurrentPrincipal
+from shared.channels import ChannelError
 from shared.commands import dispatch, json_response, reading
 from shared.errors import InvalidInput, RuleViolation, ServiceUnavailable
 from shared.paging import Page
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["notifications"])
 contacts_router = APIRouter(prefix="/v1", tags=["contacts and preferences"])
 Channel = Annotated[str, Path(pattern=r"^(email|sms|zalo)$", description="email, sms or zalo")]
@@ -86,10 +89,13 @@ async def send_code(request: Request, channel: str, address: str, code: str, key
     if sender is None:  # the platform does not offer this channel: the person's choice to change, not an outage
         raise RuleViolation(f"this platform does not send by {channel}; choose another channel")
     outgoing = request.app.state.notify_outgoing
-    text = f"Your ward platform verification code is {code}. It expires in 15 minutes."
+    subject, text = domain.code_message(code)
     try:
-        await sender.send(outgoing(to=address, subject="Your verification code", text=text, idempotency_key=key))
+        await sender.send(outgoing(to=address, subject=subject, text=text, idempotency_key=key))
     except Exception as exc:  # the adapter's ChannelError, a timeout: the person asks again
+        # what the channel said (a status, a code) or the exception's type: never its text, which may hold the address
+        log.warning("verification code not sent", extra={
+            "channel": channel, "error": exc.reason if isinstance(exc, ChannelError) else type(exc).__name__})
         raise ServiceUnavailable(f"the {channel} provider did not take the code; try again later") from exc
 
 
@@ -132,13 +138,10 @@ async def delete_contact(channel: Channel, request: Request, principal: CurrentP
 async def get_preferences(request: Request, principal: CurrentPrincipal) -> Response:
     async with reading(request) as uow:
         mine = await uow.preferences.of(principal.subject)
-    kinds = []
-    for kind in domain.KINDS:
-        default = {"kind": kind, "channels": list(domain.DEFAULT_URGENT_CHANNELS) if kind in domain.URGENT else [],
-                   "digest": False}
-        kinds.append(mine.get(kind, default))
+    kinds = [mine.get(kind) or domain.default_preference(kind) for kind in domain.KINDS]
     config = request.app.state.notify_config
-    return json_response({"kinds": kinds, "quiet_hours": {"start": "22:00", "end": "06:00",
+    return json_response({"kinds": kinds, "quiet_hours": {"start": timing.QUIET_START.strftime("%H:%M"),
+                                                          "end": timing.QUIET_END.strftime("%H:%M"),
                                                           "timezone": config.timezone}})
 
 

@@ -286,10 +286,14 @@ class DeliveryWorker:
                                         error, provider_id, sent_at, now)
         DELIVERIES.labels(channel, outcome if status != FAILED else FAILED).inc()
         extra = {"delivery_id": delivery_id, "channel": channel, "attempt": attempts, "outcome": status}
+        if error is not None:  # what the channel said (a status, a code, an exception's type), as in last_error
+            extra["error"] = error
         if result.endswith(" 0"):
             log.warning("delivery outcome not recorded: its lease was taken over", extra=extra)
         elif status == FAILED:
             log.warning("delivery failed", extra=extra)
+        elif status == SKIPPED:
+            log.info("delivery skipped", extra=extra)
         elif status == "pending":
             log.info("delivery will be retried", extra={**extra, "retry_in_s": round(
                 (not_before - now).total_seconds())})

@@ -164,14 +164,16 @@ def check_channel(channel: str) -> str:
     return channel
 
 
+def default_preference(kind: str) -> dict[str, Any]:
+    """What a person who set nothing for ``kind`` gets (besides the in-app inbox)."""
+    return {"kind": kind, "channels": list(DEFAULT_URGENT_CHANNELS) if kind in URGENT else [], "digest": False}
+
+
 def channels_for(kind: str, preference: dict[str, Any] | None, verified: set[str]) -> tuple[list[str], bool]:
     """The channels a notification of ``kind`` goes out by (besides the in-app inbox), and whether as a digest:
     the person's preference, else the default; only verified ones. Urgent kinds are never held for a digest."""
-    if preference is None:
-        wanted = list(DEFAULT_URGENT_CHANNELS) if kind in URGENT else []
-        digest = False
-    else:
-        wanted, digest = list(preference["channels"]), bool(preference["digest"])
+    preference = preference or default_preference(kind)
+    wanted, digest = list(preference["channels"]), bool(preference["digest"])
     return [c for c in CHANNELS if c in wanted and c in verified], digest and kind not in URGENT
 
 
@@ -218,6 +220,12 @@ def code_digest(person_id: str, channel: str, code: str) -> bytes:
 
 def code_matches(stored: bytes, person_id: str, channel: str, code: str) -> bool:
     return hmac.compare_digest(bytes(stored), code_digest(person_id, channel, code))
+
+
+def code_message(code: str) -> tuple[str, str]:
+    """Subject and text of a verification code, in Vietnamese like every message (one SMS segment: a text with
+    diacritics has 70 characters)."""
+    return "Mã xác minh của bạn", f"Mã xác minh: {code} (hiệu lực {CODE_LIFE_S // 60} phút). Không đưa mã cho ai."
 
 
 def contact_context(person_id: str, channel: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,16 +31,16 @@ Uow = Any
 _NS = uuid.UUID("6f0c1f0e-7a53-4c1e-9a43-0d5e1b0b17a1")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NotifyConfig:
-    """What the handlers need of the settings: links, the ward's time zone, how far ahead to warn, the sealer."""
+    """What the handlers need of the settings: links, the ward's time zone, how far ahead to warn, the sealer (no
+    default: contacts are sealed under the service's key, bootstrap.contact_sealer, or a test's, never a fallback)."""
 
+    sealer: Sealer
     console_url: str = "http://127.0.0.1:8008"
     timezone: str = "Asia/Ho_Chi_Minh"
     tip_warn_days: int = 3
     residence_warn_days: int = 7
-    sealer: Sealer = field(default_factory=lambda: Sealer("notify", "test-only-notify-contact-key-0123456789",
-                                                          purpose="contact"))
     now: Any = None  # a clock for tests: () -> datetime
 
     @property
@@ -52,7 +52,7 @@ class NotifyConfig:
 
 
 def config(uow: Uow) -> NotifyConfig:
-    return getattr(uow, "config", None) or NotifyConfig()
+    return uow.config
 
 
 def notification_id(person_id: str, fact_key: str) -> str:
@@ -352,10 +352,8 @@ async def handle_delete_contact(cmd: cmds.DeleteContact, uow: Uow, actor: Princi
 
 async def handle_set_preference(cmd: cmds.SetPreference, uow: Uow, actor: Principal) -> dict[str, Any]:
     kind = domain.check_kind(cmd.kind)
-    channels = [domain.check_channel(c) for c in domain.CHANNELS if c in set(cmd.channels)]
-    if len(set(cmd.channels)) != len(channels):
-        for c in cmd.channels:
-            domain.check_channel(c)
+    wanted = {domain.check_channel(c) for c in cmd.channels}
+    channels = [c for c in domain.CHANNELS if c in wanted]
     await uow.preferences.put(actor.subject, kind, channels, cmd.digest)
     uow.audit("preference", f"{actor.subject}/{kind}", ward_id=actor.ward_id,
               details={"channels": channels, "digest": cmd.digest})

@@ -268,8 +268,10 @@ class ContactRepository:
             person_id, channel, code_hash, expires_at)
 
     async def code(self, person_id: str, channel: str) -> dict[str, Any] | None:
-        return _dict(await self.conn.fetchrow("SELECT * FROM contact_codes WHERE person_id = $1 AND channel = $2",
-                                              person_id, channel))
+        """The pending code, locked until the transaction ends: attempts sent at once are counted one after
+        another (each sees the ones before it), so a code gets its MAX_CODE_ATTEMPTS tries in all."""
+        return _dict(await self.conn.fetchrow("SELECT * FROM contact_codes WHERE person_id = $1 AND channel = $2 "
+                                              "FOR UPDATE", person_id, channel))
 
     async def count_attempt(self, person_id: str, channel: str) -> None:
         await self.conn.execute("UPDATE contact_codes SET attempts = attempts + 1 WHERE person_id = $1 "

@@ -22,10 +22,10 @@ class NotifyUnitOfWork(PgUnitOfWork):
     contacts: ContactRepository
     preferences: PreferenceRepository
 
-    def __init__(self, ctx: PgContext, conn=None, *, read_only: bool = False,  # type: ignore[no-untyped-def]
-                 config: NotifyConfig | None = None) -> None:
+    def __init__(self, ctx: PgContext, conn=None, *, config: NotifyConfig,  # type: ignore[no-untyped-def]
+                 read_only: bool = False) -> None:
         super().__init__(ctx, conn, read_only=read_only)
-        self.config = config or NotifyConfig()  # links, time zone, warning days, the contact sealer
+        self.config = config  # links, time zone, warning days, the contact sealer
 
     def bind(self, conn) -> None:  # type: ignore[no-untyped-def]
         self.people = PeopleRepository(conn)

@@ -11,6 +11,7 @@ import pytest
 from services.notify import handlers
 from services.notify.handlers import NotifyConfig
 from services.notify.uow import NotifyUnitOfWork
+from shared.idempotency import Sealer
 from tests.application import applications
 from tests.integration.conftest import eventually, started  # noqa: F401 - fixtures re-exported for this package
 from tests.notify.fakes import FakeNotifyUnitOfWork
@@ -36,7 +37,8 @@ def clock() -> Clock:
 
 @pytest.fixture(params=["fake", "postgres"])
 async def app(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator:
-    config = NotifyConfig(console_url="https://console.example", now=clock)
+    config = NotifyConfig(console_url="https://console.example", now=clock,
+                          sealer=Sealer("notify", "test-only-notify-contact-key-0123456789", purpose="contact"))
     async with applications(
             request, "notify", lambda: FakeNotifyUnitOfWork(config),
             lambda ctx, conn=None, *, read_only=False: NotifyUnitOfWork(ctx, conn, read_only=read_only,

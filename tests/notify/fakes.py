@@ -236,9 +236,9 @@ class FakePreferences(FakeRepository):
 
 
 class FakeNotifyUnitOfWork(FakeUnitOfWork):
-    def __init__(self, config: NotifyConfig | None = None) -> None:
+    def __init__(self, config: NotifyConfig) -> None:
         super().__init__()
-        self.config = config or NotifyConfig()
+        self.config = config
         self.projections = FakeProjections()
         self.people = FakePeople(self.projections)
         self.notifications = FakeNotifications()

@@ -5,6 +5,7 @@ quiet hours, the scheduled job warns once ahead of deadlines, and messages carry
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -287,6 +288,46 @@ async def test_five_wrong_codes_void_the_code(app: Application) -> None:
         await app.run(VerifyContact(channel="sms", code=wrong), me)
     with pytest.raises(RuleViolation):
         await app.run(VerifyContact(channel="sms", code=sent["code"]), me)
+
+
+async def test_a_code_is_refused_once_its_fifteen_minutes_are_over(app: Application, clock: Any) -> None:
+    me = person(OFFICER)
+    sent = await app.run(PutContact(channel="sms", address="0912345678"), me)
+    clock.at += timedelta(minutes=15)
+    with pytest.raises(RuleViolation):
+        await app.run(VerifyContact(channel="sms", code=sent["code"]), me)
+    again = await app.run(PutContact(channel="sms", address="0912345678"), me)  # a new code, fifteen more minutes
+    clock.at += timedelta(minutes=14)
+    assert (await app.run(VerifyContact(channel="sms", code=again["code"]), me))["verified"] is True
+
+
+async def test_wrong_codes_sent_at_once_still_get_five_tries_in_all(app: Application) -> None:
+    me = person(OFFICER)
+    sent = await app.run(PutContact(channel="sms", address="0912345678"), me)
+    wrong = [f"{n:06d}" for n in range(12) if f"{n:06d}" != sent["code"]][:10]
+
+    async def attempt(code: str) -> bool:
+        try:
+            return bool((await app.run(VerifyContact(channel="sms", code=code), me)).get("wrong_code"))
+        except RuleViolation:
+            return False
+
+    tried = await asyncio.gather(*(attempt(code) for code in wrong))
+    assert sum(tried) == 5  # the attempts are counted one after another, never read stale by a parallel one
+    with pytest.raises(RuleViolation):  # and the code is void
+        await app.run(VerifyContact(channel="sms", code=sent["code"]), me)
+
+
+async def test_a_preference_keeps_known_channels_in_order_once_and_refuses_an_unknown_one(app: Application) -> None:
+    me = person(OFFICER)
+    answer = await app.run(SetPreference(kind="stay.late", channels=["sms", "email", "sms"], digest=True), me)
+    assert answer == {"kind": "stay.late", "channels": ["email", "sms"], "digest": True}
+    with pytest.raises(InvalidInput):
+        await app.run(SetPreference(kind="stay.late", channels=["sms", "pigeon"]), me)
+    with pytest.raises(InvalidInput):
+        await app.run(SetPreference(kind="stay.never", channels=[]), me)
+    async with app.read() as uow:
+        assert (await uow.preferences.of(OFFICER))["stay.late"]["channels"] == ["email", "sms"]
 
 
 async def test_inbox_read_marks_and_paging(app: Application) -> None:

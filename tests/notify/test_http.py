@@ -4,6 +4,7 @@ with the contract's defaults, the person's delivery statuses, and RFC 9457 probl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from services.notify.bootstrap import build
+from shared.channels import ChannelError
 from shared.contracts.identity import AccountChanged
 from shared.contracts.incidents import IncidentAssigned, IncidentOverdue
 from tests.conftest import auth
@@ -86,6 +88,8 @@ async def test_a_contact_is_verified_by_the_code_sent_through_its_channel_and_th
     stored = await svc.db.fetch("notify", "SELECT address_sealed FROM contacts")
     assert b"police.example" not in bytes(stored[0]["address_sealed"])
     code = code_of(svc, "email")
+    sent = svc.app.state.notify_senders["email"].sent[-1]
+    assert sent.subject == "Mã xác minh của bạn" and sent.text.startswith(f"Mã xác minh: {code} (hiệu lực 15 phút)")
     wrong = await svc.client.post("/v1/contacts/email/verify", json={"code": "000000" if code != "000000" else "111111"},
                                   headers=ME)
     assert wrong.status_code == 422 and wrong.json()["attempts_left"] == 4
@@ -129,6 +133,21 @@ async def test_sending_codes_is_rate_limited(svc: ServiceUnderTest) -> None:
         assert r.status_code == 202, r.text
     r = await svc.client.put("/v1/contacts/sms", json={"address": "+84912345678"}, headers=ME)
     assert r.status_code == 429 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_code_the_provider_refuses_is_a_503_and_a_log_line_with_its_reason_not_the_address(
+        svc: ServiceUnderTest, caplog: pytest.LogCaptureFixture) -> None:
+    class Refusing:
+        async def send(self, msg: Any) -> Any:
+            raise ChannelError("HTTP 502", retryable=True)
+
+    svc.app.state.notify_senders["sms"] = Refusing()
+    caplog.set_level(logging.INFO)
+    r = await svc.client.put("/v1/contacts/sms", json={"address": "+84912345678"}, headers=ME)
+    assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
+    [line] = [rec for rec in caplog.records if rec.getMessage() == "verification code not sent"]
+    assert (line.channel, line.error) == ("sms", "HTTP 502")  # type: ignore[attr-defined]
+    assert "84912345678" not in caplog.text and "912345678" not in str([rec.__dict__ for rec in caplog.records])
 
 
 async def test_the_scheduled_scan_runs_as_the_runtime_schedules_it(svc: ServiceUnderTest) -> None:
