@@ -15,6 +15,7 @@
   [--since T] [--until T] [--all]`` - a service's dead letters: read them, hand them to its running consumer
   again, or close them with a reason (audit trail)
 * ``wardctl parked SERVICE`` - events of a type the service does not know yet, waiting for a release that does
+* ``wardctl accounts announce [--ward W]`` - every account's ``AccountChanged`` again (notify joining a platform)
 * ``wardctl accounts create-official --ward W --username U [--name N] [--role ward_official]`` - the first official
   of a ward (or a city official, an admin with ``--ward '*'``) on the identity service; prints a one-time reset code
   with which they set a password and enrol a second factor (audited as ``operator:<who>``)
@@ -366,6 +367,12 @@ async def _accounts(args: argparse.Namespace) -> int:
     from shared.settings import ServiceSettings
 
     operator = args.operator or os.environ.get("WARDCTL_OPERATOR") or getpass.getuser()
+    if args.accounts_cmd == "announce":
+        from services.identity.operator import announce_accounts
+
+        done = await announce_accounts(ServiceSettings(service_name="identity"), operator, ward=args.ward)
+        print(f"{done['announced']} accounts announced again (AccountChanged through the outbox), by {operator}")
+        return 0
     try:
         made = await create_official(ServiceSettings(service_name="identity"), operator, ward=args.ward,
                                      username=args.username, display_name=args.name or args.username, role=args.role)
@@ -440,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--no-kafka", action="store_true", help="do not read the heads on <service>.audit")
     v.add_argument("--no-outbox", action="store_true", help="do not read the heads in the service's outbox")
     v.add_argument("--kafka-timeout", type=float, default=30.0, help="seconds to read the topic (default 30)")
-    ac = sub.add_parser("accounts", help="the identity service's accounts: create-official")
+    ac = sub.add_parser("accounts", help="the identity service's accounts: create-official, announce")
     ac_sub = ac.add_subparsers(dest="accounts_cmd", required=True)
     co = ac_sub.add_parser("create-official", help="create an official's account; prints a one-time reset code")
     co.add_argument("--ward", required=True, help="the ward id, or * for a city official or admin")
@@ -448,6 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument("--name", help="the display name (default: the username)")
     co.add_argument("--role", default="ward_official", choices=["ward_official", "police", "city_official", "admin"])
     co.add_argument("--operator", help="who runs this, for the audit trail (default: $WARDCTL_OPERATOR or the login)")
+    an = ac_sub.add_parser("announce", help="publish every account's AccountChanged again (notify joining a platform "
+                                            "that already has accounts)")
+    an.add_argument("--ward", help="only this ward's accounts (default: all)")
+    an.add_argument("--operator", help="who runs this, for the audit trail (default: $WARDCTL_OPERATOR or the login)")
     args = parser.parse_args(argv)
     if args.cmd == "accounts":
         return asyncio.run(_accounts(args))

@@ -81,3 +81,12 @@ class Refresh(Command):
 class SignOut(Command):
     name: ClassVar[str] = "session.sign-out"
     refresh_token: Secret
+
+
+class AnnounceAccounts(Command):
+    """Publish every account's state again (``AccountChanged``), for a service that learns people from those events
+    after the accounts were made: the notify service on a platform that had accounts before it. Administrators only
+    (``wardctl accounts announce``); a ward's accounts, or all."""
+
+    name: ClassVar[str] = "accounts.announce"
+    ward_id: str | None = Field(default=None, max_length=100)

@@ -15,6 +15,7 @@ from typing import Any
 
 from services.identity import credentials, domain
 from services.identity.commands import (
+    AnnounceAccounts,
     ChangeRoles,
     CreateAccount,
     DisableAccount,
@@ -24,10 +25,10 @@ from services.identity.commands import (
     SignIn,
     SignOut,
 )
-from shared.actor import Principal
+from shared.actor import ALL_WARDS, Principal, Role
 from shared.application import Created
 from shared.contracts.identity import AccountChanged
-from shared.errors import InvalidInput
+from shared.errors import Forbidden, InvalidInput
 
 Uow = Any
 FAILED = {"outcome": "failed"}
@@ -220,7 +221,18 @@ async def handle_sign_out(cmd: SignOut, uow: Uow, actor: Principal) -> dict[str,
     return {"signed_out": True}
 
 
+async def handle_announce_accounts(cmd: AnnounceAccounts, uow: Uow, actor: Principal) -> dict[str, Any]:
+    if Role.ADMIN not in actor.roles:
+        raise Forbidden("only an administrator announces the accounts again")
+    accounts = await uow.accounts.every(cmd.ward_id)
+    for account in accounts:
+        uow.emit(account_changed(account))
+    uow.audit("accounts", cmd.ward_id or ALL_WARDS, ward_id=cmd.ward_id or ALL_WARDS)
+    return {"announced": len(accounts), "ward_id": cmd.ward_id}
+
+
 HANDLERS = {
+    AnnounceAccounts: handle_announce_accounts,
     CreateAccount: handle_create_account,
     ChangeRoles: handle_change_roles,
     DisableAccount: handle_disable_account,

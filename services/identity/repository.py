@@ -59,6 +59,12 @@ class AccountRepository:
         await self.conn.execute(f"UPDATE accounts SET {sets}, updated_at = now() WHERE account_id = $1",  # noqa: S608 - names from MUTABLE
                                 account_id, *(fields[n] for n in names))
 
+    async def every(self, ward_id: str | None) -> list[Row]:
+        """Every account (of a ward), oldest first: for announcing them all (``AnnounceAccounts``)."""
+        rows = await self.conn.fetch("SELECT * FROM accounts WHERE $1::text IS NULL OR ward_id = $1 "
+                                     "ORDER BY created_at, account_id", ward_id)
+        return [dict(r) for r in rows]
+
     async def page(self, ward_id: str | None, page: PageRequest) -> list[Row]:
         args: list[Any] = []
         where = []

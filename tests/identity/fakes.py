@@ -33,6 +33,10 @@ class FakeAccountRepository(FakeRepository):
         row = self.rows.get(account_id)
         return None if row is None else dict(row)
 
+    async def every(self, ward_id: str | None) -> list[Row]:
+        rows = [dict(r) for r in self.rows.values() if ward_id is None or r["ward_id"] == ward_id]
+        return sorted(rows, key=lambda r: (r["created_at"], r["account_id"]))
+
     async def by_username(self, username: str) -> Row | None:
         return next((dict(r) for r in self.rows.values() if r["username"].lower() == username.lower()), None)
 

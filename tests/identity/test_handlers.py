@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 
 from services.identity import credentials, domain
 from services.identity.commands import (
+    AnnounceAccounts,
     ChangeRoles,
     CreateAccount,
     DisableAccount,
@@ -234,3 +235,24 @@ async def test_account_changes_are_published_with_ids_and_roles_only(app):
     assert all(e.resident_id == "res-1" and e.ward_id == WARD and e.subject == account_id for e in events)
     for e in events:
         assert "lan.nguyen" not in e.model_dump_json() and "Lan" not in e.model_dump_json()
+
+
+async def test_an_administrator_announces_every_account_again_and_nobody_else_may(app):
+    """``wardctl accounts announce``: every account's AccountChanged again (ward by ward or all), ids and roles only,
+    audited; a ward or city official is refused (it would republish other people's roles)."""
+    from shared.contracts.identity import AccountChanged
+    from tests.application import emitted
+
+    mine = (await app.run(resident(), OFFICIAL))["account"]["account_id"]
+    theirs = (await app.run(resident("binh.tran", ward_id=OTHER_WARD), CITY))["account"]["account_id"]
+    before = len([e for e in await emitted(app) if isinstance(e, AccountChanged)])
+    admin = Principal("operator:ops", frozenset({Role.ADMIN}), ALL_WARDS)
+    assert await app.run(AnnounceAccounts(ward_id=WARD), admin) == {"announced": 1, "ward_id": WARD}
+    assert await app.run(AnnounceAccounts(), admin) == {"announced": 2, "ward_id": None}
+    again = [e for e in await emitted(app) if isinstance(e, AccountChanged)][before:]
+    assert [e.account_id for e in again] == [mine, mine, theirs]
+    assert all(e.roles == ["resident"] and "lan.nguyen" not in e.model_dump_json() for e in again)
+    assert ("accounts.announce", "accounts", WARD) in await audited(app)
+    for refused in (OFFICIAL, CITY):
+        with pytest.raises(Forbidden):
+            await app.run(AnnounceAccounts(), refused)

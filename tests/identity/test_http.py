@@ -202,3 +202,8 @@ async def test_wardctl_creates_the_first_official_whose_reset_code_signs_them_in
     assert [(r["actor"], r["command"]) for r in rows] == [("operator:ops-1", "account.create")]
     again = await asyncio.to_thread(cli.main, ["accounts", "create-official", "--ward", WARD, "--username", "chu.tich"])
     assert again == 2  # the name is taken
+    # notify joining a platform that already has accounts: every account's AccountChanged again, in the outbox
+    assert await asyncio.to_thread(cli.main, ["accounts", "announce", "--operator", "ops-1"]) == 0
+    assert "1 accounts announced again" in capsys.readouterr().out
+    outbox = await db.fetch("identity", "SELECT payload FROM outbox WHERE event_type = 'identity.account.changed.v1'")
+    assert len(outbox) == 2 and "chu.tich" not in str([r["payload"] for r in outbox])  # the create's, the announce's
