@@ -3,7 +3,9 @@
 * Claims rows with ``FOR UPDATE SKIP LOCKED`` and a lease, so several replicas share one outbox without two
   publishing the same row at once; a replica that dies leaves its lease to expire and another takes over.
 * Keeps one aggregate's events in order: a row is not claimed while an earlier row with the same key is
-  leased to someone else (claims are serialised by a transaction-level advisory lock, so that check is exact).
+  leased to another relay (claims are serialised by a transaction-level advisory lock, so that check is exact);
+  one relay's own batches in flight go through one producer, in order.
+* Pipelined: the next batch is claimed while the last is sent and acknowledged (``publish_once``).
 * Publishes with ``acks=all`` and keeps trying through a broker outage (backoff, no row given up).
 * Restores the trace context stored with each row, so a trace goes on through the outbox.
 * Keeps the outbox gauges (backlog, oldest unpublished row) fresh, also while the broker is down. Published rows
@@ -169,6 +171,7 @@ class OutboxRelay:
         batch_size: int = 500,
         lease_s: float = 30.0,
         idle_wait_s: float = 1.0,
+        max_batches: int = 8,
     ) -> None:
         self.pool = pool
         self.service = service
@@ -176,6 +179,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.lease_s = lease_s
         self.idle_wait_s = idle_wait_s
+        self.max_batches = max_batches
         self.owner = f"{service}-{uuid.uuid4().hex[:12]}"
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
@@ -281,12 +285,72 @@ class OutboxRelay:
         return sorted(rows, key=lambda r: r["seq"])
 
     async def publish_once(self) -> int:
-        """Claim one batch, publish it, mark what the broker acknowledged. Returns how many were published."""
+        """Claim a batch and send it, then the next: up to ``max_batches`` batches a cycle (the loop refreshes its
+        gauges and sees a stop between cycles). Returns how many rows the broker acknowledged (and were marked).
+
+        A pipeline of three: while this process hands batch N to the producer, PostgreSQL claims batch N+1 (on
+        another connection) and the broker acknowledges batch N-1, which is marked once its answers are in. The rows
+        in flight stay leased until marked, so another relay takes no later row of their keys; this relay may (its
+        producer sends a key's messages in order, as within one batch: migration shared/0009). A cycle that fails
+        settles what is in flight (marks what was acknowledged, releases the rest), releases what it had claimed, and
+        renames the relay (a new owner), so that a key left in flight is sent again before any later row of it."""
         producer = await self._ensure_producer()
-        rows = await self.claim()
-        if not rows:
+        published = 0
+        in_flight: list[tuple[asyncpg.Record, asyncio.Future[Any], Any]] | None = None
+        claiming: asyncio.Future[list[asyncpg.Record]] | None = None
+        try:
+            rows = await self.claim()
+            batches = 0
+            while rows:
+                batches += 1
+                if batches < self.max_batches and not self._stopping:
+                    claiming = asyncio.ensure_future(self.claim())
+                sent = await self._send(producer, rows)
+                previous, in_flight = in_flight, sent
+                if previous is not None:
+                    published += await self._settle(previous)
+                rows, claiming = (await claiming if claiming is not None else []), None
+            previous, in_flight = in_flight, None
+            if previous is not None:
+                published += await self._settle(previous)
+        except BaseException as exc:
+            await self._abandon(claiming, in_flight, exc)
+            raise
+        if published == 0:
             self.broker_ok = True
-            return 0
+        return published
+
+    async def _abandon(
+        self,
+        claiming: asyncio.Future[list[asyncpg.Record]] | None,
+        in_flight: list[tuple[asyncpg.Record, asyncio.Future[Any], Any]] | None,
+        exc: BaseException,
+    ) -> None:
+        """A failed cycle: release the batch being claimed, settle the one in flight. Cancelled, it only cancels the
+        claim (leases expire)."""
+        if claiming is not None:
+            if isinstance(exc, asyncio.CancelledError):
+                claiming.cancel()
+            else:
+                try:
+                    await self._release(await claiming, exc)
+                except Exception:
+                    log.debug("releasing the batch being claimed failed", exc_info=True)
+        if in_flight is not None and not isinstance(exc, asyncio.CancelledError):
+            try:
+                await self._settle(in_flight)
+            except Exception:
+                log.debug("settling the batch in flight failed too", exc_info=True)
+        # Leases left behind (not released, or released by nobody) now belong to "another relay": they hold their keys
+        # back until released or expired, so this relay's next claims never overtake them.
+        self.owner = f"{self.service}-{uuid.uuid4().hex[:12]}"
+
+    async def _send(
+        self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]
+    ) -> list[tuple[asyncpg.Record, asyncio.Future[Any], Any]]:
+        """Hand a claimed batch to the producer in ``seq`` order; the futures resolve on the broker's answer. If the
+        producer refuses a row, the rows not handed over are released, those handed over are settled, and the error
+        goes up."""
         await self._ensure_topics(producer, rows)
         spans = self._spans
         sent: list[tuple[asyncpg.Record, asyncio.Future[Any], Any]] = []
@@ -298,11 +362,11 @@ class OutboxRelay:
                 fut = await producer.send(row["topic"], value=bytes(row["payload"]), key=row["message_key"].encode(), headers=headers)
             except Exception as exc:
                 spans.end(span, error=exc)
-                await self._release([r for r in rows if r["seq"] not in {s[0]["seq"] for s in sent}], exc)
+                await self._release(rows[len(sent):], exc)
                 await self._settle(sent)
                 raise
             sent.append((row, fut, span))
-        return await self._settle(sent)
+        return sent
 
     async def _ensure_topics(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> None:
         """Publish only to topics that exist. A producer asking for a missing topic's metadata makes a broker that
