@@ -241,3 +241,45 @@ async def test_claim_takes_later_rows_of_own_keys_in_flight_never_of_another_rel
     await a.stop()
     await b.stop()
     await pool.close()
+
+
+async def test_claim_after_a_republish_probes_the_leased_rows_by_key_whatever_the_statistics(db):
+    """Migration shared/0009: analysed while every row was published, then made unpublished at once (``wardctl
+    republish``), the outbox must still be claimed through the leased rows' index, one probe per candidate by its key:
+    the plan PostgreSQL chose before read the whole backlog for every candidate (60 s a claim at 200k rows)."""
+    import asyncpg
+
+    from shared import outbox
+    from shared.db import create_pool
+
+    owner = await asyncpg.connect(db.owner_url("registry"))
+    await owner.execute(
+        """INSERT INTO registry.outbox (event_id, topic, message_key, event_type, headers, payload, published_at)
+           SELECT gen_random_uuid(), 'registry.wards', 'agg-' || (i % 16), 'x.v1', '{}', '\\x00', now()
+           FROM generate_series(1, 3000) i""")
+    await owner.execute("VACUUM (ANALYZE) registry.outbox")
+    await owner.close()
+    pool = await create_pool(db.app_url("registry"), "registry")
+    from datetime import UTC, datetime, timedelta
+
+    async with pool.acquire() as conn, conn.transaction():
+        now = datetime.now(UTC)
+        assert await outbox.mark_for_republish(conn, now - timedelta(days=1), now + timedelta(days=1)) == 3000
+    await pool.fetch("SELECT seq FROM outbox_claim(100, 'another-relay', 30)")  # rows of every key in flight elsewhere
+    await pool.close()
+
+    admin = await asyncpg.connect(db.admin_url)  # auto_explain is loaded by a superuser
+    plans: list[str] = []
+    admin.add_log_listener(lambda _conn, message: plans.append(message.message))
+    await admin.execute("""SET search_path TO registry; LOAD 'auto_explain';
+        SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;
+        SET auto_explain.log_analyze = on; SET auto_explain.log_level = notice""")
+    claimed = await admin.fetch("SELECT seq FROM outbox_claim(500, 'this-relay', 30)")
+    await admin.close()
+    assert claimed == []  # every key has an earlier row leased to another relay
+    plan = next(p for p in plans if "outbox_leased_key" in p)
+    import re
+
+    assert re.search(r"Index Scan using outbox_leased_key on outbox p .*\n\s*Index Cond: \(\(message_key = o(_\d)?\."
+                     r"message_key\) AND \(seq < o(_\d)?\.seq\)\)", plan), plan
+    assert "Index Scan using outbox_unpublished on outbox p" not in plan, plan
