@@ -17,7 +17,9 @@ machines and changes). The raw twins are what a person writing the same plumbing
   and sent again, the refill of a broker that lost its log) at 10k and 100k events (``--million`` adds 1M);
 * memory: resident set of one service process at rest;
 * the public feed (bench/feed.py): pull throughput vs a raw asyncpg keyset read of the same rows, and webhook
-  delivery latency (p50/p99, commit -> receiver's 2xx) vs a raw httpx POST.
+  delivery latency (p50/p99, commit -> receiver's 2xx) vs a raw httpx POST;
+* HTTP (bench/http.py): p50/p99, requests/s and errors of incidents' list, read and report under 50 locust clients
+  vs a bare FastAPI app running the same SQL, and the service's memory at rest and under that load.
 
 No timed assertion anywhere: this prints numbers for people to compare.
 """
@@ -42,6 +44,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench import feed as bench_feed
+from bench import http as bench_http
 from shared import outbox
 from shared.db import create_pool
 from shared.devstack.stack import (
@@ -582,7 +585,7 @@ async def main(args: argparse.Namespace) -> None:
         rows = []
         lat_rows = []
         notes: list[str] = []
-        only = set(args.only.split(",")) if args.only else {"relay", "consumer", "command", "latency", "memory"}
+        only = set(args.only.split(",")) if args.only else {"relay", "consumer", "command", "latency", "memory", "http"}
         if "relay" in only and "latency" in only:
             only.add("consumer")  # reads what the relay sent, so that the three-hop flow finds no backlog before it
         if "relay" in only or "consumer" in only:
@@ -614,6 +617,7 @@ async def main(args: argparse.Namespace) -> None:
             plat_h = await platform_three_hops(db, broker.bootstrap, count)
             lat_rows.append(("three hops: commit -> last effect", plat_h, "raw three hops", raw_h))
         rss = await asyncio.to_thread(service_rss_mib, db, broker.bootstrap) if "memory" in only else None
+        http = await bench_http.run(db, broker.bootstrap, args.http_seconds, say=notes.append) if "http" in only else None
         if not args.no_feed:
             rows += await bench_feed.run(db, broker.bootstrap, n, say=notes.append)
         grown: list[dict[str, float]] = []
@@ -641,6 +645,8 @@ async def main(args: argparse.Namespace) -> None:
                       f"{r['refill_s']:>10.0f}{r['raw_produce']:>15,.0f}{r['seconds']:>9.0f}")
         if rss is not None:
             print(f"\nmemory: one service process at rest: {rss:.0f} MiB RSS")
+        if http is not None:
+            print("\n".join(bench_http.table(http)))
         for note in notes:
             print(note)
         print(f"({n} events of ~{len(to_kafka(_events(1)[0])[1])} B; the whole run took "
@@ -655,10 +661,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("-n", type=int, default=20_000, help="events per measure")
     parser.add_argument("--latency-samples", type=int, default=300, help="single events per latency measure")
-    parser.add_argument("--only", help="comma-separated: relay, consumer, command, latency, memory (default: all)")
+    parser.add_argument("--only", help="comma-separated: relay, consumer, command, latency, memory, http (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="relay: runs of each side, alternately (best of)")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency measures")
     parser.add_argument("--no-feed", action="store_true", help="skip the public feed's measures")
+    parser.add_argument("--http-seconds", type=int, default=20, help="seconds of locust load per HTTP target")
     parser.add_argument("--growth", action="store_true", help="relay, consumer, republish at 10k and 100k events")
     parser.add_argument("--million", action="store_true", help="growth up to 1M events as well (long: see docs)")
     parser.add_argument("--json", help="write the growth figures to this file")
