@@ -492,16 +492,33 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 
 
 # -- memory ------------------------------------------------------------------------------------------------------
-def service_rss_mib(db, bootstrap: str) -> float:
+def service_rss_mib(db, bootstrap: str) -> dict[str, float]:
+    """Every service process at rest (started together, each on a free port, ready, then left alone 2 s): its
+    resident set in MiB, or NaN for one that did not start here."""
     import psutil
 
-    p = ServiceProcess("registry", service_env("registry", db.admin_url, bootstrap, port=free_port(), ENVIRONMENT="test")).start()
+    from shared.topology import DATABASE_SERVICES
+
+    procs = {s: ServiceProcess(s, service_env(s, db.admin_url, bootstrap, port=free_port(), ENVIRONMENT="test"))
+             for s in DATABASE_SERVICES}
+    out: dict[str, float] = {}
     try:
-        p.wait_ready(60)
-        time.sleep(1)
-        return psutil.Process(p.proc.pid).memory_info().rss / 2**20
+        for p in procs.values():
+            p.start()
+        for name, p in procs.items():
+            try:
+                p.wait_ready(90)
+            except Exception:  # reported as missing; the others are still measured
+                out[name] = float("nan")
+        time.sleep(2)
+        for name, p in procs.items():
+            if name not in out:
+                out[name] = psutil.Process(p.proc.pid).memory_info().rss / 2**20
+        return out
     finally:
-        p.stop()
+        for p in procs.values():
+            with contextlib.suppress(Exception):
+                p.stop()
 
 
 # -- growth ------------------------------------------------------------------------------------------------------
@@ -644,7 +661,8 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"{r['n']:>10,}{r['relay']:>10,.0f}{r['consumer']:>12,.0f}{r['republish']:>13,.0f}"
                       f"{r['refill_s']:>10.0f}{r['raw_produce']:>15,.0f}{r['seconds']:>9.0f}")
         if rss is not None:
-            print(f"\nmemory: one service process at rest: {rss:.0f} MiB RSS")
+            print("\nmemory at rest (MiB RSS, target <= 120): "
+                  + ", ".join(f"{name} {mib:.0f}" for name, mib in rss.items()))
         if http is not None:
             print("\n".join(bench_http.table(http)))
         for note in notes:

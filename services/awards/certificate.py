@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import font_source_serif_pro
-from fpdf import FPDF
+
+if TYPE_CHECKING:  # fpdf2 (and the Pillow and fontTools it loads) is imported when a PDF is first drawn: ~35 MiB
+    from fpdf import FPDF  # that a service which never draws one in its life does not keep resident
 
 FONT = "SourceSerif"
 REGULAR_TTF = font_source_serif_pro.font_files_ttf["SourceSerifPro"]
@@ -97,6 +99,8 @@ def festival_document(ward_id: str, ward_name: str, year: int, awards: Sequence[
 
 
 def _document(title: str, orientation: str = "L") -> FPDF:
+    from fpdf import FPDF
+
     pdf = FPDF(orientation=orientation, unit="mm", format="A4")
     pdf.set_title(title)
     pdf.set_creator("ward-platform awards")
