@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -113,6 +114,7 @@ ALLOWED_LOG_ATTRIBUTES: tuple[str, ...] = ALLOWED_SPAN_ATTRIBUTES + (
 )
 
 
+@functools.lru_cache(maxsize=8192)  # names come from code, a small set: the scan below was ~120 µs of a ~165 µs log line
 def _allowed(key: str, allowed: tuple[str, ...] = ALLOWED_SPAN_ATTRIBUTES) -> bool:
     return any(key == a or (a.endswith(".") and key.startswith(a)) for a in allowed)
 
