@@ -43,6 +43,7 @@ from typing import ClassVar
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench import demo_latency as bench_demo
 from bench import feed as bench_feed
 from bench import http as bench_http
 from shared import outbox
@@ -618,6 +619,10 @@ async def main(args: argparse.Namespace) -> None:
             lat_rows.append(("three hops: commit -> last effect", plat_h, "raw three hops", raw_h))
         rss = await asyncio.to_thread(service_rss_mib, db, broker.bootstrap) if "memory" in only else None
         http = await bench_http.run(db, broker.bootstrap, args.http_seconds, say=notes.append) if "http" in only else None
+        demo = None
+        if "demo" in only:  # not in the default set: the whole platform and the replay (docs/benchmarks.md)
+            with uninstrumented():
+                demo = await bench_demo.run(db, broker.bootstrap, raw_send_latency, args.latency_samples, notes.append)
         if not args.no_feed:
             rows += await bench_feed.run(db, broker.bootstrap, n, say=notes.append)
         grown: list[dict[str, float]] = []
@@ -647,6 +652,8 @@ async def main(args: argparse.Namespace) -> None:
             print(f"\nmemory: one service process at rest: {rss:.0f} MiB RSS")
         if http is not None:
             print("\n".join(bench_http.table(http)))
+        if demo is not None:
+            print("\n".join(bench_demo.table(demo)))
         for note in notes:
             print(note)
         print(f"({n} events of ~{len(to_kafka(_events(1)[0])[1])} B; the whole run took "
@@ -661,7 +668,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("-n", type=int, default=20_000, help="events per measure")
     parser.add_argument("--latency-samples", type=int, default=300, help="single events per latency measure")
-    parser.add_argument("--only", help="comma-separated: relay, consumer, command, latency, memory, http (default: all)")
+    parser.add_argument("--only", help="comma-separated: relay, consumer, command, latency, memory, http (default: all), "
+                                           "demo (latency under the demo's load: not in the default)")
     parser.add_argument("--repeat", type=int, default=3, help="relay: runs of each side, alternately (best of)")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency measures")
     parser.add_argument("--no-feed", action="store_true", help="skip the public feed's measures")
