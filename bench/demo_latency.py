@@ -410,6 +410,14 @@ def _line(name: str, values: list[float], raw: list[float] | None, raw_load: lis
     return f"{name:<44}{p50:>7.1f}{p99:>7.1f}{mx:>8.1f}{n:>6}{ratio}{mark}"
 
 
+def idle_at_commit(m: Measures, samples: list[Sample], over: float = 0.1) -> tuple[int, int]:
+    """Of the relay-lag samples over ``over`` seconds: how many found their relay idle when they committed (its
+    previous mark was before the commit: it was waiting for a wake-up) and how many found it busy (marking others)."""
+    slow = [s for s in samples if s.seconds > over]
+    idle = sum(1 for s in slow if m.relay_idle.get(s.event_id, 0.0) > s.seconds)
+    return idle, len(slow) - idle
+
+
 def _tail(title: str, samples: list[Sample], m: Measures, relay: bool, top: int = 8) -> list[str]:
     if not samples:
         return []
@@ -418,12 +426,18 @@ def _tail(title: str, samples: list[Sample], m: Measures, relay: bool, top: int 
     where = Counter(f"{s.service}->{s.consumer}" if s.consumer else s.service for s in ordered if s.seconds >= cut)
     lines = [f"{title}: the slowest 5% (>= {cut * 1000:.0f} ms) by {'producer' if relay else 'producer->consumer'}: "
              + ", ".join(f"{k} {n}" for k, n in where.most_common(6))]
+    if relay:
+        idle, busy = idle_at_commit(m, samples)
+        lines.append(f"  over 100 ms: {idle} found their relay idle at their commit (its previous mark before it: "
+                     f"waiting for a wake-up; the idle wait is 1 s), {busy} found it busy")
     for s in ordered[:top]:
         idle = m.relay_idle.get(s.event_id, float("nan"))
+        lag = m.lag.get(s.event_id, float("nan"))
         extra = (f"relay's previous mark {idle * 1000:.0f} ms before" if idle != float("inf")
                  else "its relay's first mark") + f", marked with {m.publish_batch.get(s.event_id, 0)} rows"
+        if idle > lag:
+            extra += " (relay idle at the commit)"
         if s.consumer:
-            lag = m.lag.get(s.event_id, float("nan"))
             extra = (f"relay {lag * 1000:.0f} + consumer {(s.seconds - lag) * 1000:.0f} ms; {extra}; consumer tx of "
                      f"{m.consumer_batch.get((s.consumer, s.event_id), 0)} rows")
         who = f"{s.service}->{s.consumer}" if s.consumer else s.service

@@ -11,7 +11,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench.demo_latency import Result, compute, parse_commits, read_tables, stats, table
+from bench.demo_latency import (
+    Measures,
+    Result,
+    Sample,
+    compute,
+    idle_at_commit,
+    parse_commits,
+    read_tables,
+    stats,
+    table,
+)
 from shared.events import PUBLIC_TOPIC
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -104,3 +114,12 @@ def test_commit_times_are_read_from_test_decodings_lines() -> None:
     out, into = parse_commits(lines)
     assert out == {eid: datetime(2026, 12, 3, 17, 20, 0, 123456, tzinfo=UTC)}
     assert into == {("incidents", eid): datetime(2026, 12, 3, 17, 20, 0, 234500, tzinfo=UTC)}
+
+
+def test_a_slow_row_found_its_relay_idle_when_the_relays_previous_mark_came_before_its_commit() -> None:
+    m = Measures(relay_idle={"a": 1.5, "b": 0.2, "c": 9.0, "d": 0.01})
+    samples = [Sample(1.0, "registry", "t", "e", "a"),  # previous mark 0.5 s before the commit: idle, woke late
+               Sample(0.3, "registry", "t", "e", "b"),  # previous mark 0.1 s after it: busy with others
+               Sample(0.05, "registry", "t", "e", "c"),  # fast: not counted
+               Sample(0.4, "registry", "t", "e", "d")]
+    assert idle_at_commit(m, samples) == (1, 2)
