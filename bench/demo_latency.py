@@ -390,6 +390,8 @@ async def _run(db, bootstrap: str, raw_send: RawSend, samples: int, say: Callabl
             await _settle(plat)
             outbox, inbox = await read_tables(plat.db)
             commits = await read_commits(plat.db.admin_url)
+            if not os.environ.get("KEEP_E2E_LOGS"):  # as the e2e fixture: the services' logs kept only if asked
+                shutil.rmtree(plat.logs, ignore_errors=True)
     finally:
         await asyncio.to_thread(pg.stop, "immediate")
         shutil.rmtree(tmp, ignore_errors=True)
