@@ -63,7 +63,8 @@ schemas: install
 	$(BIN)/python -m shared.cli schemas --write
 
 ## The plumbing against the raw stack, with growth at 10k and 100k events (~10 min on 2 busy cores; BENCH_ARGS=--million
-## adds 1M, BENCH_ARGS="--plot docs/images/bench-growth.png" redraws the curves of docs/benchmarks.md).
+## adds 1M, BENCH_ARGS="--plot docs/images/bench-growth.png" redraws the curves of docs/benchmarks.md), and the latency
+## under the demo's load (~2 min more: the whole platform and `python -m demo`; alone: python -m bench --only demo).
 bench: install
 	$(BIN)/python -m bench --growth $(BENCH_ARGS)
 

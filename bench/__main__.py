@@ -20,6 +20,8 @@ machines and changes). The raw twins are what a person writing the same plumbing
   delivery latency (p50/p99, commit -> receiver's 2xx) vs a raw httpx POST;
 * HTTP (bench/http.py): p50/p99, requests/s and errors of incidents' list, read and report under 50 locust clients
   vs a bare FastAPI app running the same SQL, and the service's memory at rest and under that load.
+* latency under the demo's load (bench/demo_latency.py): relay lag and the commit-to-consumer hop of every event
+  ``python -m demo`` causes on the whole platform, from the services' tables, vs a raw send and a raw hop.
 
 No timed assertion anywhere: this prints numbers for people to compare.
 """
@@ -43,6 +45,7 @@ from typing import ClassVar
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench import demo_latency as bench_demo
 from bench import feed as bench_feed
 from bench import http as bench_http
 from shared import outbox
@@ -602,7 +605,7 @@ async def main(args: argparse.Namespace) -> None:
         rows = []
         lat_rows = []
         notes: list[str] = []
-        only = set(args.only.split(",")) if args.only else {"relay", "consumer", "command", "latency", "memory", "http"}
+        only = set((args.only or "relay,consumer,command,latency,memory,http,demo").split(","))
         if "relay" in only and "latency" in only:
             only.add("consumer")  # reads what the relay sent, so that the three-hop flow finds no backlog before it
         if "relay" in only or "consumer" in only:
@@ -635,6 +638,10 @@ async def main(args: argparse.Namespace) -> None:
             lat_rows.append(("three hops: commit -> last effect", plat_h, "raw three hops", raw_h))
         rss = await asyncio.to_thread(service_rss_mib, db, broker.bootstrap) if "memory" in only else None
         http = await bench_http.run(db, broker.bootstrap, args.http_seconds, say=notes.append) if "http" in only else None
+        demo = None
+        if "demo" in only:  # the whole platform and the replay: ~2.5 min (docs/benchmarks.md)
+            with uninstrumented():
+                demo = await bench_demo.run(db, broker.bootstrap, raw_send_latency, args.latency_samples, notes.append)
         if not args.no_feed:
             rows += await bench_feed.run(db, broker.bootstrap, n, say=notes.append)
         grown: list[dict[str, float]] = []
@@ -665,6 +672,8 @@ async def main(args: argparse.Namespace) -> None:
                   + ", ".join(f"{name} {mib:.0f}" for name, mib in rss.items()))
         if http is not None:
             print("\n".join(bench_http.table(http)))
+        if demo is not None:
+            print("\n".join(bench_demo.table(demo)))
         for note in notes:
             print(note)
         print(f"({n} events of ~{len(to_kafka(_events(1)[0])[1])} B; the whole run took "
@@ -679,7 +688,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("-n", type=int, default=20_000, help="events per measure")
     parser.add_argument("--latency-samples", type=int, default=300, help="single events per latency measure")
-    parser.add_argument("--only", help="comma-separated: relay, consumer, command, latency, memory, http (default: all)")
+    parser.add_argument("--only", help="comma-separated: relay, consumer, command, latency, memory, http, demo (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="relay: runs of each side, alternately (best of)")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency measures")
     parser.add_argument("--no-feed", action="store_true", help="skip the public feed's measures")

@@ -201,10 +201,10 @@ class OutboxRelay:
                 if loop.time() - last_gauges > 5:  # before publishing: a broker outage must not freeze them
                     await self.refresh_gauges()
                     last_gauges = loop.time()
+                self._wake.clear()  # before the claim: a NOTIFY during an empty claim is not lost
                 published = await self.publish_once()
                 backoff = 0.1
                 if published == 0:
-                    self._wake.clear()
                     # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that arrives
                     # as the wake-up does (a NOTIFY at shutdown), and this loop, not yet stopping, never ended.
                     try:
