@@ -4,7 +4,6 @@ AsyncAPI document, and RFC 9457 problem details for every error."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,7 +19,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics, problems
 from shared.edge import UnstorableText, guard_routes
@@ -108,45 +106,6 @@ def _route(request: Request) -> str:
     return getattr(route, "path", "unmatched")
 
 
-class CountRequests:
-    """Counts and times every request (``ward_http_requests_total``, ``ward_http_request_duration_seconds``, by
-    route template) and writes its access log line, when the response starts (the time is the time to the
-    response's start, as before). A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` (what
-    ``@app.middleware("http")`` makes) costs a task group, a memory stream and a second response object per request.
-
-    As before, an exception no handler answered (``ServerErrorMiddleware``, outside, turns it into the 500 problem)
-    is neither counted nor logged here: it propagates through before any response starts."""
-
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        answered = False
-
-        async def send_counted(message: Message) -> None:
-            nonlocal answered
-            if message["type"] == "http.response.start" and not answered:
-                answered = True
-                self._record(scope, message["status"], time.perf_counter() - started)
-            await send(message)
-
-        await self.app(scope, receive, send_counted)
-
-    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
-        route = getattr(scope.get("route"), "path", "unmatched")  # the template: never the path's values nor the query
-        method = scope["method"]
-        labels = (self.service, method, route, str(status))
-        metrics.HTTP_DURATION.labels(*labels).observe(elapsed)
-        metrics.HTTP_REQUESTS.labels(*labels).inc()
-        access_log.info("request", extra={"method": method, "route": route, "status": status,
-                                          "duration_ms": round(elapsed * 1000, 1)})
-
-
 def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: str, version: str = "1") -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -181,7 +140,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     _install_problem_handlers(app)
     app.add_middleware(JsonDepthLimit, max_depth=runtime.settings.http_max_json_depth)
 
-    app.add_middleware(CountRequests, service=runtime.service)
+    app.add_middleware(metrics.CountRequests, service=runtime.service, access_log=access_log)
 
     # Outermost of ours: every route refuses a body over this before reading it (413); a route may declare its
     # own ``max_body_size`` (larger or smaller) in its decorator.
