@@ -101,11 +101,17 @@ class PeakRss:
         self.proc = psutil.Process(pid)
         self.every = every
         self.peak = 0.0
+        self.cpu_started = self.cpu_used = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def now(self) -> float:
         return self.proc.memory_info().rss / 2**20
+
+    def cpu_s(self) -> float:
+        """CPU seconds the process has used (user + system): per request, the figure a busy machine bends least."""
+        times = self.proc.cpu_times()
+        return times.user + times.system
 
     def _sample(self) -> None:
         while not self._stop.is_set():
@@ -114,12 +120,15 @@ class PeakRss:
             self._stop.wait(self.every)
 
     def __enter__(self) -> PeakRss:
+        self.cpu_started = self.cpu_s()
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+        with contextlib.suppress(Exception):
+            self.cpu_used = self.cpu_s() - self.cpu_started
 
 
 def run_locust(host: str, data: Path, prefix: Path, seconds: int, users: int = USERS) -> dict[str, Stats]:
@@ -259,6 +268,8 @@ class Result:
     raw_peak_mib: float
     seconds: int
     failures: list[str]
+    cpu_s: float = 0.0  # CPU seconds the service process used during its load (its relay included)
+    raw_cpu_s: float = 0.0
 
 
 async def run(db, bootstrap: str, seconds: int = 20, say: Callable[[str], None] = print) -> Result:
@@ -316,7 +327,8 @@ async def run(db, bootstrap: str, seconds: int = 20, say: Callable[[str], None] 
     shutil.rmtree(tmp, ignore_errors=True)
     for line in failures[:10]:
         say(f"http failures: {line}")
-    return Result(platform, raw, rest, rss.peak, raw_rest, twin_rss.peak, seconds, failures)
+    return Result(platform, raw, rest, rss.peak, raw_rest, twin_rss.peak, seconds, failures, rss.cpu_used,
+                  twin_rss.cpu_used)
 
 
 def table(result: Result) -> list[str]:
@@ -336,6 +348,11 @@ def table(result: Result) -> list[str]:
             f"{label:<28}{p.p50:>7.0f}{p.p99:>7.0f}{p.rps:>8.0f}{p.error_rate:>8.1%}   {r.p50:>7.0f}"
             f"{r.p99:>7.0f}{r.rps:>8.0f}{p.p99 / r.p99:>8.1f}x{p.rps / r.rps:>7.2f}"
         )
+    p, r = result.platform.get("Aggregated"), result.raw.get("Aggregated")
+    if p is not None and r is not None and p.requests and r.requests and result.cpu_s and result.raw_cpu_s:
+        mine, raw = result.cpu_s * 1000 / p.requests, result.raw_cpu_s * 1000 / r.requests
+        lines.append(f"CPU per request (the process's user + system time / requests): platform {mine:.2f} ms, "
+                     f"raw twin {raw:.2f} ms, ratio {raw / mine:.2f}")
     lines.append(
         f"memory under HTTP load: incidents {result.rest_mib:.0f} MiB at rest, peak {result.peak_mib:.0f} MiB "
         f"(target <= 120); raw twin {result.raw_rest_mib:.0f} / {result.raw_peak_mib:.0f} MiB"

@@ -9,13 +9,24 @@ issuer, with ``iat`` and ``exp`` no further apart than ``JWT_MAX_LIFETIME_S``. C
 
 In development and tests the services trust the development key (``shared.settings.DEV_JWKS``), which
 ``wardctl token`` signs with; production refuses it (shared/settings.py).
+
+A token that verified is remembered (``VerifiedTokens``: keyed by a SHA-256 of the raw token, never the token
+itself; at most ``VERIFIED_MAX`` of them, least recently used first out) so that its next requests skip the signature
+check and the claims' validation, but never past the token's ``exp``, never longer than ``VERIFIED_TTL_S``, and never
+across a change of the key set it was checked against: a refetch of the JWKS (a rotation, an unknown ``kid``) or the
+end of the fetched set's lifespan (``JWT_JWKS_CACHE_S``) sends every remembered token back through the full check, so
+a key removed from the provider's set refuses its tokens as soon as it did without the cache. A refused token is
+never remembered. (The services have no revocation list of access tokens: a token is good until its ``exp``.)
 """
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
-from typing import Annotated
+import time
+from collections import OrderedDict
+from typing import Annotated, Any, NamedTuple
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -66,6 +77,73 @@ def invalid_token(detail: str) -> Unauthorized:
     return Unauthorized(f"invalid token: {detail}", headers=_challenge("invalid_token", detail))
 
 
+#: How long a verified token is remembered at most (seconds), and how many are remembered at most.
+VERIFIED_TTL_S = 60.0
+VERIFIED_MAX = 4096
+
+
+class _Verified(NamedTuple):
+    principal: Principal
+    exp: float  # the token's exp (epoch seconds)
+    until: float  # time.monotonic() deadline: now + VERIFIED_TTL_S, and no later than the key set's lifespan
+    keys: int  # the key set's generation it was checked against
+
+
+class VerifiedTokens:
+    """A bounded LRU of verified tokens: SHA-256 of the raw token -> the principal its claims made."""
+
+    def __init__(self, max_entries: int = VERIFIED_MAX, ttl_s: float = VERIFIED_TTL_S) -> None:
+        self.max_entries, self.ttl_s = max_entries, ttl_s
+        self._entries: OrderedDict[bytes, _Verified] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @staticmethod
+    def key(token: str) -> bytes:
+        return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+    def get(self, key: bytes, keys: int) -> Principal | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.keys != keys or time.monotonic() >= entry.until or time.time() >= entry.exp:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry.principal
+
+    def put(self, key: bytes, principal: Principal, exp: float, keys: int, keys_until: float | None) -> None:
+        if self.max_entries <= 0 or self.ttl_s <= 0:
+            return
+        until = time.monotonic() + self.ttl_s
+        if keys_until is not None:
+            until = min(until, keys_until)
+        self._entries[key] = _Verified(principal, float(exp), until, keys)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class _JwksClient(PyJWKClient):
+    """pyjwt's client, counting its fetches: a token verified against one fetched set is remembered only while that
+    set is the one in use (``generation``), and not past the set's own lifespan."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.generation = 0
+        self.fetched_at: float | None = None  # time.monotonic() of the last fetch
+
+    def fetch_data(self) -> Any:
+        data = super().fetch_data()
+        self.fetched_at = time.monotonic()
+        self.generation += 1
+        return data
+
+
 class TokenVerifier:
     """Verifies bearer tokens against the trusted JWKS (a URL, or a static set in development and tests)."""
 
@@ -78,9 +156,11 @@ class TokenVerifier:
         self.leeway_s = settings.jwt_leeway_s
         static = settings.trusted_jwks()
         self._static: PyJWKSet | None = PyJWKSet.from_dict(static) if static is not None else None
-        self._client: PyJWKClient | None = None
+        self.jwks_lifespan_s = settings.jwt_jwks_cache_s
+        self.verified = VerifiedTokens()
+        self._client: _JwksClient | None = None
         if settings.jwt_jwks_url:
-            self._client = PyJWKClient(
+            self._client = _JwksClient(
                 settings.jwt_jwks_url,
                 cache_jwk_set=True,
                 lifespan=settings.jwt_jwks_cache_s,
@@ -109,6 +189,24 @@ class TokenVerifier:
             raise ServiceUnavailable("the identity provider's keys are unusable; try again later") from exc
 
     async def verify(self, token: str) -> Principal:
+        """The principal of a valid token (remembered for its next requests, see ``VerifiedTokens``); a refused token
+        raises ``Unauthorized`` (or ``ServiceUnavailable`` when the keys cannot be fetched) and is not remembered."""
+        cache_key = VerifiedTokens.key(token)
+        # Read before the check: a fetch during it (this token's unknown kid, another's) leaves the entry stale.
+        client = self._client
+        generation = client.generation if client is not None else 0
+        fetched_at = client.fetched_at if client is not None else None
+        principal = self.verified.get(cache_key, generation)
+        if principal is not None:
+            return principal
+        principal, exp = await self._verify(token)
+        keys_until = None
+        if client is not None:  # a set fetched before this check: it is not used past its lifespan
+            keys_until = fetched_at + self.jwks_lifespan_s if fetched_at is not None else time.monotonic()
+        self.verified.put(cache_key, principal, exp, generation, keys_until)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -157,7 +255,7 @@ class TokenVerifier:
             household_id=claims.household_id,
             team_ids=frozenset(claims.team_ids),
             client_id=claims.azp,
-        )
+        ), exp
 
 
 def _is_development_key(key: PyJWK) -> bool:

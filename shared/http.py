@@ -4,7 +4,6 @@ AsyncAPI document, and RFC 9457 problem details for every error."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -141,18 +140,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     _install_problem_handlers(app)
     app.add_middleware(JsonDepthLimit, max_depth=runtime.settings.http_max_json_depth)
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = _route(request)  # the route template: never the path's values nor the query
-        elapsed = time.perf_counter() - started
-        labels = (runtime.service, request.method, route, str(response.status_code))
-        metrics.HTTP_DURATION.labels(*labels).observe(elapsed)
-        metrics.HTTP_REQUESTS.labels(*labels).inc()
-        access_log.info("request", extra={"method": request.method, "route": route, "status": response.status_code,
-                                          "duration_ms": round(elapsed * 1000, 1)})
-        return response
+    app.add_middleware(metrics.CountRequests, service=runtime.service, access_log=access_log)
 
     # Outermost of ours: every route refuses a body over this before reading it (413); a route may declare its
     # own ``max_body_size`` (larger or smaller) in its decorator.

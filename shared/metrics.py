@@ -6,7 +6,11 @@ are low-cardinality by construction: a route is its template (``/v1/residents/{r
 
 from __future__ import annotations
 
+import logging
+import time
+
 from prometheus_client import Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 OUTBOX_BACKLOG = Gauge("ward_outbox_backlog", "Outbox rows not yet published", ["service"])
 OUTBOX_OLDEST_AGE = Gauge(
@@ -37,3 +41,44 @@ AUDIT_HEAD_PUBLISHED = Gauge(
 PARKED_EVENTS = Gauge(
     "ward_parked_events", "Events of a type this version does not know yet, parked", ["service", "event_type"]
 )
+
+
+class CountRequests:
+    """Counts and times every request (``ward_http_requests_total``, ``ward_http_request_duration_seconds``, by
+    route template) and writes its line to ``access_log`` (the services' ``ward.access``), when the response starts
+    (the time is the time to the response's start, as before). A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` (what
+    ``@app.middleware("http")`` makes) costs a task group, a memory stream and a second response object per request.
+
+    As before, an exception no handler answered (``ServerErrorMiddleware``, outside, turns it into the 500 problem)
+    is neither counted nor logged here: it propagates through before any response starts."""
+
+    def __init__(self, app: ASGIApp, service: str, access_log: logging.Logger | None = None) -> None:
+        self.app = app
+        self.service = service
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        answered = False
+
+        async def send_counted(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.start" and not answered:
+                answered = True
+                self._record(scope, message["status"], time.perf_counter() - started)
+            await send(message)
+
+        await self.app(scope, receive, send_counted)
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        route = getattr(scope.get("route"), "path", "unmatched")  # the template: never the path's values nor the query
+        method = scope["method"]
+        labels = (self.service, method, route, str(status))
+        HTTP_DURATION.labels(*labels).observe(elapsed)
+        HTTP_REQUESTS.labels(*labels).inc()
+        if self.access_log is not None:
+            self.access_log.info("request", extra={"method": method, "route": route, "status": status,
+                                                   "duration_ms": round(elapsed * 1000, 1)})

@@ -43,7 +43,7 @@ class PageRequest:
     cursor: str | None
 
 
-def _page_request(
+async def _page_request(  # async: it does no I/O, and a plain def would be run in the thread pool per request
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=_MAX_CURSOR_CHARS, pattern=r"^[A-Za-z0-9_-]+$",
                                         description="`next_cursor` of the previous page")] = None,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hmac
 
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
+from starlette.datastructures import URL, MutableHeaders
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: ``__Host-``: the browser accepts it only Secure, from a secure origin, without Domain, with Path=/ - so no
 #: subdomain or plain-HTTP page can set or overwrite it. (Browsers treat http://localhost and 127.0.0.1 as secure
@@ -38,14 +38,29 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")  # pages show personal data
-        return response
+class SecurityHeaders:
+    """``SECURITY_HEADERS`` on every answer (those a route set itself are kept), and ``Cache-Control: no-store``
+    outside ``/static/``. A plain ASGI middleware (``BaseHTTPMiddleware`` costs a task group and a stream a request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = URL(scope=scope).path.startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")  # pages show personal data
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def set_session_cookie(response: Response, session_id: str) -> None:

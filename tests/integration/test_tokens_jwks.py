@@ -6,6 +6,7 @@ pointed at it (JWT_JWKS_URL, JWT_ISSUER) exactly as docker-compose.yml points th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -227,3 +228,42 @@ async def test_in_production_a_jwks_url_serving_the_development_key_is_refused_t
     development = ServiceSettings(service_name="awards", environment="development", _env_file=None,
                                   database_url="postgresql://x@y/z", jwt_jwks_url=jwks.url, jwt_issuer=ISSUER)
     assert (await TokenVerifier(development).verify(token("admin", "*", iss=ISSUER))).ward_id == "*"
+
+
+def _provider_verifier(jwks: JwksServer, **kw: Any) -> TokenVerifier:
+    return TokenVerifier(ServiceSettings(service_name="registry", environment="development", _env_file=None,
+                                         database_url="postgresql://x@y/z", jwt_jwks_url=jwks.url,
+                                         jwt_issuer=ISSUER, jwt_jwks_refresh_cooldown_s=0, **kw))
+
+
+async def test_a_remembered_token_of_a_key_removed_by_a_refetch_is_refused_at_once(jwks):
+    """Verified tokens are remembered (shared.auth.VerifiedTokens), but only while the key set they were checked
+    against is the one in use: the refetch an unknown kid causes sends them all back through the full check."""
+    old, new = ed25519.Ed25519PrivateKey.generate(), ed25519.Ed25519PrivateKey.generate()
+    jwks.keys = [public_jwk(old, "2026-01")]
+    verifier = _provider_verifier(jwks)
+    remembered = token("ward_official", "phu-son", key=old, kid="2026-01", iss=ISSUER, ttl=timedelta(minutes=5))
+    for _ in range(3):
+        assert (await verifier.verify(remembered)).ward_id == "phu-son"
+    assert jwks.fetches == 1 and len(verifier.verified) == 1
+    jwks.keys = [public_jwk(new, "2026-02")]  # the provider drops the old key (compromised, say)
+    await verifier.verify(token("ward_official", "phu-son", key=new, kid="2026-02", iss=ISSUER))
+    assert jwks.fetches == 2
+    with pytest.raises(Unauthorized, match="unknown signing key"):
+        await verifier.verify(remembered)
+
+
+async def test_a_remembered_token_of_a_removed_key_is_refused_once_the_fetched_set_is_stale(jwks):
+    """No other token comes to cause a refetch: a remembered token is not used past the fetched set's lifespan
+    (JWT_JWKS_CACHE_S), after which the set is fetched again and the removed key refuses it, as without the cache."""
+    old = ed25519.Ed25519PrivateKey.generate()
+    jwks.keys = [public_jwk(old, "2026-01")]
+    verifier = _provider_verifier(jwks, jwt_jwks_cache_s=0.5)
+    remembered = token("ward_official", "phu-son", key=old, kid="2026-01", iss=ISSUER, ttl=timedelta(minutes=5))
+    await verifier.verify(remembered)
+    jwks.keys = [public_jwk(ed25519.Ed25519PrivateKey.generate(), "2026-02")]  # the old key dropped
+    await verifier.verify(remembered)  # within the fetched set's lifespan: the same answer as without the cache
+    assert jwks.fetches == 1
+    await asyncio.sleep(0.6)
+    with pytest.raises(Unauthorized, match="unknown signing key"):
+        await verifier.verify(remembered)
