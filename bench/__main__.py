@@ -528,6 +528,12 @@ def service_rss_mib(db, bootstrap: str) -> dict[str, float]:
 
 
 # -- growth ------------------------------------------------------------------------------------------------------
+#: The consumer's growth is measured up to this size. Past it, the development broker (tansu 0.6, in memory) held the
+#: topic's 2.2M messages and burnt a core for 11 minutes without answering one fetch of the consumer's group (its
+#: produce stays flat: 35-44k msg/s from 0 to 1.2M messages), so the figure would be tansu's, not the platform's.
+CONSUMER_GROWTH_MAX = 100_000
+
+
 async def growth(db, bootstrap: str, sizes: list[int], say) -> list[dict[str, float]]:
     """Relay, consumer and republish throughput at each size, on the same database (the consumer's group goes on
     from where it was, so each size is read whole)."""
@@ -538,7 +544,11 @@ async def growth(db, bootstrap: str, sizes: list[int], say) -> list[dict[str, fl
         with uninstrumented():
             row["raw_produce"] = await raw_produce(bootstrap, _events(min(n, 100_000)))
         row["relay"] = await relay_publish(db, bootstrap, n)
-        row["consumer"] = await platform_consume(db, bootstrap, n)
+        if n <= CONSUMER_GROWTH_MAX:
+            row["consumer"] = await platform_consume(db, bootstrap, n)
+        else:  # docs/benchmarks.md, Growth: the development broker cannot serve this fetch
+            say(f"growth {n:>9,}: consumer not measured: tansu (in memory) answers no fetch of a topic this long")
+            row["consumer"] = float("nan")
         try:
             row["republish"], row["refill_s"] = await republish(db, bootstrap)
         except TimeoutError:  # a claim over the republished rows took longer than the pool's command timeout
