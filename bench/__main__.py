@@ -173,7 +173,7 @@ async def republish(db, bootstrap: str) -> tuple[float, float]:
     pool = await create_pool(db.app_url("registry"), "registry", max_size=4)
     try:
         t = time.perf_counter()
-        async with pool.acquire() as conn, conn.transaction():
+        async with pool.acquire() as conn:  # as `wardctl republish` does: chunks, each committed
             now = datetime.now(UTC)
             n = await outbox.mark_for_republish(conn, now - timedelta(days=1), now + timedelta(days=1))
         rate = await _drain(pool, bootstrap)
@@ -551,8 +551,8 @@ async def growth(db, bootstrap: str, sizes: list[int], say) -> list[dict[str, fl
             row["consumer"] = float("nan")
         try:
             row["republish"], row["refill_s"] = await republish(db, bootstrap)
-        except TimeoutError:  # a claim over the republished rows took longer than the pool's command timeout
-            say(f"growth {n:>9,}: republish gave up: a claim took longer than 30 s (docs/benchmarks.md)")
+        except TimeoutError:  # a statement took longer than the pool's command timeout
+            say(f"growth {n:>9,}: republish gave up: a statement took longer than 30 s (docs/benchmarks.md)")
             row["republish"] = row["refill_s"] = float("nan")
         row["seconds"] = time.perf_counter() - t
         say(f"growth {n:>9,}: relay {row['relay']:,.0f}/s, consumer {row['consumer']:,.0f}/s, "

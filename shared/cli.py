@@ -84,7 +84,7 @@ async def _republish(args: argparse.Namespace) -> int:
     settings = ServiceSettings(service_name=args.service)
     pool = await create_pool(settings.database_url, args.service, min_size=1, max_size=1)
     try:
-        async with pool.acquire() as conn, conn.transaction():
+        async with pool.acquire() as conn:  # each chunk commits on its own: the relay starts on the first ones
             n = await mark_for_republish(conn, _dt(args.since), _dt(args.until) if args.until else datetime.now(UTC),
                                          args.topic or None)
     finally:

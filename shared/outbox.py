@@ -112,24 +112,48 @@ async def enqueue_raw(
     await conn.execute(INSERT_SQL, event_id, topic, key, event_type, headers, payload, carrier)
 
 
-async def mark_for_republish(
-    conn: asyncpg.Connection, since: datetime, until: datetime, topics: Iterable[str] | None = None
-) -> int:
-    """Make published rows of a time range unpublished again, so the relay sends them once more.
+#: Rows made unpublished by one statement of ``mark_for_republish`` (each well inside the pool's command timeout).
+REPUBLISH_CHUNK = 20_000
 
-    For a broker that lost its log: consumers' inboxes make the repeats harmless.
+
+async def mark_for_republish(
+    conn: asyncpg.Connection,
+    since: datetime,
+    until: datetime,
+    topics: Iterable[str] | None = None,
+    *,
+    chunk: int = REPUBLISH_CHUNK,
+) -> int:
+    """Make published rows of a time range unpublished again, so the relay sends them once more, in ``seq`` order.
+
+    For a broker that lost its log: consumers' inboxes make the repeats harmless. The range is marked ``chunk`` rows
+    of ``seq`` at a time, each chunk in a transaction of its own (a savepoint when the caller holds one) that wakes
+    the relay: one UPDATE of 2M rows ran past the 30 s command timeout and refilled nothing, where chunks let the
+    relay send the first rows while the last are being marked.
     """
     topic_list = list(topics) if topics else None
-    result = await conn.execute(
-        """UPDATE outbox SET published_at = NULL, lease_owner = NULL, lease_until = NULL
-           WHERE created_at >= $1 AND created_at < $2 AND published_at IS NOT NULL
-             AND ($3::text[] IS NULL OR topic = ANY($3))""",
-        since,
-        until,
-        topic_list,
+    bounds = await conn.fetchrow(
+        "SELECT min(seq) AS lo, max(seq) AS hi FROM outbox WHERE created_at >= $1 AND created_at < $2", since, until
     )
-    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
-    return int(result.split()[-1])
+    if bounds["lo"] is None:
+        return 0
+    marked = 0
+    for start in range(bounds["lo"], bounds["hi"] + 1, chunk):
+        async with conn.transaction():
+            result = await conn.execute(
+                """UPDATE outbox SET published_at = NULL, lease_owner = NULL, lease_until = NULL
+                   WHERE seq >= $4 AND seq < $5
+                     AND created_at >= $1 AND created_at < $2 AND published_at IS NOT NULL
+                     AND ($3::text[] IS NULL OR topic = ANY($3))""",
+                since,
+                until,
+                topic_list,
+                start,
+                start + chunk,
+            )
+            await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+        marked += int(result.split()[-1])
+    return marked
 
 
 async def purge_published(conn: asyncpg.Connection, retention_days: int) -> int:

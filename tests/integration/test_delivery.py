@@ -283,3 +283,34 @@ async def test_claim_after_a_republish_probes_the_leased_rows_by_key_whatever_th
     assert re.search(r"Index Scan using outbox_leased_key on outbox p .*\n\s*Index Cond: \(\(message_key = o(_\d)?\."
                      r"message_key\) AND \(seq < o(_\d)?\.seq\)\)", plan), plan
     assert "Index Scan using outbox_unpublished on outbox p" not in plan, plan
+
+
+async def test_republish_marks_a_range_in_chunks_and_nothing_outside_it(db):
+    """``mark_for_republish`` in chunks of ``seq`` (each committed: one UPDATE of 2M rows outlived the command
+    timeout): exactly the published rows of the range and topics, whatever the chunk size."""
+    import asyncpg
+
+    from shared import outbox
+
+    owner = await asyncpg.connect(db.owner_url("registry"))
+    await owner.execute(
+        """INSERT INTO registry.outbox (event_id, topic, message_key, event_type, headers, payload, created_at,
+                                        published_at)
+           SELECT gen_random_uuid(), CASE WHEN i % 5 = 0 THEN 'public.ward-events' ELSE 'registry.wards' END,
+                  'k' || i, 'x.v1', '{}', '\\x00',
+                  CASE WHEN i <= 10 THEN now() - interval '3 days' ELSE now() END,
+                  CASE WHEN i % 9 = 0 THEN NULL ELSE now() END
+           FROM generate_series(1, 100) i""")
+    await owner.close()
+    from datetime import UTC, datetime, timedelta
+
+    conn = await db.connect("registry")
+    now = datetime.now(UTC)
+    n = await outbox.mark_for_republish(conn, now - timedelta(days=1), now + timedelta(days=1), ["registry.wards"],
+                                        chunk=7)
+    in_range = [i for i in range(11, 101) if i % 5 and i % 9]  # published, this topic, in the range
+    assert n == len(in_range)
+    unpublished = await conn.fetch("SELECT message_key FROM outbox WHERE published_at IS NULL ORDER BY seq")
+    assert [r["message_key"] for r in unpublished] == [f"k{i}" for i in range(1, 101) if i in in_range or i % 9 == 0]
+    assert await outbox.mark_for_republish(conn, now - timedelta(days=1), now + timedelta(days=1), chunk=1000) == 16  # the public ones
+    await conn.close()
