@@ -214,3 +214,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"tests needing PostgreSQL: {_NEEDS['postgres']} of {total} ({100 * _NEEDS['postgres'] / total:.0f}%); "
             f"needing a broker: {_NEEDS['broker']} of {total}")
+
+
+@pytest.fixture
+def otlp() -> Iterator[object]:
+    """A real OTLP receiver that gets this process's spans (through the allow-list exporter) during the test."""
+    from tests.otlp_receiver import OtlpReceiver, forward_to  # here: after OTEL_SDK_DISABLED is set above
+
+    receiver = OtlpReceiver().start()
+    forward_to(receiver)
+    try:
+        yield receiver
+    finally:
+        forward_to(None)
+        receiver.stop()

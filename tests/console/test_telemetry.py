@@ -17,18 +17,7 @@ from shared.telemetry import tracer_provider
 from tests.conftest import settings_for
 from tests.console.conftest import csrf
 from tests.console.fakes import CODE, PASSWORD, URLS, USERNAME
-from tests.otlp_receiver import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, OtlpReceiver, forward_to
-
-
-@pytest.fixture
-def otlp():
-    receiver = OtlpReceiver().start()
-    forward_to(receiver)
-    try:
-        yield receiver
-    finally:
-        forward_to(None)
-        receiver.stop()
+from tests.otlp_receiver import SPAN_KIND_CLIENT, SPAN_KIND_SERVER
 
 
 def identity_service(services) -> FastAPI:

@@ -11,7 +11,6 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -24,7 +23,7 @@ from tests.conftest import auth, settings_for
 from tests.harness import outbox_events
 from tests.incidents.conftest import GROUP, WARD, registry_facts, seed
 from tests.incidents.test_public import everything_stored
-from tests.otlp_receiver import OtlpReceiver, forward_to
+from tests.otlp_receiver import OtlpReceiver
 from tests.support.providers import sms_provider, zalo_provider
 
 pytestmark = pytest.mark.integration
@@ -63,18 +62,6 @@ def zalo_in(zalo, text: str, msg_id: str, sender: str = ZALO_USER, **signing) ->
     return {"content": body, "headers": headers}
 
 
-@pytest.fixture
-def spans() -> Iterator[OtlpReceiver]:
-    """This process's spans as they leave it (through the allow-list exporter), received over OTLP."""
-    receiver = OtlpReceiver().start()
-    forward_to(receiver)
-    try:
-        yield receiver
-    finally:
-        forward_to(None)
-        receiver.stop()
-
-
 def traced(receiver: OtlpReceiver) -> str:
     return json.dumps([(s.name, s.attributes, s.status_message, s.events) for s in receiver.snapshot()], default=str)
 
@@ -83,7 +70,7 @@ def logged(caplog) -> str:
     return "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
 
 
-async def test_an_sms_becomes_an_anonymous_tip_whose_reply_reaches_the_sender_once(db, started, caplog, spans):
+async def test_an_sms_becomes_an_anonymous_tip_whose_reply_reaches_the_sender_once(db, started, caplog, otlp):
     caplog.set_level(logging.DEBUG)
     async with platform(db, started) as (client, sms, _zalo):
         first = await client.post("/v1/intake/sms", **sms_in(sms, TIP, "gw-1001"))
@@ -126,7 +113,7 @@ async def test_an_sms_becomes_an_anonymous_tip_whose_reply_reaches_the_sender_on
 
     # The number is nowhere: no table (the idempotency record is sealed), no event, no log line, no span. The secret
     # neither.
-    stored, traces = await everything_stored(db), traced(spans)
+    stored, traces = await everything_stored(db), traced(otlp)
     assert "/v1/intake/sms" in traces  # the webhook's spans were received
     tables = [r["table_name"] for r in await db.fetch(
         "incidents", "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]

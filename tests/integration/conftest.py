@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from tests.integration.probe import create_probe_tables
-from tests.otlp_receiver import OtlpReceiver, forward_to
 
 pytestmark = pytest.mark.integration
 
@@ -45,13 +44,3 @@ async def started() -> AsyncIterator[Callable]:
         await r.stop()
 
 
-@pytest.fixture
-def otlp() -> Iterator[OtlpReceiver]:
-    """A real OTLP receiver that gets this process's spans (through the allow-list exporter) during the test."""
-    receiver = OtlpReceiver().start()
-    forward_to(receiver)
-    try:
-        yield receiver
-    finally:
-        forward_to(None)
-        receiver.stop()
